@@ -1,0 +1,5 @@
+export * from './errors';
+export * from './select';
+export * from './matmul';
+export * from './gflops';
+export { registerWasmKernels } from './kernels';

@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { initBackend, measureMatMulGflops } from '../../backend';
+
+export function registerBackend(program: Command): void {
+  program
+    .command('backend')
+    .description('print the active compute backend and its measured float32 matMul GFLOP/s')
+    .option('--size <n>', 'matrix size for the measurement', '512')
+    .option('--json', 'print JSON')
+    .action(async (opts: { size: string; json?: boolean }) => {
+      const info = await initBackend();
+      const n = Number(opts.size);
+      const m = await measureMatMulGflops(Number.isInteger(n) && n > 0 ? n : 512);
+      if (opts.json) {
+        process.stdout.write(JSON.stringify({ backend: info.name, tfBackend: info.tfName, chosenBy: info.chosenBy, matmul: m }) + '\n');
+      } else {
+        process.stdout.write(`backend\t${info.name} (tfjs '${info.tfName}', chosen by ${info.chosenBy})\n`);
+        process.stdout.write(`matmul\t${m.gflops.toFixed(1)} GFLOP/s (float32, ${m.n}x${m.n}, one thread)\n`);
+      }
+    });
+}

@@ -1,0 +1,54 @@
+/**
+ * The `colbert-zero` command line. Each command lives in `commands/<name>.ts` and registers itself
+ * here; commands call the same public API a notebook uses.
+ *
+ * Exit codes: 0 success, 1 the work failed (bad data, failed check), 2 the command was used wrongly.
+ * Errors print as one line; `CZ_DEBUG=1` adds the stack.
+ */
+import { Command, CommanderError } from 'commander';
+import { UserError } from '../backend/errors';
+import { COMMANDS } from './commands';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export function buildProgram(): Command {
+  const program = new Command('colbert-zero')
+    .description('Late-interaction retrieval workbook: train, encode, search and evaluate ColBERT and dense models.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const register of COMMANDS) register(program);
+  return program;
+}
+
+function report(e: unknown): number {
+  if (e instanceof CommanderError) {
+    // commander already printed its message (or the help text).
+    return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
+  }
+  const err = e as Error;
+  const message = (err && err.message ? err.message : String(e)).split('\n')[0];
+  process.stderr.write(`colbert-zero: error: ${message}\n`);
+  if (process.env.CZ_DEBUG && err && err.stack) process.stderr.write(err.stack + '\n');
+  else if (!(e instanceof UserError)) process.stderr.write('colbert-zero: (set CZ_DEBUG=1 to see where this came from)\n');
+  return EXIT_FAILURE;
+}
+
+/** Parses argv (as process.argv: node, script, ...args) and runs the command; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
+  } catch (e) {
+    return report(e);
+  }
+}
+
+/** Entry point for bin/: runs main and exits with its code. */
+export function run(argv: string[]): void {
+  main(argv).then(
+    (code) => process.exit(code),
+    (e) => process.exit(report(e)),
+  );
+}

@@ -1,0 +1,5 @@
+/**
+ * colbert-zero-workbook: the public API. Notebooks, the CLI and tests import from here.
+ * Each concept has its own folder (see README: "Library layout").
+ */
+export * from './backend';

@@ -1,0 +1,38 @@
+/**
+ * Finds the shared reference data (trec_eval's suite, BEIR sets, tokenizers, PyLate vectors) that lives
+ * beside the project, never inside it: `CZ_SHARED_DATA`, else `../shared/data` from the project root.
+ * Tests that need it skip with a plain message when it is absent.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export function sharedDataDir(): string | null {
+  const candidates = [process.env.CZ_SHARED_DATA, path.join(ROOT, '..', 'shared', 'data')].filter(Boolean) as string[];
+  for (const c of candidates) if (fs.existsSync(c) && fs.statSync(c).isDirectory()) return path.resolve(c);
+  return null;
+}
+
+let warned = false;
+
+/** Path of a file under the shared data, or null (and one printed notice) when it is absent. */
+export function sharedPath(...parts: string[]): string | null {
+  const dir = sharedDataDir();
+  const p = dir ? path.join(dir, ...parts) : null;
+  if (p && fs.existsSync(p)) return p;
+  if (!warned) {
+    warned = true;
+    process.stdout.write(
+      `# NOTE: shared reference data not found (${p ?? 'set CZ_SHARED_DATA or place it at ../shared/data'}); tests that need it are skipped\n`,
+    );
+  }
+  return null;
+}
+
+/** The `skip` option for node:test: false when the file exists, else the reason. */
+export function skipWithoutShared(...parts: string[]): false | string {
+  return sharedPath(...parts) ? false : `shared data absent: ${parts.join('/')}`;
+}
+
+export const PROJECT_ROOT = ROOT;

@@ -3,3 +3,6 @@
  * Each concept has its own folder (see README: "Library layout").
  */
 export * from './backend';
+export * from './util';
+export * from './data/types';
+export * from './models/encoder';

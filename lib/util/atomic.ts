@@ -1,0 +1,50 @@
+/**
+ * Files are written whole or not at all: write to a temporary name beside the target, then rename.
+ * A crash leaves either the old file or the new one, never half of one.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+function tempName(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now()}`);
+}
+
+export function writeFileAtomic(target: string, data: string | Uint8Array): void {
+  fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
+  const tmp = tempName(target);
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+export function writeJsonAtomic(target: string, value: unknown): void {
+  writeFileAtomic(target, JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * Replaces a whole directory atomically: `fill` writes into a fresh temporary sibling, which then takes
+ * the target's place. The previous directory survives until the new one is complete.
+ */
+export function writeDirAtomic(target: string, fill: (dir: string) => void | Promise<void>): Promise<void> {
+  const abs = path.resolve(target);
+  fs.mkdirSync(path.dirname(abs), { recursive: true });
+  const tmp = tempName(abs);
+  fs.mkdirSync(tmp);
+  const old = `${tmp}-old`;
+  return Promise.resolve()
+    .then(() => fill(tmp))
+    .then(() => {
+      const had = fs.existsSync(abs);
+      if (had) fs.renameSync(abs, old);
+      fs.renameSync(tmp, abs);
+      if (had) fs.rmSync(old, { recursive: true, force: true });
+    })
+    .catch((e) => {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    });
+}

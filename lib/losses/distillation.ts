@@ -1,0 +1,44 @@
+/**
+ * Knowledge distillation, PyLate's `Distillation` convention: for each query, the student's scores over
+ * its n candidates and the teacher's scores are both log-softmaxed and the loss is KL(teacher ‖ student),
+ * averaged over queries ("batchmean"). PyLate by default min–max normalises the STUDENT scores per query
+ * ((s − min) / (max − min + 1e-8)) before the softmax; the teacher scores are used as given. That is
+ * `normalizeStudent` here, on by default like PyLate, and recorded in every run's config.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Encoded } from '../models/encoder';
+import { groupScores } from './scoring';
+
+export interface DistillationOptions {
+  /** Min–max normalise student scores per query (PyLate default: true). */
+  normalizeStudent?: boolean;
+  /** Divisor of the summed KL; default the number of queries given. */
+  normalizer?: number;
+}
+
+/** KL(teacher ‖ student) from student scores [B, n] and teacher scores [B, n]. */
+export function distillationFromScores(student: tf.Tensor2D, teacher: tf.Tensor2D, opts: DistillationOptions = {}): tf.Scalar {
+  return tf.tidy(() => {
+    if (student.shape[0] !== teacher.shape[0] || student.shape[1] !== teacher.shape[1]) {
+      throw new Error(`distillation: student scores [${student.shape}] vs teacher scores [${teacher.shape}]`);
+    }
+    let s: tf.Tensor2D = student;
+    if (opts.normalizeStudent ?? true) {
+      const mx = tf.max(s, 1, true);
+      const mn = tf.min(s, 1, true);
+      s = tf.div(tf.sub(s, mn), tf.add(tf.sub(mx, mn), 1e-8));
+    }
+    const logS = tf.logSoftmax(s, 1);
+    const logT = tf.logSoftmax(teacher, 1);
+    const kl = tf.sum(tf.mul(tf.exp(logT), tf.sub(logT, logS)));
+    return tf.div(kl, opts.normalizer ?? student.shape[0]) as tf.Scalar;
+  });
+}
+
+/**
+ * Distillation on embeddings: `documents` holds n candidates per query, query-major ([B·n, ...]);
+ * `teacherScores` is [B, n].
+ */
+export function distillationLoss(queries: Encoded, documents: Encoded, teacherScores: tf.Tensor2D, opts: DistillationOptions = {}): tf.Scalar {
+  return tf.tidy(() => distillationFromScores(groupScores(queries, documents, teacherScores.shape[1]), teacherScores, opts));
+}

@@ -1,0 +1,4 @@
+export * from './contrastive';
+export * from './distillation';
+export * from './mlm';
+export { pairwiseScores, groupScores } from './scoring';

@@ -1,0 +1,121 @@
+/**
+ * A small deterministic TrainableEncoder for testing the training engine apart from ModernBERT:
+ * hashed word ids → embedding table → seeded dropout → one linear layer; ColBERT head: per-token
+ * L2-normalised vectors; dense head: masked mean pool then L2 norm. Weights come from a seed.
+ * Loadable by workers through the run config: { type: 'module', module: <this file>, options }.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { matMul } from '../../lib/backend/matmul';
+import type { Encoded, HeadKind, Role, TokenizedBatch, TrainableEncoder } from '../../lib/models/encoder';
+
+export interface TinyOptions {
+  kind: HeadKind;
+  vocab?: number;
+  hidden?: number;
+  dim?: number;
+  queryLength?: number;
+  documentLength?: number;
+  dropout?: number;
+  seed?: number;
+}
+
+function floats(n: number, seed: number, scale: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
+
+function hashWord(w: string, vocab: number): number {
+  let h = 2166136261;
+  for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 16777619);
+  return 2 + ((h >>> 0) % (vocab - 2)); // 0 = pad, 1 = [CLS]
+}
+
+let instances = 0;
+
+export class TinyEncoder implements TrainableEncoder {
+  readonly kind: HeadKind;
+  readonly dim: number;
+  readonly trainableVariables: tf.Variable[];
+  private readonly o: Required<TinyOptions>;
+
+  constructor(opts: TinyOptions) {
+    this.o = { vocab: 64, hidden: 16, dim: 8, queryLength: 6, documentLength: 10, dropout: 0, seed: 1, ...opts };
+    this.kind = opts.kind;
+    this.dim = this.o.dim;
+    const { vocab, hidden, dim, seed } = this.o;
+    const id = `tiny${++instances}`; // tfjs variable names are global and must be unique
+    this.trainableVariables = [
+      tf.variable(tf.tensor2d(floats(vocab * hidden, seed, 1), [vocab, hidden]), true, `${id}.embeddings`),
+      tf.variable(tf.tensor2d(floats(hidden * dim, seed + 1, 0.5), [hidden, dim]), true, `${id}.linear.weight`),
+      tf.variable(tf.tensor1d(floats(dim, seed + 2, 0.1)), true, `${id}.linear.bias`),
+    ];
+  }
+
+  tokenize(texts: string[], role: Role): TokenizedBatch {
+    const length = role === 'query' ? this.o.queryLength : this.o.documentLength;
+    const n = texts.length;
+    const inputIds = new Int32Array(n * length);
+    const attentionMask = new Int32Array(n * length);
+    texts.forEach((t, i) => {
+      const words = [1, ...t.toLowerCase().split(/\s+/).filter(Boolean).map((w) => hashWord(w, this.o.vocab))].slice(0, length);
+      words.forEach((id, j) => {
+        inputIds[i * length + j] = id;
+        attentionMask[i * length + j] = 1;
+      });
+    });
+    return { n, length, inputIds, attentionMask, scoringMask: Int32Array.from(attentionMask) };
+  }
+
+  forward(batch: TokenizedBatch, opts: { training: boolean; seed?: number }): Encoded {
+    const { n, length } = batch;
+    const [emb, w, b] = this.trainableVariables;
+    const { hidden, dim, dropout } = this.o;
+    const out = tf.tidy(() => {
+      let x = tf.gather(emb, tf.tensor1d(batch.inputIds, 'int32')) as tf.Tensor2D; // [n·L, hidden]
+      if (opts.training && dropout > 0) {
+        const r = floats(n * length * hidden, opts.seed ?? 0, 1);
+        const keep = new Float32Array(r.length);
+        for (let i = 0; i < r.length; i++) keep[i] = (r[i] + 1) / 2 >= dropout ? 1 / (1 - dropout) : 0;
+        x = tf.mul(x, tf.tensor2d(keep, [n * length, hidden]));
+      }
+      const y = tf.add(matMul(x, w as tf.Tensor2D), b).reshape([n, length, dim]);
+      const mask = tf.tensor2d(batch.scoringMask, [n, length], 'int32').toFloat();
+      if (this.kind === 'colbert') {
+        const normed = tf.div(y, tf.sqrt(tf.add(tf.sum(tf.square(y), 2, true), 1e-12)));
+        return { embeddings: normed, mask };
+      }
+      const att = tf.tensor2d(batch.attentionMask, [n, length], 'int32').toFloat().reshape([n, length, 1]);
+      const pooled = tf.div(tf.sum(tf.mul(y, att), 1), tf.sum(att, 1));
+      return { embeddings: tf.div(pooled, tf.sqrt(tf.add(tf.sum(tf.square(pooled), 1, true), 1e-12))) };
+    });
+    return this.kind === 'colbert'
+      ? { kind: 'colbert', embeddings: out.embeddings, mask: (out as { mask: tf.Tensor2D }).mask }
+      : { kind: 'dense', embeddings: out.embeddings };
+  }
+
+  async encode(texts: string[], role: Role): Promise<Encoded> {
+    return this.forward(this.tokenize(texts, role), { training: false });
+  }
+
+  /** Writes the weights as JSON (the tiny model's own "layout"). */
+  save(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true });
+    const weights = Object.fromEntries(this.trainableVariables.map((v) => [v.name, Array.from(v.dataSync())]));
+    fs.writeFileSync(path.join(dir, 'tiny-weights.json'), JSON.stringify({ options: this.o, weights }));
+  }
+}
+
+/** The factory the run config names (`export: 'createEncoder'`). */
+export function createEncoder(options: TinyOptions): TinyEncoder {
+  return new TinyEncoder(options);
+}

@@ -1,0 +1,168 @@
+/**
+ * ColBERT tokenization exactly as PyLate does it (pylate/models/colbert.py `tokenize`, `encode`,
+ * `skiplist_mask`; utils/collator.py), on top of a `TextTokenizer`:
+ *
+ *   1. Prompt: the role's prompt is prepended to the raw text (`prompt + text`), so it counts against the
+ *      length budget (ColBERT-Zero raises both lengths by 7 to make room for its 7-token prompts).
+ *   2. sentence-transformers strips the text (Python `str.strip`), lowercases it if configured, and
+ *      tokenizes with truncation to `length - 1` when a marker is used (the marker takes the last slot):
+ *      [CLS] tokens… [SEP].
+ *   3. Padding: queries with expansion are padded to `query_length - 1` (PyLate pads with the [MASK] id:
+ *      it sets pad_token_id = mask_token_id, else eos); with `padToMaxLength` (PyLate's `pad=True`, which
+ *      its training collator uses) every sequence is; otherwise to the longest in the batch.
+ *   4. The marker id ([Q] / [D], added to the vocabulary as ordinary tokens) is inserted after the first
+ *      token: [CLS] [Q] tokens… [SEP] [MASK]…, attention 1.
+ *   5. Queries with `attend_to_expansion_tokens`: attention set to 1 everywhere.
+ *   6. Scoring mask: queries with expansion → every position (expansion [MASK]s are scored even when not
+ *      attended); queries without → the attention mask; documents → attention AND not a skiplist id.
+ *
+ *   const tok = new ColbertTokenizer(TextTokenizer.fromDir(dir), readColbertConfig(file));
+ *   const batch = tok.tokenize(['what is colbert?'], 'query');   // TokenizedBatch, length 32
+ */
+import { UserError } from '../backend/errors';
+import type { Role, TokenizedBatch } from '../models/encoder';
+import type { ColbertTokenizerConfig } from './colbert-config';
+import { pyStrip } from './pystr';
+import type { TextTokenizer } from './text-tokenizer';
+
+export interface TokenizeOptions {
+  /** Pad every sequence to the role's full length (PyLate `pad=True`). */
+  padToMaxLength?: boolean;
+  /** Prompt for this call, overriding the role's; null = none. */
+  prompt?: string | null;
+}
+
+export interface ColbertTokenizerOptions {
+  /**
+   * Prepend prompts (default true). The prompt of a role is `prompts[role]` when non-empty, else
+   * `prompts[default_prompt_name]` (sentence-transformers' default prompt); false disables both.
+   */
+  usePrompts?: boolean;
+  /** sentence-transformers' `do_lower_case` (sentence_bert_config.json): lowercase before tokenizing. */
+  lowercase?: boolean;
+}
+
+/** Pads rows of ids to `length` and builds the batch arrays (attention 1 on real tokens). */
+export function packRows(rows: number[][], length: number, padId: number): TokenizedBatch {
+  const n = rows.length;
+  const inputIds = new Int32Array(n * length).fill(padId);
+  const attentionMask = new Int32Array(n * length);
+  rows.forEach((ids, i) => {
+    inputIds.set(ids, i * length);
+    attentionMask.fill(1, i * length, i * length + ids.length);
+  });
+  return { n, length, inputIds, attentionMask, scoringMask: attentionMask.slice() };
+}
+
+/** The prompt a role gets under sentence-transformers' rules (see ColbertTokenizerOptions.usePrompts). */
+export function rolePrompt(prompts: Record<string, string>, defaultName: string | null, role: Role): string {
+  if (prompts[role]) return prompts[role];
+  if (defaultName !== null && prompts[defaultName] !== undefined) return prompts[defaultName];
+  return '';
+}
+
+export class ColbertTokenizer {
+  readonly text: TextTokenizer;
+  readonly config: ColbertTokenizerConfig;
+  readonly usePrompts: boolean;
+  readonly lowercase: boolean;
+  /** Marker ids, null when the prefix is "" (no marker). */
+  readonly queryPrefixId: number | null;
+  readonly documentPrefixId: number | null;
+  /** Id PyLate pads with (query expansion and batch padding): [MASK], else EOS, else PAD. */
+  readonly expansionId: number;
+  /** Ids of `skiplist_words` (Python convert_tokens_to_ids: unknown words map to [UNK]). */
+  readonly skiplistIds: ReadonlySet<number>;
+
+  /**
+   * Adds the markers to `text`'s vocabulary (like PyLate's `tokenizer.add_tokens`; a tokenizer saved by
+   * PyLate already has them, so their ids are kept). The caller's model must have `text.size` embedding rows.
+   */
+  constructor(text: TextTokenizer, config: ColbertTokenizerConfig, opts: ColbertTokenizerOptions = {}) {
+    this.text = text;
+    this.config = config;
+    this.usePrompts = opts.usePrompts ?? true;
+    this.lowercase = opts.lowercase ?? false;
+    const markers = [config.query_prefix, config.document_prefix].filter((p) => p !== '');
+    text.addTokens(markers);
+    this.queryPrefixId = config.query_prefix === '' ? null : text.tokenToId(config.query_prefix)!;
+    this.documentPrefixId = config.document_prefix === '' ? null : text.tokenToId(config.document_prefix)!;
+    const pad = text.maskId ?? text.eosId ?? text.padId;
+    if (pad === null) throw new UserError(`${text.source}: tokenizer has no [MASK], EOS or PAD token to pad queries with`);
+    this.expansionId = pad;
+    const ids = new Set<number>();
+    for (const w of config.skiplist_words) {
+      const id = text.convertTokenToId(w);
+      if (id !== null) ids.add(id);
+    }
+    this.skiplistIds = ids;
+    if (text.numSpecialTokens + (this.queryPrefixId === null ? 0 : 1) >= config.query_length) {
+      throw new UserError(`query_length ${config.query_length} leaves no room for text`);
+    }
+    if (text.numSpecialTokens + (this.documentPrefixId === null ? 0 : 1) >= config.document_length) {
+      throw new UserError(`document_length ${config.document_length} leaves no room for text`);
+    }
+  }
+
+  /** Size the embedding matrix needs (Python `len(tokenizer)` after the markers were added). */
+  get vocabSize(): number {
+    return this.text.size;
+  }
+
+  promptFor(role: Role): string {
+    return this.usePrompts ? rolePrompt(this.config.prompts, this.config.default_prompt_name, role) : '';
+  }
+
+  /** Tokenizes texts for a role; see the file header for the exact steps. */
+  tokenize(texts: string[], role: Role, opts: TokenizeOptions = {}): TokenizedBatch {
+    const isQuery = role === 'query';
+    const cfg = this.config;
+    const prompt = opts.prompt === undefined ? this.promptFor(role) : opts.prompt ?? '';
+    const maxLength = isQuery ? cfg.query_length : cfg.document_length;
+    const prefixId = isQuery ? this.queryPrefixId : this.documentPrefixId;
+    const seqMax = prefixId === null ? maxLength : maxLength - 1;
+
+    const rows = texts.map((t) => {
+      let s = pyStrip(prompt + t);
+      if (this.lowercase) s = s.toLowerCase();
+      return this.text.encode(s, { maxLength: seqMax });
+    });
+    const padFull = opts.padToMaxLength || (isQuery && cfg.do_query_expansion);
+    const width = padFull ? seqMax : Math.max(0, ...rows.map((r) => r.length));
+    let batch = packRows(rows, width, this.expansionId);
+    if (prefixId !== null) batch = insertAfterFirst(batch, prefixId);
+
+    const { n, length, inputIds, attentionMask, scoringMask } = batch;
+    if (isQuery && cfg.attend_to_expansion_tokens) attentionMask.fill(1);
+    if (isQuery) {
+      if (cfg.do_query_expansion) scoringMask.fill(1);
+      else scoringMask.set(attentionMask);
+    } else {
+      for (let i = 0; i < n * length; i++) scoringMask[i] = attentionMask[i] && !this.skiplistIds.has(inputIds[i]) ? 1 : 0;
+    }
+    return batch;
+  }
+}
+
+/** PyLate's insert_prefix_token: a column with `id` (attention 1) after the first token of every row. */
+function insertAfterFirst(b: TokenizedBatch, id: number): TokenizedBatch {
+  if (b.length === 0) {
+    // Empty rows (a tokenizer without special tokens, empty text): torch.cat leaves just the marker.
+    const ones = new Int32Array(b.n).fill(1);
+    return { n: b.n, length: 1, inputIds: new Int32Array(b.n).fill(id), attentionMask: ones, scoringMask: ones.slice() };
+  }
+  const L = b.length + 1;
+  const inputIds = new Int32Array(b.n * L);
+  const attentionMask = new Int32Array(b.n * L);
+  for (let i = 0; i < b.n; i++) {
+    const src = i * b.length;
+    const dst = i * L;
+    inputIds[dst] = b.inputIds[src];
+    attentionMask[dst] = b.attentionMask[src];
+    inputIds[dst + 1] = id;
+    attentionMask[dst + 1] = 1;
+    inputIds.set(b.inputIds.subarray(src + 1, src + b.length), dst + 2);
+    attentionMask.set(b.attentionMask.subarray(src + 1, src + b.length), dst + 2);
+  }
+  return { n: b.n, length: L, inputIds, attentionMask, scoringMask: attentionMask.slice() };
+}

@@ -1,0 +1,2 @@
+export * from './maxsim';
+export * from './dense';

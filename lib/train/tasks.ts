@@ -1,0 +1,79 @@
+/**
+ * From a batch of training examples to what GradCache needs: the texts to encode (queries, documents in
+ * query-major order) and the loss over their embeddings. One function per phase; MLM is separate
+ * (lib/train/mlm-step.ts) because its loss is per token, not over embeddings.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Encoded } from '../models/encoder';
+import { contrastiveLoss } from '../losses/contrastive';
+import { distillationLoss } from '../losses/distillation';
+import type { EmbeddingLoss } from './gradcache';
+
+export interface PairExample {
+  query: string;
+  document: string;
+}
+export interface TripletExample {
+  query: string;
+  positive: string;
+  negatives: string[];
+}
+export interface DistillationExample {
+  query: string;
+  documents: string[];
+  scores: number[];
+}
+export interface MlmExample {
+  text: string;
+}
+export type Example = PairExample | TripletExample | DistillationExample | MlmExample;
+
+/** Texts of a step, in global order, and the loss over their embeddings. */
+export interface EmbeddingTask {
+  queries: string[];
+  documents: string[];
+  docsPerQuery: number;
+  /** Teacher scores [queries × docsPerQuery] for distillation. */
+  teacher?: Float32Array;
+}
+
+export interface TemperatureSetting {
+  value: number;
+  learnable: boolean;
+}
+
+/** Unsupervised pairs or supervised triplets (first `negatives` hard negatives of each). */
+export function contrastiveTask(examples: Array<PairExample | TripletExample>, negatives: number): EmbeddingTask {
+  const documents: string[] = [];
+  for (const ex of examples) {
+    if ('document' in ex) {
+      documents.push(ex.document);
+      continue;
+    }
+    if (ex.negatives.length < negatives) throw new Error(`example with query "${ex.query.slice(0, 40)}" has ${ex.negatives.length} negatives, ${negatives} needed`);
+    documents.push(ex.positive, ...ex.negatives.slice(0, negatives));
+  }
+  return { queries: examples.map((e) => e.query), documents, docsPerQuery: 'document' in (examples[0] ?? {}) ? 1 : 1 + negatives };
+}
+
+export function distillationTask(examples: DistillationExample[], candidates: number): EmbeddingTask {
+  const teacher = new Float32Array(examples.length * candidates);
+  const documents: string[] = [];
+  examples.forEach((ex, i) => {
+    if (ex.documents.length < candidates) throw new Error(`example with query "${ex.query.slice(0, 40)}" has ${ex.documents.length} documents, ${candidates} needed`);
+    documents.push(...ex.documents.slice(0, candidates));
+    teacher.set(ex.scores.slice(0, candidates), i * candidates);
+  });
+  return { queries: examples.map((e) => e.query), documents, docsPerQuery: candidates, teacher };
+}
+
+/** The InfoNCE loss; with a learnable temperature, extra[0] is log τ. */
+export function contrastiveObjective(docsPerQuery: number, temperature: TemperatureSetting): EmbeddingLoss {
+  return ([q, d]: Encoded[], extra: tf.Tensor[]) =>
+    contrastiveLoss(q, d, { docsPerQuery, temperature: temperature.learnable ? (tf.exp(extra[0]) as tf.Scalar) : temperature.value });
+}
+
+export function distillationObjective(teacher: Float32Array, docsPerQuery: number, normalizeStudent: boolean): EmbeddingLoss {
+  return ([q, d]: Encoded[]) =>
+    tf.tidy(() => distillationLoss(q, d, tf.tensor2d(teacher, [teacher.length / docsPerQuery, docsPerQuery]), { normalizeStudent }));
+}

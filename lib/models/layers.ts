@@ -1,0 +1,89 @@
+/**
+ * The small building blocks of ModernBERT, each written the way PyTorch defines it: linear layers,
+ * LayerNorm, activations, rotary embeddings, seeded dropout. Every product goes through lib/backend.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { matMul } from '../backend';
+import type { Activation } from './config';
+
+/** y = x·W (+ b), with W stored as [in, out] (the transpose of PyTorch's [out, in]) so no transpose runs per step. */
+export function linear(x: tf.Tensor2D, kernel: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
+  const y = matMul(x, kernel);
+  return bias ? y.add(bias) : y;
+}
+
+/** torch.nn.LayerNorm over the last axis (biased variance), optional bias. */
+export function layerNorm(x: tf.Tensor2D, weight: tf.Tensor1D, bias: tf.Tensor1D | undefined, eps: number): tf.Tensor2D {
+  const { mean, variance } = tf.moments(x, -1, true);
+  const y = x.sub(mean).mul(variance.add(eps).rsqrt()).mul(weight) as tf.Tensor2D;
+  return bias ? y.add(bias) : y;
+}
+
+/** Activations as transformers' ACT2FN defines them; `gelu` is the exact (erf) form. */
+export function activate(x: tf.Tensor, kind: Activation): tf.Tensor {
+  switch (kind) {
+    case 'gelu':
+      return x.mul(0.5).mul(tf.erf(x.mul(Math.SQRT1_2)).add(1));
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh': {
+      const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+      return x.mul(0.5).mul(tf.tanh(inner).add(1));
+    }
+    case 'relu':
+      return tf.relu(x);
+    case 'silu':
+      return x.mul(tf.sigmoid(x));
+  }
+}
+
+/**
+ * cos and sin tables [length, headDim] for rotary embeddings, computed in float32 steps as transformers
+ * does: inv_freq = 1 / theta^(2i/d), angle = position * inv_freq, duplicated over both halves.
+ */
+export function ropeTables(length: number, headDim: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+  const half = headDim / 2;
+  const inv = new Float32Array(half);
+  for (let i = 0; i < half; i++) inv[i] = Math.fround(1 / Math.fround(Math.pow(theta, Math.fround((2 * i) / headDim))));
+  const cos = new Float32Array(length * headDim);
+  const sin = new Float32Array(length * headDim);
+  for (let p = 0; p < length; p++) {
+    for (let i = 0; i < half; i++) {
+      const angle = Math.fround(p * inv[i]);
+      const c = Math.cos(angle);
+      const s = Math.sin(angle);
+      cos[p * headDim + i] = c;
+      cos[p * headDim + half + i] = c;
+      sin[p * headDim + i] = s;
+      sin[p * headDim + half + i] = s;
+    }
+  }
+  return { cos, sin };
+}
+
+/** x·cos + rotate_half(x)·sin on [..., length, headDim]; rotate_half(x) = [-x2, x1]. */
+export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor4D {
+  const half = x.shape[3] / 2;
+  const [x1, x2] = tf.split(x, [half, half], 3);
+  const rotated = tf.concat([x2.neg(), x1], 3);
+  return x.mul(cos).add(rotated.mul(sin)) as tf.Tensor4D;
+}
+
+/**
+ * Dropout whose masks are a pure function of (seed, call order): the same seed replays the same masks,
+ * which GradCache's second forward pass relies on. Inactive (identity) outside training.
+ */
+export class SeededDropout {
+  private calls = 0;
+  constructor(
+    private readonly active: boolean,
+    private readonly seed: number,
+  ) {}
+
+  apply<T extends tf.Tensor>(x: T, rate: number): T {
+    if (!this.active || rate <= 0) return x;
+    this.calls++;
+    // Mix seed and call index into one 32-bit seed (tf seeds alea from the number's string form).
+    const mixed = (Math.imul(this.seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(this.calls, 0xc2b2ae35)) >>> 0;
+    return tf.dropout(x, rate, undefined, mixed) as T;
+  }
+}

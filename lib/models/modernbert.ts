@@ -1,0 +1,312 @@
+/**
+ * ModernBERT (Warner et al., 2024) as Hugging Face transformers computes it, top to bottom:
+ *
+ *   token embeddings → LayerNorm → dropout
+ *   N × [ x += dropout(Wo · attention(rope(Wqkv · attn_norm(x))))      (layer 0: attn_norm is identity)
+ *         x += Wo · dropout(act(input) * gate), [input | gate] = Wi · mlp_norm(x) ]
+ *   final LayerNorm
+ *
+ * Attention is global on layers with layer_type "full_attention" (every `global_attn_every_n_layers`-th,
+ * starting at 0) and otherwise sees keys within local_attention/2 positions; each kind has its own
+ * rotary theta. Padding keys are masked with float32's lowest value, as transformers' eager path does
+ * (so even padding rows, e.g. ColBERT's unattended [MASK] expansion tokens, come out the same).
+ *
+ * Parameters keep their transformers state-dict names; Linear weights are stored as [in, out] (the
+ * transpose of PyTorch's layout) so the forward pass runs plain x·W products.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { batchMatMul, matMul } from '../backend';
+import { UserError } from '../backend/errors';
+import type { ModernBertConfig } from './config';
+import { activate, applyRope, layerNorm, linear, ropeTables, SeededDropout } from './layers';
+
+const F32_MIN = -3.4028234663852886e38;
+
+/** One named parameter: its transformers name and shape, and how it is initialised. */
+export interface ParamSpec {
+  name: string;
+  /** Shape as transformers stores it ([out, in] for Linear weights). */
+  shape: number[];
+  /** A Linear weight: held transposed ([in, out]) in this implementation. */
+  linear: boolean;
+  init: 'in' | 'out' | 'embedding' | 'ones' | 'zeros';
+  /** Part of the MLM head (absent from base-model checkpoints). */
+  head: boolean;
+}
+
+/** Every parameter of ModernBertForMaskedLM (backbone without the `model.` prefix), in a fixed order. */
+export function parameterSpecs(c: ModernBertConfig): ParamSpec[] {
+  const H = c.hiddenSize;
+  const specs: ParamSpec[] = [];
+  const add = (name: string, shape: number[], init: ParamSpec['init'], lin = false, head = false) => specs.push({ name, shape, linear: lin, init, head });
+  const norm = (prefix: string, head = false) => {
+    add(`${prefix}.weight`, [H], 'ones', false, head);
+    if (c.normBias) add(`${prefix}.bias`, [H], 'zeros', false, head);
+  };
+  const dense = (prefix: string, out: number, inp: number, init: 'in' | 'out', bias: boolean, head = false) => {
+    add(`${prefix}.weight`, [out, inp], init, true, head);
+    if (bias) add(`${prefix}.bias`, [out], 'zeros', false, head);
+  };
+  add('embeddings.tok_embeddings.weight', [c.vocabSize, H], 'embedding');
+  norm('embeddings.norm');
+  for (let i = 0; i < c.numLayers; i++) {
+    if (i > 0) norm(`layers.${i}.attn_norm`);
+    dense(`layers.${i}.attn.Wqkv`, 3 * H, H, 'in', c.attentionBias);
+    dense(`layers.${i}.attn.Wo`, H, H, 'out', c.attentionBias);
+    norm(`layers.${i}.mlp_norm`);
+    dense(`layers.${i}.mlp.Wi`, 2 * c.intermediateSize, H, 'in', c.mlpBias);
+    dense(`layers.${i}.mlp.Wo`, H, c.intermediateSize, 'out', c.mlpBias);
+  }
+  norm('final_norm');
+  dense('head.dense', H, H, 'out', c.classifierBias, true);
+  norm('head.norm', true);
+  if (!c.tieWordEmbeddings) add('decoder.weight', [c.vocabSize, H], 'out', false, true);
+  if (c.decoderBias) add('decoder.bias', [c.vocabSize], 'zeros', false, true);
+  return specs;
+}
+
+/** A float32 tensor as read from a checkpoint, in transformers' layout. */
+export interface RawTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface ForwardOptions {
+  training: boolean;
+  /** Dropout seed; the same seed replays the same dropout masks. */
+  seed?: number;
+}
+
+let instances = 0;
+
+/**
+ * A parameter's initial value as transformers' `_init_weights` draws it: truncated normal (±cutoff·std;
+ * tf.truncatedNormal cuts at ±2σ, the default cutoff), std 0.02 for inputs and embeddings,
+ * 0.02/sqrt(2·layers) for outputs; LayerNorm weights one, biases zero. Linear weights come out [in, out].
+ */
+function initialValue(c: ModernBertConfig, s: ParamSpec, seed: number): tf.Tensor {
+  if (c.initializerCutoffFactor !== 2) throw new UserError(`initializer_cutoff_factor ${c.initializerCutoffFactor} is not supported for random init (only 2)`);
+  const shape = s.linear ? [s.shape[1], s.shape[0]] : s.shape;
+  if (s.init === 'ones') return tf.ones(shape);
+  if (s.init === 'zeros') return tf.zeros(shape);
+  const std = s.init === 'out' ? c.initializerRange / Math.sqrt(2 * c.numLayers) : c.initializerRange;
+  return tf.truncatedNormal(shape, 0, std, 'float32', seed);
+}
+
+export class ModernBert {
+  readonly config: ModernBertConfig;
+  /** Parameters by transformers name; Linear weights held as [in, out]. */
+  readonly params = new Map<string, tf.Variable>();
+  private readonly specs: ParamSpec[];
+  private readonly ropeCache = new Map<string, { cos: tf.Tensor2D; sin: tf.Tensor2D }>();
+
+  private constructor(config: ModernBertConfig, values: Map<string, tf.Tensor>) {
+    this.config = config;
+    this.specs = parameterSpecs(config);
+    const id = ++instances;
+    for (const s of this.specs) {
+      const v = values.get(s.name);
+      if (v) this.params.set(s.name, tf.variable(v, true, `modernbert${id}/${s.name}`));
+    }
+  }
+
+  /** Random weights, drawn as transformers initialises them (see initialValue). */
+  static random(config: ModernBertConfig, seed = 0): ModernBert {
+    const values = new Map<string, tf.Tensor>();
+    parameterSpecs(config).forEach((s, i) => values.set(s.name, initialValue(config, s, seed * 1000003 + i)));
+    const model = new ModernBert(config, values);
+    values.forEach((t) => t.dispose());
+    return model;
+  }
+
+  /**
+   * Builds the model from a checkpoint's tensors. `get` returns a tensor by transformers name (the
+   * caller strips any `model.` prefix); the MLM head is optional. Missing or misshapen tensors are
+   * reported by name, with `where` naming the file.
+   */
+  static fromTensors(config: ModernBertConfig, get: (name: string) => RawTensor | undefined, where: string): ModernBert {
+    const values = new Map<string, tf.Tensor>();
+    try {
+      const specs = parameterSpecs(config);
+      const headPresent = specs.filter((s) => s.head).some((s) => get(s.name) !== undefined);
+      for (const s of specs) {
+        const raw = get(s.name);
+        if (!raw) {
+          if (s.head && !headPresent) continue;
+          throw new UserError(`${where}: missing tensor "${s.name}"`);
+        }
+        if (raw.shape.length !== s.shape.length || raw.shape.some((d, i) => d !== s.shape[i])) {
+          throw new UserError(`${where}: tensor "${s.name}" has shape [${raw.shape}], config.json implies [${s.shape}]`);
+        }
+        values.set(s.name, tf.tidy(() => {
+          const t = tf.tensor(raw.data, raw.shape, 'float32');
+          return s.linear ? t.transpose() : t;
+        }));
+      }
+      return new ModernBert(config, values);
+    } finally {
+      values.forEach((t) => t.dispose());
+    }
+  }
+
+  get hasMlmHead(): boolean {
+    return this.params.has('head.norm.weight');
+  }
+
+  /** Adds a freshly initialised MLM head (for a backbone loaded without one). */
+  initMlmHead(seed = 0): void {
+    if (this.hasMlmHead) return;
+    this.specs.forEach((s, i) => {
+      if (!s.head) return;
+      const t = initialValue(this.config, s, seed * 1000003 + i);
+      this.params.set(s.name, tf.variable(t, true, `modernbert${++instances}/${s.name}`));
+      t.dispose();
+    });
+  }
+
+  /** Trainable variables: the backbone, plus the MLM head when `withHead`. */
+  variables(withHead = false): tf.Variable[] {
+    return this.specs.filter((s) => withHead || !s.head).map((s) => this.params.get(s.name)).filter((v): v is tf.Variable => !!v);
+  }
+
+  /**
+   * The state dict in transformers' layout ([out, in] Linear weights). `prefix` is prepended to backbone
+   * names (`model.` for ModernBertForMaskedLM); the head is written when present and `withHead`.
+   */
+  stateDict(prefix = '', withHead = true): Map<string, tf.Tensor> {
+    const out = new Map<string, tf.Tensor>();
+    for (const s of this.specs) {
+      const v = this.params.get(s.name);
+      if (!v || (s.head && !withHead)) continue;
+      out.set(s.head ? s.name : prefix + s.name, s.linear ? v.transpose() : v.clone());
+    }
+    if (withHead && this.hasMlmHead && this.config.tieWordEmbeddings) {
+      out.set('decoder.weight', this.params.get('embeddings.tok_embeddings.weight')!.clone());
+    }
+    return out;
+  }
+
+  private p(name: string): tf.Tensor {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`ModernBert: parameter ${name} is not loaded`);
+    return v;
+  }
+
+  private maybe(name: string): tf.Tensor | undefined {
+    return this.params.get(name);
+  }
+
+  private rope(length: number, theta: number): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+    const key = `${length}:${theta}`;
+    let r = this.ropeCache.get(key);
+    if (!r) {
+      const t = ropeTables(length, this.config.headDim, theta);
+      r = { cos: tf.keep(tf.tensor2d(t.cos, [length, this.config.headDim])), sin: tf.keep(tf.tensor2d(t.sin, [length, this.config.headDim])) };
+      this.ropeCache.set(key, r);
+    }
+    return r;
+  }
+
+  /**
+   * Additive attention masks: 0 where query i may attend key j, float32's lowest value elsewhere.
+   * Global: key j is not padding → [n, 1, 1, L]. Sliding: also |i - j| <= local_attention/2 → [n, 1, L, L].
+   */
+  private masks(attentionMask: Int32Array, n: number, L: number): { full: tf.Tensor4D; sliding: tf.Tensor4D } {
+    const full = new Float32Array(n * L);
+    for (let i = 0; i < n * L; i++) full[i] = attentionMask[i] ? 0 : F32_MIN;
+    const w = Math.floor(this.config.localAttention / 2);
+    const sliding = new Float32Array(n * L * L);
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < L; i++) {
+        const row = (b * L + i) * L;
+        for (let j = 0; j < L; j++) sliding[row + j] = attentionMask[b * L + j] && Math.abs(i - j) <= w ? 0 : F32_MIN;
+      }
+    }
+    return { full: tf.tensor4d(full, [n, 1, 1, L]), sliding: tf.tensor4d(sliding, [n, 1, L, L]) };
+  }
+
+  /** Multi-head self-attention of one layer on x [n·L, H]. */
+  private attention(i: number, x: tf.Tensor2D, n: number, L: number, mask: tf.Tensor4D, rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, drop: SeededDropout): tf.Tensor2D {
+    const { hiddenSize: H, numHeads: nh, headDim: hd, attentionDropout } = this.config;
+    const qkv = linear(x, this.p(`layers.${i}.attn.Wqkv.weight`) as tf.Tensor2D, this.maybe(`layers.${i}.attn.Wqkv.bias`) as tf.Tensor1D | undefined);
+    // [n·L, 3H] → q, k, v as [n, heads, L, headDim]
+    const heads = tf.split(qkv, 3, 1).map((t) => t.reshape([n, L, nh, hd]).transpose([0, 2, 1, 3]) as tf.Tensor4D);
+    const q = applyRope(heads[0], rope.cos, rope.sin);
+    const k = applyRope(heads[1], rope.cos, rope.sin);
+    const v = heads[2];
+    const scores = batchMatMul(q, k.transpose([0, 1, 3, 2]) as tf.Tensor4D).mul(1 / Math.sqrt(hd)).add(mask);
+    const probs = drop.apply(tf.softmax(scores), attentionDropout) as tf.Tensor4D;
+    const context = batchMatMul(probs, v).transpose([0, 2, 1, 3]).reshape([n * L, H]) as tf.Tensor2D;
+    const out = linear(context, this.p(`layers.${i}.attn.Wo.weight`) as tf.Tensor2D, this.maybe(`layers.${i}.attn.Wo.bias`) as tf.Tensor1D | undefined);
+    return drop.apply(out, attentionDropout);
+  }
+
+  /** GeGLU feed-forward of one layer on x [n·L, H]. */
+  private mlp(i: number, x: tf.Tensor2D, drop: SeededDropout): tf.Tensor2D {
+    const c = this.config;
+    const wi = linear(x, this.p(`layers.${i}.mlp.Wi.weight`) as tf.Tensor2D, this.maybe(`layers.${i}.mlp.Wi.bias`) as tf.Tensor1D | undefined);
+    const [input, gate] = tf.split(wi, 2, 1);
+    const h = drop.apply(activate(input, c.hiddenActivation).mul(gate) as tf.Tensor2D, c.mlpDropout);
+    return linear(h, this.p(`layers.${i}.mlp.Wo.weight`) as tf.Tensor2D, this.maybe(`layers.${i}.mlp.Wo.bias`) as tf.Tensor1D | undefined);
+  }
+
+  private norm(prefix: string, x: tf.Tensor2D): tf.Tensor2D {
+    return layerNorm(x, this.p(`${prefix}.weight`) as tf.Tensor1D, this.maybe(`${prefix}.bias`) as tf.Tensor1D | undefined, this.config.normEps);
+  }
+
+  /**
+   * Last hidden state [n, L, H] for padded token ids [n, L] (row-major) and attention mask (1 = real token).
+   * Differentiable with respect to the parameters; call inside tf.tidy or tf.variableGrads.
+   */
+  forward(inputIds: Int32Array, attentionMask: Int32Array, n: number, L: number, opts: ForwardOptions = { training: false }): tf.Tensor3D {
+    const c = this.config;
+    if (inputIds.length !== n * L || attentionMask.length !== n * L) throw new Error(`ModernBert.forward: expected ${n}×${L} ids and mask`);
+    for (let i = 0; i < inputIds.length; i++) {
+      const id = inputIds[i];
+      if (id < 0 || id >= c.vocabSize) throw new UserError(`token id ${id} is outside the model's vocabulary (vocab_size ${c.vocabSize})`);
+    }
+    const drop = new SeededDropout(opts.training, opts.seed ?? Math.floor(Math.random() * 2 ** 31));
+    const ropeFull = this.rope(L, c.globalRopeTheta);
+    const ropeLocal = this.rope(L, c.localRopeTheta);
+    return tf.tidy(() => {
+      const masks = this.masks(attentionMask, n, L);
+      const ids = tf.tensor1d(inputIds, 'int32');
+      let x = tf.gather(this.p('embeddings.tok_embeddings.weight'), ids) as tf.Tensor2D;
+      x = drop.apply(this.norm('embeddings.norm', x), c.embeddingDropout);
+      for (let i = 0; i < c.numLayers; i++) {
+        const global = c.layerTypes[i] === 'full_attention';
+        const h = i === 0 ? x : this.norm(`layers.${i}.attn_norm`, x);
+        x = x.add(this.attention(i, h, n, L, global ? masks.full : masks.sliding, global ? ropeFull : ropeLocal, drop));
+        x = x.add(this.mlp(i, this.norm(`layers.${i}.mlp_norm`, x), drop));
+      }
+      return this.norm('final_norm', x).reshape([n, L, c.hiddenSize]) as tf.Tensor3D;
+    });
+  }
+
+  /**
+   * Masked-LM logits [rows, vocab] for hidden states [rows, H] (pass only the masked positions to save
+   * work): head.dense → activation → head.norm → decoder (weights tied to the token embeddings).
+   */
+  mlmLogits(hidden: tf.Tensor2D): tf.Tensor2D {
+    if (!this.hasMlmHead) throw new UserError('this checkpoint has no masked-LM head (head.dense, head.norm); call initMlmHead() first');
+    const c = this.config;
+    return tf.tidy(() => {
+      let h = linear(hidden, this.p('head.dense.weight') as tf.Tensor2D, this.maybe('head.dense.bias') as tf.Tensor1D | undefined);
+      h = this.norm('head.norm', activate(h, c.classifierActivation) as tf.Tensor2D);
+      const decoder = (c.tieWordEmbeddings ? this.p('embeddings.tok_embeddings.weight') : this.p('decoder.weight')) as tf.Tensor2D;
+      const logits = matMul(h, decoder, false, true);
+      const bias = this.maybe('decoder.bias');
+      return bias ? logits.add(bias) : logits;
+    });
+  }
+
+  dispose(): void {
+    this.params.forEach((v) => v.dispose());
+    this.params.clear();
+    this.ropeCache.forEach((r) => {
+      r.cos.dispose();
+      r.sin.dispose();
+    });
+    this.ropeCache.clear();
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * ModernBERT against transformers (fixtures from test/reference/make_model_fixtures.py): last hidden
+ * states with padding in the batch and a sequence longer than the local window, eager and sdpa, and
+ * masked-LM logits; plus seeded dropout replay and gradients.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../lib/backend';
+import { readCheckpointTensors, readSafetensors } from '../lib/models/safetensors';
+import { parseModernBertConfig, presetConfig } from '../lib/models/config';
+import { ModernBert } from '../lib/models/modernbert';
+import { assertClose } from './helpers/tensors';
+import { PROJECT_ROOT } from './helpers/shared';
+
+const FIX = path.join(PROJECT_ROOT, 'test', 'fixtures', 'models');
+
+function golden(): Map<string, { shape: number[]; data: Float32Array | Int32Array }> {
+  const g = readSafetensors(path.join(FIX, 'golden.safetensors'));
+  return g.tensors as unknown as Map<string, { shape: number[]; data: Float32Array | Int32Array }>;
+}
+
+function loadHfMlm(): ModernBert {
+  const dir = path.join(FIX, 'hf-mlm');
+  const config = parseModernBertConfig(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')));
+  const { tensors } = readCheckpointTensors(dir);
+  return ModernBert.fromTensors(config, (name) => {
+    const t = tensors.get(name) ?? tensors.get('model.' + name);
+    return t ? { shape: t.shape, data: t.data as Float32Array } : undefined;
+  }, dir);
+}
+
+/** Rows of a [n, L, H] array where mask is 1. */
+function pick(data: ArrayLike<number>, mask: Int32Array, H: number): Float32Array {
+  const out: number[] = [];
+  for (let i = 0; i < mask.length; i++) if (mask[i]) for (let h = 0; h < H; h++) out.push(data[i * H + h]);
+  return Float32Array.from(out);
+}
+
+describe('ModernBERT vs transformers', () => {
+  before(async () => {
+    await initBackend();
+  });
+
+  it('matches eager last hidden states on every position, sdpa on real tokens', () => {
+    const g = golden();
+    const model = loadHfMlm();
+    const ids = g.get('hidden.input_ids')!;
+    const mask = g.get('hidden.attention_mask')!.data as Int32Array;
+    const [n, L] = ids.shape;
+    assert.ok(L > model.config.localAttention / 2 + 1, 'fixture must exceed the local window');
+    const h = model.forward(ids.data as Int32Array, mask, n, L);
+    const got = h.dataSync();
+    assertClose(got, g.get('hidden.eager')!.data, 1e-4, 'hidden (eager, all positions)');
+    const H = model.config.hiddenSize;
+    assertClose(pick(got, mask, H), pick(g.get('hidden.sdpa')!.data, mask, H), 1e-4, 'hidden (sdpa, real tokens)');
+    h.dispose();
+    model.dispose();
+  });
+
+  it('matches masked-LM logits', () => {
+    const g = golden();
+    const model = loadHfMlm();
+    const ids = g.get('hidden.input_ids')!;
+    const [n, L] = ids.shape;
+    const logits = tf.tidy(() => {
+      const h = model.forward(ids.data as Int32Array, g.get('hidden.attention_mask')!.data as Int32Array, n, L);
+      const rows = h.slice([1, 0, 0], [1, 6, model.config.hiddenSize]).reshape([6, model.config.hiddenSize]) as tf.Tensor2D;
+      return model.mlmLogits(rows);
+    });
+    assertClose(logits, g.get('mlm_logits.eager')!.data, 1e-4, 'mlm logits');
+    logits.dispose();
+    model.dispose();
+  });
+
+  it('round-trips its state dict in transformers layout', () => {
+    const model = loadHfMlm();
+    const sd = model.stateDict('model.');
+    const { tensors } = readCheckpointTensors(path.join(FIX, 'hf-mlm'));
+    for (const [name, t] of tensors) {
+      const mine = sd.get(name);
+      assert.ok(mine, `state dict lacks ${name}`);
+      assert.deepEqual(mine.shape, t.shape, name);
+      assertClose(mine.dataSync(), t.data as Float32Array, 0, name);
+    }
+    sd.forEach((t) => t.dispose());
+    model.dispose();
+  });
+
+  it('names a missing tensor and a wrong shape', () => {
+    const dir = path.join(FIX, 'hf-mlm');
+    const config = parseModernBertConfig(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')));
+    const { tensors } = readCheckpointTensors(dir);
+    const get = (skip: string, reshape?: string) => (name: string) => {
+      const t = tensors.get('model.' + name) ?? tensors.get(name);
+      if (!t || name === skip) return undefined;
+      return { shape: name === reshape ? [t.shape[0] + 1, ...t.shape.slice(1)] : t.shape, data: t.data as Float32Array };
+    };
+    assert.throws(() => ModernBert.fromTensors(config, get('layers.1.attn.Wqkv.weight'), dir), /missing tensor "layers\.1\.attn\.Wqkv\.weight"/);
+    assert.throws(() => ModernBert.fromTensors(config, get('', 'layers.2.mlp.Wo.weight'), dir), /"layers\.2\.mlp\.Wo\.weight" has shape/);
+  });
+});
+
+describe('ModernBERT training behaviour', () => {
+  before(async () => {
+    await initBackend();
+  });
+
+  it('replays dropout from the seed and differs across seeds', () => {
+    const config = { ...presetConfig('tiny')!, vocabSize: 100, embeddingDropout: 0.1, attentionDropout: 0.1, mlpDropout: 0.1 };
+    const model = ModernBert.random(config, 3);
+    const ids = Int32Array.from({ length: 2 * 9 }, (_, i) => (i * 7) % 100);
+    const mask = Int32Array.from({ length: 18 }, (_, i) => (i % 9 < 7 ? 1 : 0));
+    const run = (seed: number) => tf.tidy(() => model.forward(ids, mask, 2, 9, { training: true, seed }).dataSync().slice());
+    const a = run(5);
+    const b = run(5);
+    const c = run(6);
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a, c);
+    const evalOut = tf.tidy(() => model.forward(ids, mask, 2, 9).dataSync().slice());
+    assert.notDeepEqual(a, evalOut);
+    model.dispose();
+  });
+
+  it('has gradients for every backbone parameter', () => {
+    const config = { ...presetConfig('tiny')!, vocabSize: 50 };
+    const model = ModernBert.random(config, 1);
+    const ids = Int32Array.from({ length: 12 }, (_, i) => i + 1);
+    const mask = new Int32Array(12).fill(1);
+    const { value, grads } = tf.variableGrads(() => model.forward(ids, mask, 2, 6).square().mean() as tf.Scalar, model.variables());
+    assert.ok(Number.isFinite(value.dataSync()[0]));
+    for (const v of model.variables()) {
+      const g = grads[v.name];
+      assert.ok(g, `no gradient for ${v.name}`);
+      assert.ok(Number.isFinite(g.abs().sum().dataSync()[0]), `non-finite gradient for ${v.name}`);
+    }
+    const embGrad = grads[model.params.get('embeddings.tok_embeddings.weight')!.name].abs().sum().dataSync()[0];
+    assert.ok(embGrad > 0);
+    tf.dispose([value, ...Object.values(grads)]);
+    model.dispose();
+  });
+});

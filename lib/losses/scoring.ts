@@ -1,25 +1,35 @@
 /**
- * The two score layouts the losses need, on `Encoded` outputs:
+ * The two score layouts the losses need, on `Encoded` outputs (kernels from lib/scores):
  *   pairwiseScores: every query against every document → [queries, documents]   (contrastive)
  *   groupScores:    each query against its own n documents (query-major) → [B, n] (distillation)
- * Dense: dot product of the (normalised) vectors. ColBERT: MaxSim — for each query token the best
- * document token among scored ones, summed over scored query tokens.
+ * Dense: cosine similarity (sentence-transformers' default; equals the dot product for normalised vectors). ColBERT: MaxSim with masks.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Encoded } from '../models/encoder';
-import { maxsimGroups, maxsimMatrix, denseScoreMatrix, denseGroups } from './scores-adapter';
+import { colbertKdScores, colbertScores, cosineScores, l2Normalize } from '../scores';
 
 export function pairwiseScores(q: Encoded, d: Encoded): tf.Tensor2D {
   if (q.kind !== d.kind) throw new Error(`scores: query ${q.kind} vs document ${d.kind} embeddings`);
-  if (q.kind === 'dense') return denseScoreMatrix(q.embeddings as tf.Tensor2D, d.embeddings as tf.Tensor2D);
-  return maxsimMatrix(q.embeddings as tf.Tensor3D, q.mask!, d.embeddings as tf.Tensor3D, d.mask!);
+  if (q.kind === 'dense') return cosineScores(q.embeddings as tf.Tensor2D, d.embeddings as tf.Tensor2D);
+  return colbertScores(q.embeddings as tf.Tensor3D, d.embeddings as tf.Tensor3D, q.mask, d.mask);
 }
 
 export function groupScores(q: Encoded, d: Encoded, n: number): tf.Tensor2D {
   if (q.kind !== d.kind) throw new Error(`scores: query ${q.kind} vs document ${d.kind} embeddings`);
-  if (d.embeddings.shape[0] !== q.embeddings.shape[0] * n) {
-    throw new Error(`scores: ${d.embeddings.shape[0]} documents for ${q.embeddings.shape[0]} queries × ${n}`);
-  }
-  if (q.kind === 'dense') return denseGroups(q.embeddings as tf.Tensor2D, d.embeddings as tf.Tensor2D, n);
-  return maxsimGroups(q.embeddings as tf.Tensor3D, q.mask!, d.embeddings as tf.Tensor3D, d.mask!, n);
+  const b = q.embeddings.shape[0];
+  if (d.embeddings.shape[0] !== b * n) throw new Error(`scores: ${d.embeddings.shape[0]} documents for ${b} queries × ${n}`);
+  return tf.tidy(() => {
+    if (q.kind === 'dense') {
+      const dim = q.embeddings.shape[1]!;
+      const qn = l2Normalize(q.embeddings as tf.Tensor2D).reshape([b, 1, dim]);
+      return tf.sum(tf.mul(qn, l2Normalize(d.embeddings as tf.Tensor2D).reshape([b, n, dim])), 2) as tf.Tensor2D;
+    }
+    const [, ld, dim] = d.embeddings.shape as number[];
+    return colbertKdScores(
+      q.embeddings as tf.Tensor3D,
+      d.embeddings.reshape([b, n, ld, dim]) as tf.Tensor4D,
+      q.mask,
+      d.mask ? (d.mask.reshape([b, n, ld]) as tf.Tensor3D) : undefined,
+    );
+  });
 }

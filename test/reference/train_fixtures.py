@@ -45,12 +45,12 @@ def mask(n, length, min_len):
 
 out = {}
 
-# InfoNCE, dense: 3 queries, 1 positive + 2 negatives each (9 documents), learnable log-temperature.
+# InfoNCE, dense (cosine similarity, as sentence-transformers): 3 queries, 1 positive + 2 negatives each (9 documents), learnable log-temperature.
 B, N, D = 3, 3, 5
-q = normed((B, D)).requires_grad_()
-d = normed((B * N, D)).requires_grad_()
+q = torch.tensor(rng.standard_normal((B, D))).requires_grad_()
+d = torch.tensor(rng.standard_normal((B * N, D))).requires_grad_()
 log_t = torch.tensor(np.log(0.05)).requires_grad_()
-loss = info_nce(q @ d.T, N, log_t.exp())
+loss = info_nce(torch.nn.functional.normalize(q, dim=-1) @ torch.nn.functional.normalize(d, dim=-1).T, N, log_t.exp())
 loss.backward()
 out["infonce_dense"] = dict(B=B, N=N, D=D, q=tolist(q), d=tolist(d), logTemperature=float(log_t), loss=float(loss),
                             gradQ=tolist(q.grad), gradD=tolist(d.grad), gradLogTemperature=float(log_t.grad))

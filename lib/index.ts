@@ -4,5 +4,6 @@
  */
 export * from './backend';
 export * from './util';
-export * from './data/types';
+export * from './data';
+export * from './eval';
 export * from './models/encoder';

@@ -1,0 +1,4 @@
+export * from './types';
+export { forEachLine, splitWhitespace } from './lines';
+export * from './trec';
+export * from './beir';

@@ -6,4 +6,4 @@ export * from './backend';
 export * from './util';
 export * from './data';
 export * from './eval';
-export * from './models/encoder';
+export * from './models';

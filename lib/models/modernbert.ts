@@ -164,6 +164,31 @@ export class ModernBert {
     });
   }
 
+  /**
+   * Grows the token embeddings to `size` rows, as PyLate does when it adds its [Q]/[D] markers to the
+   * vocabulary. New rows are the mean of the old ones (transformers draws them from a normal with that
+   * mean and 1e-9 times the covariance: the same up to noise). A decoder bias grows with zeros.
+   */
+  resizeTokenEmbeddings(size: number): void {
+    const c = this.config;
+    if (size === c.vocabSize) return;
+    if (size < c.vocabSize) throw new UserError(`cannot shrink the vocabulary from ${c.vocabSize} to ${size}`);
+    const grow = (name: string, rows: (old: tf.Tensor) => tf.Tensor) => {
+      const old = this.params.get(name);
+      if (!old) return;
+      const t = tf.tidy(() => tf.concat([old, rows(old)], 0));
+      this.params.set(name, tf.variable(t, true, `modernbert${++instances}/${name}`));
+      t.dispose();
+      old.dispose();
+    };
+    const extra = size - c.vocabSize;
+    grow('embeddings.tok_embeddings.weight', (old) => old.mean(0, true).tile([extra, 1]));
+    grow('decoder.weight', (old) => old.mean(0, true).tile([extra, 1]));
+    grow('decoder.bias', () => tf.zeros([extra]));
+    (this as { config: ModernBertConfig }).config = { ...c, vocabSize: size };
+    this.specs.splice(0, this.specs.length, ...parameterSpecs(this.config));
+  }
+
   /** Trainable variables: the backbone, plus the MLM head when `withHead`. */
   variables(withHead = false): tf.Variable[] {
     return this.specs.filter((s) => withHead || !s.head).map((s) => this.params.get(s.name)).filter((v): v is tf.Variable => !!v);

@@ -224,12 +224,9 @@ def make(args) -> None:
         d = colbert_outputs(colbert, DOCUMENTS, False, "colbert.document", g)
         colbert_outputs(colbert, QUERIES, True, "colbert.query_prompt", g, prompt_name="query")
         colbert_outputs(colbert, DOCUMENTS, False, "colbert.document_prompt", g, prompt_name="document")
-        s = pylate_scores.colbert_scores(
-            torch.nn.utils.rnn.pad_sequence([torch.as_tensor(x) for x in q], batch_first=True),
-            torch.nn.utils.rnn.pad_sequence([torch.as_tensor(x) for x in d], batch_first=True),
-            queries_mask=torch.nn.utils.rnn.pad_sequence([torch.ones(len(x)) for x in q], batch_first=True),
-            documents_mask=torch.nn.utils.rnn.pad_sequence([torch.ones(len(x)) for x in d], batch_first=True),
-        )
+        # One pair at a time, unpadded: with padded inputs PyLate's torch path multiplies masked similarities
+        # by 0, so a query token whose real similarities are all negative would score 0 instead of its max.
+        s = torch.tensor([[float(pylate_scores.colbert_scores(torch.as_tensor(qi)[None], torch.as_tensor(di)[None])[0, 0]) for di in d] for qi in q])
         g["colbert.scores"] = f32(s)
         if impl == "eager":
             eager = dict(g)

@@ -110,7 +110,8 @@ export class TinyEncoder implements TrainableEncoder {
   /** Writes the weights as JSON (the tiny model's own "layout"). */
   save(dir: string): void {
     fs.mkdirSync(dir, { recursive: true });
-    const weights = Object.fromEntries(this.trainableVariables.map((v) => [v.name, Array.from(v.dataSync())]));
+    const names = ['embeddings', 'linear.weight', 'linear.bias'];
+    const weights = Object.fromEntries(this.trainableVariables.map((v, i) => [names[i], Array.from(v.dataSync())]));
     fs.writeFileSync(path.join(dir, 'tiny-weights.json'), JSON.stringify({ options: this.o, weights }));
   }
 }

@@ -1,0 +1,94 @@
+/**
+ * Training checkpoints: the model in its own layout (model.save: HF / PyLate files) plus what resuming
+ * needs to continue bit-for-bit — every trainable variable (incl. a learnable temperature), AdamW's
+ * moments and step, and the run step (the sampler and dropout seeds are functions of the step).
+ * Each checkpoint directory is written atomically; `latest.json` is replaced only after it is complete,
+ * so a crash leaves the previous checkpoint usable.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { writeDirAtomic, writeJsonAtomic } from '../util/atomic';
+import { UserError } from '../backend/errors';
+import type { AdamW } from './optim';
+import type { TrainModel } from './model-factory';
+
+export interface TrainerState {
+  /** Optimizer steps completed. */
+  step: number;
+  seed: number;
+  variables: Array<{ name: string; shape: number[] }>;
+}
+
+function concat(arrays: Float32Array[]): Float32Array {
+  const out = new Float32Array(arrays.reduce((a, x) => a + x.length, 0));
+  let o = 0;
+  for (const x of arrays) out.set(x, o), (o += x.length);
+  return out;
+}
+
+function split(all: Float32Array, sizes: number[], where: string): Float32Array[] {
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (all.length !== total) throw new UserError(`${where}: holds ${all.length} values, the model needs ${total}`);
+  const out: Float32Array[] = [];
+  let o = 0;
+  for (const s of sizes) out.push(all.slice(o, o + s)), (o += s);
+  return out;
+}
+
+function readF32(file: string): Float32Array {
+  const b = fs.readFileSync(file);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+export function checkpointDir(output: string, step: number): string {
+  return path.join(output, 'checkpoints', `step-${String(step).padStart(7, '0')}`);
+}
+
+export async function saveCheckpoint(output: string, step: number, seed: number, model: TrainModel, variables: tf.Variable[], opt: AdamW, keep: number): Promise<string> {
+  const dir = checkpointDir(output, step);
+  const state: TrainerState = { step, seed, variables: variables.map((v) => ({ name: v.name, shape: v.shape })) };
+  const os = opt.getState();
+  await writeDirAtomic(dir, async (tmp) => {
+    if (model.save) await model.save(path.join(tmp, 'model'));
+    fs.mkdirSync(path.join(tmp, 'trainer'));
+    fs.writeFileSync(path.join(tmp, 'trainer', 'state.json'), JSON.stringify({ ...state, optimizerStep: os.step }, null, 2));
+    fs.writeFileSync(path.join(tmp, 'trainer', 'variables.bin'), concat(variables.map((v) => v.dataSync() as Float32Array)));
+    fs.writeFileSync(path.join(tmp, 'trainer', 'optimizer.bin'), concat([...os.m, ...os.v]));
+  });
+  writeJsonAtomic(path.join(output, 'checkpoints', 'latest.json'), { step, dir: path.basename(dir) });
+  // Older checkpoints beyond `keep` go only after the new one is in place.
+  const all = fs.readdirSync(path.join(output, 'checkpoints')).filter((d) => /^step-\d+$/.test(d)).sort();
+  for (const d of all.slice(0, Math.max(0, all.length - keep))) fs.rmSync(path.join(output, 'checkpoints', d), { recursive: true, force: true });
+  return dir;
+}
+
+/** The latest complete checkpoint directory, or null. */
+export function latestCheckpoint(output: string): string | null {
+  const p = path.join(output, 'checkpoints', 'latest.json');
+  if (!fs.existsSync(p)) return null;
+  const { dir } = JSON.parse(fs.readFileSync(p, 'utf8')) as { dir: string };
+  const full = path.join(output, 'checkpoints', dir);
+  return fs.existsSync(path.join(full, 'trainer', 'state.json')) ? full : null;
+}
+
+/** Restores variables and optimizer state; returns the step to continue from. */
+export function loadCheckpoint(dir: string, variables: tf.Variable[], opt: AdamW): TrainerState {
+  const where = path.join(dir, 'trainer');
+  const state = JSON.parse(fs.readFileSync(path.join(where, 'state.json'), 'utf8')) as TrainerState & { optimizerStep: number };
+  if (state.variables.length !== variables.length) throw new UserError(`${where}: checkpoint has ${state.variables.length} variables, the model has ${variables.length}`);
+  state.variables.forEach((v, i) => {
+    const s = variables[i].shape;
+    if (v.shape.length !== s.length || v.shape.some((d, j) => d !== s[j])) throw new UserError(`${where}: variable ${i} (${v.name}) has shape [${v.shape}], the model's is [${s}]`);
+  });
+  const sizes = variables.map((v) => v.size);
+  const vals = split(readF32(path.join(where, 'variables.bin')), sizes, path.join(where, 'variables.bin'));
+  variables.forEach((v, i) => {
+    const t = tf.tensor(vals[i], v.shape, 'float32');
+    v.assign(t);
+    t.dispose();
+  });
+  const mv = split(readF32(path.join(where, 'optimizer.bin')), [...sizes, ...sizes], path.join(where, 'optimizer.bin'));
+  opt.setState({ step: state.optimizerStep, m: mv.slice(0, sizes.length), v: mv.slice(sizes.length) });
+  return state;
+}

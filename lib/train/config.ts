@@ -1,0 +1,130 @@
+/**
+ * A training run is ONE JSON file, the same shape for every phase. Unknown keys are errors naming
+ * their path (a typo must never silently fall back to a default). See `exampleConfig` in
+ * lib/train/examples.ts for complete, runnable configs of every phase.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { UserError } from '../backend/errors';
+
+const ModuleModel = z.strictObject({
+  /** A module exporting a factory that returns a TrainableEncoder (path relative to the config file). */
+  type: z.literal('module'),
+  module: z.string(),
+  export: z.string().default('createEncoder'),
+  options: z.record(z.string(), z.unknown()).default({}),
+});
+
+const ModernBertModel = z.strictObject({
+  type: z.literal('modernbert'),
+  /** A checkpoint directory (HF / sentence-transformers / PyLate layout), relative to the config file ... */
+  from: z.string().optional(),
+  /** ... or a preset architecture ("tiny", "small", "base") with random weights drawn from `initSeed`. */
+  preset: z.string().optional(),
+  initSeed: z.number().int().default(0),
+  /** Preset only: vocabulary size of the built-in tiny WordPiece tokenizer and the embedding table (≥ 1999). */
+  vocabSize: z.number().int().min(1999).optional(),
+  /** Tokenizer directory (tokenizer.json) when `from` has none. */
+  tokenizer: z.string().optional(),
+  /** Output dimension of the ColBERT projection (ignored for dense). */
+  dim: z.number().int().positive().default(128),
+  queryLength: z.number().int().positive().default(32),
+  documentLength: z.number().int().positive().default(180),
+});
+
+export const TrainConfigSchema = z.strictObject({
+  model: z.discriminatedUnion('type', [ModuleModel, ModernBertModel]),
+  head: z.enum(['dense', 'colbert']),
+  phase: z.enum(['unsupervised', 'supervised', 'distillation', 'mlm']),
+  data: z.strictObject({
+    /** JSONL files, one data source each (paths relative to the config file). */
+    sources: z.array(z.string()).min(1),
+    mixing: z.enum(['proportional', 'round-robin', 'shuffled']).default('proportional'),
+    avoidDuplicates: z.boolean().default(true),
+  }),
+  /** Global batch (all devices, one optimizer step before accumulation). */
+  batchSize: z.number().int().positive(),
+  /** Rows encoded at once by GradCache (per device). Defaults to the per-device batch (no caching). */
+  miniBatch: z.number().int().positive().optional(),
+  /** Optimizer step every this many batches (gradients averaged). The paper's KD phase uses 2. */
+  accumulationSteps: z.number().int().positive().default(1),
+  devices: z.number().int().positive().default(1),
+  /** Supervised: hard negatives used per query. */
+  negatives: z.number().int().nonnegative().default(1),
+  /** Distillation: candidates per query (paper: 32). */
+  candidates: z.number().int().positive().default(32),
+  /** Distillation: PyLate's per-query min–max normalisation of student scores. */
+  normalizeStudentScores: z.boolean().default(true),
+  temperature: z
+    .strictObject({ value: z.number().positive(), learnable: z.boolean().default(false) })
+    .default({ value: 0.02, learnable: false }),
+  mlm: z
+    .strictObject({ probability: z.number().gt(0).lt(1).default(0.3), replaceAll: z.boolean().default(false) })
+    .default({ probability: 0.3, replaceAll: false }),
+  optimizer: z.strictObject({
+    lr: z.number().positive(),
+    weightDecay: z.number().nonnegative().default(0.01),
+    betas: z.tuple([z.number(), z.number()]).default([0.9, 0.999]),
+    eps: z.number().positive().default(1e-8),
+    clipNorm: z.number().positive().optional(),
+    schedule: z.enum(['linear', 'constant']).default('linear'),
+    warmupSteps: z.number().int().nonnegative().default(0),
+  }),
+  /** Length of the run: optimizer steps, or epochs over the data (exactly one of them). */
+  steps: z.number().int().positive().optional(),
+  epochs: z.number().int().positive().optional(),
+  seed: z.number().int().default(0),
+  /** Output directory (relative to the config file): log.jsonl, checkpoints/, model/. */
+  output: z.string(),
+  checkpointEvery: z.number().int().positive().default(100),
+  keepCheckpoints: z.number().int().positive().default(2),
+  logEvery: z.number().int().positive().default(1),
+});
+
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+
+/** Validates a parsed config; `where` names the file in error messages. Relative paths stay relative. */
+export function parseTrainConfig(raw: unknown, where = 'config'): TrainConfig {
+  const r = TrainConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const at = issue.path.join('.');
+    if (issue.code === 'unrecognized_keys') {
+      const keys = (issue as { keys: string[] }).keys.map((k) => (at ? `${at}.${k}` : k));
+      throw new UserError(`${where}: unknown key ${keys.map((k) => `"${k}"`).join(', ')}`);
+    }
+    throw new UserError(`${where}: ${at ? `"${at}": ` : ''}${issue.message}`);
+  }
+  const c = r.data;
+  const fail = (msg: string) => {
+    throw new UserError(`${where}: ${msg}`);
+  };
+  if ((c.steps === undefined) === (c.epochs === undefined)) fail('give exactly one of "steps" and "epochs"');
+  if (c.batchSize % (c.devices * c.accumulationSteps) !== 0) fail(`"batchSize" ${c.batchSize} must be divisible by devices × accumulationSteps (${c.devices * c.accumulationSteps})`);
+  if (c.phase === 'mlm' && c.model.type !== 'modernbert') fail('phase "mlm" needs model.type "modernbert" (it trains the masked-LM head)');
+  if (c.model.type === 'modernbert' && !c.model.from === !c.model.preset) fail('model: give exactly one of "from" and "preset"');
+  return c;
+}
+
+/** Reads and validates a config file; relative paths in it are resolved against its directory. */
+export function loadTrainConfig(file: string): TrainConfig {
+  if (!fs.existsSync(file)) throw new UserError(`${file}: config file not found`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UserError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  return resolvePaths(parseTrainConfig(raw, file), path.dirname(path.resolve(file)));
+}
+
+/** Makes every path in the config absolute against `base`. */
+export function resolvePaths(c: TrainConfig, base: string): TrainConfig {
+  const abs = (p: string) => path.resolve(base, p);
+  const model =
+    c.model.type === 'module'
+      ? { ...c.model, module: abs(c.model.module) }
+      : { ...c.model, from: c.model.from && abs(c.model.from), tokenizer: c.model.tokenizer && abs(c.model.tokenizer) };
+  return { ...c, model, data: { ...c.data, sources: c.data.sources.map(abs) }, output: abs(c.output) };
+}

@@ -1,0 +1,207 @@
+/**
+ * The training loop, the same for one device and for each replica of a data-parallel group:
+ * sample the global batch, compute this rank's gradient share (GradCache + all-gather), all-reduce,
+ * clip, take the AdamW step every replica takes identically, log, checkpoint. Rank 0 writes files.
+ *
+ * Determinism: batch k and every dropout seed of step k are functions of (config.seed, k), and the
+ * checkpoint holds all variables and optimizer moments, so resuming gives the same numbers as never
+ * stopping. A non-finite loss stops the run before the update, naming the step; the last good
+ * checkpoint is left as it was.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../backend/select';
+import { UserError } from '../backend/errors';
+import { progressBar } from '../util/progress';
+import { writeDirAtomic } from '../util/atomic';
+import type { TrainConfig } from './config';
+import { readTrainingFile, textsOf } from './data';
+import { LocalTransport, type Transport } from './devices/transport';
+import { buildModel, type TrainModel } from './model-factory';
+import { AdamW, clipByGlobalNorm, learningRateAt } from './optim';
+import { seedFor } from './rng';
+import { BatchSampler } from './sampling';
+import { embeddingShardStep, type ShardResult } from './step';
+import { contrastiveObjective, contrastiveTask, distillationObjective, distillationTask, type DistillationExample, type Example, type PairExample, type TripletExample } from './tasks';
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { accumulate } from './gradcache';
+
+export interface LogRecord {
+  step: number;
+  loss: number;
+  lr: number;
+  temperature?: number;
+  gradNorm: number;
+  examplesPerSec: number;
+  seconds: number;
+}
+
+export interface RunHooks {
+  /** Called after each optimizer step (tests inject crashes or corruption here). */
+  onStepEnd?(step: number, model: TrainModel): void | Promise<void>;
+  onLog?(rec: LogRecord): void;
+}
+
+export interface RunOptions {
+  resume?: boolean;
+  hooks?: RunHooks;
+}
+
+export interface RunSummary {
+  steps: number;
+  startStep: number;
+  finalLoss: number;
+  output: string;
+  modelDir: string;
+}
+
+export class NonFiniteLossError extends UserError {
+  constructor(readonly step: number, loss: number, lastCheckpoint: string | null) {
+    super(`non-finite loss (${loss}) at step ${step}; stopped before the update${lastCheckpoint ? `, last good checkpoint: ${lastCheckpoint}` : ' (no checkpoint written yet)'}`);
+  }
+}
+
+/** Examples of every source, and the sampler over them. */
+export function loadData(config: TrainConfig): { sources: Example[][]; sampler: BatchSampler } {
+  const sources = config.data.sources.map((f) => readTrainingFile(f, config.phase));
+  const dedup = config.data.avoidDuplicates && (config.phase === 'unsupervised' || config.phase === 'supervised');
+  const sampler = new BatchSampler({
+    sizes: sources.map((s) => s.length),
+    batchSize: config.batchSize,
+    mixing: config.data.mixing,
+    seed: config.seed,
+    textsOf: dedup ? (src, i) => textsOf(sources[src][i]) : undefined,
+  });
+  return { sources, sampler };
+}
+
+export function totalSteps(config: TrainConfig, sampler: BatchSampler): number {
+  return config.steps ?? sampler.stepsIn(config.epochs!);
+}
+
+function flatten(ts: tf.Tensor[]): Float32Array {
+  const out = new Float32Array(ts.reduce((a, t) => a + t.size, 0));
+  let o = 0;
+  for (const t of ts) out.set(t.dataSync() as Float32Array, o), (o += t.size);
+  return out;
+}
+
+function unflatten(all: Float32Array, like: tf.Tensor[], scale: number): tf.Tensor[] {
+  let o = 0;
+  return like.map((t) => {
+    const part = all.subarray(o, o + t.size);
+    o += t.size;
+    return tf.tidy(() => tf.mul(tf.tensor(part, t.shape, 'float32'), scale));
+  });
+}
+
+/** One micro-batch's gradient share on this rank, for any embedding phase. */
+async function microStep(config: TrainConfig, model: TrainModel, examples: Example[], extra: tf.Variable[], t: Transport, stepSeed: number): Promise<ShardResult> {
+  const perDevice = examples.length / t.world;
+  const miniBatch = config.miniBatch ?? perDevice;
+  if (config.phase === 'unsupervised' || config.phase === 'supervised') {
+    const negatives = config.phase === 'supervised' ? config.negatives : 0;
+    const task = contrastiveTask(examples as Array<PairExample | TripletExample>, negatives);
+    return embeddingShardStep(model, task, contrastiveObjective(task.docsPerQuery, config.temperature), extra, t, { miniBatch, stepSeed });
+  }
+  if (config.phase === 'distillation') {
+    const task = distillationTask(examples as DistillationExample[], config.candidates);
+    return embeddingShardStep(model, task, distillationObjective(task.teacher!, config.candidates, config.normalizeStudentScores), extra, t, { miniBatch, stepSeed });
+  }
+  const { mlmShardStep } = await import('./mlm-step');
+  return mlmShardStep(config, model, examples, t, { miniBatch, stepSeed });
+}
+
+/** Runs (or resumes) training on this replica; `t` connects it to the other replicas. */
+export async function runReplica(config: TrainConfig, t: Transport = new LocalTransport(), opts: RunOptions = {}): Promise<RunSummary> {
+  await initBackend();
+  const lead = t.rank === 0;
+  const model = await buildModel(config);
+  const learnT = (config.phase === 'unsupervised' || config.phase === 'supervised') && config.temperature.learnable;
+  const extra = learnT ? [tf.variable(tf.scalar(Math.log(config.temperature.value)), true, `log_temperature_${Date.now()}_${t.rank}`)] : [];
+  const variables = [...model.trainableVariables, ...extra];
+  const opt = new AdamW(variables, { betas: config.optimizer.betas, eps: config.optimizer.eps, weightDecay: config.optimizer.weightDecay });
+  const { sources, sampler } = loadData(config);
+  const total = totalSteps(config, sampler);
+  const schedule = { kind: config.optimizer.schedule, lr: config.optimizer.lr, warmupSteps: config.optimizer.warmupSteps, totalSteps: total };
+  const logFile = path.join(config.output, 'log.jsonl');
+
+  let start = 0;
+  let lastCkpt: string | null = null;
+  if (opts.resume) {
+    lastCkpt = latestCheckpoint(config.output);
+    if (lastCkpt) start = loadCheckpoint(lastCkpt, variables, opt).step;
+  }
+  if (lead) {
+    fs.mkdirSync(config.output, { recursive: true });
+    fs.writeFileSync(path.join(config.output, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    // The log keeps exactly the steps the weights have seen: lines past the resumed step are dropped.
+    const kept = fs.existsSync(logFile) && start > 0
+      ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as LogRecord).step <= start)
+      : [];
+    fs.writeFileSync(logFile, kept.map((l) => l + '\n').join(''));
+  }
+
+  const bar = lead ? progressBar(`train ${config.phase}/${config.head}`, total, 'steps') : null;
+  bar?.update(start);
+  let loss = NaN;
+  const began = Date.now();
+  try {
+    for (let step = start; step < total; step++) {
+      const t0 = Date.now();
+      const ref = sampler.batchAt(step);
+      const examples = ref.items.map((it) => sources[it.source][it.index]);
+      const k = config.accumulationSteps;
+      const micro = examples.length / k;
+      let grads: tf.Tensor[] | null = null;
+      let extraGrads: tf.Tensor[] | null = null;
+      loss = 0;
+      for (let a = 0; a < k; a++) {
+        const r = await microStep(config, model, examples.slice(a * micro, (a + 1) * micro), extra, t, seedFor(config.seed, step, a));
+        loss += r.loss / k;
+        grads = accumulate(grads, r.grads);
+        extraGrads = accumulate(extraGrads, r.extraGrads);
+      }
+      if (!Number.isFinite(loss)) {
+        grads!.forEach((g) => g.dispose());
+        throw new NonFiniteLossError(step + 1, loss, lastCkpt);
+      }
+      // Sum the shares over devices (rank order), average over accumulation micro-batches.
+      const summed = await t.allReduceSum(flatten(grads!));
+      const full = unflatten(summed, grads!, 1 / k);
+      grads!.forEach((g) => g.dispose());
+      const ex = extraGrads!.map((g) => tf.tidy(() => tf.mul(g, 1 / k)));
+      extraGrads!.forEach((g) => g.dispose());
+      let all = [...full, ...ex];
+      let gradNorm: number;
+      if (config.optimizer.clipNorm !== undefined) ({ norm: gradNorm, grads: all } = clipByGlobalNorm(all, config.optimizer.clipNorm));
+      else gradNorm = Math.sqrt(flatten(all).reduce((a, x) => a + x * x, 0));
+      const lr = learningRateAt(step, schedule);
+      opt.apply(all, lr);
+      all.forEach((g) => g.dispose());
+
+      const done = step + 1;
+      if (lead) {
+        const secs = (Date.now() - t0) / 1000;
+        const rec: LogRecord = { step: done, loss, lr, gradNorm, examplesPerSec: config.batchSize / Math.max(secs, 1e-9), seconds: (Date.now() - began) / 1000 };
+        if (learnT) rec.temperature = Math.exp(extra[0].dataSync()[0]);
+        if (done % config.logEvery === 0 || done === total) fs.appendFileSync(logFile, JSON.stringify(rec) + '\n');
+        opts.hooks?.onLog?.(rec);
+        bar!.update(done, { loss: loss.toFixed(4) });
+      }
+      if (done % config.checkpointEvery === 0 || done === total) {
+        if (lead) lastCkpt = await saveCheckpoint(config.output, done, config.seed, model, variables, opt, config.keepCheckpoints);
+        await t.barrier();
+      }
+      await opts.hooks?.onStepEnd?.(done, model);
+    }
+  } finally {
+    bar?.stop();
+  }
+  const modelDir = path.join(config.output, 'model');
+  if (lead && model.save) await writeDirAtomic(modelDir, (dir) => model.save!(dir));
+  await t.barrier();
+  opt.dispose();
+  return { steps: total, startStep: start, finalLoss: loss, output: config.output, modelDir };
+}

@@ -1,0 +1,79 @@
+/**
+ * One micro-batch on one device of a data-parallel group: the gradient of the global-batch loss with
+ * respect to this replica's parameters, from this replica's shard of the rows.
+ *   - every rank tokenizes the whole micro-batch (same padding everywhere) and takes its row shard;
+ *   - GradCache phase 1 encodes the shard; embeddings (and masks) are all-gathered in rank order, so
+ *     every query is scored against every document of the global batch;
+ *   - phase 2 computes the global loss and its embedding gradients (the same on every rank);
+ *   - each rank back-propagates the slice of embedding gradients for the rows it produced.
+ * The caller sums the parameter gradients over ranks (all-reduce) to get the full gradient.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Encoded } from '../models/encoder';
+import type { Transport } from './devices/transport';
+import { accumulate, backpropCached, embedNoGraph, lossAndEmbeddingGrads, type EmbedInput, type EmbeddingLoss } from './gradcache';
+import { sliceRows } from './tokens';
+import type { TrainModel } from './model-factory';
+import type { EmbeddingTask } from './tasks';
+
+export interface ShardResult {
+  loss: number;
+  /** This rank's share of the parameter gradients (sum over ranks = full gradient). */
+  grads: tf.Tensor[];
+  /** Gradients of the extra variables (already global: identical on every rank). */
+  extraGrads: tf.Tensor[];
+}
+
+async function gatherEncoded(local: Encoded, t: Transport): Promise<Encoded> {
+  if (t.world === 1) return local;
+  const rowShape = local.embeddings.shape.slice(1);
+  const emb = await t.allGather(local.embeddings.dataSync() as Float32Array);
+  const rowSize = rowShape.reduce((a, b) => a * b, 1);
+  const rows = emb.reduce((a, x) => a + x.length, 0) / rowSize;
+  const all = new Float32Array(rows * rowSize);
+  let o = 0;
+  for (const e of emb) all.set(e, o), (o += e.length);
+  local.embeddings.dispose();
+  const embeddings = tf.tensor(all, [rows, ...rowShape], 'float32');
+  if (!local.mask) return { kind: local.kind, embeddings };
+  const masks = await t.allGather(local.mask.dataSync() as Float32Array);
+  local.mask.dispose();
+  const m = new Float32Array(rows * rowShape[0]);
+  o = 0;
+  for (const x of masks) m.set(x, o), (o += x.length);
+  return { kind: local.kind, embeddings, mask: tf.tensor2d(m, [rows, rowShape[0]]) };
+}
+
+export async function embeddingShardStep(
+  model: TrainModel,
+  task: EmbeddingTask,
+  objective: EmbeddingLoss,
+  extra: tf.Variable[],
+  t: Transport,
+  opts: { miniBatch: number; stepSeed: number },
+): Promise<ShardResult> {
+  const nq = task.queries.length;
+  if (nq % t.world !== 0) throw new Error(`${nq} queries cannot be split over ${t.world} devices`);
+  const per = nq / t.world;
+  const q0 = t.rank * per;
+  const d0 = q0 * task.docsPerQuery;
+  const qTok = model.tokenize(task.queries, 'query');
+  const dTok = model.tokenize(task.documents, 'document');
+  const inputs: EmbedInput[] = [
+    { role: 'query', tokens: sliceRows(qTok, q0, q0 + per), rowOffset: q0 },
+    { role: 'document', tokens: sliceRows(dTok, d0, d0 + per * task.docsPerQuery), rowOffset: d0 },
+  ];
+  const gc = { miniBatch: opts.miniBatch, stepSeed: opts.stepSeed };
+  const global: Encoded[] = [];
+  for (const inp of inputs) global.push(await gatherEncoded(embedNoGraph(model, inp, gc), t));
+  const p2 = lossAndEmbeddingGrads(objective, global, extra);
+  global.forEach((e) => (e.embeddings.dispose(), e.mask?.dispose()));
+  let grads: tf.Tensor[] | null = null;
+  inputs.forEach((inp, i) => {
+    const mine = tf.tidy(() => p2.embeddingGrads[i].slice([inp.rowOffset!], [inp.tokens.n]));
+    p2.embeddingGrads[i].dispose();
+    grads = accumulate(grads, backpropCached(model, inp, mine, gc));
+    mine.dispose();
+  });
+  return { loss: p2.loss, grads: grads!, extraGrads: p2.extraGrads };
+}

@@ -1,0 +1,113 @@
+/** Training runs: deterministic, resumable to the same numbers, stop on non-finite loss, strict configs. */
+import { test, before } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../lib/backend';
+import { runReplica, NonFiniteLossError, type LogRecord } from '../lib/train/run';
+import { parseTrainConfig, loadTrainConfig } from '../lib/train/config';
+import { readTrainingFile } from '../lib/train/data';
+import { latestCheckpoint } from '../lib/train/checkpoint';
+import { tinyConfig, tmpDir, writeData } from './train-helpers/fixtures';
+
+before(async () => {
+  await initBackend();
+});
+
+function weights(out: string): Record<string, number[]> {
+  return JSON.parse(fs.readFileSync(path.join(out, 'model', 'tiny-weights.json'), 'utf8')).weights;
+}
+function logOf(out: string): LogRecord[] {
+  return fs.readFileSync(path.join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+}
+const numbers = (r: LogRecord[]) => r.map(({ step, loss, lr, temperature, gradNorm }) => ({ step, loss, lr, temperature, gradNorm }));
+
+test('a run interrupted after step 3 and resumed ends with exactly the weights and log of an uninterrupted run', async () => {
+  const dir = tmpDir('resume');
+  const full = tinyConfig(dir, { output: 'full' });
+  const a = await runReplica(full);
+  assert.equal(a.steps, 6);
+  assert.ok(Number.isFinite(a.finalLoss));
+  const part = tinyConfig(dir, { output: 'part', checkpointEvery: 1 });
+  await assert.rejects(
+    runReplica(part, undefined, { hooks: { onStepEnd: (s) => { if (s === 3) throw new Error('injected crash'); } } }),
+    /injected crash/,
+  );
+  assert.ok(latestCheckpoint(part.output)!.endsWith('step-0000003'));
+  const b = await runReplica(part, undefined, { resume: true });
+  assert.equal(b.startStep, 3);
+  const wa = weights(full.output);
+  const wb = weights(part.output);
+  assert.deepEqual(Object.keys(wb), ['embeddings', 'linear.weight', 'linear.bias']);
+  for (const k of Object.keys(wa)) assert.deepEqual(wb[k], wa[k], `variable ${k}`);
+  assert.deepEqual(numbers(logOf(part.output)), numbers(logOf(full.output)));
+  // The weights moved and the temperature was learned.
+  const log = logOf(full.output);
+  assert.equal(log.length, 6);
+  assert.notEqual(log[5].temperature, 0.05);
+});
+
+test('same config and seed give the same numbers; another seed gives others', async () => {
+  const dir = tmpDir('det');
+  const r1 = await runReplica(tinyConfig(dir, { output: 'a', steps: 3 }));
+  const r2 = await runReplica(tinyConfig(dir, { output: 'b', steps: 3 }));
+  const r3 = await runReplica(tinyConfig(dir, { output: 'c', steps: 3, seed: 14 }));
+  assert.equal(r1.finalLoss, r2.finalLoss);
+  assert.notEqual(r1.finalLoss, r3.finalLoss);
+});
+
+test('a non-finite loss stops the run naming the step and leaves the last good checkpoint untouched', async () => {
+  const dir = tmpDir('nan');
+  const cfg = tinyConfig(dir, { checkpointEvery: 2 });
+  let snapshot = '';
+  const run = runReplica(cfg, undefined, {
+    hooks: {
+      onStepEnd: (s, model) => {
+        if (s !== 2) return;
+        snapshot = fs.readFileSync(path.join(latestCheckpoint(cfg.output)!, 'trainer', 'variables.bin')).toString('base64');
+        const v = model.trainableVariables[1];
+        v.assign(tf.fill(v.shape, NaN));
+      },
+    },
+  });
+  await assert.rejects(run, (e: unknown) => e instanceof NonFiniteLossError && e.step === 3 && /at step 3/.test(e.message) && /step-0000002/.test(e.message));
+  const ck = latestCheckpoint(cfg.output)!;
+  assert.ok(ck.endsWith('step-0000002'));
+  assert.equal(fs.readFileSync(path.join(ck, 'trainer', 'variables.bin')).toString('base64'), snapshot);
+  assert.equal(logOf(cfg.output).length, 2);
+});
+
+test('distillation and unsupervised dense phases train (loss decreases on a repeated batch)', async () => {
+  const dir = tmpDir('phases');
+  for (const [phase, head] of [['distillation', 'colbert'], ['unsupervised', 'dense']] as const) {
+    const cfg = tinyConfig(dir, { phase, head, output: `out-${phase}`, steps: 8, optimizer: { lr: 0.05 }, data: { sources: [writeData(dir, phase, 4, `${phase}-4.jsonl`)] }, accumulationSteps: phase === 'distillation' ? 2 : 1 });
+    await runReplica(cfg);
+    const log = logOf(cfg.output);
+    assert.ok(log[7].loss < log[0].loss, `${phase}: loss ${log[0].loss} → ${log[7].loss}`);
+  }
+});
+
+test('configs are strict: unknown keys name their path; inconsistent settings are explained', () => {
+  const dir = tmpDir('cfg');
+  const good = JSON.parse(JSON.stringify(tinyConfig(dir)));
+  assert.throws(() => parseTrainConfig({ ...good, optimizer: { ...good.optimizer, lrr: 1 } }, 'c.json'), /c\.json: unknown key "optimizer\.lrr"/);
+  assert.throws(() => parseTrainConfig({ ...good, extra: 1 }, 'c.json'), /unknown key "extra"/);
+  assert.throws(() => parseTrainConfig({ ...good, epochs: 2 }, 'c.json'), /exactly one of "steps" and "epochs"/);
+  assert.throws(() => parseTrainConfig({ ...good, batchSize: 5, devices: 2 }, 'c.json'), /divisible/);
+  assert.throws(() => parseTrainConfig({ ...good, head: 'sparse' }, 'c.json'), /"head"/);
+  const file = path.join(dir, 'c.json');
+  fs.writeFileSync(file, '{"model": ');
+  assert.throws(() => loadTrainConfig(file), /c\.json: not valid JSON/);
+});
+
+test('training data errors name the file and line', () => {
+  const dir = tmpDir('data');
+  const f = path.join(dir, 'bad.jsonl');
+  fs.writeFileSync(f, '{"query": "a", "positive": "b", "negatives": ["c"]}\n{"query": "a", "positive": "b"}\n');
+  assert.throws(() => readTrainingFile(f, 'supervised'), new RegExp(`bad\\.jsonl:2: missing key "negatives"`));
+  fs.writeFileSync(f, '{"query": "a", "documents": ["x", "y"], "scores": [1]}\n');
+  assert.throws(() => readTrainingFile(f, 'distillation'), /bad\.jsonl:1: "documents" has 2 entries but "scores" has 1/);
+  fs.writeFileSync(f, '{"query": "a", "document": "b", "label": 1}\n');
+  assert.throws(() => readTrainingFile(f, 'unsupervised'), /bad\.jsonl:1: unknown key "label"/);
+});

@@ -6,4 +6,6 @@ export * from './backend';
 export * from './util';
 export * from './data';
 export * from './eval';
+export * from './scores';
+export * from './retrieval';
 export * from './models';

@@ -4,19 +4,19 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { f32ToF16, f16ToF32, encodeF16, decodeF16, f16Table } from '../lib/retrieval';
+import { halfFromFloat, floatFromHalf, encodeF16, decodeF16, f16Table } from '../lib/retrieval';
 import { seededFloats } from './helpers/tensors';
 
 test('every one of the 65,536 halves round-trips through float32 (NaNs stay NaN)', () => {
   let nans = 0;
   for (let h = 0; h < 65536; h++) {
-    const v = f16ToF32(h);
+    const v = floatFromHalf(h);
     if (Number.isNaN(v)) {
       nans++;
-      assert.ok(Number.isNaN(f16ToF32(f32ToF16(v))));
+      assert.ok(Number.isNaN(floatFromHalf(halfFromFloat(v))));
       continue;
     }
-    assert.equal(f32ToF16(v), h, `half 0x${h.toString(16)} → ${v} → 0x${f32ToF16(v).toString(16)}`);
+    assert.equal(halfFromFloat(v), h, `half 0x${h.toString(16)} → ${v} → 0x${halfFromFloat(v).toString(16)}`);
   }
   assert.equal(nans, 2 * 1023); // exponent all ones, mantissa non-zero, both signs
   assert.deepEqual(Array.from(f16Table().subarray(0x3c00, 0x3c02)), [1, 1 + 1 / 1024]);
@@ -47,11 +47,11 @@ test('special values and rounding boundaries', () => {
     [1 + 2 ** -11 + 2 ** -20, 0x3c01], // just above the tie
     [2 ** -14 - 2 ** -25, 0x0400], // tie between the largest subnormal (odd) and smallest normal → normal
   ];
-  for (const [v, h] of cases) assert.equal(f32ToF16(v), h, `${v} → 0x${f32ToF16(v).toString(16)}, expected 0x${h.toString(16)}`);
-  const nan = f32ToF16(NaN);
+  for (const [v, h] of cases) assert.equal(halfFromFloat(v), h, `${v} → 0x${halfFromFloat(v).toString(16)}, expected 0x${h.toString(16)}`);
+  const nan = halfFromFloat(NaN);
   assert.equal(nan & 0x7c00, 0x7c00);
   assert.notEqual(nan & 0x3ff, 0);
-  assert.ok(Object.is(f16ToF32(0x8000), -0));
+  assert.ok(Object.is(floatFromHalf(0x8000), -0));
 });
 
 test('encoding picks the nearest half for random values of many magnitudes', () => {
@@ -64,7 +64,7 @@ test('encoding picks the nearest half for random values of many magnitudes', () 
     const err = Math.abs(v - back[i]);
     for (const nb of [halves[i] - 1, halves[i] + 1]) {
       if ((nb & 0x7fff) >= 0x7c00 || nb < 0 || nb > 0xffff || (nb ^ halves[i]) & 0x8000) continue; // stay finite, same sign
-      assert.ok(err <= Math.abs(v - f16ToF32(nb)), `value ${v}: half ${back[i]} is not nearest (neighbour ${f16ToF32(nb)})`);
+      assert.ok(err <= Math.abs(v - floatFromHalf(nb)), `value ${v}: half ${back[i]} is not nearest (neighbour ${floatFromHalf(nb)})`);
     }
   }
 });

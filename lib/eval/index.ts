@@ -4,3 +4,4 @@ export type { MeasureDef, MeasureInstance, MeasurePlan, AtKMeasure, Summary } fr
 export { formResRels, RELVALUE_NONPOOL, RELVALUE_UNJUDGED } from './metrics-rels';
 export type { ResRels, RelsOptions } from './metrics-rels';
 export { formatFixed } from './metrics-format';
+export * from './evaluator';

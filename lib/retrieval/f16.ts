@@ -8,7 +8,7 @@ const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
 /** One float32 value → its binary16 bit pattern. */
-export function f32ToF16(value: number): number {
+export function halfFromFloat(value: number): number {
   f32[0] = value;
   const x = u32[0];
   const sign = (x >>> 16) & 0x8000;
@@ -35,7 +35,7 @@ export function f32ToF16(value: number): number {
 }
 
 /** One binary16 bit pattern → its value. */
-export function f16ToF32(h: number): number {
+export function floatFromHalf(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const e = (h >>> 10) & 0x1f;
   const m = h & 0x3ff;
@@ -50,14 +50,14 @@ let table: Float32Array | null = null;
 export function f16Table(): Float32Array {
   if (!table) {
     table = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) table[h] = f16ToF32(h);
+    for (let h = 0; h < 65536; h++) table[h] = floatFromHalf(h);
   }
   return table;
 }
 
 /** float32 values → halves (into `out` when given). */
 export function encodeF16(src: ArrayLike<number>, out: Uint16Array = new Uint16Array(src.length)): Uint16Array {
-  for (let i = 0; i < src.length; i++) out[i] = f32ToF16(src[i]);
+  for (let i = 0; i < src.length; i++) out[i] = halfFromFloat(src[i]);
   return out;
 }
 

@@ -172,9 +172,9 @@ export function decodeTensorBytes(bytes: Uint8Array, dtype: SafetensorsDtype): T
     case 'F64':
       return Float32Array.from(new Float64Array(buf, 0, own.byteLength / 8));
     case 'F16':
-      return f16ToF32(new Uint16Array(buf, 0, own.byteLength / 2));
+      return halfBitsToFloat32(new Uint16Array(buf, 0, own.byteLength / 2));
     case 'BF16':
-      return bf16ToF32(new Uint16Array(buf, 0, own.byteLength / 2));
+      return bfloat16BitsToFloat32(new Uint16Array(buf, 0, own.byteLength / 2));
     case 'I64':
       return new BigInt64Array(buf, 0, own.byteLength / 8);
     case 'I32':
@@ -214,7 +214,7 @@ export function readSafetensors(file: string, opts: { names?: string[] } = {}): 
 // ---------- float16 / bfloat16 ----------
 
 /** IEEE half → float32 (exact: every half is a float). */
-export function f16ToF32(h: Uint16Array): Float32Array {
+export function halfBitsToFloat32(h: Uint16Array): Float32Array {
   const out = new Float32Array(h.length);
   for (let i = 0; i < h.length; i++) out[i] = halfToFloat(h[i]);
   return out;
@@ -230,7 +230,7 @@ function halfToFloat(h: number): number {
 }
 
 /** bfloat16 → float32: the 16 bits are the float32's upper half. */
-export function bf16ToF32(h: Uint16Array): Float32Array {
+export function bfloat16BitsToFloat32(h: Uint16Array): Float32Array {
   const u = new Uint32Array(h.length);
   for (let i = 0; i < h.length; i++) u[i] = h[i] << 16;
   return new Float32Array(u.buffer);
@@ -240,7 +240,7 @@ const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
 /** float32 → IEEE half, round to nearest even (as torch/numpy); overflow → ±Inf, NaN kept. */
-export function f32ToF16(x: Float32Array): Uint16Array {
+export function float32ToHalfBits(x: Float32Array): Uint16Array {
   const out = new Uint16Array(x.length);
   for (let i = 0; i < x.length; i++) {
     f32[0] = x[i];
@@ -281,7 +281,7 @@ export function f32ToF16(x: Float32Array): Uint16Array {
 }
 
 /** float32 → bfloat16, round to nearest even (as torch); NaN kept quiet. */
-export function f32ToBf16(x: Float32Array): Uint16Array {
+export function float32ToBfloat16Bits(x: Float32Array): Uint16Array {
   const out = new Uint16Array(x.length);
   for (let i = 0; i < x.length; i++) {
     f32[0] = x[i];
@@ -311,8 +311,8 @@ function encodeTensor(name: string, t: TensorInput, floatDtype: 'F32' | 'F16' | 
   if (t.data instanceof Float32Array) {
     const dtype = t.dtype ?? floatDtype;
     if (dtype === 'F32') return { dtype, bytes: view(t.data) };
-    if (dtype === 'F16') return { dtype, bytes: view(f32ToF16(t.data)) };
-    if (dtype === 'BF16') return { dtype, bytes: view(f32ToBf16(t.data)) };
+    if (dtype === 'F16') return { dtype, bytes: view(float32ToHalfBits(t.data)) };
+    if (dtype === 'BF16') return { dtype, bytes: view(float32ToBfloat16Bits(t.data)) };
     throw new UserError(`tensor "${name}": cannot write Float32Array as ${dtype}`);
   }
   if (t.data instanceof Int32Array) {

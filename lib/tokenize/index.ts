@@ -8,3 +8,4 @@ export * from './text-tokenizer';
 export * from './colbert-config';
 export * from './colbert';
 export * from './dense';
+export * from './tiny';

@@ -1,0 +1,312 @@
+"""Golden fixtures for tokenization and safetensors IO, produced by the reference Python libraries.
+
+  1. PyLate's own ColBERT.tokenize on the ModernBERT tokenizer (queries and documents; markers, query
+     expansion, attention to expansion tokens, truncation, no markers, custom skiplist, prompts as the
+     ColBERT-Zero collator prepends them, pad=True as in training), plus the scoring masks PyLate
+     computes (skiplist_mask AND attention for documents; all ones / attention for queries).
+     PyLate needs a model folder: a 1-layer ModernBERT with random weights is written to a temporary
+     folder next to the shared tokenizer files, so nothing is downloaded (HF_HUB_OFFLINE=1).
+  2. The tiny WordPiece tokenizer built by lib/tokenize/tiny.ts, loaded by Python `tokenizers` and
+     `transformers`: their ids for a few texts.
+  3. safetensors: a golden file written by Python `safetensors` (F32, F16, BF16, I64, I32), and a file
+     written by lib/models/safetensors.ts read back by Python (values, and whether TS's float16 /
+     bfloat16 rounding equals torch's).
+
+Run from the project root:  "$(test/reference/venv.sh --python)" test/reference/make_tokenize_fixtures.py
+Writes test/fixtures/tokenize/*.json and test/fixtures/safetensors/*.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHARED = os.environ.get("CZ_SHARED_DATA") or os.path.join(ROOT, "..", "shared", "data")
+MODERNBERT = os.path.join(SHARED, "tokenizers", "modernbert")
+FIX_TOK = os.path.join(ROOT, "test", "fixtures", "tokenize")
+FIX_ST = os.path.join(ROOT, "test", "fixtures", "safetensors")
+
+
+def versions():
+    import pylate
+    import safetensors
+    import sentence_transformers
+    import tokenizers
+    import transformers
+
+    return {
+        "pylate": pylate.__version__,
+        "sentence_transformers": sentence_transformers.__version__,
+        "transformers": transformers.__version__,
+        "tokenizers": tokenizers.__version__,
+        "safetensors": safetensors.__version__,
+        "torch": torch.__version__.split("+")[0],
+    }
+
+
+def dump(path, obj):
+    """JSON with one top-level key (and one list item) per line: readable diffs, small files."""
+    lines = []
+    for k, v in obj.items():
+        if isinstance(v, list):
+            items = ",\n  ".join(json.dumps(x, ensure_ascii=False, separators=(",", ":")) for x in v)
+            lines.append(f"{json.dumps(k)}: [\n  {items}\n ]")
+        elif isinstance(v, dict):
+            items = ",\n  ".join(f"{json.dumps(a)}: {json.dumps(b, ensure_ascii=False, separators=(',', ':'))}" for a, b in v.items())
+            lines.append(f"{json.dumps(k)}: {{\n  {items}\n }}")
+        else:
+            lines.append(f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}")
+    with open(path, "w", encoding="utf8") as f:
+        f.write("{\n " + ",\n ".join(lines) + "\n}\n")
+    json.load(open(path, encoding="utf8"))  # still valid JSON
+    print("wrote", os.path.relpath(path, ROOT))
+
+
+# ---------------------------------------------------------------- 1. PyLate ColBERT tokenization
+
+QUERIES = [
+    "What is ColBERT?",
+    "   leading and trailing spaces\t\n",
+    "a",
+    "",
+    "Mr. O'Neill-McPherson's co-workers @ ABC.com [and] {Dr. J.R.R. Martin-Smith}",
+    "how do late interaction retrieval models compare with single vector dense retrievers when the "
+    "queries are long, detailed and full of rare technical words such as hyperparameter and tokenization?",
+    "text with a literal [Q] marker and [D] inside",
+    "naïve café – “quotes” 日本語 emoji 🙂",
+]
+
+DOCUMENTS = [
+    "ColBERT is a late-interaction retrieval model: every token gets its own vector!",
+    "  Punctuation, punctuation; punctuation... (and more): \"quoted\" 'single' #hash $dollar %percent & * + - / < = > ? @ [ ] ^ _ ` { | } ~  ",
+    "",
+    "Short.",
+    " ".join(
+        f"Sentence {i} talks about multi-vector retrieval, pre-training, distillation and prompts."
+        for i in range(30)
+    ),
+    "Unicode: naïve café – “quotes” 日本語 emoji 🙂, and a [D] marker in the text.",
+]
+
+PROMPTS = {"query": "search_query: ", "document": "search_document: "}
+
+CONFIGS = [
+    ("default", {}),
+    ("no_expansion", {"do_query_expansion": False}),
+    ("attend_expansion", {"attend_to_expansion_tokens": True}),
+    ("short", {"query_length": 8, "document_length": 12}),
+    ("no_markers", {"query_prefix": "", "document_prefix": ""}),
+    ("custom_skiplist", {"skiplist_words": ["the", ".", "Ġthe", "not-a-token"], "query_length": 16, "document_length": 24}),
+    # ColBERT-Zero's "+Length" setting: 32 + 7 and 180 + 7 (the paper uses 512 + 7 for documents).
+    ("prompt_lengths", {"query_length": 39, "document_length": 187}),
+]
+
+
+def make_model_dir(tmp):
+    from transformers import ModernBertConfig, ModernBertModel
+
+    cfg = json.load(open(os.path.join(MODERNBERT, "config.ModernBERT-large.json")))
+    cfg.update(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2)
+    cfg.pop("architectures", None)
+    torch.manual_seed(0)
+    model = ModernBertModel(ModernBertConfig(**cfg))
+    model.save_pretrained(tmp)
+    for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(os.path.join(MODERNBERT, f), tmp)
+
+
+def colbert_fixtures(tmp):
+    from pylate import models
+
+    model_dir = os.path.join(tmp, "modernbert-tiny")
+    make_model_dir(model_dir)
+    cases = []
+    settings = {}
+    for name, kwargs in CONFIGS:
+        model = models.ColBERT(model_name_or_path=model_dir, device="cpu", **kwargs)
+        settings[name] = {
+            "config": {
+                "query_prefix": model.query_prefix,
+                "document_prefix": model.document_prefix,
+                "query_length": model.query_length,
+                "document_length": model.document_length,
+                "do_query_expansion": model.do_query_expansion,
+                "attend_to_expansion_tokens": model.attend_to_expansion_tokens,
+                "skiplist_words": model.skiplist_words,
+            },
+            "query_prefix_id": model.query_prefix_id,
+            "document_prefix_id": model.document_prefix_id,
+            "pad_token_id": model.tokenizer.pad_token_id,
+            "skiplist_ids": model.skiplist,
+            "len_tokenizer": len(model.tokenizer),
+        }
+        prompt_modes = [None, "colbert_zero"] if name in ("default", "prompt_lengths") else [None]
+        for prompt_mode in prompt_modes:
+            for role, texts in (("query", QUERIES), ("document", DOCUMENTS)):
+                prompt = PROMPTS[role] if prompt_mode else None
+                inputs = [prompt + t for t in texts] if prompt else texts
+                for pad in (False, True):
+                    out = model.tokenize(inputs, is_query=role == "query", pad=pad)
+                    ids, att = out["input_ids"], out["attention_mask"]
+                    if role == "query":
+                        scoring = torch.ones_like(ids, dtype=torch.bool) if model.do_query_expansion else att.bool()
+                    else:
+                        scoring = torch.logical_and(model.skiplist_mask(ids, model.skiplist), att)
+                    cases.append({
+                        "setting": name,
+                        "role": role,
+                        "pad": pad,
+                        "prompt": prompt,
+                        "texts": texts,
+                        "input_ids": ids.tolist(),
+                        "attention_mask": att.tolist(),
+                        "scoring_mask": scoring.int().tolist(),
+                    })
+    dump(os.path.join(FIX_TOK, "pylate_colbert_modernbert.json"), {
+        "about": "PyLate ColBERT.tokenize on the ModernBERT tokenizer; made by test/reference/make_tokenize_fixtures.py",
+        "versions": versions(),
+        "prompts": PROMPTS,
+        "settings": settings,
+        "cases": cases,
+    })
+
+
+# ---------------------------------------------------------------- 2. tiny tokenizer
+
+TINY_TEXTS = [
+    "Hello, World! unaffable naïve café",
+    "The quick brown fox jumps over the lazy dog.",
+    "ColBERT-Zero: to pre-train or not to pre-train?",
+    "日本語 text with CJK and accents: Ångström, façade",
+    "  spaces\tand\nnewlines  ",
+    "",
+]
+
+
+def run_ts(*args):
+    subprocess.run(["node", "--import", "tsx", os.path.join("test", "reference", "ts_writers.ts"), *args], cwd=ROOT, check=True)
+
+
+def tiny_fixture(tmp):
+    from tokenizers import Tokenizer
+    from transformers import AutoTokenizer
+
+    out = {"about": "ids of the tiny tokenizer (lib/tokenize/tiny.ts) as Python loads it", "versions": versions(), "sizes": {}}
+    for size in (4096, 30522):
+        d = os.path.join(tmp, f"tiny-{size}")
+        run_ts("tiny-tokenizer", d, str(size))
+        raw = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
+        auto = AutoTokenizer.from_pretrained(d, local_files_only=True)
+        ids_raw = [raw.encode(t).ids for t in TINY_TEXTS]
+        ids_auto = [auto(t)["input_ids"] for t in TINY_TEXTS]
+        assert ids_raw == ids_auto, "tokenizers and transformers disagree"
+        out["sizes"][str(size)] = {
+            "len_tokenizer": len(auto),
+            "special_ids": {k: getattr(auto, k) for k in ("cls_token_id", "sep_token_id", "pad_token_id", "mask_token_id", "unk_token_id")},
+            "texts": TINY_TEXTS,
+            "input_ids": ids_auto,
+            "truncated_8": [auto(t, truncation=True, max_length=8)["input_ids"] for t in TINY_TEXTS],
+        }
+    dump(os.path.join(FIX_TOK, "tiny_tokenizer.json"), out)
+
+
+# ---------------------------------------------------------------- 3. safetensors
+
+
+def golden_safetensors():
+    from safetensors.torch import save_file
+
+    tensors = {
+        "f32": torch.tensor([[1.0, -2.0, 0.5], [3.25, -0.0, 1e-7]], dtype=torch.float32),
+        "f16": torch.tensor([1.0, -2.0, 0.1, 65504.0, 6.0e-8, float("inf"), float("-inf"), 1 / 3], dtype=torch.float16),
+        "bf16": torch.tensor([1.0, -2.0, 0.1, 3.0e38, 1.0e-38, float("inf"), 1 / 3, -7.5], dtype=torch.bfloat16),
+        "i64": torch.tensor([[0, 1, -1], [50283, 2**40, -(2**40)]], dtype=torch.int64),
+        "i32": torch.tensor([7, -7, 2**31 - 1], dtype=torch.int32),
+        "scalar": torch.tensor(2.5, dtype=torch.float32),
+    }
+    path = os.path.join(FIX_ST, "golden.safetensors")
+    save_file(tensors, path, metadata={"format": "pt", "note": "golden"})
+    print("wrote", os.path.relpath(path, ROOT))
+    expected = {}
+    for k, t in tensors.items():
+        vals = t.float().flatten().tolist() if t.is_floating_point() else [str(v) for v in t.flatten().tolist()]
+        bits = t.view(torch.int16).flatten().tolist() if t.dtype in (torch.float16, torch.bfloat16) else None
+        expected[k] = {"dtype": str(t.dtype).replace("torch.", ""), "shape": list(t.shape), "values": [_num(v) for v in vals]}
+        if bits is not None:
+            expected[k]["bits"] = [b & 0xFFFF for b in bits]
+    dump(os.path.join(FIX_ST, "golden.json"), {
+        "about": "tensors in golden.safetensors, written by Python safetensors; made by test/reference/make_tokenize_fixtures.py",
+        "versions": versions(),
+        "metadata": {"format": "pt", "note": "golden"},
+        "tensors": expected,
+    })
+
+
+def _num(v):
+    if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+        return str(v)
+    return v
+
+
+def ts_written_check(tmp):
+    from safetensors import safe_open
+
+    path = os.path.join(tmp, "ts.safetensors")
+    run_ts("safetensors", path)
+    data = open(path, "rb").read()
+    read = {}
+    with safe_open(path, framework="pt") as f:
+        metadata = f.metadata()
+        for k in f.keys():
+            t = f.get_tensor(k)
+            entry = {"dtype": str(t.dtype).replace("torch.", ""), "shape": list(t.shape)}
+            if t.is_floating_point():
+                entry["values"] = [_num(v) for v in t.float().flatten().tolist()]
+            else:
+                entry["values"] = [str(v) for v in t.flatten().tolist()]
+            if t.dtype in (torch.float16, torch.bfloat16):
+                # Does TS's rounding equal torch's float32 -> half conversion of the same float32 inputs?
+                src = torch.tensor(SAMPLE_F32[k], dtype=torch.float32).reshape(t.shape).to(t.dtype)
+                entry["torch_rounding_equal"] = bool(torch.equal(src.view(torch.int16), t.view(torch.int16)))
+            read[k] = entry
+    dump(os.path.join(FIX_ST, "ts_written_check.json"), {
+        "about": "a file written by lib/models/safetensors.ts (test/reference/ts_writers.ts sampleTensors) as Python safetensors reads it",
+        "versions": versions(),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "bytes": len(data),
+        "metadata": metadata,
+        "tensors": read,
+    })
+
+
+# Float32 inputs of the F16/BF16 sample tensors in ts_writers.ts (rounded to float32 as JS does).
+SAMPLE_F32 = {
+    "half.values": np.float32([1 / 3, -2.5, 6e-8, 1e-5, 70000, 0.1]).tolist(),
+    "brain.values": np.float32([1 / 3, -2.5, 1e-30, 3e38, 0.1]).tolist(),
+}
+
+
+def main():
+    if not os.path.isdir(MODERNBERT):
+        sys.exit(f"shared ModernBERT tokenizer not found ({MODERNBERT}); set CZ_SHARED_DATA")
+    os.makedirs(FIX_TOK, exist_ok=True)
+    os.makedirs(FIX_ST, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        colbert_fixtures(tmp)
+        tiny_fixture(tmp)
+        golden_safetensors()
+        ts_written_check(tmp)
+
+
+if __name__ == "__main__":
+    main()

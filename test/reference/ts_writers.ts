@@ -1,0 +1,35 @@
+/**
+ * TypeScript side of the cross-checks in make_tokenize_fixtures.py: builds the tiny tokenizer and
+ * writes a safetensors file with this library, so the Python script can load both with the reference
+ * libraries. The test files import SAMPLE_TENSORS to check they still write the same bytes.
+ *   node --import tsx test/reference/ts_writers.ts tiny-tokenizer <outDir> <vocabSize>
+ *   node --import tsx test/reference/ts_writers.ts safetensors <file>
+ */
+import { writeSafetensors, type TensorInput } from '../../lib/models/safetensors';
+import { buildTinyTokenizer } from '../../lib/tokenize/tiny';
+
+/** Tensors with values that exercise each dtype: rounding (F16/BF16), subnormals, signs, int extremes. */
+export function sampleTensors(): Record<string, TensorInput> {
+  const ramp = Float32Array.from({ length: 12 }, (_, i) => (i - 5.5) / 3);
+  return {
+    'encoder.weight': { shape: [3, 4], data: ramp },
+    'encoder.bias': { shape: [4], data: Float32Array.from([0, -0, 1e-3, 65504]) },
+    'half.values': { shape: [2, 3], dtype: 'F16', data: Float32Array.from([1 / 3, -2.5, 6e-8, 1e-5, 70000, 0.1]) },
+    'brain.values': { shape: [5], dtype: 'BF16', data: Float32Array.from([1 / 3, -2.5, 1e-30, 3e38, 0.1]) },
+    'ids.i32': { shape: [2, 2], data: Int32Array.from([0, -1, 2147483647, -2147483648]) },
+    'ids.i64': { shape: [3], data: BigInt64Array.from([0n, -5n, 9007199254740993n]) },
+    'empty': { shape: [0, 4], data: new Float32Array(0) },
+  };
+}
+
+export const SAMPLE_METADATA = { format: 'pt', written_by: 'colbert-zero-workbook' };
+
+if (require.main === module) {
+  const [cmd, a, b] = process.argv.slice(2);
+  if (cmd === 'tiny-tokenizer') buildTinyTokenizer(a, { vocabSize: Number(b) });
+  else if (cmd === 'safetensors') writeSafetensors(a, sampleTensors(), { metadata: SAMPLE_METADATA });
+  else {
+    process.stderr.write('usage: ts_writers.ts tiny-tokenizer <dir> <vocabSize> | safetensors <file>\n');
+    process.exit(2);
+  }
+}

@@ -8,4 +8,5 @@ export * from './data';
 export * from './eval';
 export * from './scores';
 export * from './retrieval';
+export * from './tokenize';
 export * from './models';

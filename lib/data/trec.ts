@@ -41,32 +41,61 @@ export function parseScore(field: string, file: string, lineNo: number): number 
   return v;
 }
 
-/** Reads a TREC run file (`qid Q0 docid rank score tag`). */
+/** Start and end offsets of the first `max` whitespace-separated fields of `text`; returns the field count. */
+function fieldSpans(text: string, spans: Int32Array, max: number): number {
+  const n = text.length;
+  let i = 0;
+  let k = 0;
+  while (k < max) {
+    let c = text.charCodeAt(i);
+    while (i < n && (c === 32 || c === 9 || c === 11 || c === 12 || c === 13)) c = text.charCodeAt(++i);
+    if (i >= n) break;
+    spans[2 * k] = i;
+    while (i < n && !(c === 32 || c === 9 || c === 11 || c === 12 || c === 13)) c = text.charCodeAt(++i);
+    spans[2 * k + 1] = i;
+    k++;
+  }
+  return k;
+}
+
+/**
+ * Reads a TREC run file (`qid Q0 docid rank score tag`). Written for speed (runs reach millions of
+ * lines): fields are located by offset and only the query id, document id and score are cut out.
+ */
 export function readTrecRun(file: string): TrecRun {
   const run: Run = new Map();
-  let runId = '';
   let lines = 0;
-  const f: string[] = [];
+  let lastLine = '';
+  let qid = '';
+  let docs: Map<string, number> | undefined;
+  const sp = new Int32Array(12);
   forEachLine(file, (text, lineNo) => {
     if (skippable(text)) return;
-    splitWhitespace(text, f);
-    if (f.length < 6) {
+    const k = fieldSpans(text, sp, 6);
+    if (k < 6) {
       throw new UserError(
-        `${where(file, lineNo)}: expected 6 columns 'qid Q0 docid rank score tag', found ${f.length}`,
+        `${where(file, lineNo)}: expected 6 columns 'qid Q0 docid rank score tag', found ${splitWhitespace(text).length}`,
       );
     }
-    const score = parseScore(f[4], file, lineNo);
-    let docs = run.get(f[0]);
-    if (docs === undefined) run.set(f[0], (docs = new Map()));
-    if (docs.has(f[2])) {
-      // trec_eval stops here too ("duplicate docs"): a ranking cannot hold one document twice.
-      throw new UserError(`${where(file, lineNo)}: document '${f[2]}' appears twice for query '${f[0]}'`);
+    const score = parseScore(text.slice(sp[8], sp[9]), file, lineNo);
+    // consecutive lines usually share the query: reuse its map without cutting the id out again
+    if (docs === undefined || sp[1] - sp[0] !== qid.length || !text.startsWith(qid, sp[0])) {
+      qid = text.slice(sp[0], sp[1]);
+      docs = run.get(qid);
+      if (docs === undefined) run.set(qid, (docs = new Map()));
     }
-    docs.set(f[2], score);
-    runId = f[5];
+    const docid = text.slice(sp[4], sp[5]);
+    const before = docs.size;
+    docs.set(docid, score);
+    if (docs.size === before) {
+      // trec_eval stops here too ("duplicate docs"): a ranking cannot hold one document twice.
+      throw new UserError(`${where(file, lineNo)}: document '${docid}' appears twice for query '${qid}'`);
+    }
+    lastLine = text;
     lines++;
   });
   if (lines === 0) throw new UserError(`${file}: no result lines (only comments or blank lines)`);
+  const runId = splitWhitespace(lastLine)[5];
   return { run, runId, lines };
 }
 

@@ -1,0 +1,31 @@
+"""Peer for bench/maxsim.ts: times maxsim-cpu (Rust + libxsmm) on the same inputs.
+
+Reads little-endian float32 files written by the TypeScript benchmark (query [Lq, dim], documents
+[nd, Ld, dim], already L2-normalised as maxsim-cpu expects), scores them `repeats` times and prints one
+JSON line: best seconds and the scores (so the caller can check they agree with its own).
+Threads follow RAYON_NUM_THREADS / OMP_NUM_THREADS, set by the caller.
+"""
+import json
+import sys
+import time
+
+import numpy as np
+import maxsim_cpu
+
+
+def main() -> None:
+    qfile, dfile, lq, nd, ld, dim, repeats = sys.argv[1:8]
+    lq, nd, ld, dim, repeats = int(lq), int(nd), int(ld), int(dim), int(repeats)
+    q = np.fromfile(qfile, dtype="<f4").reshape(lq, dim)
+    d = np.fromfile(dfile, dtype="<f4").reshape(nd, ld, dim)
+    scores = maxsim_cpu.maxsim_scores(q, d)  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        scores = maxsim_cpu.maxsim_scores(q, d)
+        best = min(best, time.perf_counter() - t)
+    print(json.dumps({"seconds": best, "scores": [float(x) for x in scores]}))
+
+
+if __name__ == "__main__":
+    main()

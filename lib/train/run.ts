@@ -17,15 +17,15 @@ import { progressBar } from '../util/progress';
 import { writeDirAtomic } from '../util/atomic';
 import type { TrainConfig } from './config';
 import { readTrainingFile, textsOf } from './data';
-import { LocalTransport, type Transport } from './devices/transport';
+import { LocalTransport, sumInOrder, type Transport } from './devices/transport';
 import { buildModel, type TrainModel } from './model-factory';
 import { AdamW, clipByGlobalNorm, learningRateAt } from './optim';
 import { seedFor } from './rng';
 import { BatchSampler } from './sampling';
 import { embeddingShardStep, type ShardResult } from './step';
-import { contrastiveObjective, contrastiveTask, distillationObjective, distillationTask, type DistillationExample, type Example, type PairExample, type TripletExample } from './tasks';
+import { contrastiveObjective, contrastiveTask, distillationObjective, distillationTask, type DistillationExample, type EmbeddingTask, type Example, type PairExample, type TripletExample } from './tasks';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { accumulate } from './gradcache';
+import { accumulate, plainStep, type EmbedInput, type EmbeddingLoss } from './gradcache';
 
 export interface LogRecord {
   step: number;
@@ -96,21 +96,97 @@ function unflatten(all: Float32Array, like: tf.Tensor[], scale: number): tf.Tens
   });
 }
 
+/** The texts and loss of a contrastive or distillation micro-batch. */
+function embeddingTask(config: TrainConfig, examples: Example[]): { task: EmbeddingTask; objective: EmbeddingLoss } {
+  if (config.phase === 'distillation') {
+    const task = distillationTask(examples as DistillationExample[], config.candidates);
+    return { task, objective: distillationObjective(task.teacher!, config.candidates, config.normalizeStudentScores) };
+  }
+  const task = contrastiveTask(examples as Array<PairExample | TripletExample>, config.phase === 'supervised' ? config.negatives : 0);
+  return { task, objective: contrastiveObjective(task.docsPerQuery, config.temperature) };
+}
+
 /** One micro-batch's gradient share on this rank, for any embedding phase. */
 async function microStep(config: TrainConfig, model: TrainModel, examples: Example[], extra: tf.Variable[], t: Transport, stepSeed: number): Promise<ShardResult> {
   const perDevice = examples.length / t.world;
   const miniBatch = config.miniBatch ?? perDevice;
-  if (config.phase === 'unsupervised' || config.phase === 'supervised') {
-    const negatives = config.phase === 'supervised' ? config.negatives : 0;
-    const task = contrastiveTask(examples as Array<PairExample | TripletExample>, negatives);
-    return embeddingShardStep(model, task, contrastiveObjective(task.docsPerQuery, config.temperature), extra, t, { miniBatch, stepSeed });
-  }
-  if (config.phase === 'distillation') {
-    const task = distillationTask(examples as DistillationExample[], config.candidates);
-    return embeddingShardStep(model, task, distillationObjective(task.teacher!, config.candidates, config.normalizeStudentScores), extra, t, { miniBatch, stepSeed });
+  if (config.phase !== 'mlm') {
+    const { task, objective } = embeddingTask(config, examples);
+    return embeddingShardStep(model, task, objective, extra, t, { miniBatch, stepSeed });
   }
   const { mlmShardStep } = await import('./mlm-step');
   return mlmShardStep(config, model, examples, t, { miniBatch, stepSeed });
+}
+
+/**
+ * The full gradient of one optimizer step on this replica: micro-batches (accumulation) each give this
+ * rank's share, shares are summed over devices in rank order and averaged over micro-batches.
+ */
+export async function stepGradients(config: TrainConfig, model: TrainModel, examples: Example[], extra: tf.Variable[], t: Transport, step: number): Promise<{ loss: number; grads: tf.Tensor[]; extraGrads: tf.Tensor[] }> {
+  const k = config.accumulationSteps;
+  const micro = examples.length / k;
+  let grads: tf.Tensor[] | null = null;
+  let extraGrads: tf.Tensor[] | null = null;
+  let loss = 0;
+  for (let a = 0; a < k; a++) {
+    const r = await microStep(config, model, examples.slice(a * micro, (a + 1) * micro), extra, t, seedFor(config.seed, step, a));
+    loss += r.loss / k;
+    grads = accumulate(grads, r.grads);
+    extraGrads = accumulate(extraGrads, r.extraGrads);
+  }
+  const summed = await t.allReduceSum(flatten(grads!));
+  const full = unflatten(summed, grads!, 1 / k);
+  grads!.forEach((g) => g.dispose());
+  const ex = extraGrads!.map((g) => tf.tidy(() => tf.mul(g, 1 / k)));
+  extraGrads!.forEach((g) => g.dispose());
+  return { loss, grads: full, extraGrads: ex };
+}
+
+export interface ProbeResult {
+  loss: number;
+  /** Gradient of the first step: model variables then extra variables, flattened. */
+  gradient: Float32Array;
+}
+
+function extraVariables(config: TrainConfig, rank: number): tf.Variable[] {
+  const learnT = (config.phase === 'unsupervised' || config.phase === 'supervised') && config.temperature.learnable;
+  return learnT ? [tf.variable(tf.scalar(Math.log(config.temperature.value)), true, `log_temperature_${rank}_${++extraCount}`)] : [];
+}
+let extraCount = 0;
+
+/**
+ * The gradient of step 1 without updating anything (for gradcheck). `plain` computes it on one device
+ * as ONE graph over the whole batch (mini-batches seeded as GradCache seeds them), the reference that
+ * GradCache and data parallelism must reproduce.
+ */
+export async function probeGradient(config: TrainConfig, t: Transport = new LocalTransport(), opts: { plain?: boolean } = {}): Promise<ProbeResult> {
+  await initBackend();
+  const model = await buildModel(config);
+  const extra = extraVariables(config, t.rank);
+  const { sources, sampler } = loadData(config);
+  const examples = sampler.batchAt(0).items.map((it) => sources[it.source][it.index]);
+  if (opts.plain) {
+    if (t.world !== 1) throw new Error('the plain reference runs on one device');
+    if (config.phase === 'mlm') return probeGradient({ ...config, miniBatch: config.batchSize }, t);
+    const k = config.accumulationSteps;
+    const micro = examples.length / k;
+    const parts: Float32Array[] = [];
+    let loss = 0;
+    for (let a = 0; a < k; a++) {
+      const ex = examples.slice(a * micro, (a + 1) * micro);
+      const { task, objective } = embeddingTask(config, ex);
+      const inputs: EmbedInput[] = [
+        { role: 'query', tokens: model.tokenize(task.queries, 'query') },
+        { role: 'document', tokens: model.tokenize(task.documents, 'document') },
+      ];
+      const r = plainStep(model, inputs, objective, extra, { miniBatch: config.miniBatch ?? micro, stepSeed: seedFor(config.seed, 0, a) });
+      loss += r.loss / k;
+      parts.push(flatten([...r.grads, ...r.extraGrads]).map((x) => x / k));
+    }
+    return { loss, gradient: sumInOrder(parts) };
+  }
+  const r = await stepGradients(config, model, examples, extra, t, 0);
+  return { loss: r.loss, gradient: flatten([...r.grads, ...r.extraGrads]) };
 }
 
 /** Runs (or resumes) training on this replica; `t` connects it to the other replicas. */
@@ -118,8 +194,8 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
   await initBackend();
   const lead = t.rank === 0;
   const model = await buildModel(config);
-  const learnT = (config.phase === 'unsupervised' || config.phase === 'supervised') && config.temperature.learnable;
-  const extra = learnT ? [tf.variable(tf.scalar(Math.log(config.temperature.value)), true, `log_temperature_${Date.now()}_${t.rank}`)] : [];
+  const extra = extraVariables(config, t.rank);
+  const learnT = extra.length > 0;
   const variables = [...model.trainableVariables, ...extra];
   const opt = new AdamW(variables, { betas: config.optimizer.betas, eps: config.optimizer.eps, weightDecay: config.optimizer.weightDecay });
   const { sources, sampler } = loadData(config);
@@ -152,27 +228,13 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
       const t0 = Date.now();
       const ref = sampler.batchAt(step);
       const examples = ref.items.map((it) => sources[it.source][it.index]);
-      const k = config.accumulationSteps;
-      const micro = examples.length / k;
-      let grads: tf.Tensor[] | null = null;
-      let extraGrads: tf.Tensor[] | null = null;
-      loss = 0;
-      for (let a = 0; a < k; a++) {
-        const r = await microStep(config, model, examples.slice(a * micro, (a + 1) * micro), extra, t, seedFor(config.seed, step, a));
-        loss += r.loss / k;
-        grads = accumulate(grads, r.grads);
-        extraGrads = accumulate(extraGrads, r.extraGrads);
-      }
+      const { loss: stepLoss, grads: full, extraGrads: ex } = await stepGradients(config, model, examples, extra, t, step);
+      loss = stepLoss;
       if (!Number.isFinite(loss)) {
-        grads!.forEach((g) => g.dispose());
+        full.forEach((g) => g.dispose());
+        ex.forEach((g) => g.dispose());
         throw new NonFiniteLossError(step + 1, loss, lastCkpt);
       }
-      // Sum the shares over devices (rank order), average over accumulation micro-batches.
-      const summed = await t.allReduceSum(flatten(grads!));
-      const full = unflatten(summed, grads!, 1 / k);
-      grads!.forEach((g) => g.dispose());
-      const ex = extraGrads!.map((g) => tf.tidy(() => tf.mul(g, 1 / k)));
-      extraGrads!.forEach((g) => g.dispose());
       let all = [...full, ...ex];
       let gradNorm: number;
       if (config.optimizer.clipNorm !== undefined) ({ norm: gradNorm, grads: all } = clipByGlobalNorm(all, config.optimizer.clipNorm));
@@ -204,4 +266,19 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
   await t.barrier();
   opt.dispose();
   return { steps: total, startStep: start, finalLoss: loss, output: config.output, modelDir };
+}
+
+/**
+ * Trains as the config says: in this thread for one device, else on `devices` worker threads.
+ * `devices` overrides config.devices (the CLI's --devices).
+ */
+export async function train(config: TrainConfig, opts: { devices?: number; resume?: boolean; hooks?: RunHooks } = {}): Promise<RunSummary> {
+  const devices = opts.devices ?? config.devices;
+  if (config.batchSize % (devices * config.accumulationSteps) !== 0) {
+    throw new UserError(`batchSize ${config.batchSize} cannot be split over ${devices} devices × ${config.accumulationSteps} accumulation steps`);
+  }
+  if (devices === 1) return runReplica(config, new LocalTransport(), { resume: opts.resume, hooks: opts.hooks });
+  if (opts.hooks) throw new Error('hooks run in this thread only; use one device');
+  const { trainOnDevices } = await import('./devices/pool');
+  return trainOnDevices({ ...config, devices }, devices, opts.resume ?? false);
 }

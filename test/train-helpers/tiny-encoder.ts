@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { workerData } from 'node:worker_threads';
 import { matMul } from '../../lib/backend/matmul';
 import type { Encoded, HeadKind, Role, TokenizedBatch, TrainableEncoder } from '../../lib/models/encoder';
 
@@ -19,6 +20,8 @@ export interface TinyOptions {
   documentLength?: number;
   dropout?: number;
   seed?: number;
+  /** Fault injection for device tests: on worker `rank`, throw or exit at forward call `afterForwards`. */
+  die?: { rank: number; afterForwards: number; how: 'throw' | 'exit' };
 }
 
 function floats(n: number, seed: number, scale: number): Float32Array {
@@ -46,7 +49,8 @@ export class TinyEncoder implements TrainableEncoder {
   readonly kind: HeadKind;
   readonly dim: number;
   readonly trainableVariables: tf.Variable[];
-  private readonly o: Required<TinyOptions>;
+  private readonly o: Required<Omit<TinyOptions, 'die'>> & Pick<TinyOptions, 'die'>;
+  private forwards = 0;
 
   constructor(opts: TinyOptions) {
     this.o = { vocab: 64, hidden: 16, dim: 8, queryLength: 6, documentLength: 10, dropout: 0, seed: 1, ...opts };
@@ -77,6 +81,11 @@ export class TinyEncoder implements TrainableEncoder {
   }
 
   forward(batch: TokenizedBatch, opts: { training: boolean; seed?: number }): Encoded {
+    const die = this.o.die;
+    if (die && (workerData as { rank?: number } | null)?.rank === die.rank && ++this.forwards >= die.afterForwards) {
+      if (die.how === 'exit') process.exit(3);
+      throw new Error(`injected failure after ${this.forwards} forward passes`);
+    }
     const { n, length } = batch;
     const [emb, w, b] = this.trainableVariables;
     const { hidden, dim, dropout } = this.o;

@@ -1,0 +1,3 @@
+// Worker threads start here: register tsx so the TypeScript sources load without a build step.
+require('tsx/cjs');
+require('./worker.ts');

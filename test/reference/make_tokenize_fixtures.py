@@ -172,12 +172,57 @@ def colbert_fixtures(tmp):
                         "attention_mask": att.tolist(),
                         "scoring_mask": scoring.int().tolist(),
                     })
+    save_pylate_layout(models.ColBERT(model_name_or_path=model_dir, device="cpu", query_length=39, prompts=PROMPTS), tmp)
     dump(os.path.join(FIX_TOK, "pylate_colbert_modernbert.json"), {
         "about": "PyLate ColBERT.tokenize on the ModernBERT tokenizer; made by test/reference/make_tokenize_fixtures.py",
         "versions": versions(),
         "prompts": PROMPTS,
         "settings": settings,
         "cases": cases,
+    })
+
+
+LAYOUT_FILES = ["modules.json", "sentence_bert_config.json", "config_sentence_transformers.json", "config.json",
+                os.path.join("1_Dense", "config.json"), os.path.join("1_Dense", "model.safetensors")]
+
+
+def save_pylate_layout(model, tmp):
+    """The small files of a folder saved by PyLate (everything but the transformer weights and tokenizer)."""
+    saved = os.path.join(tmp, "saved")
+    model.save(saved)
+    out = os.path.join(FIX_ST, "pylate_layout")
+    shutil.rmtree(out, ignore_errors=True)
+    for f in LAYOUT_FILES:
+        os.makedirs(os.path.dirname(os.path.join(out, f)), exist_ok=True)
+        shutil.copy(os.path.join(saved, f), os.path.join(out, f))
+    w = model[1].linear.weight.detach()
+    dump(os.path.join(FIX_ST, "pylate_layout.json"), {
+        "about": "what PyLate saved in pylate_layout/ (its Dense weight, by rows); made by test/reference/make_tokenize_fixtures.py",
+        "versions": versions(),
+        "dense_weight_shape": list(w.shape),
+        "dense_weight_row0": w[0].tolist(),
+        "dense_weight_sum": float(w.double().sum()),
+        "files": sorted(LAYOUT_FILES),
+    })
+
+
+def ts_dense_check(tmp):
+    """A Dense module folder written by lib/models/checkpoint-files.ts, loaded by PyLate's Dense.load."""
+    from pylate.models import Dense
+
+    d = os.path.join(tmp, "ts_dense")
+    run_ts("dense", d)
+    layer = Dense.load(d)
+    x = torch.arange(4, dtype=torch.float32).reshape(1, 4) / 4
+    y = layer({"token_embeddings": x})["token_embeddings"]
+    dump(os.path.join(FIX_ST, "ts_dense_check.json"), {
+        "about": "Dense folder written by test/reference/ts_writers.ts (dense) as PyLate loads it; y = layer(x), x = [0, .25, .5, .75]",
+        "versions": versions(),
+        "in_features": layer.in_features,
+        "out_features": layer.out_features,
+        "bias": layer.linear.bias is not None,
+        "weight": layer.linear.weight.detach().tolist(),
+        "y": y.detach().flatten().tolist(),
     })
 
 
@@ -306,6 +351,7 @@ def main():
         tiny_fixture(tmp)
         golden_safetensors()
         ts_written_check(tmp)
+        ts_dense_check(tmp)
 
 
 if __name__ == "__main__":

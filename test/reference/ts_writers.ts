@@ -4,7 +4,9 @@
  * libraries. The test files import SAMPLE_TENSORS to check they still write the same bytes.
  *   node --import tsx test/reference/ts_writers.ts tiny-tokenizer <outDir> <vocabSize>
  *   node --import tsx test/reference/ts_writers.ts safetensors <file>
+ *   node --import tsx test/reference/ts_writers.ts dense <dir>
  */
+import { IDENTITY_ACTIVATION, writeDenseLayer } from '../../lib/models/checkpoint-files';
 import { writeSafetensors, type TensorInput } from '../../lib/models/safetensors';
 import { buildTinyTokenizer } from '../../lib/tokenize/tiny';
 
@@ -22,14 +24,24 @@ export function sampleTensors(): Record<string, TensorInput> {
   };
 }
 
+/** A PyLate Dense module 4 → 3 with bias: weight[i][j] = (i + 1) * (j - 1.5) / 4, bias [0.5, -0.5, 0]. */
+export function sampleDense() {
+  return {
+    config: { in_features: 4, out_features: 3, bias: true, activation_function: IDENTITY_ACTIVATION, use_residual: false },
+    weight: { shape: [3, 4], data: Float32Array.from({ length: 12 }, (_, k) => ((Math.floor(k / 4) + 1) * ((k % 4) - 1.5)) / 4) },
+    bias: { shape: [3], data: Float32Array.from([0.5, -0.5, 0]) },
+  };
+}
+
 export const SAMPLE_METADATA = { format: 'pt', written_by: 'colbert-zero-workbook' };
 
 if (require.main === module) {
   const [cmd, a, b] = process.argv.slice(2);
   if (cmd === 'tiny-tokenizer') buildTinyTokenizer(a, { vocabSize: Number(b) });
+  else if (cmd === 'dense') writeDenseLayer(a, sampleDense());
   else if (cmd === 'safetensors') writeSafetensors(a, sampleTensors(), { metadata: SAMPLE_METADATA });
   else {
-    process.stderr.write('usage: ts_writers.ts tiny-tokenizer <dir> <vocabSize> | safetensors <file>\n');
+    process.stderr.write('usage: ts_writers.ts tiny-tokenizer <dir> <vocabSize> | safetensors <file> | dense <dir>\n');
     process.exit(2);
   }
 }

@@ -8,7 +8,8 @@
  * goes: for a batch of queries (their scored tokens stacked into Q, m rows) and a block of documents
  * (T tokens), one 2-D product D_block·Qᵀ → [T, m] on the tfjs backend (~all the flops), then a tight
  * typed-array loop takes, per document, the max over its token rows for each query token and sums them per
- * query. Blocks bound memory: the product is at most `maxBlockFloats` floats whatever the corpus size.
+ * query. Blocks bound memory: a block and its product are at most `maxBlockFloats` floats each, whatever
+ * the corpus size (a single document longer than that is one block on its own).
  *
  * Ranking: higher score first; equal scores → lower internal index (insertion order) first.
  * A document or query with no tokens scores 0, as in lib/scores.
@@ -32,7 +33,7 @@ export interface Hit {
 export interface SearchOptions {
   /** Queries per batch (their tokens share one product with each document block). Default 32. */
   queryBatch?: number;
-  /** Upper bound on the floats of one block's score product [T, m]. Default 8M (32 MB). */
+  /** Upper bound on the floats of one document block [T, dim] and of its product [T, m]. Default 8M (32 MB). */
   maxBlockFloats?: number;
   /** Label of a progress bar (shown on a terminal); none when absent. */
   progress?: string;
@@ -169,9 +170,11 @@ export abstract class VectorIndex {
       for (let r = 0; r < q.length / dim; r++) for (let c = 0; c < dim; c++) qt[c * m + qStart[qi] + r] = q[r * dim + c];
     });
     const qtT = tf.tensor2d(qt, [dim, m]);
-    const blockTokens = Math.max(1, Math.floor(maxBlockFloats / m));
+    // Both the block [T, dim] and its product [T, m] stay within maxBlockFloats (unless one document is longer).
+    const blockTokens = Math.max(1, Math.floor(maxBlockFloats / Math.max(m, dim)));
     const rowMax = new Float32Array(m);
-    const f16Scratch = this.store instanceof Uint16Array ? new Float32Array(Math.max(blockTokens, this.maxLength()) * dim) : null;
+    const scratchTokens = Math.max(Math.min(blockTokens, this.totalTokens), this.maxLength());
+    const f16Scratch = this.store instanceof Uint16Array ? new Float32Array(scratchTokens * dim) : null;
     try {
       let d0 = 0;
       while (d0 < this.size) {

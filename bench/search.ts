@@ -1,0 +1,191 @@
+/**
+ * Benchmark: exact MaxSim search in MultiVectorIndex at NanoBEIR size — 5,000 documents × 300 tokens ×
+ * 128 dims (192M values: 768 MB as float32, 384 MB as float16) — queries of 32 tokens, top-100.
+ * Reports queries/s (a batch of 16 queries, and one query alone), the index's memory (RSS and ArrayBuffer
+ * growth while building it), and a plain typed-array loop over the same float32 data (one query).
+ * Each storage type runs in its own child process so memory figures do not mix.
+ * Run: `npx tsx bench/search.ts`. Writes results/benchmarks/search.md.
+ */
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { initBackend } from '../lib/backend';
+import { MultiVectorIndex, type StorageDtype } from '../lib/retrieval';
+import { writeFileAtomic } from '../lib/util';
+
+const ROOT = path.resolve(__dirname, '..');
+const ND = 5000;
+const LD = 300;
+const LQ = 32;
+const DIM = 128;
+const BATCH = 16;
+const K = 100;
+
+/** Seeded normal token vectors, each row L2-normalised, written into `out`. */
+function fillTokens(out: Float32Array, seed: number): void {
+  let a = seed >>> 0;
+  const u = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
+  };
+  for (let r = 0; r < out.length / DIM; r++) {
+    let norm = 0;
+    for (let c = 0; c < DIM; c++) {
+      const v = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+      out[r * DIM + c] = v;
+      norm += v * v;
+    }
+    norm = Math.sqrt(norm);
+    for (let c = 0; c < DIM; c++) out[r * DIM + c] /= norm;
+  }
+}
+
+/** The plain loop over the index's documents: MaxSim of one query against every document. */
+function plainLoop(index: MultiVectorIndex, q: Float32Array): Float64Array {
+  const lq = q.length / DIM;
+  const out = new Float64Array(index.size);
+  for (let doc = 0; doc < index.size; doc++) {
+    const d = index.vectors(doc);
+    const ld = d.length / DIM;
+    let total = 0;
+    for (let i = 0; i < lq; i++) {
+      let best = -Infinity;
+      for (let j = 0; j < ld; j++) {
+        let s = 0;
+        for (let c = 0; c < DIM; c++) s += q[i * DIM + c] * d[j * DIM + c];
+        if (s > best) best = s;
+      }
+      total += best;
+    }
+    out[doc] = total;
+  }
+  return out;
+}
+
+const secondsSince = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
+const mb = (bytes: number) => bytes / 2 ** 20;
+
+interface ChildResult {
+  dtype: StorageDtype;
+  buildSeconds: number;
+  vectorMB: number;
+  rssMB: number;
+  arrayBuffersMB: number;
+  batchQps: number;
+  singleQps: number;
+  plainQps: number | null;
+  plainMaxRelErr: number | null;
+  top10: string[];
+}
+
+async function child(dtype: StorageDtype): Promise<ChildResult> {
+  await initBackend('wasm');
+  const queries = Array.from({ length: BATCH }, (_, i) => {
+    const q = new Float32Array(LQ * DIM);
+    fillTokens(q, 1_000_000 + i);
+    return q;
+  });
+  const before = process.memoryUsage();
+  let t = process.hrtime.bigint();
+  const index = new MultiVectorIndex({ dim: DIM, dtype, capacityTokens: ND * LD });
+  const doc = new Float32Array(LD * DIM);
+  for (let i = 0; i < ND; i++) {
+    fillTokens(doc, i + 1);
+    index.add(`doc${i}`, doc);
+  }
+  const buildSeconds = secondsSince(t);
+  const after = process.memoryUsage();
+
+  await index.search(queries.slice(0, 1), K); // warm-up
+  t = process.hrtime.bigint();
+  const hits = await index.search(queries, K, { queryBatch: BATCH });
+  const batchQps = BATCH / secondsSince(t);
+  t = process.hrtime.bigint();
+  await index.search(queries.slice(1, 3), K, { queryBatch: 1 });
+  const singleQps = 2 / secondsSince(t);
+
+  let plainQps: number | null = null;
+  let plainMaxRelErr: number | null = null;
+  if (dtype === 'float32') {
+    t = process.hrtime.bigint();
+    const plain = plainLoop(index, queries[0]);
+    plainQps = 1 / secondsSince(t);
+    const [fast] = await index.scoreAll([queries[0]]);
+    let diff = 0;
+    let scale = 0;
+    for (let i = 0; i < plain.length; i++) {
+      diff = Math.max(diff, Math.abs(fast[i] - plain[i]));
+      scale = Math.max(scale, Math.abs(plain[i]));
+    }
+    plainMaxRelErr = diff / scale;
+  }
+  return {
+    dtype,
+    buildSeconds,
+    vectorMB: mb(index.vectorBytes),
+    rssMB: mb(after.rss - before.rss),
+    arrayBuffersMB: mb(after.arrayBuffers - before.arrayBuffers),
+    batchQps,
+    singleQps,
+    plainQps,
+    plainMaxRelErr,
+    top10: hits[0].slice(0, 10).map((h) => h.id),
+  };
+}
+
+function main(): void {
+  const results: ChildResult[] = [];
+  for (const dtype of ['float32', 'float16'] as StorageDtype[]) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--child', dtype], {
+      encoding: 'utf8',
+      cwd: ROOT,
+      env: { ...process.env, CZ_PROGRESS: '0' },
+      maxBuffer: 1 << 24,
+    });
+    if (r.status !== 0) throw new Error(`child ${dtype} failed:\n${r.stderr}`);
+    results.push(JSON.parse(r.stdout.trim().split('\n').pop()!));
+  }
+  const [f32, f16] = results;
+  const overlap = f16.top10.filter((id) => f32.top10.includes(id)).length;
+  const row = (r: ChildResult) =>
+    `| ${r.dtype} | ${r.vectorMB.toFixed(0)} | ${r.rssMB.toFixed(0)} | ${r.arrayBuffersMB.toFixed(0)} | ${r.buildSeconds.toFixed(1)} | ${r.batchQps.toFixed(2)} | ${r.singleQps.toFixed(2)} |`;
+  const text = [
+    '# Exact MaxSim search benchmark (NanoBEIR size)',
+    '',
+    `${ND.toLocaleString('en-US')} documents × ${LD} tokens × ${DIM} dims (random L2-normalised vectors), queries of ${LQ} tokens, top-${K}.`,
+    `"batch" = ${BATCH} queries searched together (one product per document block); "single" = one query per search.`,
+    'Memory: growth of the process while the index was built (RSS, and ArrayBuffer bytes), each dtype in its own process.',
+    `Machine: ${os.cpus()[0].model}, ${os.cpus().length} cores; Node ${process.version}; tfjs wasm (single-threaded). Produced by \`npx tsx bench/search.ts\`.`,
+    '',
+    '| storage | vectors (MB) | RSS growth (MB) | ArrayBuffers growth (MB) | build (s) | queries/s, batch | queries/s, single |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    row(f32),
+    row(f16),
+    '',
+    '| method (float32 data, one query) | queries/s | × plain loop | max rel. error vs plain loop |',
+    '|---|---:|---:|---:|',
+    `| plain typed-array loop (JS) | ${f32.plainQps!.toFixed(3)} | 1.0 | 0 |`,
+    `| MultiVectorIndex, single | ${f32.singleQps.toFixed(2)} | ${(f32.singleQps / f32.plainQps!).toFixed(1)} | ${f32.plainMaxRelErr!.toExponential(1)} |`,
+    `| MultiVectorIndex, batch of ${BATCH} | ${f32.batchQps.toFixed(2)} | ${(f32.batchQps / f32.plainQps!).toFixed(1)} | — |`,
+    '',
+    `float16 vs float32: ${overlap}/10 of the first query's top-10 documents agree.`,
+    '',
+  ].join('\n');
+  process.stdout.write(text);
+  writeFileAtomic(path.join(ROOT, 'results', 'benchmarks', 'search.md'), text);
+}
+
+const at = process.argv.indexOf('--child');
+if (at >= 0) {
+  child(process.argv[at + 1] as StorageDtype)
+    .then((r) => process.stdout.write(JSON.stringify(r) + '\n'))
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
+} else {
+  main();
+}

@@ -42,6 +42,13 @@ export interface ColbertTokenizerOptions {
   lowercase?: boolean;
 }
 
+/** Length of the longest row (a loop: spreading a huge batch into Math.max overflows the stack). */
+export function longest(rows: number[][]): number {
+  let m = 0;
+  for (const r of rows) if (r.length > m) m = r.length;
+  return m;
+}
+
 /** Pads rows of ids to `length` and builds the batch arrays (attention 1 on real tokens). */
 export function packRows(rows: number[][], length: number, padId: number): TokenizedBatch {
   const n = rows.length;
@@ -128,7 +135,7 @@ export class ColbertTokenizer {
       return this.text.encode(s, { maxLength: seqMax });
     });
     const padFull = opts.padToMaxLength || (isQuery && cfg.do_query_expansion);
-    const width = padFull ? seqMax : Math.max(0, ...rows.map((r) => r.length));
+    const width = padFull ? seqMax : longest(rows);
     let batch = packRows(rows, width, this.expansionId);
     if (prefixId !== null) batch = insertAfterFirst(batch, prefixId);
 

@@ -9,7 +9,7 @@
  */
 import { UserError } from '../backend/errors';
 import type { Role, TokenizedBatch } from '../models/encoder';
-import { packRows, rolePrompt, type TokenizeOptions } from './colbert';
+import { longest, packRows, rolePrompt, type TokenizeOptions } from './colbert';
 import { pyStrip } from './pystr';
 import type { TextTokenizer } from './text-tokenizer';
 
@@ -58,7 +58,7 @@ export class DenseTokenizer {
       if (this.opts.lowercase) s = s.toLowerCase();
       return this.text.encode(s, { maxLength: this.opts.maxSeqLength });
     });
-    const width = opts.padToMaxLength ? this.opts.maxSeqLength : Math.max(0, ...rows.map((r) => r.length));
+    const width = opts.padToMaxLength ? this.opts.maxSeqLength : longest(rows);
     return packRows(rows, width, this.padId);
   }
 }

@@ -20,9 +20,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PreTrainedTokenizer } from '@huggingface/transformers';
+import { env, PreTrainedTokenizer } from '@huggingface/transformers';
 import { UserError } from '../backend/errors';
 import { writeJsonAtomic } from '../util/atomic';
+
+// This library never fetches models; make sure no code path of the package can, or can write its cache.
+env.allowRemoteModels = false;
+env.useFSCache = false;
+env.useWasmCache = false;
 
 export const TOKENIZER_FILE = 'tokenizer.json';
 export const TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';
@@ -95,6 +100,7 @@ export class TextTokenizer {
   private inner!: PreTrainedTokenizer;
   private template!: { prefix: number[]; suffix: number[] };
   private specials: Partial<Record<SpecialName, string>> = {};
+  private cachedSize = -1;
   /** Where the tokenizer came from, for error messages. */
   readonly source: string;
 
@@ -122,6 +128,7 @@ export class TextTokenizer {
   }
 
   private rebuild(): void {
+    this.cachedSize = -1;
     const { tokenizerJson, tokenizerConfig, specialTokensMap } = this.files;
     if (!tokenizerJson.model || typeof tokenizerJson.model !== 'object') {
       throw new UserError(`${this.source}/${TOKENIZER_FILE}: no "model" section`);
@@ -161,13 +168,15 @@ export class TextTokenizer {
 
   /** Python `len(tokenizer)`: one more than the largest id in the vocabulary or the added tokens. */
   get size(): number {
+    if (this.cachedSize >= 0) return this.cachedSize;
     const { tokenizerJson } = this.files;
     let max = -1;
     const vocab = tokenizerJson.model.vocab;
     if (Array.isArray(vocab)) max = vocab.length - 1;
     else for (const k in vocab) if (vocab[k] > max) max = vocab[k];
     for (const a of tokenizerJson.added_tokens ?? []) if (a.id > max) max = a.id;
-    return max + 1;
+    this.cachedSize = max + 1;
+    return this.cachedSize;
   }
 
   /** Ids of the text's tokens, without special tokens. */
@@ -259,6 +268,7 @@ export class TextTokenizer {
       const id = this.size;
       const entry = { id, content, single_word: false, lstrip: false, rstrip: false, normalized: true, special: false };
       tokenizerJson.added_tokens = [...(tokenizerJson.added_tokens ?? []), entry];
+      this.cachedSize = id + 1;
       if (tokenizerConfig.added_tokens_decoder) {
         const { id: _id, ...rest } = entry;
         tokenizerConfig.added_tokens_decoder[String(id)] = rest;

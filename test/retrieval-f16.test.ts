@@ -68,3 +68,26 @@ test('encoding picks the nearest half for random values of many magnitudes', () 
     }
   }
 });
+
+/**
+ * (float32 bits, half bits) as numpy 2.4 computes them (`v.astype(np.float16)`): random values of many
+ * magnitudes from numpy's generator, then rounding boundaries, -0 and overflow.
+ */
+const NUMPY_PAIRS: [number, number][] = [
+  [0x36a13d19, 0x0051], [0x3198f52d, 0x0000], [0xb40c5bcc, 0x8002], [0xbce3fdd4, 0xa720], [0xc668ca9c, 0xf346],
+  [0xbbfddc8c, 0x9fef], [0x41765923, 0x4bb3], [0x462b8c2c, 0x715c], [0xc37c027e, 0xdbe0], [0xbf1ed771, 0xb8f7],
+  [0x3afacc94, 0x17d6], [0x3c36b9e5, 0x21b6], [0x35d7e36d, 0x001b], [0xbc6e3327, 0xa372], [0xb76fa185, 0x80f0],
+  [0x36b1ff64, 0x0059], [0xc7ac0f39, 0xfc00], [0xb16a4c9d, 0x8000], [0xb4735b44, 0x8004], [0xb6250f93, 0x8029],
+  [0xc76bbdf9, 0xfb5e], [0xbff0bbbb, 0xbf86], [0xc5223bb0, 0xe912], [0x350ae329, 0x0009], [0x477fefff, 0x7bff],
+  [0x477ff000, 0x7c00], [0x38800000, 0x0400], [0x33800000, 0x0001], [0x33000000, 0x0000], [0x33400000, 0x0001],
+  [0x3f801000, 0x3c00], [0x3f803000, 0x3c02], [0x80000000, 0x8000], [0x7f7fc99e, 0x7c00],
+];
+
+test('encoding agrees with numpy float16 on random values and boundaries', () => {
+  const bits = new Uint32Array(1);
+  const value = new Float32Array(bits.buffer);
+  for (const [f, h] of NUMPY_PAIRS) {
+    bits[0] = f;
+    assert.equal(halfFromFloat(value[0]), h, `float32 0x${f.toString(16)} (${value[0]})`);
+  }
+});

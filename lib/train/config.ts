@@ -22,9 +22,11 @@ const ModernBertModel = z.strictObject({
   from: z.string().optional(),
   /** ... or a preset architecture ("tiny", "small", "base") with random weights drawn from `initSeed`. */
   preset: z.string().optional(),
-  initSeed: z.number().int().default(0),
+  initSeed: z.number().int().default(1),
   /** Preset only: vocabulary size of the built-in tiny WordPiece tokenizer and the embedding table (≥ 1999). */
   vocabSize: z.number().int().min(1999).optional(),
+  /** Preset only: embedding, attention and MLP dropout (ModernBERT's presets have 0). */
+  dropout: z.number().min(0).lt(1).optional(),
   /** Tokenizer directory (tokenizer.json) when `from` has none. */
   tokenizer: z.string().optional(),
   /** Output dimension of the ColBERT projection (ignored for dense). */

@@ -22,6 +22,7 @@ export async function buildModel(config: TrainConfig): Promise<TrainModel> {
     if (typeof factory !== 'function') throw new UserError(`model.export: ${m.module} has no function "${m.export}"`);
     return (await factory({ ...m.options, kind: config.head })) as TrainModel;
   }
-  const { buildModernBertModel } = await import('./modernbert-model');
+  // require, not import(): workers load TypeScript through tsx's CommonJS hook only.
+  const { buildModernBertModel } = require('./modernbert-model') as typeof import('./modernbert-model');
   return buildModernBertModel(config);
 }

@@ -92,5 +92,6 @@ export async function buildModernBertModel(config: TrainConfig): Promise<TrainMo
 function presetOrThrow(m: ModernBertSpec): ReturnType<typeof presetConfig> & object {
   const cfg = presetConfig(m.preset!);
   if (!cfg) throw new UserError(`model.preset: unknown preset "${m.preset}" (tiny, small, base)`);
-  return m.vocabSize ? { ...cfg, vocabSize: m.vocabSize } : cfg;
+  const d = m.dropout;
+  return { ...cfg, ...(m.vocabSize ? { vocabSize: m.vocabSize } : {}), ...(d !== undefined ? { embeddingDropout: d, attentionDropout: d, mlpDropout: d } : {}) };
 }

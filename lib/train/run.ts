@@ -114,7 +114,7 @@ async function microStep(config: TrainConfig, model: TrainModel, examples: Examp
     const { task, objective } = embeddingTask(config, examples);
     return embeddingShardStep(model, task, objective, extra, t, { miniBatch, stepSeed });
   }
-  const { mlmShardStep } = await import('./mlm-step');
+  const { mlmShardStep } = require('./mlm-step') as typeof import('./mlm-step');
   return mlmShardStep(config, model, examples, t, { miniBatch, stepSeed });
 }
 
@@ -279,6 +279,6 @@ export async function train(config: TrainConfig, opts: { devices?: number; resum
   }
   if (devices === 1) return runReplica(config, new LocalTransport(), { resume: opts.resume, hooks: opts.hooks });
   if (opts.hooks) throw new Error('hooks run in this thread only; use one device');
-  const { trainOnDevices } = await import('./devices/pool');
+  const { trainOnDevices } = require('./devices/pool') as typeof import('./devices/pool');
   return trainOnDevices({ ...config, devices }, devices, opts.resume ?? false);
 }

@@ -31,6 +31,8 @@ import os
 import shutil
 import sys
 
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the Hub: every path here is local
+
 import numpy as np
 import torch
 
@@ -283,16 +285,23 @@ def make(args) -> None:
 def check_saved(args) -> int:
     """Loads a TypeScript-saved folder with transformers and PyLate / sentence-transformers; compares encodings."""
     from safetensors.numpy import load_file
-    from transformers import AutoModel
+    from transformers import AutoModel, AutoModelForMaskedLM
 
-    path = args.check_saved
-    model, info = AutoModel.from_pretrained(path, output_loading_info=True, attn_implementation="eager")
+    path = os.path.abspath(args.check_saved)  # a relative name would be taken for a Hub id
+    archs = json.load(open(os.path.join(path, "config.json"))).get("architectures") or []
+    auto = AutoModelForMaskedLM if "ModernBertForMaskedLM" in archs else AutoModel
+    model, info = auto.from_pretrained(path, output_loading_info=True, attn_implementation="eager")
     problems = {k: v for k, v in info.items() if v and k in ("missing_keys", "unexpected_keys", "mismatched_keys")}
     if problems:
         print(f"transformers loading {path}: {problems}")
         return 1
     print(f"transformers: {type(model).__name__} loaded from {path} with no missing or unexpected tensors")
-    texts = [json.loads(line)["text"] for line in open(args.texts) if line.strip()]
+    rows = [json.loads(line) for line in open(args.texts) if line.strip()]
+    # As the encode command reads them: a title is joined before the text.
+    texts = [f"{r['title']} {r['text']}" if r.get("title") else r["text"] for r in rows]
+    if not os.path.exists(os.path.join(path, "modules.json")):
+        print("no modules.json: a plain transformers folder, loading was the check")
+        return 0
     expect = load_file(args.expect)
     modules = json.load(open(os.path.join(path, "modules.json")))
     is_colbert = any("pylate" in m["type"] for m in modules)
@@ -334,7 +343,9 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(1)
     if args.check_saved:
-        if not (args.texts and args.expect):
+        if not os.path.exists(os.path.join(args.check_saved, "modules.json")):
+            args.texts = args.texts or os.devnull
+        elif not (args.texts and args.expect):
             ap.error("--check-saved needs --texts and --expect")
         return check_saved(args)
     if not args.tokenizer:

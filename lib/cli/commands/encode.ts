@@ -1,0 +1,67 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { initBackend } from '../../backend';
+import { UserError } from '../../backend/errors';
+import { readCorpus } from '../../data/beir';
+import { loadEncoder } from '../../models/load';
+import type { Encoded, Role } from '../../models/encoder';
+import { writeSafetensors } from '../../models/safetensors';
+import { progressBar } from '../../util/progress';
+
+/** Positive integer option parser. */
+export function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return n;
+  };
+}
+
+export function parseRole(v: string): Role {
+  if (v !== 'query' && v !== 'document') throw new InvalidArgumentError(`must be 'query' or 'document'`);
+  return v;
+}
+
+/** Texts of a JSONL file of {"_id", "text", "title"?}; a title is joined before the text, as BEIR evaluations do. */
+export function readTexts(file: string): { ids: string[]; texts: string[] } {
+  if (!fs.existsSync(file)) throw new UserError(`${file}: not found`);
+  const docs = readCorpus(file);
+  return { ids: docs.map((d) => d.id), texts: docs.map((d) => (d.title ? `${d.title} ${d.text}` : d.text)) };
+}
+
+/** Encodes with a progress bar on a terminal. */
+export async function encodeWithProgress(model: { encode: (t: string[], r: Role, o: object) => Promise<Encoded> }, texts: string[], role: Role, batchSize: number, label = `encode ${role}s`): Promise<Encoded> {
+  const bar = progressBar(label, texts.length, 'texts');
+  try {
+    return await model.encode(texts, role, { batchSize, onProgress: (done: number) => bar.update(done) });
+  } finally {
+    bar.stop();
+  }
+}
+
+export function registerEncode(program: Command): void {
+  program
+    .command('encode')
+    .description('encode texts (JSONL {"_id","text"}) with a model; writes embeddings (and the scoring mask for ColBERT) as safetensors')
+    .requiredOption('--model <dir>', 'model folder (PyLate ColBERT or sentence-transformers dense)')
+    .requiredOption('--input <file>', 'JSONL, one {"_id", "text"} per line ("title" is joined before the text when present)')
+    .requiredOption('--as <role>', "'query' or 'document'", parseRole)
+    .requiredOption('--out <file>', 'output .safetensors: embeddings [n, tokens, dim] + mask [n, tokens] (ColBERT) or embeddings [n, dim] (dense)')
+    .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
+    .action(async (opts: { model: string; input: string; as: Role; out: string; batchSize: number }) => {
+      await initBackend();
+      const { ids, texts } = readTexts(opts.input);
+      const model = await loadEncoder(opts.model);
+      const enc = await encodeWithProgress(model, texts, opts.as, opts.batchSize);
+      const tensors: Record<string, { shape: number[]; data: Float32Array }> = {
+        embeddings: { shape: enc.embeddings.shape, data: enc.embeddings.dataSync() as Float32Array },
+      };
+      if (enc.mask) tensors.mask = { shape: enc.mask.shape, data: enc.mask.dataSync() as Float32Array };
+      writeSafetensors(opts.out, tensors, {
+        metadata: { ids: JSON.stringify(ids), role: opts.as, kind: enc.kind, model: path.basename(path.resolve(opts.model)) },
+      });
+      process.stderr.write(`encoded ${texts.length} texts as ${opts.as} → ${opts.out} (embeddings [${enc.embeddings.shape}])\n`);
+      model.dispose();
+    });
+}

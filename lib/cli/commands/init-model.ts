@@ -1,0 +1,78 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { initBackend } from '../../backend';
+import { UserError } from '../../backend/errors';
+import { writeBackbone } from '../../models/backbone-io';
+import { readJsonFile } from '../../models/checkpoint-files';
+import { ColbertModel } from '../../models/colbert';
+import { parseModernBertConfig, presetConfig, type ModernBertConfig } from '../../models/config';
+import { DenseModel } from '../../models/dense';
+import { ModernBert } from '../../models/modernbert';
+import { TextTokenizer } from '../../tokenize';
+import { writeDirAtomic } from '../../util/atomic';
+import { positiveInt } from './encode';
+
+type Head = 'colbert' | 'dense' | 'mlm';
+
+/** The ModernBERT tokenizer from the shared reference data beside the project, when present. */
+function defaultTokenizerDir(): string | null {
+  const root = path.resolve(__dirname, '..', '..', '..');
+  const candidates = [process.env.CZ_SHARED_DATA, path.join(root, '..', 'shared', 'data')].filter(Boolean) as string[];
+  for (const c of candidates) {
+    const dir = path.join(c, 'tokenizers', 'modernbert');
+    if (fs.existsSync(path.join(dir, 'tokenizer.json'))) return dir;
+  }
+  return null;
+}
+
+function resolveConfig(spec: string): { config: ModernBertConfig; dir: string | null } {
+  const preset = presetConfig(spec);
+  if (preset) return { config: preset, dir: null };
+  const file = fs.existsSync(spec) && fs.statSync(spec).isDirectory() ? path.join(spec, 'config.json') : spec;
+  if (!fs.existsSync(file)) throw new UserError(`--config ${spec}: not a preset (tiny, small, base) and no such file`);
+  return { config: parseModernBertConfig(readJsonFile(file), file), dir: path.dirname(file) };
+}
+
+export function registerInitModel(program: Command): void {
+  program
+    .command('init-model')
+    .description('write a randomly initialised ModernBERT model (ColBERT, dense or masked-LM layout) that PyLate / transformers can load')
+    .requiredOption('--config <name|file>', 'tiny | small | base (ModernBERT-base) | a ModernBERT config.json (or its folder)')
+    .requiredOption('--out <dir>', 'output model folder (replaced atomically)')
+    .option('--seed <n>', 'weight seed', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('--seed must be a non-negative integer');
+      return n;
+    }, 0)
+    .option('--head <kind>', "colbert (PyLate layout) | dense (sentence-transformers, mean pooling) | mlm (ModernBertForMaskedLM)", (v) => {
+      if (!['colbert', 'dense', 'mlm'].includes(v)) throw new InvalidArgumentError("must be colbert, dense or mlm");
+      return v as Head;
+    }, 'colbert' as Head)
+    .option('--dim <n>', 'ColBERT projection size', positiveInt('--dim'), 128)
+    .option('--tokenizer <dir>', 'folder with tokenizer.json (default: the config file\'s folder if it has one, else the shared ModernBERT tokenizer)')
+    .action(async (opts: { config: string; out: string; seed: number; head: Head; dim: number; tokenizer?: string }) => {
+      await initBackend();
+      const { config, dir } = resolveConfig(opts.config);
+      const tokDir = opts.tokenizer ?? (dir && fs.existsSync(path.join(dir, 'tokenizer.json')) ? dir : defaultTokenizerDir());
+      if (!tokDir) throw new UserError('no tokenizer found: pass --tokenizer DIR (a folder with tokenizer.json)');
+      const text = TextTokenizer.fromDir(tokDir);
+      if (opts.head === 'colbert') {
+        const model = ColbertModel.create(config, text, { seed: opts.seed, embeddingSize: opts.dim });
+        await model.save(opts.out);
+        model.dispose();
+      } else if (opts.head === 'dense') {
+        const model = DenseModel.create(config, text, { seed: opts.seed });
+        await model.save(opts.out);
+        model.dispose();
+      } else {
+        const model = ModernBert.random({ ...config, vocabSize: Math.max(config.vocabSize, text.size) }, opts.seed);
+        await writeDirAtomic(opts.out, (tmp) => {
+          writeBackbone(tmp, model, { mlm: true });
+          text.save(tmp);
+        });
+        model.dispose();
+      }
+      process.stderr.write(`wrote ${opts.head} model (${config.numLayers} layers, hidden ${config.hiddenSize}) to ${opts.out}\n`);
+    });
+}

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../backend';
+import { loadEncoder } from '../../models/load';
+import { colbertScores, dotScores } from '../../scores';
+import { writeFileAtomic } from '../../util/atomic';
+import { encodeWithProgress, positiveInt, readTexts } from './encode';
+
+export function registerScore(program: Command): void {
+  program
+    .command('score')
+    .description('score every query against every document: JSON matrix [queries][documents] (MaxSim for ColBERT, dot product for dense)')
+    .requiredOption('--model <dir>', 'model folder')
+    .requiredOption('--queries <file>', 'JSONL {"_id", "text"}')
+    .requiredOption('--documents <file>', 'JSONL {"_id", "text", "title"?}')
+    .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
+    .option('--out <file>', 'write the JSON here instead of stdout')
+    .option('--ids', 'print {"queries": ids, "documents": ids, "scores": matrix} instead of the bare matrix')
+    .action(async (opts: { model: string; queries: string; documents: string; batchSize: number; out?: string; ids?: boolean }) => {
+      await initBackend();
+      const queries = readTexts(opts.queries);
+      const docs = readTexts(opts.documents);
+      const model = await loadEncoder(opts.model);
+      const q = await encodeWithProgress(model, queries.texts, 'query', opts.batchSize);
+      const d = await encodeWithProgress(model, docs.texts, 'document', opts.batchSize);
+      const s = model.kind === 'colbert'
+        ? colbertScores(q.embeddings as tf.Tensor3D, d.embeddings as tf.Tensor3D, q.mask, d.mask)
+        : dotScores(q.embeddings as tf.Tensor2D, d.embeddings as tf.Tensor2D);
+      const matrix = (await s.array()) as number[][];
+      const json = JSON.stringify(opts.ids ? { queries: queries.ids, documents: docs.ids, scores: matrix } : matrix) + '\n';
+      if (opts.out) writeFileAtomic(opts.out, json);
+      else process.stdout.write(json);
+      tf.dispose([q.embeddings, q.mask, d.embeddings, d.mask, s].filter((t): t is tf.Tensor => !!t));
+      model.dispose();
+    });
+}

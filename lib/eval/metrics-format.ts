@@ -4,7 +4,9 @@
  * "0.0312"), and trec_eval's test outputs contain such ties.
  */
 export function formatFixed(x: number, digits: number): string {
-  if (Number.isNaN(x)) return 'nan';
+  // 0/0 on x86-64 is a NaN with the sign bit set, which glibc prints as "-nan" (trec_eval can
+  // produce it under -J when nothing judged is retrieved).
+  if (Number.isNaN(x)) return '-nan';
   if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
   if (Object.is(x, -0)) return '-' + (0).toFixed(digits);
   const plain = x.toFixed(digits);

@@ -155,7 +155,9 @@ function countRelevantAll(qrels: Qrels): number {
 }
 
 function formatValue(key: string, v: number): string {
-  return INTEGER_KEYS.has(key) ? String(Math.trunc(v)) : formatFixed(v, 4);
+  if (INTEGER_KEYS.has(key)) return String(Math.trunc(v));
+  const text = formatFixed(v, 4);
+  return text.length < 6 ? text.padStart(6) : text; // %6.4f: only "-nan" is ever short
 }
 
 /**

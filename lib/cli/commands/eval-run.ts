@@ -28,8 +28,9 @@ export function registerEvalRun(program: Command): void {
     .option('--min-rel <n>', 'lowest relevance that counts as relevant (trec_eval -l)', integer('--min-rel', -1000000), 1)
     .option('--complete', 'average over every judged query; queries missing from the run score 0 (trec_eval -c)')
     .option('--max-docs <n>', 'use only the first N documents of each ranking (trec_eval -M)', integer('--max-docs', 1))
+    .option('--judged-only', 'drop unjudged documents from each ranking first (trec_eval -J; rarely what you want)')
     .option('--json', 'print JSON {measures, all, perQuery?} instead of trec_eval text')
-    .action((opts: { qrels: string; run: string; metrics?: string[]; perQuery?: boolean; minRel: number; complete?: boolean; maxDocs?: number; json?: boolean }) => {
+    .action((opts: { qrels: string; run: string; metrics?: string[]; perQuery?: boolean; minRel: number; complete?: boolean; maxDocs?: number; judgedOnly?: boolean; json?: boolean }) => {
       const qrels = readQrelsFile(opts.qrels);
       const { run, runId } = readTrecRun(opts.run);
       const result = evaluate(qrels, run, {
@@ -37,6 +38,7 @@ export function registerEvalRun(program: Command): void {
         minRel: opts.minRel,
         complete: opts.complete,
         maxDocsPerQuery: opts.maxDocs,
+        judgedOnly: opts.judgedOnly,
         runId,
       });
       if (result.perQuery.size === 0) {

@@ -87,15 +87,16 @@ function main(): void {
     const cli = path.join(ROOT, 'bin', 'colbert-zero.cjs');
     const metricArg = MEASURES.join(',');
 
-    const ours = wall(process.execPath, [cli, 'eval-run', '--qrels', files.qrels, '--run', files.run, '--metrics', metricArg, '--json']);
+    const ours = wall(process.execPath, [cli, 'eval-run', '--qrels', files.qrels, '--run', files.run, '--metrics', metricArg]);
     const oursStart = wall(process.execPath, [cli, '--help']);
-    const oursAll = JSON.parse(ours.stdout).all as Record<string, number>;
 
     // In-process breakdown (same work as the CLI, without process start-up).
     const [qrels, tQrels] = timed(() => readTrecQrels(files.qrels));
     const [run, tRun] = timed(() => readTrecRun(files.run));
     const [result, tEval] = timed(() => evaluate(qrels, run.run, { measures: MEASURES, runId: run.runId }));
     const [, tFormat] = timed(() => formatTrecEval(result, { perQuery: true }));
+    if (ours.stdout !== formatTrecEval(result)) throw new Error('the CLI printed something else than the in-process evaluation');
+    const oursAll = result.all;
 
     const py = path.join(ROOT, '.venv-reference', 'bin', 'python');
     const rows: string[][] = [];

@@ -113,3 +113,8 @@ test('integers print without decimals and names pad to 22 columns', () => {
   const r = evaluate(qrels({ q: { a: 1 } }), run({ q: { a: 1, b: 0 } }), { measures: ['num_ret', 'P.1'], runId: 'x' });
   assert.equal(formatTrecEval(r), 'num_ret               \tall\t2\nP_1                   \tall\t1.0000\n');
 });
+
+test('non-integer judgments and non-finite scores given through the API are refused', () => {
+  assert.throws(() => evaluate(qrels({ q: { a: 0.5 } }), run({ q: { a: 1 } })), /relevance of document 'a' is 0.5/);
+  assert.throws(() => evaluate(qrels({ q: { a: 1 } }), run({ q: { a: NaN } })), /score of document 'a' is NaN/);
+});

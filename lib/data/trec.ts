@@ -133,7 +133,11 @@ export function readTrecQrels(file: string): Qrels {
 export function rankDocs(docs: Map<string, number>): string[] {
   const ids = Array.from(docs.keys());
   const scores = new Float64Array(ids.length);
-  for (let i = 0; i < ids.length; i++) scores[i] = docs.get(ids[i])!;
+  for (let i = 0; i < ids.length; i++) {
+    const v = docs.get(ids[i])!;
+    if (!Number.isFinite(v)) throw new UserError(`score of document '${ids[i]}' is ${v}; scores must be finite numbers`);
+    scores[i] = v;
+  }
   const order = Array.from(ids.keys());
   order.sort((a, b) => {
     const d = scores[b] - scores[a];

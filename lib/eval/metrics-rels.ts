@@ -4,6 +4,7 @@
  * judged relevance, RELVALUE_NONPOOL (-1) when the qrels do not mention it, or RELVALUE_UNJUDGED
  * (-2) when the qrels list it with a negative value ("in the pool but not judged").
  */
+import { UserError } from '../backend/errors';
 import { rankDocs } from '../data/trec';
 
 export const RELVALUE_NONPOOL = -1;
@@ -41,7 +42,10 @@ export function formResRels(judged: Map<string, number>, ranking: ReadonlyMap<st
   if (ranked.length > opts.maxDocsPerQuery) ranked = ranked.slice(0, opts.maxDocsPerQuery);
 
   let maxRel = -Infinity;
-  for (const r of judged.values()) if (r > maxRel) maxRel = r;
+  for (const [doc, r] of judged) {
+    if (!Number.isInteger(r)) throw new UserError(`relevance of document '${doc}' is ${r}; judgments must be integers`);
+    if (r > maxRel) maxRel = r;
+  }
   const relLevels: number[] = new Array(Math.max(0, maxRel + 1)).fill(0);
   for (const r of judged.values()) if (r >= 0) relLevels[r]++;
 

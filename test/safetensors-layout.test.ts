@@ -24,9 +24,10 @@ process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 test('a folder saved by PyLate: modules, sentence_bert_config, ColBERT config and the Dense module read back', () => {
   const info = JSON.parse(fs.readFileSync(path.join(FIX, 'pylate_layout.json'), 'utf8'));
   assert.deepEqual(readModules(LAYOUT), colbertModules(1));
-  assert.deepEqual(readSentenceBertConfig(LAYOUT), { max_seq_length: 8192, do_lower_case: false });
+  // PyLate leaves max_seq_length at its last tokenize call's value (here document_length - 1 = 186).
+  assert.deepEqual(readSentenceBertConfig(LAYOUT), { max_seq_length: 186, do_lower_case: false });
   const cfg = readColbertConfig(path.join(LAYOUT, CONFIG_ST_FILE));
-  assert.deepEqual([cfg.query_length, cfg.document_length, cfg.prompts.query, cfg.extra.similarity_fn_name], [39, 180, 'search_query: ', 'MaxSim']);
+  assert.deepEqual([cfg.query_length, cfg.document_length, cfg.prompts.query, cfg.extra.similarity_fn_name], [39, 187, 'search_query: ', 'MaxSim']);
   const dense = readDenseLayer(path.join(LAYOUT, '1_Dense'));
   assert.deepEqual(dense.weight.shape, info.dense_weight_shape);
   assert.equal(dense.config.bias, false);

@@ -111,73 +111,167 @@ CONFIGS = [
     ("prompt_lengths", {"query_length": 39, "document_length": 187}),
 ]
 
+# The same on the tiny WordPiece tokenizer (BERT normalizer: lowercasing, accents kept, CJK split).
+TINY_CONFIGS = [
+    ("default", {}),
+    ("short", {"query_length": 8, "document_length": 12, "do_query_expansion": False}),
+]
 
-def make_model_dir(tmp):
+
+def make_modernbert_dir(d):
+    """A 1-layer ModernBERT with random weights beside the shared ModernBERT tokenizer files."""
     from transformers import ModernBertConfig, ModernBertModel
 
     cfg = json.load(open(os.path.join(MODERNBERT, "config.ModernBERT-large.json")))
     cfg.update(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2)
     cfg.pop("architectures", None)
     torch.manual_seed(0)
-    model = ModernBertModel(ModernBertConfig(**cfg))
-    model.save_pretrained(tmp)
+    ModernBertModel(ModernBertConfig(**cfg)).save_pretrained(d)
     for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(os.path.join(MODERNBERT, f), tmp)
+        shutil.copy(os.path.join(MODERNBERT, f), d)
 
 
-def colbert_fixtures(tmp):
+def make_tiny_bert_dir(d):
+    """A 1-layer BERT with random weights beside the tiny WordPiece tokenizer built by lib/tokenize/tiny.ts."""
+    from transformers import BertConfig, BertModel
+
+    run_ts("tiny-tokenizer", d, "4096")
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=4096, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
+    BertModel(cfg).save_pretrained(d)
+
+
+def setting_summary(model):
+    return {
+        "config": {
+            "query_prefix": model.query_prefix,
+            "document_prefix": model.document_prefix,
+            "query_length": model.query_length,
+            "document_length": model.document_length,
+            "do_query_expansion": model.do_query_expansion,
+            "attend_to_expansion_tokens": model.attend_to_expansion_tokens,
+            "skiplist_words": model.skiplist_words,
+        },
+        "query_prefix_id": model.query_prefix_id,
+        "document_prefix_id": model.document_prefix_id,
+        "pad_token_id": model.tokenizer.pad_token_id,
+        "skiplist_ids": model.skiplist,
+        "len_tokenizer": len(model.tokenizer),
+    }
+
+
+def pylate_masks(model, role, ids, att):
+    """The scoring masks PyLate's encode and losses use."""
+    if role == "query":
+        return torch.ones_like(ids, dtype=torch.bool) if model.do_query_expansion else att.bool()
+    return torch.logical_and(model.skiplist_mask(ids, model.skiplist), att)
+
+
+def case(model, setting, role, pad, prompt, texts, out, source="tokenize"):
+    ids, att = out["input_ids"], out["attention_mask"]
+    return {
+        "setting": setting,
+        "source": source,
+        "role": role,
+        "pad": pad,
+        "prompt": prompt,
+        "texts": texts,
+        "input_ids": ids.tolist(),
+        "attention_mask": att.tolist(),
+        "scoring_mask": pylate_masks(model, role, ids, att).int().tolist(),
+    }
+
+
+def capture_encode(model, texts, role, prompt_name):
+    """Runs PyLate's encode with a prompt name and records the batch its tokenize call produced.
+    encode sorts texts by length; the recorded texts are that order, without the prompt."""
+    seen = []
+    orig = model.tokenize
+
+    def spy(texts, *args, **kwargs):
+        out = orig(texts, *args, **kwargs)
+        seen.append((list(texts), {k: v.clone() for k, v in out.items() if torch.is_tensor(v)}))
+        return out
+
+    model.tokenize = spy
+    try:
+        model.encode(texts, is_query=role == "query", prompt_name=prompt_name, batch_size=len(texts))
+    finally:
+        model.tokenize = orig
+    batch, out = seen[-1]  # the last call is the batch (a first call may tokenize the prompt alone)
+    prompt = model.prompts[prompt_name]
+    assert all(b.startswith(prompt) for b in batch)
+    return [b[len(prompt):] for b in batch], out, prompt
+
+
+def colbert_fixtures(tmp, name, model_dir, configs, out_file):
     from pylate import models
 
-    model_dir = os.path.join(tmp, "modernbert-tiny")
-    make_model_dir(model_dir)
     cases = []
     settings = {}
-    for name, kwargs in CONFIGS:
-        model = models.ColBERT(model_name_or_path=model_dir, device="cpu", **kwargs)
-        settings[name] = {
-            "config": {
-                "query_prefix": model.query_prefix,
-                "document_prefix": model.document_prefix,
-                "query_length": model.query_length,
-                "document_length": model.document_length,
-                "do_query_expansion": model.do_query_expansion,
-                "attend_to_expansion_tokens": model.attend_to_expansion_tokens,
-                "skiplist_words": model.skiplist_words,
-            },
-            "query_prefix_id": model.query_prefix_id,
-            "document_prefix_id": model.document_prefix_id,
-            "pad_token_id": model.tokenizer.pad_token_id,
-            "skiplist_ids": model.skiplist,
-            "len_tokenizer": len(model.tokenizer),
-        }
-        prompt_modes = [None, "colbert_zero"] if name in ("default", "prompt_lengths") else [None]
+    for setting, kwargs in configs:
+        model = models.ColBERT(model_name_or_path=model_dir, device="cpu", prompts=PROMPTS, **kwargs)
+        settings[setting] = setting_summary(model)
+        prompt_modes = [None, "colbert_zero"] if setting in ("default", "prompt_lengths") else [None]
         for prompt_mode in prompt_modes:
             for role, texts in (("query", QUERIES), ("document", DOCUMENTS)):
                 prompt = PROMPTS[role] if prompt_mode else None
                 inputs = [prompt + t for t in texts] if prompt else texts
                 for pad in (False, True):
                     out = model.tokenize(inputs, is_query=role == "query", pad=pad)
-                    ids, att = out["input_ids"], out["attention_mask"]
-                    if role == "query":
-                        scoring = torch.ones_like(ids, dtype=torch.bool) if model.do_query_expansion else att.bool()
-                    else:
-                        scoring = torch.logical_and(model.skiplist_mask(ids, model.skiplist), att)
-                    cases.append({
-                        "setting": name,
-                        "role": role,
-                        "pad": pad,
-                        "prompt": prompt,
-                        "texts": texts,
-                        "input_ids": ids.tolist(),
-                        "attention_mask": att.tolist(),
-                        "scoring_mask": scoring.int().tolist(),
-                    })
-    save_pylate_layout(models.ColBERT(model_name_or_path=model_dir, device="cpu", query_length=39, prompts=PROMPTS), tmp)
-    dump(os.path.join(FIX_TOK, "pylate_colbert_modernbert.json"), {
-        "about": "PyLate ColBERT.tokenize on the ModernBERT tokenizer; made by test/reference/make_tokenize_fixtures.py",
+                    cases.append(case(model, setting, role, pad, prompt, texts, out))
+        if setting == "default":
+            for role in ("query", "document"):
+                texts, out, prompt = capture_encode(model, QUERIES if role == "query" else DOCUMENTS, role, role)
+                cases.append(case(model, setting, role, False, prompt, texts, out, source="encode"))
+        if setting == "prompt_lengths" and name == "modernbert":
+            save_pylate_layout(model, tmp)
+    dump(os.path.join(FIX_TOK, out_file), {
+        "about": f"PyLate ColBERT.tokenize (and encode's batches) on the {name} tokenizer; made by test/reference/make_tokenize_fixtures.py",
         "versions": versions(),
+        "tokenizer": name,
         "prompts": PROMPTS,
         "settings": settings,
+        "cases": cases,
+    })
+
+
+def dense_fixture(tmp, model_dir):
+    """sentence-transformers' own tokenization for a dense model with prompts (captured inside encode)."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Pooling, Transformer
+
+    cases = []
+    for max_len in (12, 64):
+        tr = Transformer(model_dir, max_seq_length=max_len)
+        model = SentenceTransformer(modules=[tr, Pooling(16, "mean")], prompts=PROMPTS, device="cpu")
+        for role, texts in (("query", QUERIES), ("document", DOCUMENTS)):
+            for prompt_name in (role, None):
+                seen = []
+                orig = model.tokenize
+
+                def spy(texts, *args, **kwargs):
+                    out = orig(texts, *args, **kwargs)
+                    seen.append((list(texts), out))
+                    return out
+
+                model.tokenize = spy
+                model.encode(texts, prompt_name=prompt_name, batch_size=len(texts))
+                model.tokenize = orig
+                batch, out = seen[-1]
+                prompt = PROMPTS[role] if prompt_name else ""
+                cases.append({
+                    "max_seq_length": max_len,
+                    "role": role,
+                    "prompt": prompt or None,
+                    "texts": [b[len(prompt):] for b in batch],
+                    "input_ids": out["input_ids"].tolist(),
+                    "attention_mask": out["attention_mask"].tolist(),
+                })
+    dump(os.path.join(FIX_TOK, "sentence_transformers_dense_modernbert.json"), {
+        "about": "sentence-transformers tokenization inside encode (prompt + text, strip, truncation, padding); made by test/reference/make_tokenize_fixtures.py",
+        "versions": versions(),
+        "pad_token_id": model.tokenizer.pad_token_id,
         "cases": cases,
     })
 
@@ -347,7 +441,13 @@ def main():
     os.makedirs(FIX_TOK, exist_ok=True)
     os.makedirs(FIX_ST, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        colbert_fixtures(tmp)
+        modernbert = os.path.join(tmp, "modernbert-tiny")
+        make_modernbert_dir(modernbert)
+        colbert_fixtures(tmp, "modernbert", modernbert, CONFIGS, "pylate_colbert_modernbert.json")
+        tiny_bert = os.path.join(tmp, "bert-tiny")
+        make_tiny_bert_dir(tiny_bert)
+        colbert_fixtures(tmp, "tiny-wordpiece-4096", tiny_bert, TINY_CONFIGS, "pylate_colbert_tiny.json")
+        dense_fixture(tmp, modernbert)
         tiny_fixture(tmp)
         golden_safetensors()
         ts_written_check(tmp)

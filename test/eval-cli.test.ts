@@ -4,7 +4,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runCli } from './helpers/cli';
+import { main } from '../lib/cli/main';
+import { runCli, type CliResult } from './helpers/cli';
 import { sharedPath, skipWithoutShared } from './helpers/shared';
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-evalcli-'));
@@ -16,8 +17,8 @@ test('eval-run on trec_eval test files prints out.test exactly', { skip: skipWit
   assert.equal(r.stdout, fs.readFileSync(sharedPath('trec_eval', 'out.test')!, 'utf8'));
 });
 
-test('eval-run --metrics all_trec,relstring.20 --per-query --min-rel 2 prints out.test.aql', { skip: skipWithoutShared('trec_eval', 'out.test.aql') }, () => {
-  const r = runCli([
+test('eval-run --metrics all_trec,relstring.20 --per-query --min-rel 2 prints out.test.aql', { skip: skipWithoutShared('trec_eval', 'out.test.aql') }, async () => {
+  const r = await runInProcess([
     'eval-run',
     '--qrels', sharedPath('trec_eval', 'qrels.rel_level')!,
     '--run', sharedPath('trec_eval', 'results.test')!,
@@ -29,12 +30,12 @@ test('eval-run --metrics all_trec,relstring.20 --per-query --min-rel 2 prints ou
   assert.equal(r.stdout, fs.readFileSync(sharedPath('trec_eval', 'out.test.aql')!, 'utf8'));
 });
 
-test('eval-run --json gives the numbers, with cut-off lists inside --metrics', () => {
+test('eval-run --json gives the numbers, with cut-off lists inside --metrics', async () => {
   const qrels = path.join(TMP, 'q.tsv');
   const run = path.join(TMP, 'r.run');
   fs.writeFileSync(qrels, 'query-id\tcorpus-id\tscore\nq1\ta\t1\nq2\tb\t2\n');
   fs.writeFileSync(run, 'q1 Q0 a 1 3 t\nq1 Q0 c 2 2 t\nq2 Q0 c 1 3 t\nq2 Q0 b 2 2 t\n');
-  const r = runCli(['eval-run', '--qrels', qrels, '--run', run, '--metrics', 'ndcg_cut.1,10,map', '--metrics', 'mrr@10', '--json', '--per-query']);
+  const r = await runInProcess(['eval-run', '--qrels', qrels, '--run', run, '--metrics', 'ndcg_cut.1,10,map', '--metrics', 'mrr@10', '--json', '--per-query']);
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.deepEqual(j.measures, ['map', 'ndcg_cut_1', 'ndcg_cut_10', 'mrr@10']);
@@ -44,35 +45,53 @@ test('eval-run --json gives the numbers, with cut-off lists inside --metrics', (
   assert.equal(j.perQuery.q2.ndcg_cut_10, 2 / Math.log2(3) / 2);
 });
 
-function oneErrorLine(args: string[], pattern: RegExp): void {
-  const r = runCli(args);
+/** The same entry point in this process (start-up is seconds per spawn), output captured. */
+async function runInProcess(args: string[]): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((s: string) => ((stdout += s), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
+  try {
+    const code = await main([process.execPath, 'colbert-zero', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
+}
+
+async function oneErrorLine(args: string[], pattern: RegExp, spawn = false): Promise<void> {
+  const r = spawn ? runCli(args) : await runInProcess(args);
   assert.equal(r.code, 1, r.stdout + r.stderr);
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0], pattern);
 }
 
-test('bad input is exit 1 and one stderr line naming file:line', () => {
+test('bad input is exit 1 and one stderr line naming file:line', async () => {
   const qrels = path.join(TMP, 'ok.qrels');
   fs.writeFileSync(qrels, '1 0 d1 1\n');
   const badRun = path.join(TMP, 'bad.run');
   fs.writeFileSync(badRun, '1 Q0 d1 1 0.9 t\n1 Q0 d2 2 n/a t\n');
-  oneErrorLine(['eval-run', '--qrels', qrels, '--run', badRun], new RegExp(`^colbert-zero: error: ${badRun}:2: score 'n/a'`));
+  // one as a separate process, the rest through the same entry point in-process
+  await oneErrorLine(['eval-run', '--qrels', qrels, '--run', badRun], new RegExp(`^colbert-zero: error: ${badRun}:2: score 'n/a'`), true);
   const shortRun = path.join(TMP, 'short.run');
   fs.writeFileSync(shortRun, '1 Q0 d1 1 0.9\n');
-  oneErrorLine(['eval-run', '--qrels', qrels, '--run', shortRun], new RegExp(`${shortRun}:1: expected 6 columns`));
+  await oneErrorLine(['eval-run', '--qrels', qrels, '--run', shortRun], new RegExp(`${shortRun}:1: expected 6 columns`));
   const badQrels = path.join(TMP, 'bad.qrels');
   fs.writeFileSync(badQrels, '1 0 d1 1\n1 0 d2 x\n');
-  oneErrorLine(['eval-run', '--qrels', badQrels, '--run', shortRun], new RegExp(`${badQrels}:2: relevance 'x'`));
-  oneErrorLine(['eval-run', '--qrels', path.join(TMP, 'absent'), '--run', badRun], /absent: cannot open \(no such file\)/);
+  await oneErrorLine(['eval-run', '--qrels', badQrels, '--run', shortRun], new RegExp(`${badQrels}:2: relevance 'x'`));
+  await oneErrorLine(['eval-run', '--qrels', path.join(TMP, 'absent'), '--run', badRun], /absent: cannot open \(no such file\)/);
   const otherRun = path.join(TMP, 'other.run');
   fs.writeFileSync(otherRun, '7 Q0 d1 1 0.9 t\n');
-  oneErrorLine(['eval-run', '--qrels', qrels, '--run', otherRun], /no query of the run is judged/);
-  oneErrorLine(['eval-run', '--qrels', qrels, '--run', otherRun, '--metrics', 'ndcg@10'], /unknown measure 'ndcg@10'/);
+  await oneErrorLine(['eval-run', '--qrels', qrels, '--run', otherRun], /no query of the run is judged/);
+  await oneErrorLine(['eval-run', '--qrels', qrels, '--run', otherRun, '--metrics', 'ndcg@10'], /unknown measure 'ndcg@10'/);
 });
 
-test('missing required options are a usage error (exit 2)', () => {
-  const r = runCli(['eval-run', '--run', 'x']);
+test('missing required options are a usage error (exit 2)', async () => {
+  const r = await runInProcess(['eval-run', '--run', 'x']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--qrels/);
 });

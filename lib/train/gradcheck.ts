@@ -1,0 +1,47 @@
+/**
+ * Checks that the engine computes the gradient it should: GradCache against the plain one-graph
+ * gradient, and N devices against one, on the first batch of a run config.
+ */
+import type { TrainConfig } from './config';
+import { probeGradient } from './run';
+
+/** Normwise relative error max|a−b| / max|b| (element-wise ratios mislead where sums cancel). */
+export function relativeError(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new Error(`gradients of different sizes: ${a.length} vs ${b.length}`);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    diff = Number.isNaN(d) ? Infinity : Math.max(diff, d);
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff === 0 ? 0 : diff / Math.max(scale, 1e-30);
+}
+
+export interface GradcheckReport {
+  parameters: number;
+  loss: { plain: number; gradCache: number; devices?: number };
+  /** GradCache (1 device) vs the one-graph gradient. */
+  gradCacheVsPlain: number;
+  devices: number;
+  /** N devices vs 1 device (GradCache both), when devices > 1. */
+  devicesVsOne?: number;
+}
+
+export async function gradcheck(config: TrainConfig, devices: number): Promise<GradcheckReport> {
+  const plain = await probeGradient(config, undefined, { plain: true });
+  const cached = await probeGradient(config);
+  const report: GradcheckReport = {
+    parameters: plain.gradient.length,
+    loss: { plain: plain.loss, gradCache: cached.loss },
+    gradCacheVsPlain: relativeError(cached.gradient, plain.gradient),
+    devices,
+  };
+  if (devices > 1) {
+    const { probeOnDevices } = require('./devices/pool') as typeof import('./devices/pool');
+    const multi = await probeOnDevices({ ...config, devices }, devices);
+    report.loss.devices = multi.loss;
+    report.devicesVsOne = relativeError(multi.gradient, cached.gradient);
+  }
+  return report;
+}

@@ -1,0 +1,16 @@
+export * from './config';
+export * from './data';
+export * from './sampling';
+export * from './optim';
+export * from './gradcache';
+export * from './tasks';
+export * from './run';
+export * from './checkpoint';
+export * from './gradcheck';
+export * from './examples';
+export * from './synthetic';
+export { type Transport, LocalTransport } from './devices/transport';
+export { SharedMemoryTransport } from './devices/shared-memory';
+export { trainOnDevices, probeOnDevices } from './devices/pool';
+export { type TrainModel, buildModel } from './model-factory';
+export { MaskedLmModel } from './modernbert-model';

@@ -10,3 +10,5 @@ export * from './scores';
 export * from './retrieval';
 export * from './tokenize';
 export * from './models';
+export * from './losses';
+export * from './train';

@@ -118,6 +118,7 @@ function main(): void {
       rows.push(['  of which start-up (`--help` / `import pytrec_eval`)', oursStart.seconds.toFixed(2), pyStart.seconds.toFixed(2)]);
       rows.push(['read qrels + run (in process)', (tQrels + tRun).toFixed(2), pj.read_s.toFixed(2)]);
       rows.push(['evaluate (in process)', tEval.toFixed(2), pj.evaluate_s.toFixed(2)]);
+      rows.push(['read + evaluate (in process, no start-up)', (tQrels + tRun + tEval).toFixed(2), (pj.read_s + pj.evaluate_s).toFixed(2)]);
       let maxDiff = 0;
       for (const [qid, vals] of Object.entries(pj.per_query)) {
         const mine = result.perQuery.get(qid)!;

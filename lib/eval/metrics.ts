@@ -7,7 +7,7 @@
  * release instead stops with "result qid ... not found in qrels" (exit 4) in that case, a regression
  * of its reworked loop. With `complete` (-c) such a query is scored on trec_eval's one-document
  * "bogus" ranking (so it counts as 0 nearly everywhere) and the mean is over every judged query.
- * Run queries without judgments are ignored. The `all` value is the mean over evaluated queries,
+ * Run queries without judgments are ignored; a query with an empty ranking counts as missing. The `all` value is the mean over evaluated queries,
  * except sums (num_ret, num_rel, num_rel_ret, num_nonrel_judged_ret), num_q, and the geometric means.
  */
 import type { Qrels, Run } from '../data/types';

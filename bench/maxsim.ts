@@ -3,6 +3,8 @@
  * tokens, dim 128 — by this library (lib/scores, and the index's blocked path), a plain typed-array loop,
  * plain tfjs (tf.matMul with a transpose flag + max, no fast path) and maxsim-cpu (Rust + libxsmm, PyPI),
  * all on the same L2-normalised inputs. Checks every method's scores against the plain loop.
+ * A second table times the two orientations colbertScores chooses between (Q·Dᵀ vs D·Qᵀ, each with the
+ * transpose lib/backend materialises) on a few shapes, which is how its rule was picked.
  * Run: `npx tsx bench/maxsim.ts`. Writes results/benchmarks/maxsim.md.
  */
 import { spawnSync } from 'node:child_process';
@@ -10,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend';
+import { initBackend, matMul } from '../lib/backend';
 import { colbertScores } from '../lib/scores';
 import { MultiVectorIndex } from '../lib/retrieval';
 import { writeFileAtomic } from '../lib/util';
@@ -147,6 +149,30 @@ async function main(): Promise<void> {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 
+  // Orientation: the same masked-free matrix MaxSim computed both ways.
+  const orient: string[] = [];
+  for (const [nq, nd] of [
+    [1, 1000],
+    [4, 500],
+    [16, 200],
+    [64, 64],
+  ]) {
+    const a = tf.tensor2d(normalisedRows(nq * LQ, 3), [nq * LQ, DIM]);
+    const b = tf.tensor2d(normalisedRows(nd * LD, 4), [nd * LD, DIM]);
+    const way = (qd: boolean) => async () => {
+      const s = tf.tidy(() => (qd ? matMul(a, b, false, true) : tf.transpose(matMul(b, a, false, true))).reshape([nq, LQ, nd, LD]).max(3).sum(1));
+      const v = await s.data();
+      s.dispose();
+      return v;
+    };
+    const qd = await best(3, way(true));
+    const dq = await best(3, way(false));
+    const chosen = nq * LQ <= 2 * DIM ? 'D·Qᵀ' : 'Q·Dᵀ';
+    orient.push(`| ${nq} × ${nd} | ${nq * LQ} | ${(qd.seconds * 1000).toFixed(1)} | ${(dq.seconds * 1000).toFixed(1)} | ${chosen} |`);
+    a.dispose();
+    b.dispose();
+  }
+
   const header = '| method | ms / query | documents / s | × this library (colbertScores) | max rel. error vs plain loop |';
   const sep = '|---|---:|---:|---:|---:|';
   const lines = rows.map((r) =>
@@ -159,12 +185,21 @@ async function main(): Promise<void> {
     '',
     `One query of ${LQ} tokens against ${ND.toLocaleString('en-US')} documents of ${LD} tokens, dim ${DIM}, float32, L2-normalised rows;`,
     `best of ${REPEATS} runs after a warm-up (the plain loop: one run). "× this library" > 1 means faster than lib/scores.`,
-    `Machine: ${os.cpus()[0].model}, ${os.cpus().length} cores; Node ${process.version}; tfjs backend ${backend.tfName} (single-threaded).`,
+    `Machine: ${os.cpus()[0].model}, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at the end (other work shares the cores);`,
+    `Node ${process.version}; tfjs backend ${backend.tfName} (single-threaded).`,
     'Produced by `npx tsx bench/maxsim.ts`.',
     '',
     header,
     sep,
     ...lines,
+    '',
+    `## Orientation of the matrix product (queries of ${LQ} tokens, documents of ${LD}, dim ${DIM}; ms, best of 3)`,
+    '',
+    'colbertScores uses D·Qᵀ (then transposes the product) when query tokens ≤ 2 × dim, else Q·Dᵀ (transposing the documents).',
+    '',
+    '| queries × documents | query tokens | Q·Dᵀ (ms) | D·Qᵀ (ms) | chosen |',
+    '|---|---:|---:|---:|---|',
+    ...orient,
     '',
   ].join('\n');
   process.stdout.write(text);

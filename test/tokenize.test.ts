@@ -191,6 +191,20 @@ test('tiny tokenizer: full size equals BERT ids; reduced vocab keeps specials fi
   assert.throws(() => buildTinyTokenizer(path.join(tmp, 'x'), { vocabSize: TINY_MIN_VOCAB - 1 }), /minimum 1999/);
 });
 
+test('tiny tokenizer fitted to a corpus keeps the pieces the corpus uses most', () => {
+  const corpus = ['quixotic zyzzyva', 'the quixotic zyzzyva', 'zyzzyva'];
+  const generic = new TextTokenizer(tinyTokenizerFiles({ vocabSize: TINY_MIN_VOCAB + 4 }).files);
+  const fitted = new TextTokenizer(tinyTokenizerFiles({ vocabSize: TINY_MIN_VOCAB + 4, corpus }).files);
+  assert.equal(fitted.size, TINY_MIN_VOCAB + 4);
+  // Under BERT's vocabulary: quixotic → qui ##x ##otic, zyzzyva → z ##y ##zzy ##va, and "the" once.
+  // The four most used multi-character pieces (##zzy, ##va: 3; qui, ##otic: 2) are kept, "the" is not.
+  const n = (tok: TextTokenizer) => corpus.reduce((a, t) => a + tok.encodeText(t).length, 0);
+  assert.ok(n(fitted) < n(generic), `${n(fitted)} < ${n(generic)}`);
+  for (const p of ['##zzy', '##va', 'qui', '##otic']) assert.notEqual(fitted.tokenToId(p), undefined, p);
+  assert.equal(fitted.tokenToId('the'), undefined);
+  assert.equal(generic.tokenToId('##zzy'), undefined);
+});
+
 test('tiny tokenizer is read identically by Python tokenizers and transformers (fixture)', () => {
   const fx = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures/tokenize/tiny_tokenizer.json'), 'utf8'));
   for (const [size, want] of Object.entries<any>(fx.sizes)) {

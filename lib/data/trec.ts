@@ -9,7 +9,7 @@
  */
 import { UserError } from '../backend/errors';
 import { writeFileAtomic } from '../util/atomic';
-import { forEachLine, isBlank, splitWhitespace, where } from './lines';
+import { forEachLine, forEachLineSpan, isBlank, splitWhitespace, where } from './lines';
 import type { Qrels, Run } from './types';
 
 export interface TrecRun {
@@ -41,10 +41,9 @@ export function parseScore(field: string, file: string, lineNo: number): number 
   return v;
 }
 
-/** Start and end offsets of the first `max` whitespace-separated fields of `text`; returns the field count. */
-function fieldSpans(text: string, spans: Int32Array, max: number): number {
-  const n = text.length;
-  let i = 0;
+/** Offsets of the first `max` whitespace-separated fields of text[from, n); returns the field count. */
+function fieldSpans(text: string, from: number, n: number, spans: Int32Array, max: number): number {
+  let i = from;
   let k = 0;
   while (k < max) {
     let c = text.charCodeAt(i);
@@ -65,38 +64,42 @@ function fieldSpans(text: string, spans: Int32Array, max: number): number {
 export function readTrecRun(file: string): TrecRun {
   const run: Run = new Map();
   let lines = 0;
-  let lastLine = '';
+  let tagChunk = ''; // the run tag is the last line's: keep where it is, cut it out once at the end
+  let tagStart = 0;
+  let tagEnd = 0;
   let qid = '';
   let docs: Map<string, number> | undefined;
   const sp = new Int32Array(12);
-  forEachLine(file, (text, lineNo) => {
-    if (skippable(text)) return;
-    const k = fieldSpans(text, sp, 6);
+  forEachLineSpan(file, (chunk, start, end, lineNo) => {
+    const k = fieldSpans(chunk, start, end, sp, 6);
+    if (k === 0 || chunk.charCodeAt(sp[0]) === 35) return; // blank or '#' comment
     if (k < 6) {
+      const text = chunk.slice(start, end);
       throw new UserError(
         `${where(file, lineNo)}: expected 6 columns 'qid Q0 docid rank score tag', found ${splitWhitespace(text).length}`,
       );
     }
-    const score = parseScore(text.slice(sp[8], sp[9]), file, lineNo);
+    const score = parseScore(chunk.slice(sp[8], sp[9]), file, lineNo);
     // consecutive lines usually share the query: reuse its map without cutting the id out again
-    if (docs === undefined || sp[1] - sp[0] !== qid.length || !text.startsWith(qid, sp[0])) {
-      qid = text.slice(sp[0], sp[1]);
+    if (docs === undefined || sp[1] - sp[0] !== qid.length || !chunk.startsWith(qid, sp[0])) {
+      qid = chunk.slice(sp[0], sp[1]);
       docs = run.get(qid);
       if (docs === undefined) run.set(qid, (docs = new Map()));
     }
-    const docid = text.slice(sp[4], sp[5]);
+    const docid = chunk.slice(sp[4], sp[5]);
     const before = docs.size;
     docs.set(docid, score);
     if (docs.size === before) {
       // trec_eval stops here too ("duplicate docs"): a ranking cannot hold one document twice.
       throw new UserError(`${where(file, lineNo)}: document '${docid}' appears twice for query '${qid}'`);
     }
-    lastLine = text;
+    tagChunk = chunk;
+    tagStart = sp[10];
+    tagEnd = sp[11];
     lines++;
   });
   if (lines === 0) throw new UserError(`${file}: no result lines (only comments or blank lines)`);
-  const runId = splitWhitespace(lastLine)[5];
-  return { run, runId, lines };
+  return { run, runId: tagChunk.slice(tagStart, tagEnd), lines };
 }
 
 /** Reads TREC qrels (`qid iter docid rel`). */

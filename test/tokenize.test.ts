@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import {
   ColbertTokenizer, DenseTokenizer, TextTokenizer, buildTinyTokenizer, defaultColbertConfig, parseColbertConfig,
   readColbertConfig, writeColbertConfig, withColbertOverrides, pyStrip, punctuationSkiplist, tinyTokenizerFiles,
-  TINY_MIN_VOCAB, COLBERT_ZERO_PROMPTS,
+  TINY_MIN_VOCAB, COLBERT_ZERO_PROMPTS, colbertZeroOverrides,
 } from '../lib/tokenize';
 import { UserError } from '../lib/backend/errors';
 import { sharedPath, skipWithoutShared } from './helpers/shared';
@@ -160,6 +160,14 @@ test('ColBERT config: PyLate defaults, validation naming the key, unknown keys p
   assert.deepEqual([json.model_type, json.similarity_fn_name, json.__version__.pylate, json.prompts], ['ColBERT', 'MaxSim', '1.6.0', { query: 'q: ', document: '' }]);
   fs.writeFileSync(file, '{"query_length": ');
   assert.throws(() => readColbertConfig(file), /config_sentence_transformers\.json: cannot read JSON/);
+});
+
+test('ColBERT-Zero phase settings: the paper\'s lengths (Table 1) with both switches on, PyLate-script bases without', () => {
+  assert.deepEqual(colbertZeroOverrides('unsupervised', { prompts: true, extraLength: true }), { query_length: 39, document_length: 187, prompts: { ...COLBERT_ZERO_PROMPTS } });
+  assert.deepEqual(colbertZeroOverrides('supervised', { prompts: true, extraLength: true }), { query_length: 39, document_length: 519, prompts: { ...COLBERT_ZERO_PROMPTS } });
+  assert.deepEqual(colbertZeroOverrides('distillation', { prompts: false, extraLength: false }), { query_length: 32, document_length: 512, prompts: { query: '', document: '' } });
+  const cfg = withColbertOverrides(defaultColbertConfig(), colbertZeroOverrides('supervised', { prompts: true, extraLength: false }));
+  assert.deepEqual([cfg.query_length, cfg.document_length, cfg.prompts.query], [32, 512, 'search_query: ']);
 });
 
 test('dense tokenization: prompt + text, truncation to max_seq_length keeping [SEP], PAD id padding, no markers', () => {

@@ -3,10 +3,10 @@
  * `skiplist_mask`; utils/collator.py), on top of a `TextTokenizer`:
  *
  *   1. Prompt: the role's prompt is prepended to the raw text (`prompt + text`), so it counts against the
- *      length budget (ColBERT-Zero raises both lengths by 7 to make room for its 7-token prompts).
+ *      length budget (ColBERT-Zero's "+Length" setting adds PROMPT_EXTRA_LENGTH = 7 to both lengths).
  *   2. sentence-transformers strips the text (Python `str.strip`), lowercases it if configured, and
- *      tokenizes with truncation to `length - 1` when a marker is used (the marker takes the last slot):
- *      [CLS] tokens… [SEP].
+ *      tokenizes with truncation to `length - 1` when a marker is used (the marker takes one slot),
+ *      keeping [SEP]: [CLS] tokens… [SEP].
  *   3. Padding: queries with expansion are padded to `query_length - 1` (PyLate pads with the [MASK] id:
  *      it sets pad_token_id = mask_token_id, else eos); with `padToMaxLength` (PyLate's `pad=True`, which
  *      its training collator uses) every sequence is; otherwise to the longest in the batch.

@@ -213,11 +213,21 @@ export function readSafetensors(file: string, opts: { names?: string[] } = {}): 
 
 // ---------- float16 / bfloat16 ----------
 
-/** IEEE half → float32 (exact: every half is a float). */
+/** IEEE half → float32 (exact: every half is a float), through a 65,536-entry table built once. */
 export function halfBitsToFloat32(h: Uint16Array): Float32Array {
+  const table = halfTable();
   const out = new Float32Array(h.length);
-  for (let i = 0; i < h.length; i++) out[i] = halfToFloat(h[i]);
+  for (let i = 0; i < h.length; i++) out[i] = table[h[i]];
   return out;
+}
+
+let HALF_TABLE: Float32Array | null = null;
+function halfTable(): Float32Array {
+  if (!HALF_TABLE) {
+    HALF_TABLE = new Float32Array(65536);
+    for (let b = 0; b < 65536; b++) HALF_TABLE[b] = halfToFloat(b);
+  }
+  return HALF_TABLE;
 }
 
 function halfToFloat(h: number): number {

@@ -1,0 +1,98 @@
+/** The train and gradcheck commands, end to end through bin/colbert-zero.cjs (child processes). */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { parseTrainConfig } from '../lib/train/config';
+import { EXAMPLES, exampleConfig } from '../lib/train/examples';
+import { tmpDir, writeData, TINY_MODULE } from './train-helpers/fixtures';
+
+const BIN = path.join(__dirname, '..', 'bin', 'colbert-zero.cjs');
+const env = { ...process.env, CZ_PROGRESS: '0' };
+
+function cli(args: string[]) {
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env });
+}
+
+function writeConfig(dir: string, name: string, over: Record<string, unknown> = {}): string {
+  const cfg = {
+    model: { type: 'module', module: TINY_MODULE, options: { dropout: 0.1, seed: 2 } },
+    head: 'colbert',
+    phase: 'supervised',
+    data: { sources: [writeData(dir, 'supervised', 40)] },
+    batchSize: 4,
+    miniBatch: 2,
+    optimizer: { lr: 0.05, warmupSteps: 2 },
+    temperature: { value: 0.05, learnable: true },
+    steps: 30,
+    seed: 5,
+    checkpointEvery: 1,
+    output: name,
+    ...over,
+  };
+  const file = path.join(dir, `${name}.json`);
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  return file;
+}
+
+test('train --example prints a valid config for every phase and setting', () => {
+  const dir = tmpDir('cli-ex');
+  const r = cli(['train', '--example', 'supervised-colbert', '--data-dir', dir]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), exampleConfig('supervised-colbert', dir));
+  for (const name of EXAMPLES) {
+    const cfg = parseTrainConfig(exampleConfig(name, dir), name);
+    assert.ok(cfg.data.sources.every((f) => fs.existsSync(f)));
+  }
+  assert.equal(EXAMPLES.length, 6);
+  const bad = cli(['train', '--example', 'nope']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /unknown example "nope"/);
+});
+
+test('a training process killed mid-run and resumed with --resume ends with the weights of an uninterrupted run', async (t) => {
+  const dir = tmpDir('cli-kill');
+  const full = cli(['train', '--config', writeConfig(dir, 'full')]);
+  assert.equal(full.status, 0, full.stderr);
+  assert.match(full.stdout, /trained 30 steps/);
+  const cfg = writeConfig(dir, 'killed');
+  const log = path.join(dir, 'killed', 'log.jsonl');
+  const child = spawn(process.execPath, [BIN, 'train', '--config', cfg], { env, stdio: 'ignore' });
+  const exited = new Promise<void>((res) => child.on('exit', () => res()));
+  // Kill it once it has logged a few steps (whatever step it is in then, resuming must give the same end).
+  while (!(fs.existsSync(log) && fs.readFileSync(log, 'utf8').split('\n').length > 6)) {
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const interrupted = child.exitCode === null;
+  child.kill('SIGKILL');
+  await exited;
+  const latest = JSON.parse(fs.readFileSync(path.join(dir, 'killed', 'checkpoints', 'latest.json'), 'utf8')).step;
+  t.diagnostic(interrupted ? `killed with the last checkpoint at step ${latest} of 30` : 'the run finished before the kill');
+  if (interrupted) assert.ok(latest < 30);
+  const resumed = cli(['train', '--config', cfg, '--resume']);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const a = fs.readFileSync(path.join(dir, 'full', 'model', 'tiny-weights.json'), 'utf8');
+  const b = fs.readFileSync(path.join(dir, 'killed', 'model', 'tiny-weights.json'), 'utf8');
+  assert.equal(b, a);
+  const losses = (f: string) => fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
+  assert.deepEqual(losses(log), losses(path.join(dir, 'full', 'log.jsonl')));
+});
+
+test('gradcheck reports GradCache vs plain and 2 devices vs 1 as JSON', () => {
+  const dir = tmpDir('cli-gc');
+  const r = cli(['gradcheck', '--config', writeConfig(dir, 'gc', { batchSize: 8 }), '--devices', '2', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const rep = JSON.parse(r.stdout);
+  assert.ok(rep.ok && rep.gradCacheVsPlain <= 1e-5 && rep.devicesVsOne <= 1e-5, r.stdout);
+  assert.ok(rep.parameters > 1000);
+});
+
+test('a config with an unknown key fails with one line naming the key path', () => {
+  const dir = tmpDir('cli-bad');
+  const file = writeConfig(dir, 'bad', { optimizer: { lr: 0.1, warmup: 3 } });
+  const r = cli(['train', '--config', file]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^colbert-zero: error: .*bad\.json: unknown key "optimizer\.warmup"\n$/);
+});

@@ -110,6 +110,14 @@ test('ColBERT document: [D] marker, punctuation skiplisted from scoring only, pa
   assert.deepEqual(Array.from(cut.inputIds), [101, 30523, 7592, 1010, 2088, 1012, 7592, 1010, 102]);
 });
 
+test('explain shows tokens with their attention and scoring flags', () => {
+  const tok = new ColbertTokenizer(bert(), { ...defaultColbertConfig(), query_length: 6 });
+  const view = tok.explain('Hello, world', 'document').map((v) => `${v.token}${v.attended ? '' : '/noatt'}${v.scored ? '' : '/skip'}`);
+  assert.deepEqual(view, ['[CLS]', '[D] ', 'hello', ',/skip', 'world', '[SEP]']);
+  const q = tok.explain('hello', 'query').map((v) => `${v.token}${v.attended ? '' : '/noatt'}`);
+  assert.deepEqual(q, ['[CLS]', '[Q] ', 'hello', '[SEP]', '[MASK]/noatt', '[MASK]/noatt']);
+});
+
 test('ColBERT prompts are prepended to the text and count against the length; markers off gives no marker', () => {
   const cfg = { ...defaultColbertConfig(), query_length: 10, prompts: { ...COLBERT_ZERO_PROMPTS } };
   const on = new ColbertTokenizer(bert(), cfg);

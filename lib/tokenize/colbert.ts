@@ -32,6 +32,14 @@ export interface TokenizeOptions {
   prompt?: string | null;
 }
 
+/** One position of a tokenized text, for display (`ColbertTokenizer.explain`). */
+export interface TokenView {
+  id: number;
+  token: string;
+  attended: boolean;
+  scored: boolean;
+}
+
 export interface ColbertTokenizerOptions {
   /**
    * Prepend prompts (default true). The prompt of a role is `prompts[role]` when non-empty, else
@@ -148,6 +156,17 @@ export class ColbertTokenizer {
       for (let i = 0; i < n * length; i++) scoringMask[i] = attentionMask[i] && !this.skiplistIds.has(inputIds[i]) ? 1 : 0;
     }
     return batch;
+  }
+
+  /** The positions of one text as the model sees them: token strings, attention and scoring flags. */
+  explain(text: string, role: Role, opts: TokenizeOptions = {}): TokenView[] {
+    const b = this.tokenize([text], role, opts);
+    return Array.from(b.inputIds, (id, i) => ({
+      id,
+      token: this.text.idToToken(id) ?? `<${id}>`,
+      attended: b.attentionMask[i] === 1,
+      scored: b.scoringMask[i] === 1,
+    }));
   }
 }
 

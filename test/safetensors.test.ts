@@ -15,7 +15,7 @@ import {
   type TensorInput,
 } from '../lib/models/safetensors';
 import { UserError } from '../lib/backend/errors';
-import { sampleTensors, SAMPLE_METADATA } from './reference/ts_writers';
+import { patternTensors, sampleTensors, SAMPLE_METADATA } from './reference/ts_writers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-st-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -185,4 +185,16 @@ test('a shard index that disagrees with its shards is an error naming both', () 
   fs.writeFileSync(idxFile, JSON.stringify(idx));
   assert.throws(() => readCheckpointTensors(dir), /weight_map "b" must name a shard file in the same folder/);
   assert.throws(() => readCheckpointTensors(path.join(tmp, 'nothing-here')), /no model\.safetensors or model\.safetensors\.index\.json/);
+});
+
+test('sharded checkpoints written here are what transformers loaded (same split, index and values)', () => {
+  const check = JSON.parse(fs.readFileSync(path.join(FIX, 'ts_sharded_check.json'), 'utf8'));
+  assert.equal(check.max_abs_diff, 0);
+  assert.equal(check.loaded_parameters, Object.keys(check.shapes).length);
+  const dir = path.join(tmp, 'hf-sharded');
+  const tensors = patternTensors(check.shapes);
+  assert.deepEqual(writeShardedSafetensors(dir, tensors, { maxShardBytes: check.maxShardBytes }), check.files);
+  const index = readShardIndex(path.join(dir, 'model.safetensors.index.json'));
+  assert.deepEqual(index.weight_map, check.weight_map);
+  assert.equal(index.metadata.total_size, check.total_size);
 });

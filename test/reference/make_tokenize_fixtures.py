@@ -428,6 +428,42 @@ def ts_written_check(tmp):
     })
 
 
+def ts_sharded_check(tmp, modernbert_dir):
+    """A sharded checkpoint written by lib/models/safetensors.ts for a tiny ModernBERT's parameter names,
+    loaded by transformers' from_pretrained; every parameter must hold the pattern TS wrote."""
+    from transformers import ModernBertModel
+
+    ref = ModernBertModel.from_pretrained(modernbert_dir)
+    shapes = {k: list(v.shape) for k, v in ref.state_dict().items()}
+    d = os.path.join(tmp, "ts_sharded")
+    os.makedirs(d)
+    shutil.copy(os.path.join(modernbert_dir, "config.json"), d)
+    spec = os.path.join(tmp, "spec.json")
+    json.dump({"shapes": shapes, "maxShardBytes": 400_000}, open(spec, "w"))
+    out = subprocess.run(["node", "--import", "tsx", os.path.join("test", "reference", "ts_writers.ts"), "sharded", d, spec],
+                         cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    files = json.loads(out.strip().splitlines()[-1])
+    loaded = ModernBertModel.from_pretrained(d)
+    sd = loaded.state_dict()
+    worst = 0.0
+    for k, name in enumerate(sorted(shapes)):
+        j = torch.arange(sd[name].numel(), dtype=torch.int64)
+        want = (((j * 7 + k * 13) % 101) - 50).to(torch.float32) / 100
+        worst = max(worst, float((sd[name].flatten().float() - want).abs().max()) if sd[name].numel() else 0.0)
+    index = json.load(open(os.path.join(d, "model.safetensors.index.json")))
+    dump(os.path.join(FIX_ST, "ts_sharded_check.json"), {
+        "about": "sharded checkpoint written by test/reference/ts_writers.ts (sharded) for a tiny ModernBERT, loaded by transformers from_pretrained",
+        "versions": versions(),
+        "shapes": shapes,
+        "maxShardBytes": 400_000,
+        "files": files,
+        "weight_map": index["weight_map"],
+        "total_size": index["metadata"]["total_size"],
+        "loaded_parameters": len(sd),
+        "max_abs_diff": worst,
+    })
+
+
 # Float32 inputs of the F16/BF16 sample tensors in ts_writers.ts (rounded to float32 as JS does).
 SAMPLE_F32 = {
     "half.values": np.float32([1 / 3, -2.5, 6e-8, 1e-5, 70000, 0.1]).tolist(),
@@ -452,6 +488,7 @@ def main():
         golden_safetensors()
         ts_written_check(tmp)
         ts_dense_check(tmp)
+        ts_sharded_check(tmp, modernbert)
 
 
 if __name__ == "__main__":

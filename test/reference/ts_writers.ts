@@ -5,9 +5,11 @@
  *   node --import tsx test/reference/ts_writers.ts tiny-tokenizer <outDir> <vocabSize>
  *   node --import tsx test/reference/ts_writers.ts safetensors <file>
  *   node --import tsx test/reference/ts_writers.ts dense <dir>
+ *   node --import tsx test/reference/ts_writers.ts sharded <dir> <spec.json>   (spec: {shapes: {name: shape}, maxShardBytes})
  */
 import { IDENTITY_ACTIVATION, writeDenseLayer } from '../../lib/models/checkpoint-files';
-import { writeSafetensors, type TensorInput } from '../../lib/models/safetensors';
+import * as fs from 'node:fs';
+import { writeSafetensors, writeShardedSafetensors, type TensorInput } from '../../lib/models/safetensors';
 import { buildTinyTokenizer } from '../../lib/tokenize/tiny';
 
 /** Tensors with values that exercise each dtype: rounding (F16/BF16), subnormals, signs, int extremes. */
@@ -33,15 +35,35 @@ export function sampleDense() {
   };
 }
 
+/** Deterministic values for a sharded-checkpoint check: element j of the k-th name (sorted). */
+export function patternValue(k: number, j: number): number {
+  return (((j * 7 + k * 13) % 101) - 50) / 100;
+}
+
+/** Tensors named and shaped by `spec` (name → shape), filled with patternValue. */
+export function patternTensors(spec: Record<string, number[]>): Record<string, TensorInput> {
+  const out: Record<string, TensorInput> = {};
+  Object.keys(spec).sort().forEach((name, k) => {
+    const shape = spec[name];
+    const n = shape.reduce((a, b) => a * b, 1);
+    out[name] = { shape, data: Float32Array.from({ length: n }, (_, j) => patternValue(k, j)) };
+  });
+  return out;
+}
+
 export const SAMPLE_METADATA = { format: 'pt', written_by: 'colbert-zero-workbook' };
 
 if (require.main === module) {
   const [cmd, a, b] = process.argv.slice(2);
   if (cmd === 'tiny-tokenizer') buildTinyTokenizer(a, { vocabSize: Number(b) });
   else if (cmd === 'dense') writeDenseLayer(a, sampleDense());
+  else if (cmd === 'sharded') {
+    const spec = JSON.parse(fs.readFileSync(b, 'utf8'));
+    process.stdout.write(JSON.stringify(writeShardedSafetensors(a, patternTensors(spec.shapes), { maxShardBytes: spec.maxShardBytes })) + '\n');
+  }
   else if (cmd === 'safetensors') writeSafetensors(a, sampleTensors(), { metadata: SAMPLE_METADATA });
   else {
-    process.stderr.write('usage: ts_writers.ts tiny-tokenizer <dir> <vocabSize> | safetensors <file> | dense <dir>\n');
+    process.stderr.write('usage: ts_writers.ts tiny-tokenizer <dir> <vocabSize> | safetensors <file> | dense <dir> | sharded <dir> <spec.json>\n');
     process.exit(2);
   }
 }

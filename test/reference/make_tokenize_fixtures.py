@@ -1,19 +1,21 @@
-"""Golden fixtures for tokenization and safetensors IO, produced by the reference Python libraries.
+"""Golden fixtures for tokenization and safetensors / checkpoint IO, produced by the reference Python libraries.
 
-  1. PyLate's own ColBERT.tokenize on the ModernBERT tokenizer (queries and documents; markers, query
-     expansion, attention to expansion tokens, truncation, no markers, custom skiplist, prompts as the
-     ColBERT-Zero collator prepends them, pad=True as in training), plus the scoring masks PyLate
-     computes (skiplist_mask AND attention for documents; all ones / attention for queries).
-     PyLate needs a model folder: a 1-layer ModernBERT with random weights is written to a temporary
-     folder next to the shared tokenizer files, so nothing is downloaded (HF_HUB_OFFLINE=1).
-  2. The tiny WordPiece tokenizer built by lib/tokenize/tiny.ts, loaded by Python `tokenizers` and
-     `transformers`: their ids for a few texts.
-  3. safetensors: a golden file written by Python `safetensors` (F32, F16, BF16, I64, I32), and a file
-     written by lib/models/safetensors.ts read back by Python (values, and whether TS's float16 /
-     bfloat16 rounding equals torch's).
+  1. PyLate's own ColBERT.tokenize (and the batches its encode builds with prompt names) on the ModernBERT
+     tokenizer and on the tiny WordPiece tokenizer of lib/tokenize/tiny.ts: markers, query expansion,
+     attention to expansion tokens, truncation, no markers, custom skiplist, ColBERT-Zero prompts and
+     lengths, pad=True as in training; plus the scoring masks PyLate computes (skiplist_mask AND
+     attention for documents; all ones / attention for queries). PyLate needs a model folder: 1-layer
+     ModernBERT / BERT models with random weights are written to a temporary folder next to the
+     tokenizer files, so nothing is downloaded (HF_HUB_OFFLINE=1).
+  2. sentence-transformers' tokenization inside encode for a dense model with prompts.
+  3. The tiny tokenizer loaded by Python `tokenizers` and `transformers`: their ids for a few texts.
+  4. safetensors: a golden file written by Python `safetensors` (F32, F16, BF16, I64, I32); a file written
+     by lib/models/safetensors.ts read back by Python (values; TS's float16/bfloat16 rounding vs torch's);
+     a PyLate Dense folder written here loaded by PyLate; the small files of a folder PyLate saved; a
+     sharded checkpoint written here loaded by transformers' from_pretrained.
 
 Run from the project root:  "$(test/reference/venv.sh --python)" test/reference/make_tokenize_fixtures.py
-Writes test/fixtures/tokenize/*.json and test/fixtures/safetensors/*.
+Writes test/fixtures/tokenize/*.json and test/fixtures/safetensors/*; a re-run rewrites identical files.
 """
 
 import hashlib

@@ -60,14 +60,6 @@ export function ropeTables(length: number, headDim: number, theta: number): { co
   return { cos, sin };
 }
 
-/** x·cos + rotate_half(x)·sin on [..., length, headDim]; rotate_half(x) = [-x2, x1]. */
-export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor4D {
-  const half = x.shape[3] / 2;
-  const [x1, x2] = tf.split(x, [half, half], 3);
-  const rotated = tf.concat([x2.neg(), x1], 3);
-  return x.mul(cos).add(rotated.mul(sin)) as tf.Tensor4D;
-}
-
 /**
  * Dropout whose masks are a pure function of (seed, call order): the same seed replays the same masks,
  * which GradCache's second forward pass relies on. Inactive (identity) outside training.
@@ -75,15 +67,18 @@ export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): t
 export class SeededDropout {
   private calls = 0;
   constructor(
-    private readonly active: boolean,
+    readonly active: boolean,
     private readonly seed: number,
   ) {}
 
+  /** The next seed of the stream: seed and call index mixed into 32 bits (tf seeds alea from its string form). */
+  nextSeed(): number {
+    this.calls++;
+    return (Math.imul(this.seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(this.calls, 0xc2b2ae35)) >>> 0;
+  }
+
   apply<T extends tf.Tensor>(x: T, rate: number): T {
     if (!this.active || rate <= 0) return x;
-    this.calls++;
-    // Mix seed and call index into one 32-bit seed (tf seeds alea from the number's string form).
-    const mixed = (Math.imul(this.seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(this.calls, 0xc2b2ae35)) >>> 0;
-    return tf.dropout(x, rate, undefined, mixed) as T;
+    return tf.dropout(x, rate, undefined, this.nextSeed()) as T;
   }
 }

@@ -15,10 +15,11 @@
  * transpose of PyTorch's layout) so the forward pass runs plain x·W products.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { batchMatMul, matMul } from '../backend';
+import { matMul } from '../backend';
+import { attention } from './attention';
 import { UserError } from '../backend/errors';
 import type { ModernBertConfig } from './config';
-import { activate, applyRope, layerNorm, linear, ropeTables, SeededDropout } from './layers';
+import { activate, layerNorm, linear, ropeTables, SeededDropout } from './layers';
 
 const F32_MIN = -3.4028234663852886e38;
 
@@ -98,7 +99,7 @@ export class ModernBert {
   /** Parameters by transformers name; Linear weights held as [in, out]. */
   readonly params = new Map<string, tf.Variable>();
   private readonly specs: ParamSpec[];
-  private readonly ropeCache = new Map<string, { cos: tf.Tensor2D; sin: tf.Tensor2D }>();
+  private readonly ropeCache = new Map<string, { cos: Float32Array; sin: Float32Array }>();
 
   private constructor(config: ModernBertConfig, values: Map<string, tf.Tensor>) {
     this.config = config;
@@ -221,12 +222,11 @@ export class ModernBert {
     return this.params.get(name);
   }
 
-  private rope(length: number, theta: number): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+  private rope(length: number, theta: number): { cos: Float32Array; sin: Float32Array } {
     const key = `${length}:${theta}`;
     let r = this.ropeCache.get(key);
     if (!r) {
-      const t = ropeTables(length, this.config.headDim, theta);
-      r = { cos: tf.keep(tf.tensor2d(t.cos, [length, this.config.headDim])), sin: tf.keep(tf.tensor2d(t.sin, [length, this.config.headDim])) };
+      r = ropeTables(length, this.config.headDim, theta);
       this.ropeCache.set(key, r);
     }
     return r;
@@ -234,9 +234,9 @@ export class ModernBert {
 
   /**
    * Additive attention masks: 0 where query i may attend key j, float32's lowest value elsewhere.
-   * Global: key j is not padding → [n, 1, 1, L]. Sliding: also |i - j| <= local_attention/2 → [n, 1, L, L].
+   * Global: key j is not padding → [n, L]. Sliding: also |i - j| <= local_attention/2 → [n, L, L].
    */
-  private masks(attentionMask: Int32Array, n: number, L: number): { full: tf.Tensor4D; sliding: tf.Tensor4D } {
+  private masks(attentionMask: Int32Array, n: number, L: number): { full: Float32Array; sliding: Float32Array } {
     const full = new Float32Array(n * L);
     for (let i = 0; i < n * L; i++) full[i] = attentionMask[i] ? 0 : F32_MIN;
     const w = Math.floor(this.config.localAttention / 2);
@@ -247,23 +247,23 @@ export class ModernBert {
         for (let j = 0; j < L; j++) sliding[row + j] = attentionMask[b * L + j] && Math.abs(i - j) <= w ? 0 : F32_MIN;
       }
     }
-    return { full: tf.tensor4d(full, [n, 1, 1, L]), sliding: tf.tensor4d(sliding, [n, 1, L, L]) };
+    return { full, sliding };
   }
 
-  /** Multi-head self-attention of one layer on x [n·L, H]. */
-  private attention(i: number, x: tf.Tensor2D, n: number, L: number, mask: tf.Tensor4D, rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, drop: SeededDropout): tf.Tensor2D {
-    const { hiddenSize: H, numHeads: nh, headDim: hd, attentionDropout } = this.config;
+  /** Multi-head self-attention of one layer on x [n·L, H] (the core is lib/models/attention.ts). */
+  private attention(i: number, x: tf.Tensor2D, n: number, L: number, global: boolean, masks: { full: Float32Array; sliding: Float32Array }, drop: SeededDropout): tf.Tensor2D {
+    const c = this.config;
     const qkv = linear(x, this.p(`layers.${i}.attn.Wqkv.weight`) as tf.Tensor2D, this.maybe(`layers.${i}.attn.Wqkv.bias`) as tf.Tensor1D | undefined);
-    // [n·L, 3H] → q, k, v as [n, heads, L, headDim]
-    const heads = tf.split(qkv, 3, 1).map((t) => t.reshape([n, L, nh, hd]).transpose([0, 2, 1, 3]) as tf.Tensor4D);
-    const q = applyRope(heads[0], rope.cos, rope.sin);
-    const k = applyRope(heads[1], rope.cos, rope.sin);
-    const v = heads[2];
-    const scores = batchMatMul(q, k.transpose([0, 1, 3, 2]) as tf.Tensor4D).mul(1 / Math.sqrt(hd)).add(mask);
-    const probs = drop.apply(tf.softmax(scores), attentionDropout) as tf.Tensor4D;
-    const context = batchMatMul(probs, v).transpose([0, 2, 1, 3]).reshape([n * L, H]) as tf.Tensor2D;
+    const rope = this.rope(L, global ? c.globalRopeTheta : c.localRopeTheta);
+    const rate = drop.active ? c.attentionDropout : 0;
+    const context = attention(qkv, {
+      n, L, heads: c.numHeads, headDim: c.headDim, cos: rope.cos, sin: rope.sin,
+      mask: global ? masks.full : masks.sliding,
+      maskRows: global ? 1 : 'L',
+      dropout: rate > 0 ? { rate, seed: drop.nextSeed() } : undefined,
+    });
     const out = linear(context, this.p(`layers.${i}.attn.Wo.weight`) as tf.Tensor2D, this.maybe(`layers.${i}.attn.Wo.bias`) as tf.Tensor1D | undefined);
-    return drop.apply(out, attentionDropout);
+    return drop.apply(out, c.attentionDropout);
   }
 
   /** GeGLU feed-forward of one layer on x [n·L, H]. */
@@ -291,17 +291,14 @@ export class ModernBert {
       if (id < 0 || id >= c.vocabSize) throw new UserError(`token id ${id} is outside the model's vocabulary (vocab_size ${c.vocabSize})`);
     }
     const drop = new SeededDropout(opts.training, opts.seed ?? Math.floor(Math.random() * 2 ** 31));
-    const ropeFull = this.rope(L, c.globalRopeTheta);
-    const ropeLocal = this.rope(L, c.localRopeTheta);
+    const masks = this.masks(attentionMask, n, L);
     return tf.tidy(() => {
-      const masks = this.masks(attentionMask, n, L);
       const ids = tf.tensor1d(inputIds, 'int32');
       let x = tf.gather(this.p('embeddings.tok_embeddings.weight'), ids) as tf.Tensor2D;
       x = drop.apply(this.norm('embeddings.norm', x), c.embeddingDropout);
       for (let i = 0; i < c.numLayers; i++) {
-        const global = c.layerTypes[i] === 'full_attention';
         const h = i === 0 ? x : this.norm(`layers.${i}.attn_norm`, x);
-        x = x.add(this.attention(i, h, n, L, global ? masks.full : masks.sliding, global ? ropeFull : ropeLocal, drop));
+        x = x.add(this.attention(i, h, n, L, c.layerTypes[i] === 'full_attention', masks, drop));
         x = x.add(this.mlp(i, this.norm(`layers.${i}.mlp_norm`, x), drop));
       }
       return this.norm('final_norm', x).reshape([n, L, c.hiddenSize]) as tf.Tensor3D;
@@ -328,10 +325,6 @@ export class ModernBert {
   dispose(): void {
     this.params.forEach((v) => v.dispose());
     this.params.clear();
-    this.ropeCache.forEach((r) => {
-      r.cos.dispose();
-      r.sin.dispose();
-    });
     this.ropeCache.clear();
   }
 }

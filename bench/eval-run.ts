@@ -143,7 +143,8 @@ function main(): void {
       ``,
       `${lines.toLocaleString('en-US')} run lines (${QUERIES} queries × ${DOCS_PER_QUERY} documents, scores with 3 decimals so ties occur), ` +
         `${[...qrels.values()].reduce((n, d) => n + d.size, 0).toLocaleString('en-US')} graded judgments; measures ${MEASURES.join(', ')}.`,
-      `Node ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model ?? 'unknown'}), shared machine. Formatting all per-query lines took ${tFormat.toFixed(2)} s more.`,
+      `Node ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model ?? 'unknown'}), load average ${os.loadavg()[0].toFixed(1)} at the end (a shared machine: absolute times are noisy). ` +
+        `Formatting all per-query lines took ${tFormat.toFixed(2)} s more.`,
       ``,
       `| step | colbert-zero eval-run (s) | pytrec_eval (s) | ratio (ours / pytrec_eval) |`,
       `|---|---:|---:|---:|`,

@@ -9,9 +9,9 @@ import * as path from 'node:path';
 const ROOT = path.resolve(__dirname, '..', '..');
 
 export function sharedDataDir(): string | null {
-  const candidates = [process.env.CZ_SHARED_DATA, path.join(ROOT, '..', 'shared', 'data')].filter(Boolean) as string[];
-  for (const c of candidates) if (fs.existsSync(c) && fs.statSync(c).isDirectory()) return path.resolve(c);
-  return null;
+  // When CZ_SHARED_DATA is set it is the only place looked at (set it to a missing path to test without the data).
+  const c = process.env.CZ_SHARED_DATA || path.join(ROOT, '..', 'shared', 'data');
+  return fs.existsSync(c) && fs.statSync(c).isDirectory() ? path.resolve(c) : null;
 }
 
 let warned = false;

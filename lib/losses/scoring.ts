@@ -8,10 +8,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Encoded } from '../models/encoder';
 import { colbertKdScores, colbertScores, cosineScores, l2Normalize } from '../scores';
 
+/**
+ * Similarities per MaxSim block during training: 4M floats (16 MB). Smaller than lib/scores' default so
+ * that scoring a large in-batch-negatives batch does not dominate a GradCache step's memory.
+ */
+export const TRAIN_MAXSIM_BLOCK_FLOATS = 4 * 1024 * 1024;
+
 export function pairwiseScores(q: Encoded, d: Encoded): tf.Tensor2D {
   if (q.kind !== d.kind) throw new Error(`scores: query ${q.kind} vs document ${d.kind} embeddings`);
   if (q.kind === 'dense') return cosineScores(q.embeddings as tf.Tensor2D, d.embeddings as tf.Tensor2D);
-  return colbertScores(q.embeddings as tf.Tensor3D, d.embeddings as tf.Tensor3D, q.mask, d.mask);
+  return colbertScores(q.embeddings as tf.Tensor3D, d.embeddings as tf.Tensor3D, q.mask, d.mask, { blockFloats: TRAIN_MAXSIM_BLOCK_FLOATS });
 }
 
 export function groupScores(q: Encoded, d: Encoded, n: number): tf.Tensor2D {

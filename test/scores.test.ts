@@ -209,3 +209,71 @@ test('gradients of all three MaxSim shapes and of cosine match the cpu backend',
   });
   for (let t = 0; t < nd * ld; t++) if (!dm[t]) for (let c = 0; c < dim; c++) assert.equal(gd[t * dim + c], 0, `padded token ${t} got a gradient`);
 });
+
+/** MaxSim written the obvious way (broadcast product, where-masking), differentiated by tfjs autodiff. */
+function naiveMatrix(q: tf.Tensor3D, d: tf.Tensor3D, qm: tf.Tensor2D, dm: tf.Tensor2D): tf.Tensor2D {
+  const [nq, lq, dim] = q.shape;
+  const [nd, ld] = d.shape;
+  const sims = tf.sum(tf.mul(q.reshape([nq, lq, 1, 1, dim]), d.reshape([1, 1, nd, ld, dim])), 4);
+  const keep = tf.broadcastTo(tf.greater(dm, 0).reshape([1, 1, nd, ld]), [nq, lq, nd, ld]);
+  const best = tf.max(tf.where(keep, sims, tf.fill([nq, lq, nd, ld], -1e9)), 3);
+  const present = tf.cast(tf.greater(tf.sum(dm, 1), 0), 'float32').reshape([1, nd]);
+  return tf.mul(tf.sum(tf.mul(best, qm.reshape([nq, lq, 1])), 1), present) as tf.Tensor2D;
+}
+
+for (const backend of ['wasm', 'cpu'] as const) {
+  test(`colbertScores' written-out gradient equals autodiff of a naive MaxSim, one block and many (${backend})`, async () => {
+    await initBackend(backend);
+    try {
+      for (const [nq, lq, nd, ld, dim] of [
+        [3, 4, 7, 5, 6], // D·Qᵀ orientation
+        [6, 50, 5, 4, 3], // Q·Dᵀ orientation
+      ]) {
+        const { q, d, qm, dm } = inputs(nq, lq, nd, ld, dim, 300 + nq, false);
+        dm.fill(0, 2 * ld, 3 * ld); // document 2 has no tokens
+        const w = seededFloats(nq * nd, 301);
+        tf.tidy(() => {
+          const tq = tf.tensor3d(q, [nq, lq, dim]);
+          const td = tf.tensor3d(d, [nd, ld, dim]);
+          const tqm = tf.tensor2d(qm, [nq, lq]);
+          const tdm = tf.tensor2d(dm, [nd, ld]);
+          const tw = tf.tensor2d(w, [nq, nd]);
+          const loss = (fn: (x: tf.Tensor3D, y: tf.Tensor3D) => tf.Tensor2D) => (x: tf.Tensor, y: tf.Tensor) => fn(x as tf.Tensor3D, y as tf.Tensor3D).mul(tw).sum();
+          const [wq, wd] = tf.grads(loss((x, y) => naiveMatrix(x, y, tqm, tdm)))([tq, td]);
+          const want = naiveMatrix(tq, td, tqm, tdm);
+          for (const blockFloats of [undefined, 1]) {
+            const ours = (x: tf.Tensor3D, y: tf.Tensor3D) => colbertScores(x, y, tqm, tdm, { blockFloats });
+            const [gq, gd] = tf.grads(loss(ours))([tq, td]);
+            const tag = `${nq}x${lq} vs ${nd}x${ld}, blockFloats ${blockFloats ?? 'default'}`;
+            assertClose(ours(tq, td), want, 1e-5, `value ${tag}`);
+            assertClose(gq, wq, 1e-5, `dQ ${tag}`);
+            assertClose(gd, wd, 1e-5, `dD ${tag}`);
+          }
+        });
+      }
+    } finally {
+      await initBackend('wasm');
+    }
+  });
+}
+
+test('tied document tokens: the gradient goes to the first of them (as torch max does)', async () => {
+  await initBackend('wasm');
+  const q = tf.tensor3d([[[1, 0]]]);
+  const d = tf.tensor3d([[[0, 1], [2, 0], [2, 0]]]); // tokens 1 and 2 tie
+  const gd = tf.grad((y: tf.Tensor) => colbertScores(q, y as tf.Tensor3D).sum())(d);
+  assert.deepEqual(gd.arraySync(), [[[0, 0], [1, 0], [0, 0]]]);
+});
+
+test('colbertScores without a tape keeps no tensors; with one, releases them after backprop', async () => {
+  await initBackend('wasm');
+  const q = tf.tensor3d(seededFloats(2 * 3 * 4, 1), [2, 3, 4]);
+  const d = tf.tensor3d(seededFloats(5 * 6 * 4, 2), [5, 6, 4]);
+  const dm = tf.tensor2d(lengthMask(5, 6, 3), [5, 6]);
+  const before = tf.memory().numTensors;
+  colbertScores(q, d, undefined, dm, { blockFloats: 10 }).dispose();
+  assert.equal(tf.memory().numTensors, before);
+  const g = tf.grads((x: tf.Tensor, y: tf.Tensor) => colbertScores(x as tf.Tensor3D, y as tf.Tensor3D, undefined, dm, { blockFloats: 10 }).sum())([q, d]);
+  g.forEach((t) => t.dispose());
+  assert.equal(tf.memory().numTensors, before);
+});

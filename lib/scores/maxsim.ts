@@ -52,28 +52,125 @@ function reduce(sims: tf.Tensor, bias: tf.Tensor | null, present: tf.Tensor | nu
   return present ? tf.mul(summed, present) : summed;
 }
 
+/** Default floats of one [nq, Lq, chunk, max(Ld, dim)] block: bounds colbertScores' memory whatever the batch. */
+export const MAXSIM_BLOCK_FLOATS = 16 * 1024 * 1024;
+
+/** Documents per block so that one block's similarities (and its gradient rows) fit the budget. */
+function docsPerBlock(nq: number, lq: number, ld: number, dim: number, budget: number): number {
+  return Math.max(1, Math.floor(budget / Math.max(1, nq * lq * Math.max(ld, dim))));
+}
+
 /**
- * All queries × all documents → [nq, nd]. One large 2-D product over flattened tokens, then a max over
- * each document's tokens. The orientation is chosen so the transpose lib/backend materialises is the
- * smaller one: few query tokens (reranking) → D·Qᵀ and transpose the product; otherwise Q·Dᵀ.
+ * Similarities of all query tokens with documents [c0, c0 + nc) → [nq, Lq, nc, Ld], masked tokens filled.
+ * Orientation: the transpose lib/backend materialises should be the smaller one, and wasm's product packs
+ * its second operand, so with few query tokens (reranking) D·Qᵀ then transpose; otherwise Q·Dᵀ
+ * (bench/maxsim.ts measures both).
  */
-export function colbertScores(q: tf.Tensor3D, d: tf.Tensor3D, qMask?: tf.Tensor2D, dMask?: tf.Tensor2D): tf.Tensor2D {
+function blockSims(q2: tf.Tensor2D, d: tf.Tensor3D, dMask: tf.Tensor2D | null, nq: number, lq: number, c0: number, nc: number): tf.Tensor4D {
+  const [nd, ld, dim] = d.shape;
+  const db = nc === nd ? d : d.slice([c0, 0, 0], [nc, ld, dim]);
+  const d2 = db.reshape([nc * ld, dim]) as tf.Tensor2D;
+  const flat = nq * lq <= 2 * dim ? tf.transpose(matMul(d2, q2, false, true)) : matMul(q2, d2, false, true);
+  const sims = flat.reshape([nq, lq, nc, ld]) as tf.Tensor4D;
+  if (!dMask) return sims;
+  const mb = nc === nd ? dMask : dMask.slice([c0, 0], [nc, ld]);
+  return tf.add(sims, docBias(mb).reshape([1, 1, nc, ld]));
+}
+
+/** Per-(query, query token, document) weight of the max in the score: dy × query mask × has-tokens. */
+function upstream(dy: tf.Tensor2D, qMask: tf.Tensor2D | null, dMask: tf.Tensor2D | null, lq: number, c0: number, nc: number): tf.Tensor3D {
+  const nq = dy.shape[0];
+  let g: tf.Tensor = dy.slice([0, c0], [nq, nc]).reshape([nq, 1, nc]);
+  if (dMask) g = tf.mul(g, hasTokens(dMask.slice([c0, 0], [nc, dMask.shape[1]])).reshape([1, 1, nc]));
+  g = qMask ? tf.mul(g, qMask.reshape([nq, lq, 1])) : tf.broadcastTo(g, [nq, lq, nc]);
+  return g as tf.Tensor3D;
+}
+
+/**
+ * All queries × all documents → [nq, nd]: 2-D products over flattened tokens, a max over each
+ * document's tokens, a sum over query tokens. Documents are taken in blocks of at most
+ * MAXSIM_BLOCK_FLOATS similarities, and the gradient is written out rather than taped: the backward pass
+ * recomputes each block's similarities, finds each max's token (argMax: the first of tied tokens, as
+ * torch's max does) and accumulates dQ and dD from those winners alone. Memory stays at one block of
+ * similarities in both passes (plus the gradients themselves), and no dense gradient of the similarity
+ * tensor is ever formed. The accumulation reads the inputs back (dataSync): right for the CPU backends
+ * this project computes on; a GPU backend pays one download of q and d per backward pass.
+ */
+export function colbertScores(
+  q: tf.Tensor3D,
+  d: tf.Tensor3D,
+  qMask?: tf.Tensor2D,
+  dMask?: tf.Tensor2D,
+  opts: { blockFloats?: number } = {},
+): tf.Tensor2D {
+  check(q.rank === 3 && d.rank === 3, `queries [${q.shape}] and documents [${d.shape}] must be 3-D`);
   const [nq, lq, dim] = q.shape;
   const [nd, ld, dimD] = d.shape;
-  check(q.rank === 3 && d.rank === 3, `queries [${q.shape}] and documents [${d.shape}] must be 3-D`);
   check(dim === dimD, `query dim ${dim} vs document dim ${dimD}`);
   checkMask(qMask, [nq, lq], 'query mask');
   checkMask(dMask, [nd, ld], 'document mask');
-  return tf.tidy(() => {
-    const q2 = q.reshape([nq * lq, dim]) as tf.Tensor2D;
-    const d2 = d.reshape([nd * ld, dim]) as tf.Tensor2D;
-    const flat = nq * lq <= 2 * dim ? tf.transpose(matMul(d2, q2, false, true)) : matMul(q2, d2, false, true);
-    const sims = flat.reshape([nq, lq, nd, ld]);
-    const bias = dMask ? docBias(dMask).reshape([1, 1, nd, ld]) : null;
-    const present = dMask ? hasTokens(dMask).reshape([1, nd]) : null;
-    const qm = qMask ? qMask.reshape([nq, lq, 1]) : null;
-    return reduce(sims, bias, present, qm) as tf.Tensor2D;
-  });
+  const per = docsPerBlock(nq, lq, ld, dim, opts.blockFloats ?? MAXSIM_BLOCK_FLOATS);
+  const blocks: [number, number][] = [];
+  for (let c0 = 0; c0 < nd; c0 += per) blocks.push([c0, Math.min(per, nd - c0)]);
+  const inputs: tf.Tensor[] = [q, d, ...(qMask ? [qMask] : []), ...(dMask ? [dMask] : [])];
+
+  const f = tf.customGrad(((...args: unknown[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const ts = args as tf.Tensor[];
+    save(ts);
+    const split = (t: tf.Tensor[]) => ({
+      q2: t[0].reshape([nq * lq, dim]) as tf.Tensor2D,
+      d3: t[1] as tf.Tensor3D,
+      qm: qMask ? (t[2] as tf.Tensor2D) : null,
+      dm: dMask ? (t[qMask ? 3 : 2] as tf.Tensor2D) : null,
+    });
+    const { q2, d3, qm, dm } = split(ts);
+    const parts = blocks.map(([c0, nc]) =>
+      tf.tidy(() => {
+        const best = tf.max(blockSims(q2, d3, dm, nq, lq, c0, nc), 3); // [nq, lq, nc]
+        const weighted = qm ? tf.mul(best, qm.reshape([nq, lq, 1])) : best;
+        const summed = tf.sum(weighted, 1); // [nq, nc]
+        return dm ? tf.mul(summed, hasTokens(dm.slice([c0, 0], [nc, ld])).reshape([1, nc])) : summed;
+      }),
+    );
+    const value = parts.length === 1 ? parts[0] : tf.concat(parts, 1);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const s = split(saved);
+        // Sparse: each (query token, document) max has one winning document token. A typed-array loop over
+        // the winners does dQ += g·d_win and dD_win += g·q in one pass (2·nq·Lq·nd·dim flops), far cheaper
+        // than tf.gather + unsortedSegmentSum or dense one-hot products on wasm.
+        const qv = s.q2.dataSync() as Float32Array;
+        const dv = s.d3.dataSync() as Float32Array;
+        const dQ = new Float32Array(nq * lq * dim);
+        const dD = new Float32Array(nd * ld * dim);
+        for (const [c0, nc] of blocks) {
+          const [idx, g] = tf.tidy(() => [
+            tf.argMax(blockSims(s.q2, s.d3, s.dm, nq, lq, c0, nc), 3).dataSync() as Int32Array, // [nq, lq, nc]
+            upstream(dy as tf.Tensor2D, s.qm, s.dm, lq, c0, nc).dataSync() as Float32Array,
+          ]);
+          for (let r = 0; r < nq * lq; r++) {
+            const qo = r * dim;
+            for (let c = 0; c < nc; c++) {
+              const w = g[r * nc + c];
+              if (w === 0) continue;
+              const doff = ((c0 + c) * ld + idx[r * nc + c]) * dim;
+              for (let k = 0; k < dim; k++) {
+                dQ[qo + k] += w * dv[doff + k];
+                dD[doff + k] += w * qv[qo + k];
+              }
+            }
+          }
+        }
+        const grads: tf.Tensor[] = [tf.tensor3d(dQ, [nq, lq, dim]), tf.tensor3d(dD, [nd, ld, dim])];
+        if (qMask) grads.push(tf.zerosLike(saved[2]));
+        if (dMask) grads.push(tf.zerosLike(saved[qMask ? 3 : 2]));
+        return grads;
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(...inputs) as tf.Tensor2D;
 }
 
 /**

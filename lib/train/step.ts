@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Encoded } from '../models/encoder';
 import type { Transport } from './devices/transport';
-import { accumulate, backpropCached, embedNoGraph, lossAndEmbeddingGrads, type EmbedInput, type EmbeddingLoss } from './gradcache';
+import { accumulate, backpropCached, embedNoGraph, lossAndEmbeddingGrads, plainStep, type EmbedInput, type EmbeddingLoss } from './gradcache';
 import { sliceRows } from './tokens';
 import type { TrainModel } from './model-factory';
 import type { EmbeddingTask } from './tasks';
@@ -64,6 +64,10 @@ export async function embeddingShardStep(
     { role: 'document', tokens: sliceRows(dTok, d0, d0 + per * task.docsPerQuery), rowOffset: d0 },
   ];
   const gc = { miniBatch: opts.miniBatch, stepSeed: opts.stepSeed };
+  if (t.world === 1 && opts.miniBatch >= dTok.n && opts.miniBatch >= qTok.n) {
+    // Everything fits in one mini-batch on one device: one graph, no replay (same numbers, 2/3 the work).
+    return plainStep(model, inputs, objective, extra, gc);
+  }
   const global: Encoded[] = [];
   for (const inp of inputs) global.push(await gatherEncoded(embedNoGraph(model, inp, gc), t));
   const p2 = lossAndEmbeddingGrads(objective, global, extra);

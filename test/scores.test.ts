@@ -277,3 +277,45 @@ test('colbertScores without a tape keeps no tensors; with one, releases them aft
   g.forEach((t) => t.dispose());
   assert.equal(tf.memory().numTensors, before);
 });
+
+/** n-way MaxSim the obvious way, differentiated by autodiff. */
+function naiveKd(q: tf.Tensor3D, d: tf.Tensor4D, qm: tf.Tensor2D, dm: tf.Tensor3D): tf.Tensor2D {
+  const [n, lq, dim] = q.shape;
+  const [, k, ld] = d.shape;
+  const sims = tf.sum(tf.mul(q.reshape([n, lq, 1, 1, dim]), d.reshape([n, 1, k, ld, dim])), 4);
+  const keep = tf.broadcastTo(tf.greater(dm, 0).reshape([n, 1, k, ld]), [n, lq, k, ld]);
+  const best = tf.max(tf.where(keep, sims, tf.fill([n, lq, k, ld], -1e9)), 3);
+  const present = tf.cast(tf.greater(tf.sum(dm, 2), 0), 'float32');
+  return tf.mul(tf.sum(tf.mul(best, qm.reshape([n, lq, 1])), 1), present) as tf.Tensor2D;
+}
+
+test("colbertKdScores' and colbertScoresPairwise's written-out gradients equal autodiff of a naive MaxSim", async () => {
+  await initBackend('wasm');
+  const [n, k, lq, ld, dim] = [3, 4, 5, 6, 7];
+  const { q, d, qm, dm } = inputs(n, lq, n * k, ld, dim, 500, false);
+  dm.fill(0, 5 * ld, 6 * ld); // one document without tokens
+  const w = seededFloats(n * k, 501);
+  tf.tidy(() => {
+    const tq = tf.tensor3d(q, [n, lq, dim]);
+    const td = tf.tensor4d(d, [n, k, ld, dim]);
+    const tqm = tf.tensor2d(qm, [n, lq]);
+    const tdm = tf.tensor3d(dm, [n, k, ld]);
+    const tw = tf.tensor2d(w, [n, k]);
+    const loss = (fn: typeof naiveKd) => (x: tf.Tensor, y: tf.Tensor) => fn(x as tf.Tensor3D, y as tf.Tensor4D, tqm, tdm).mul(tw).sum();
+    const [wq, wd] = tf.grads(loss(naiveKd))([tq, td]);
+    const [gq, gd] = tf.grads(loss(colbertKdScores))([tq, td]);
+    assertClose(colbertKdScores(tq, td, tqm, tdm), naiveKd(tq, td, tqm, tdm), 1e-5, 'n-way value');
+    assertClose(gq, wq, 1e-5, 'n-way dQ');
+    assertClose(gd, wd, 1e-5, 'n-way dD');
+    // Pairwise = the first document of each group.
+    const d1 = td.slice([0, 0, 0, 0], [n, 1, ld, dim]).reshape([n, ld, dim]) as tf.Tensor3D;
+    const m1 = tdm.slice([0, 0, 0], [n, 1, ld]).reshape([n, ld]) as tf.Tensor2D;
+    const pw = (x: tf.Tensor, y: tf.Tensor) => colbertScoresPairwise(x as tf.Tensor3D, y as tf.Tensor3D, tqm, m1).mul(tw.slice([0, 0], [n, 1]).reshape([n])).sum();
+    const nv = (x: tf.Tensor, y: tf.Tensor) =>
+      naiveKd(x as tf.Tensor3D, y.reshape([n, 1, ld, dim]) as tf.Tensor4D, tqm, m1.reshape([n, 1, ld]) as tf.Tensor3D).reshape([n]).mul(tw.slice([0, 0], [n, 1]).reshape([n])).sum();
+    const [pq, pd] = tf.grads(pw)([tq, d1]);
+    const [nq, nd] = tf.grads(nv)([tq, d1]);
+    assertClose(pq, nq, 1e-5, 'pairwise dQ');
+    assertClose(pd, nd, 1e-5, 'pairwise dD');
+  });
+});

@@ -14,7 +14,7 @@
  * of `max` go to the winning token (to every tied winner, as tfjs's max gradient does).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matMul, batchMatMul, UserError } from '../backend';
+import { matMul, UserError } from '../backend';
 
 /** Fill for masked document tokens: far below any similarity, finite so gradients stay finite. */
 export const MASK_FILL = -1e9;
@@ -39,17 +39,6 @@ function docBias(dMask: tf.Tensor): tf.Tensor {
 /** 1 for documents with at least one scored token, else 0 (their max would be MASK_FILL). */
 function hasTokens(dMask: tf.Tensor): tf.Tensor {
   return tf.cast(tf.greater(tf.max(dMask, -1), 0), 'float32');
-}
-
-/**
- * The common tail: sims [..., Lq, k, Ld] → masked max over Ld → weight by query mask → sum over Lq.
- * `qMaskB` broadcasts against [..., Lq, k]; `bias`/`present` against [..., Lq, k, Ld] / [..., k].
- */
-function reduce(sims: tf.Tensor, bias: tf.Tensor | null, present: tf.Tensor | null, qMaskB: tf.Tensor | null): tf.Tensor {
-  const best = tf.max(bias ? tf.add(sims, bias) : sims, -1); // [..., Lq, k]
-  const weighted = qMaskB ? tf.mul(best, qMaskB) : best;
-  const summed = tf.sum(weighted, -2); // [..., k]
-  return present ? tf.mul(summed, present) : summed;
 }
 
 /** Default floats of one [nq, Lq, chunk, max(Ld, dim)] block: bounds colbertScores' memory whatever the batch. */
@@ -84,6 +73,37 @@ function upstream(dy: tf.Tensor2D, qMask: tf.Tensor2D | null, dMask: tf.Tensor2D
   if (dMask) g = tf.mul(g, hasTokens(dMask.slice([c0, 0], [nc, dMask.shape[1]])).reshape([1, 1, nc]));
   g = qMask ? tf.mul(g, qMask.reshape([nq, lq, 1])) : tf.broadcastTo(g, [nq, lq, nc]);
   return g as tf.Tensor3D;
+}
+
+/**
+ * The sparse MaxSim gradient: each (query-token row r, document slot c) max has one winning document token
+ * `winner(r, c)` (a row of d) with upstream weight g[r·slots + c]. One typed-array pass does
+ * dQ_r += g·d_win and dD_win += g·q_r (2·rows·slots·dim flops), far cheaper on wasm than tf.gather +
+ * unsortedSegmentSum or dense one-hot products.
+ */
+function accumulateWinners(
+  qv: Float32Array,
+  dv: Float32Array,
+  dQ: Float32Array,
+  dD: Float32Array,
+  dim: number,
+  rows: number,
+  slots: number,
+  g: Float32Array,
+  winner: (r: number, c: number) => number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const qo = r * dim;
+    for (let c = 0; c < slots; c++) {
+      const w = g[r * slots + c];
+      if (w === 0) continue;
+      const doff = winner(r, c) * dim;
+      for (let k = 0; k < dim; k++) {
+        dQ[qo + k] += w * dv[doff + k];
+        dD[doff + k] += w * qv[qo + k];
+      }
+    }
+  }
 }
 
 /**
@@ -138,9 +158,6 @@ export function colbertScores(
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const s = split(saved);
-        // Sparse: each (query token, document) max has one winning document token. A typed-array loop over
-        // the winners does dQ += g·d_win and dD_win += g·q in one pass (2·nq·Lq·nd·dim flops), far cheaper
-        // than tf.gather + unsortedSegmentSum or dense one-hot products on wasm.
         const qv = s.q2.dataSync() as Float32Array;
         const dv = s.d3.dataSync() as Float32Array;
         const dQ = new Float32Array(nq * lq * dim);
@@ -150,18 +167,7 @@ export function colbertScores(
             tf.argMax(blockSims(s.q2, s.d3, s.dm, nq, lq, c0, nc), 3).dataSync() as Int32Array, // [nq, lq, nc]
             upstream(dy as tf.Tensor2D, s.qm, s.dm, lq, c0, nc).dataSync() as Float32Array,
           ]);
-          for (let r = 0; r < nq * lq; r++) {
-            const qo = r * dim;
-            for (let c = 0; c < nc; c++) {
-              const w = g[r * nc + c];
-              if (w === 0) continue;
-              const doff = ((c0 + c) * ld + idx[r * nc + c]) * dim;
-              for (let k = 0; k < dim; k++) {
-                dQ[qo + k] += w * dv[doff + k];
-                dD[doff + k] += w * qv[qo + k];
-              }
-            }
-          }
+          accumulateWinners(qv, dv, dQ, dD, dim, nq * lq, nc, g, (r, c) => (c0 + c) * ld + idx[r * nc + c]);
         }
         const grads: tf.Tensor[] = [tf.tensor3d(dQ, [nq, lq, dim]), tf.tensor3d(dD, [nd, ld, dim])];
         if (qMask) grads.push(tf.zerosLike(saved[2]));
@@ -178,20 +184,64 @@ export function colbertScores(
  * k documents for this query). Documents [n, k, Ld, d], document mask [n, k, Ld].
  */
 export function colbertKdScores(q: tf.Tensor3D, d: tf.Tensor4D, qMask?: tf.Tensor2D, dMask?: tf.Tensor3D): tf.Tensor2D {
-  const [n, lq, dim] = q.shape;
   check(q.rank === 3 && d.rank === 4, `queries [${q.shape}] must be 3-D and documents [${d.shape}] 4-D`);
+  const [n, lq, dim] = q.shape;
   const [nd, k, ld, dimD] = d.shape;
   check(n === nd, `${n} queries vs ${nd} document groups`);
   check(dim === dimD, `query dim ${dim} vs document dim ${dimD}`);
   checkMask(qMask, [n, lq], 'query mask');
   checkMask(dMask, [n, k, ld], 'document mask');
-  return tf.tidy(() => {
-    const sims = batchMatMul(q, d.reshape([n, k * ld, dim]) as tf.Tensor3D, false, true).reshape([n, lq, k, ld]);
-    const bias = dMask ? docBias(dMask).reshape([n, 1, k, ld]) : null;
-    const present = dMask ? hasTokens(dMask) : null; // [n, k]
-    const qm = qMask ? qMask.reshape([n, lq, 1]) : null;
-    return reduce(sims, bias, present, qm) as tf.Tensor2D;
+  const inputs: tf.Tensor[] = [q, d, ...(qMask ? [qMask] : []), ...(dMask ? [dMask] : [])];
+  const split = (t: tf.Tensor[]) => ({
+    q3: t[0] as tf.Tensor3D,
+    d4: t[1] as tf.Tensor4D,
+    qm: qMask ? (t[2] as tf.Tensor2D) : null,
+    dm: dMask ? (t[qMask ? 3 : 2] as tf.Tensor3D) : null,
   });
+  /** [n, Lq, k, Ld] similarities, masked document tokens filled. */
+  const sims = (t: ReturnType<typeof split>) => {
+    // Per query, a 2-D product oriented as in blockSims (few query tokens: D·Qᵀ, transpose the product).
+    const qs = tf.unstack(t.q3) as tf.Tensor2D[];
+    const ds = tf.unstack(t.d4.reshape([n, k * ld, dim])) as tf.Tensor2D[];
+    const per = qs.map((qi, i) => (lq <= 2 * dim ? tf.transpose(matMul(ds[i], qi, false, true)) : matMul(qi, ds[i], false, true)));
+    const raw = tf.stack(per).reshape([n, lq, k, ld]);
+    return t.dm ? tf.add(raw, docBias(t.dm).reshape([n, 1, k, ld])) : raw;
+  };
+
+  // Same scheme as colbertScores: the gradient is written out from the argMax winners.
+  const f = tf.customGrad(((...args: unknown[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const ts = args as tf.Tensor[];
+    save(ts);
+    const t = split(ts);
+    const value = tf.tidy(() => {
+      const best = tf.max(sims(t), 3); // [n, lq, k]
+      const summed = tf.sum(t.qm ? tf.mul(best, t.qm.reshape([n, lq, 1])) : best, 1); // [n, k]
+      return t.dm ? tf.mul(summed, hasTokens(t.dm)) : summed;
+    });
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const s = split(saved);
+        const [idx, g] = tf.tidy(() => {
+          let w: tf.Tensor = dy.reshape([n, 1, k]);
+          if (s.dm) w = tf.mul(w, hasTokens(s.dm).reshape([n, 1, k]));
+          w = s.qm ? tf.mul(w, s.qm.reshape([n, lq, 1])) : tf.broadcastTo(w, [n, lq, k]);
+          return [tf.argMax(sims(s), 3).dataSync() as Int32Array, w.dataSync() as Float32Array]; // both [n, lq, k]
+        });
+        const dQ = new Float32Array(n * lq * dim);
+        const dD = new Float32Array(n * k * ld * dim);
+        const qv = s.q3.dataSync() as Float32Array;
+        const dv = s.d4.dataSync() as Float32Array;
+        accumulateWinners(qv, dv, dQ, dD, dim, n * lq, k, g, (r, c) => (Math.floor(r / lq) * k + c) * ld + idx[r * k + c]);
+        const grads: tf.Tensor[] = [tf.tensor3d(dQ, [n, lq, dim]), tf.tensor4d(dD, [n, k, ld, dim])];
+        if (qMask) grads.push(tf.zerosLike(saved[2]));
+        if (dMask) grads.push(tf.zerosLike(saved[qMask ? 3 : 2]));
+        return grads;
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(...inputs) as tf.Tensor2D;
 }
 
 /** Query i against document i → [n]: the k = 1 case of colbertKdScores. */

@@ -82,6 +82,16 @@ export const TrainConfigSchema = z.strictObject({
   checkpointEvery: z.number().int().positive().default(100),
   keepCheckpoints: z.number().int().positive().default(2),
   logEvery: z.number().int().positive().default(1),
+  /** Retrieval evaluation (NanoBEIR-style, lib/eval) on BEIR folders; results go to eval.jsonl. */
+  eval: z
+    .strictObject({
+      datasets: z.array(z.strictObject({ dir: z.string(), split: z.string().default('test'), name: z.string().optional() })).min(1),
+      /** Evaluate every this many steps (always after the last step). */
+      every: z.number().int().positive().optional(),
+      k: z.number().int().positive().default(100),
+      measures: z.array(z.string()).optional(),
+    })
+    .optional(),
 });
 
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
@@ -128,5 +138,6 @@ export function resolvePaths(c: TrainConfig, base: string): TrainConfig {
     c.model.type === 'module'
       ? { ...c.model, module: abs(c.model.module) }
       : { ...c.model, from: c.model.from && abs(c.model.from), tokenizer: c.model.tokenizer && abs(c.model.tokenizer) };
-  return { ...c, model, data: { ...c.data, sources: c.data.sources.map(abs) }, output: abs(c.output) };
+  const ev = c.eval && { ...c.eval, datasets: c.eval.datasets.map((d) => ({ ...d, dir: abs(d.dir) })) };
+  return { ...c, model, data: { ...c.data, sources: c.data.sources.map(abs) }, output: abs(c.output), ...(ev ? { eval: ev } : {}) };
 }

@@ -14,3 +14,4 @@ export { SharedMemoryTransport } from './devices/shared-memory';
 export { trainOnDevices, probeOnDevices } from './devices/pool';
 export { type TrainModel, buildModel } from './model-factory';
 export { MaskedLmModel } from './modernbert-model';
+export * from './sweep';

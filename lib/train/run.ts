@@ -48,7 +48,15 @@ export interface RunOptions {
   hooks?: RunHooks;
 }
 
+export interface EvalRecord {
+  step: number;
+  mean: Record<string, number>;
+  datasets: Array<{ name: string; metrics: Record<string, number> }>;
+}
+
 export interface RunSummary {
+  /** The last evaluation, when the config has `eval`. */
+  lastEval?: EvalRecord;
   steps: number;
   startStep: number;
   finalLoss: number;
@@ -202,6 +210,8 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
   const total = totalSteps(config, sampler);
   const schedule = { kind: config.optimizer.schedule, lr: config.optimizer.lr, warmupSteps: config.optimizer.warmupSteps, totalSteps: total };
   const logFile = path.join(config.output, 'log.jsonl');
+  const evalFile = path.join(config.output, 'eval.jsonl');
+  let lastEval: EvalRecord | undefined;
 
   let start = 0;
   let lastCkpt: string | null = null;
@@ -213,10 +223,10 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
     fs.mkdirSync(config.output, { recursive: true });
     fs.writeFileSync(path.join(config.output, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     // The log keeps exactly the steps the weights have seen: lines past the resumed step are dropped.
-    const kept = fs.existsSync(logFile) && start > 0
-      ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as LogRecord).step <= start)
-      : [];
-    fs.writeFileSync(logFile, kept.map((l) => l + '\n').join(''));
+    for (const f of [logFile, evalFile]) {
+      const kept = fs.existsSync(f) && start > 0 ? fs.readFileSync(f, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step <= start) : [];
+      fs.writeFileSync(f, kept.map((l) => l + '\n').join(''));
+    }
   }
 
   const bar = lead ? progressBar(`train ${config.phase}/${config.head}`, total, 'steps') : null;
@@ -252,6 +262,13 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
         opts.hooks?.onLog?.(rec);
         bar!.update(done, { loss: loss.toFixed(4) });
       }
+      if (config.eval && (done === total || (config.eval.every !== undefined && done % config.eval.every === 0))) {
+        if (lead) {
+          lastEval = await evaluateModel(config, model, done);
+          fs.appendFileSync(evalFile, JSON.stringify(lastEval) + '\n');
+        }
+        await t.barrier();
+      }
       if (done % config.checkpointEvery === 0 || done === total) {
         if (lead) lastCkpt = await saveCheckpoint(config.output, done, config.seed, model, variables, opt, config.keepCheckpoints);
         await t.barrier();
@@ -265,7 +282,15 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
   if (lead && model.save) await writeDirAtomic(modelDir, (dir) => model.save!(dir));
   await t.barrier();
   opt.dispose();
-  return { steps: total, startStep: start, finalLoss: loss, output: config.output, modelDir };
+  return { steps: total, startStep: start, finalLoss: loss, output: config.output, modelDir, lastEval };
+}
+
+/** Retrieval evaluation of the current weights on the config's datasets. */
+async function evaluateModel(config: TrainConfig, model: TrainModel, step: number): Promise<EvalRecord> {
+  const { evaluateRetrieval } = require('../eval/evaluator') as typeof import('../eval/evaluator');
+  const e = config.eval!;
+  const r = await evaluateRetrieval(model, e.datasets, { k: e.k, measures: e.measures });
+  return { step, mean: r.mean, datasets: r.datasets.map((d) => ({ name: d.name, metrics: d.metrics })) };
 }
 
 /**

@@ -10,8 +10,8 @@
  * token gets a large negative fill and never wins. A document with no scored token scores 0. Masked
  * query tokens add 0; a query may be fully unmasked (query expansion).
  *
- * All functions are differentiable tfjs ops; every product goes through lib/backend's matMul. Gradients
- * of `max` go to the winning token (to every tied winner, as tfjs's max gradient does).
+ * All functions are differentiable (tf.customGrad); every product goes through lib/backend's matMul. The
+ * gradient of each max goes to its winning token alone — the first of tied tokens, as torch's max does.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { matMul, UserError } from '../backend';

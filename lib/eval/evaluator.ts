@@ -68,9 +68,9 @@ export interface RetrievalReport {
   createdAt: string;
 }
 
-/** Text of a document as encoded: title and text joined by a space (BEIR / sentence-transformers). */
+/** Text of a document as encoded: title and text joined by a space, trimmed (as PyLate's BEIR evaluation). */
 export function documentText(d: Doc): string {
-  return d.title ? `${d.title} ${d.text}` : d.text;
+  return `${d.title} ${d.text}`.trim();
 }
 
 /** Encodes `texts` and returns each item's vectors: [tokens × dim] (ColBERT, scored tokens) or [dim]. */

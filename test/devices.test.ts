@@ -61,3 +61,14 @@ for (const how of ['exit', 'throw'] as const) {
     assert.equal(r.startStep, 2);
   });
 }
+
+test('the process transport (IPC, one process per device) gives the gradient of 1 device; a crashing process ends the run', async () => {
+  const dir = tmpDir('dev-proc');
+  const cfg = tinyConfig(dir, { batchSize: 8, miniBatch: 2, deviceTransport: 'processes' });
+  const one = await probeGradient(cfg);
+  const two = await probeOnDevices(cfg, 2, 'processes');
+  assert.ok(maxRelError(two.gradient, one.gradient) <= 1e-5, `relative error ${maxRelError(two.gradient, one.gradient)}`);
+  const bad = tinyConfig(dir, { output: 'bad', batchSize: 8, steps: 6, checkpointEvery: 1, deviceTransport: 'processes', model: { type: 'module', module: path.join(__dirname, 'train-helpers', 'tiny-encoder.ts'), options: { seed: 2, die: { rank: 1, afterForwards: 30, how: 'exit' } } } });
+  await assert.rejects(train(bad, { devices: 2 }), /device 1 failed: process exited with code 3/);
+  assert.ok(latestCheckpoint(bad.output)!.endsWith('step-0000002'));
+});

@@ -52,6 +52,8 @@ export const TrainConfigSchema = z.strictObject({
   /** Optimizer step every this many batches (gradients averaged). The paper's KD phase uses 2. */
   accumulationSteps: z.number().int().positive().default(1),
   devices: z.number().int().positive().default(1),
+  /** How devices talk: worker threads with shared memory, or one process each (e.g. one per GPU) over IPC. */
+  deviceTransport: z.enum(['threads', 'processes']).default('threads'),
   /** Supervised: hard negatives used per query. */
   negatives: z.number().int().nonnegative().default(1),
   /** Distillation: candidates per query (paper: 32). */

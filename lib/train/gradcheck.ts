@@ -39,7 +39,7 @@ export async function gradcheck(config: TrainConfig, devices: number): Promise<G
   };
   if (devices > 1) {
     const { probeOnDevices } = require('./devices/pool') as typeof import('./devices/pool');
-    const multi = await probeOnDevices({ ...config, devices }, devices);
+    const multi = await probeOnDevices({ ...config, devices }, devices, config.deviceTransport);
     report.loss.devices = multi.loss;
     report.devicesVsOne = relativeError(multi.gradient, cached.gradient);
   }

@@ -305,5 +305,5 @@ export async function train(config: TrainConfig, opts: { devices?: number; resum
   if (devices === 1) return runReplica(config, new LocalTransport(), { resume: opts.resume, hooks: opts.hooks });
   if (opts.hooks) throw new Error('hooks run in this thread only; use one device');
   const { trainOnDevices } = require('./devices/pool') as typeof import('./devices/pool');
-  return trainOnDevices({ ...config, devices }, devices, opts.resume ?? false);
+  return trainOnDevices({ ...config, devices }, devices, opts.resume ?? false, config.deviceTransport);
 }

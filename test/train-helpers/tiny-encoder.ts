@@ -82,7 +82,8 @@ export class TinyEncoder implements TrainableEncoder {
 
   forward(batch: TokenizedBatch, opts: { training: boolean; seed?: number }): Encoded {
     const die = this.o.die;
-    if (die && (workerData as { rank?: number } | null)?.rank === die.rank && ++this.forwards >= die.afterForwards) {
+    const rank = (workerData as { rank?: number } | null)?.rank ?? (process.env.CZ_DEVICE_RANK !== undefined ? Number(process.env.CZ_DEVICE_RANK) : undefined);
+    if (die && rank === die.rank && ++this.forwards >= die.afterForwards) {
       if (die.how === 'exit') process.exit(3);
       throw new Error(`injected failure after ${this.forwards} forward passes`);
     }

@@ -1,0 +1,3 @@
+// Device processes start here: register tsx so the TypeScript sources load without a build step.
+require('tsx/cjs');
+require('./process-worker.ts');

@@ -25,6 +25,12 @@ export type DeviceTransport = 'threads' | 'processes';
 const SLOT_FLOATS = 1 << 22;
 const PEER_FAILED = 'another device failed; stopping this one';
 
+/** Rank 0 shows the progress bar when this process would (a device's stderr is never a terminal itself). */
+function progressFor(rank: number): string {
+  if (rank !== 0) return '0';
+  return process.env.CZ_PROGRESS ?? (process.stderr.isTTY ? '1' : '0');
+}
+
 interface Failure {
   rank: number;
   name: string;
@@ -62,7 +68,7 @@ function launchThreads<T>(config: TrainConfig, devices: number, mode: WorkerInpu
     const sup = supervisor<T>(devices, () => abortShared(buffers), resolve, reject);
     for (let rank = 0; rank < devices; rank++) {
       const input: WorkerInput = { rank, world: devices, buffers, config, mode, resume };
-      const w = new Worker(bootstrap, { workerData: input, env: { ...process.env, CZ_PROGRESS: rank === 0 ? process.env.CZ_PROGRESS : '0' } });
+      const w = new Worker(bootstrap, { workerData: input, env: { ...process.env, CZ_PROGRESS: progressFor(rank) } });
       let reported = false;
       w.on('message', (m: { ok: boolean; result?: T; name?: string; message?: string }) => {
         reported = true;
@@ -92,7 +98,7 @@ function launchProcesses<T>(config: TrainConfig, devices: number, mode: WorkerIn
     };
     const sup = supervisor<T>(devices, () => alive.forEach((r) => send(r, { type: 'abort' })), resolve, reject);
     for (let rank = 0; rank < devices; rank++) {
-      const env: NodeJS.ProcessEnv = { ...process.env, CZ_PROGRESS: rank === 0 ? process.env.CZ_PROGRESS : '0', CZ_DEVICE_RANK: String(rank) };
+      const env: NodeJS.ProcessEnv = { ...process.env, CZ_PROGRESS: progressFor(rank), CZ_DEVICE_RANK: String(rank) };
       if (process.env.CZ_BACKEND === 'node-gpu') env.CUDA_VISIBLE_DEVICES = String(rank);
       const child = fork(bootstrap, [], { serialization: 'advanced', env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       children.push(child);

@@ -57,13 +57,16 @@ describe('fused attention op', () => {
     await initBackend();
   });
 
-  for (const [name, dropout, sliding] of [
-    ['global mask', undefined, false],
-    ['sliding window with padding', undefined, true],
-    ['sliding window with dropout', { rate: 0.3, seed: 11 }, true],
+  for (const [name, dropout, sliding, group] of [
+    ['global mask', undefined, false, 1],
+    ['global mask, sequences packed in one block', undefined, false, undefined],
+    ['sliding window with padding (a row with no allowed key)', undefined, true, 1],
+    ['sliding window with padding, packed', undefined, true, undefined],
+    ['sliding window with dropout', { rate: 0.3, seed: 11 }, true, 1],
   ] as const) {
     it(`matches plain tf ops and their gradients: ${name}`, () => {
-      const { qkv, a } = inputs(dropout, sliding);
+      const { qkv, a: base } = inputs(dropout, sliding);
+      const a = { ...base, group };
       const weights = tf.tensor2d(seededFloats(a.n * a.L * a.heads * a.headDim, 4), [a.n * a.L, a.heads * a.headDim]);
       const loss = (f: (x: tf.Tensor2D) => tf.Tensor2D) => (x: tf.Tensor) => f(x as tf.Tensor2D).mul(weights).sum();
       assertClose(attention(qkv, a), reference(qkv, a), 1e-5, 'forward');

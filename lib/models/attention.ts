@@ -11,6 +11,11 @@
  * cut out in plain JS (rope applied on the way, kᵀ laid out directly), and each block runs as 2-D products
  * on the backend. The backward pass recomputes the probabilities (as flash attention does) instead of
  * keeping n·heads·L² floats per layer alive, and regenerates the dropout masks from the same seeds.
+ *
+ * Short sequences are packed: g sequences of one head share one block of g·L rows, with −∞ between
+ * different sequences (so they get exactly zero weight, and a row with no allowed key in its own sequence
+ * still averages its own sequence, as eager transformers does). That spends g× the (tiny) score flops to
+ * save g−1 rounds of per-op overhead, which is what dominates at query length.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { matMul } from '../backend';
@@ -29,19 +34,32 @@ export interface AttentionInputs extends AttentionShape {
   /** Additive mask: [n, L] (key padding, same for every query) or [n, L, L] (sliding window). */
   mask: Float32Array;
   maskRows: 1 | 'L';
-  /** Dropout on the probabilities: rate and a base seed (block b·heads+h uses seed + that index). */
+  /** Dropout on the probabilities: rate and a base seed (block i uses seed + i). */
   dropout?: { rate: number; seed: number };
+  /** Sequences packed per block (default: as many as fit in PACK_ROWS rows). */
+  group?: number;
 }
 
-/** Cuts (sequence b, head h) of section s (0 = q, 1 = k, 2 = v) out of qkv, rotated when `rope`. */
-function block(qkv: Float32Array, a: AttentionInputs, b: number, h: number, s: number, rope: boolean, scale = 1): Float32Array {
+/** Rows per packed block for short sequences. */
+const PACK_ROWS = 128;
+
+function groupSize(a: AttentionInputs): number {
+  return Math.max(1, Math.min(a.n, a.group ?? Math.floor(PACK_ROWS / a.L)));
+}
+
+/**
+ * Cuts head h of section s (0 = q, 1 = k, 2 = v) for sequences b0 … b0+g−1 out of qkv as [g·L, d],
+ * rotated when `rope`, times `scale`.
+ */
+function block(qkv: Float32Array, a: AttentionInputs, b0: number, g: number, h: number, s: number, rope: boolean, scale = 1): Float32Array {
   const { L, heads, headDim: d } = a;
   const H = heads * d;
   const half = d / 2;
-  const out = new Float32Array(L * d);
-  for (let l = 0; l < L; l++) {
-    const src = (b * L + l) * 3 * H + s * H + h * d;
-    const dst = l * d;
+  const out = new Float32Array(g * L * d);
+  for (let r = 0; r < g * L; r++) {
+    const l = r % L;
+    const src = (b0 * L + r) * 3 * H + s * H + h * d;
+    const dst = r * d;
     if (!rope) {
       for (let j = 0; j < d; j++) out[dst + j] = qkv[src + j] * scale;
       continue;
@@ -64,54 +82,68 @@ function transposeBlock(x: Float32Array, L: number, d: number): Float32Array {
   return out;
 }
 
-/** Gradient through rope: dx = dy·cos + rotate_halfᵀ(dy·sin), rotate_halfᵀ([a, b]) = [b, -a]. */
-function unrope(dy: Float32Array, a: AttentionInputs, l: number, j: number, half: number): number {
-  const t = l * a.headDim;
-  const c = dy[l * a.headDim + j] * a.cos[t + j];
-  return j < half ? c + dy[l * a.headDim + j + half] * a.sin[t + j + half] : c - dy[l * a.headDim + j - half] * a.sin[t + j - half];
+/** Gradient through rope at row r (position r mod L): dx = dy·cos + rotate_halfᵀ(dy·sin), rotate_halfᵀ([a, b]) = [b, -a]. */
+function unrope(dy: Float32Array, a: AttentionInputs, r: number, j: number, half: number): number {
+  const d = a.headDim;
+  const t = (r % a.L) * d;
+  const c = dy[r * d + j] * a.cos[t + j];
+  return j < half ? c + dy[r * d + j + half] * a.sin[t + j + half] : c - dy[r * d + j - half] * a.sin[t + j - half];
 }
 
-function maskTensor(a: AttentionInputs, b: number): tf.Tensor2D {
-  const rows = a.maskRows === 1 ? 1 : a.L;
-  return tf.tensor2d(a.mask.subarray(b * rows * a.L, (b + 1) * rows * a.L), [rows, a.L]);
+/** The additive mask of a packed block [g·L, g·L]: each sequence's own mask on the diagonal, −∞ elsewhere. */
+function maskTensor(a: AttentionInputs, b0: number, g: number): tf.Tensor2D {
+  const { L } = a;
+  if (g === 1 && a.maskRows === 1) return tf.tensor2d(a.mask.subarray(b0 * L, (b0 + 1) * L), [1, L]);
+  const W = g * L;
+  const m = new Float32Array(W * W).fill(-Infinity);
+  for (let i = 0; i < g; i++) {
+    for (let r = 0; r < L; r++) {
+      const src = a.maskRows === 1 ? (b0 + i) * L : ((b0 + i) * L + r) * L;
+      m.set(a.mask.subarray(src, src + L), (i * L + r) * W + i * L);
+    }
+  }
+  return tf.tensor2d(m, [W, W]);
 }
 
-/** Dropout keep-mask [L, L] scaled by 1/(1-rate) for block i (= b·heads + h): a pure function of the seed. */
-export function attentionDropoutScale(L: number, rate: number, seed: number, i: number): tf.Tensor2D {
-  return tf.tidy(() => tf.randomUniform([L, L], 0, 1, 'float32', seed + i).greaterEqual(rate).cast('float32').div(1 - rate) as tf.Tensor2D);
+/** Dropout keep-mask [W, W] scaled by 1/(1-rate) for block i: a pure function of the seed. */
+export function attentionDropoutScale(W: number, rate: number, seed: number, i: number): tf.Tensor2D {
+  return tf.tidy(() => tf.randomUniform([W, W], 0, 1, 'float32', seed + i).greaterEqual(rate).cast('float32').div(1 - rate) as tf.Tensor2D);
 }
 
-function dropoutScale(a: AttentionInputs, i: number): tf.Tensor2D | null {
+function dropoutScale(a: AttentionInputs, W: number, i: number): tf.Tensor2D | null {
   if (!a.dropout || a.dropout.rate <= 0) return null;
-  return attentionDropoutScale(a.L, a.dropout.rate, a.dropout.seed, i);
+  return attentionDropoutScale(W, a.dropout.rate, a.dropout.seed, i);
 }
 
-/** Probabilities P (before dropout) of block (b, h) from rotated, pre-scaled q and kᵀ. */
-function probs(q: Float32Array, kT: Float32Array, mask: tf.Tensor2D, a: AttentionInputs): tf.Tensor2D {
-  const s = matMul(tf.tensor2d(q, [a.L, a.headDim]), tf.tensor2d(kT, [a.headDim, a.L]));
+/** Probabilities P (before dropout) of a block from rotated, pre-scaled q [W, d] and kᵀ [d, W]. */
+function probs(q: Float32Array, kT: Float32Array, mask: tf.Tensor2D, W: number, d: number): tf.Tensor2D {
+  const s = matMul(tf.tensor2d(q, [W, d]), tf.tensor2d(kT, [d, W]));
   return tf.softmax(s.add(mask)) as tf.Tensor2D;
 }
 
 function forward(qkv: Float32Array, a: AttentionInputs): Float32Array {
   const { n, L, heads, headDim: d } = a;
   const H = heads * d;
+  const g = groupSize(a);
   const scale = 1 / Math.sqrt(d);
   const out = new Float32Array(n * L * H);
-  for (let b = 0; b < n; b++) {
+  for (let b0 = 0; b0 < n; b0 += g) {
+    const gs = Math.min(g, n - b0);
+    const W = gs * L;
     tf.tidy(() => {
-      const mask = maskTensor(a, b);
+      const mask = maskTensor(a, b0, gs);
       for (let h = 0; h < heads; h++) {
         const ctx = tf.tidy(() => {
-          const q = block(qkv, a, b, h, 0, true, scale);
-          const kT = transposeBlock(block(qkv, a, b, h, 1, true), L, d);
-          let p = probs(q, kT, mask, a);
-          const keep = dropoutScale(a, b * heads + h);
+          const q = block(qkv, a, b0, gs, h, 0, true, scale);
+          const kT = transposeBlock(block(qkv, a, b0, gs, h, 1, true), W, d);
+          let p = probs(q, kT, mask, W, d);
+          const keep = dropoutScale(a, W, (b0 / g) * heads + h);
           if (keep) p = p.mul(keep);
-          return matMul(p, tf.tensor2d(block(qkv, a, b, h, 2, false), [L, d]));
+          return matMul(p, tf.tensor2d(block(qkv, a, b0, gs, h, 2, false), [W, d]));
         });
         const c = ctx.dataSync();
         ctx.dispose();
-        for (let l = 0; l < L; l++) out.set(c.subarray(l * d, (l + 1) * d), (b * L + l) * H + h * d);
+        for (let r = 0; r < W; r++) out.set(c.subarray(r * d, (r + 1) * d), (b0 * L + r) * H + h * d);
       }
     });
   }
@@ -122,37 +154,40 @@ function backward(qkv: Float32Array, dy: Float32Array, a: AttentionInputs): Floa
   const { n, L, heads, headDim: d } = a;
   const H = heads * d;
   const half = d / 2;
+  const g = groupSize(a);
   const scale = 1 / Math.sqrt(d);
   const dqkv = new Float32Array(n * L * 3 * H);
-  for (let b = 0; b < n; b++) {
+  for (let b0 = 0; b0 < n; b0 += g) {
+    const gs = Math.min(g, n - b0);
+    const W = gs * L;
     tf.tidy(() => {
-      const mask = maskTensor(a, b);
+      const mask = maskTensor(a, b0, gs);
       for (let h = 0; h < heads; h++) {
         const [dq, dk, dv] = tf.tidy(() => {
-          const q = block(qkv, a, b, h, 0, true, scale);
-          const k = block(qkv, a, b, h, 1, true);
-          const v = block(qkv, a, b, h, 2, false);
-          const p = probs(q, transposeBlock(k, L, d), mask, a);
-          const keep = dropoutScale(a, b * heads + h);
+          const q = block(qkv, a, b0, gs, h, 0, true, scale);
+          const k = block(qkv, a, b0, gs, h, 1, true);
+          const v = block(qkv, a, b0, gs, h, 2, false);
+          const p = probs(q, transposeBlock(k, W, d), mask, W, d);
+          const keep = dropoutScale(a, W, (b0 / g) * heads + h);
           const pd = keep ? p.mul(keep) : p;
-          const dO = new Float32Array(L * d);
-          for (let l = 0; l < L; l++) dO.set(dy.subarray((b * L + l) * H + h * d, (b * L + l) * H + (h + 1) * d), l * d);
-          const dOt = tf.tensor2d(dO, [L, d]);
+          const dO = new Float32Array(W * d);
+          for (let r = 0; r < W; r++) dO.set(dy.subarray((b0 * L + r) * H + h * d, (b0 * L + r) * H + (h + 1) * d), r * d);
+          const dOt = tf.tensor2d(dO, [W, d]);
           const dV = matMul(pd as tf.Tensor2D, dOt, true, false);
-          let dP = matMul(dOt, tf.tensor2d(transposeBlock(v, L, d), [d, L]));
+          let dP = matMul(dOt, tf.tensor2d(transposeBlock(v, W, d), [d, W]));
           if (keep) dP = dP.mul(keep);
           // softmax backward: dS = P ⊙ (dP − rowsum(dP ⊙ P))
           const dS = p.mul(dP.sub(dP.mul(p).sum(1, true))) as tf.Tensor2D;
-          const dQ = matMul(dS, tf.tensor2d(k, [L, d])).mul(scale);
-          const dK = matMul(dS, tf.tensor2d(q, [L, d]), true, false);
+          const dQ = matMul(dS, tf.tensor2d(k, [W, d])).mul(scale);
+          const dK = matMul(dS, tf.tensor2d(q, [W, d]), true, false);
           return [dQ.dataSync() as Float32Array, dK.dataSync() as Float32Array, dV.dataSync() as Float32Array];
         });
-        for (let l = 0; l < L; l++) {
-          const row = (b * L + l) * 3 * H + h * d;
+        for (let r = 0; r < W; r++) {
+          const row = (b0 * L + r) * 3 * H + h * d;
           for (let j = 0; j < d; j++) {
-            dqkv[row + j] = unrope(dq, a, l, j, half);
-            dqkv[row + H + j] = unrope(dk, a, l, j, half);
-            dqkv[row + 2 * H + j] = dv[l * d + j];
+            dqkv[row + j] = unrope(dq, a, r, j, half);
+            dqkv[row + H + j] = unrope(dk, a, r, j, half);
+            dqkv[row + 2 * H + j] = dv[r * d + j];
           }
         }
       }

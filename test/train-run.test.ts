@@ -111,3 +111,14 @@ test('training data errors name the file and line', () => {
   fs.writeFileSync(f, '{"query": "a", "document": "b", "label": 1}\n');
   assert.throws(() => readTrainingFile(f, 'unsupervised'), /bad\.jsonl:1: unknown key "label"/);
 });
+
+test('an output folder with checkpoints is not silently restarted; a resume with other settings is refused', async () => {
+  const dir = tmpDir('guard');
+  const cfg = tinyConfig(dir, { steps: 2 });
+  await runReplica(cfg);
+  await assert.rejects(runReplica(cfg), /already holds checkpoints of a run; use --resume/);
+  await assert.rejects(runReplica({ ...cfg, optimizer: { ...cfg.optimizer, lr: 0.01 } }, undefined, { resume: true }), /different "optimizer\.lr"/);
+  const done = await runReplica({ ...cfg, logEvery: 5 }, undefined, { resume: true }); // how it runs may change
+  assert.equal(done.startStep, 2);
+  assert.ok(Number.isFinite(done.finalLoss));
+});

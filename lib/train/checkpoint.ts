@@ -12,11 +12,14 @@ import { writeDirAtomic, writeJsonAtomic } from '../util/atomic';
 import { UserError } from '../backend/errors';
 import type { AdamW } from './optim';
 import type { TrainModel } from './model-factory';
+import type { TrainConfig } from './config';
 
 export interface TrainerState {
   /** Optimizer steps completed. */
   step: number;
   seed: number;
+  /** The run's config, so a resume with different settings is caught. */
+  config?: TrainConfig;
   variables: Array<{ name: string; shape: number[] }>;
 }
 
@@ -45,9 +48,25 @@ export function checkpointDir(output: string, step: number): string {
   return path.join(output, 'checkpoints', `step-${String(step).padStart(7, '0')}`);
 }
 
-export async function saveCheckpoint(output: string, step: number, seed: number, model: TrainModel, variables: tf.Variable[], opt: AdamW, keep: number): Promise<string> {
+/** Settings that may change between a run and its resumption (how it runs, not what it computes). */
+const MAY_CHANGE = new Set(['devices', 'deviceTransport', 'logEvery', 'checkpointEvery', 'keepCheckpoints', 'eval', 'output']);
+
+/** The first setting (dotted path) that differs between two configs, ignoring MAY_CHANGE. */
+export function firstDifference(a: unknown, b: unknown, at = ''): string | null {
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return JSON.stringify(a) === JSON.stringify(b) ? null : at || '(root)';
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) {
+    if (!at && MAY_CHANGE.has(k)) continue;
+    const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k);
+    if (d) return d;
+  }
+  return null;
+}
+
+export async function saveCheckpoint(output: string, step: number, config: TrainConfig, model: TrainModel, variables: tf.Variable[], opt: AdamW): Promise<string> {
   const dir = checkpointDir(output, step);
-  const state: TrainerState = { step, seed, variables: variables.map((v) => ({ name: v.name, shape: v.shape })) };
+  const keep = config.keepCheckpoints;
+  const state: TrainerState = { step, seed: config.seed, config, variables: variables.map((v) => ({ name: v.name, shape: v.shape })) };
   const os = opt.getState();
   await writeDirAtomic(dir, async (tmp) => {
     if (model.save) await model.save(path.join(tmp, 'model'));
@@ -73,9 +92,13 @@ export function latestCheckpoint(output: string): string | null {
 }
 
 /** Restores variables and optimizer state; returns the step to continue from. */
-export function loadCheckpoint(dir: string, variables: tf.Variable[], opt: AdamW): TrainerState {
+export function loadCheckpoint(dir: string, variables: tf.Variable[], opt: AdamW, config?: TrainConfig): TrainerState {
   const where = path.join(dir, 'trainer');
   const state = JSON.parse(fs.readFileSync(path.join(where, 'state.json'), 'utf8')) as TrainerState & { optimizerStep: number };
+  if (config && state.config) {
+    const d = firstDifference(JSON.parse(JSON.stringify(config)), state.config);
+    if (d) throw new UserError(`${where}: the checkpoint was trained with a different "${d}" than the config; resuming would not continue the same run`);
+  }
   if (state.variables.length !== variables.length) throw new UserError(`${where}: checkpoint has ${state.variables.length} variables, the model has ${variables.length}`);
   state.variables.forEach((v, i) => {
     const s = variables[i].shape;

@@ -217,7 +217,10 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
   let lastCkpt: string | null = null;
   if (opts.resume) {
     lastCkpt = latestCheckpoint(config.output);
-    if (lastCkpt) start = loadCheckpoint(lastCkpt, variables, opt).step;
+    if (lastCkpt) start = loadCheckpoint(lastCkpt, variables, opt, config).step;
+  } else if (latestCheckpoint(config.output)) {
+    // Starting over would mix two runs in one folder (and a later --resume could pick the old one).
+    throw new UserError(`${config.output} already holds checkpoints of a run; use --resume to continue it, or another output`);
   }
   if (lead) {
     fs.mkdirSync(config.output, { recursive: true });
@@ -233,6 +236,10 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
   bar?.update(start);
   let loss = NaN;
   const began = Date.now();
+  if (start >= total && fs.existsSync(logFile)) {
+    const last = fs.readFileSync(logFile, 'utf8').trim().split('\n').pop();
+    if (last) loss = (JSON.parse(last) as LogRecord).loss; // nothing left to do: report where it ended
+  }
   try {
     for (let step = start; step < total; step++) {
       const t0 = Date.now();
@@ -270,7 +277,7 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
         await t.barrier();
       }
       if (done % config.checkpointEvery === 0 || done === total) {
-        if (lead) lastCkpt = await saveCheckpoint(config.output, done, config.seed, model, variables, opt, config.keepCheckpoints);
+        if (lead) lastCkpt = await saveCheckpoint(config.output, done, config, model, variables, opt);
         await t.barrier();
       }
       await opts.hooks?.onStepEnd?.(done, model);

@@ -122,3 +122,10 @@ test('an output folder with checkpoints is not silently restarted; a resume with
   assert.equal(done.startStep, 2);
   assert.ok(Number.isFinite(done.finalLoss));
 });
+
+test('runs free every tensor they create (no per-step leak)', async () => {
+  const dir = tmpDir('leak');
+  const before = tf.memory().numTensors;
+  await runReplica(tinyConfig(dir, { steps: 3, output: 'a' }));
+  assert.equal(tf.memory().numTensors, before);
+});

@@ -66,6 +66,10 @@ export class MaskedLmModel implements TrainableEncoder {
     return this.forward(this.tokenize(texts), { training: false });
   }
 
+  dispose(): void {
+    this.backbone.dispose();
+  }
+
   save(dir: string): void {
     writeBackbone(dir, this.backbone, { mlm: true });
     this.text.save(dir);

@@ -99,7 +99,13 @@ export function learningRateAt(step: number, s: ScheduleOptions): number {
 
 /** Global L2 norm of all gradients. */
 export function globalNorm(grads: tf.Tensor[]): number {
-  return Math.sqrt(grads.reduce((acc, g) => acc + (tf.tidy(() => tf.sum(tf.square(g))).arraySync() as number), 0));
+  let total = 0;
+  for (const g of grads) {
+    const s = tf.tidy(() => tf.sum(tf.square(g)));
+    total += s.dataSync()[0];
+    s.dispose();
+  }
+  return Math.sqrt(total);
 }
 
 /**

@@ -158,7 +158,7 @@ export interface ProbeResult {
 
 function extraVariables(config: TrainConfig, rank: number): tf.Variable[] {
   const learnT = (config.phase === 'unsupervised' || config.phase === 'supervised') && config.temperature.learnable;
-  return learnT ? [tf.variable(tf.scalar(Math.log(config.temperature.value)), true, `log_temperature_${rank}_${++extraCount}`)] : [];
+  return learnT ? [tf.tidy(() => tf.variable(tf.scalar(Math.log(config.temperature.value)), true, `log_temperature_${rank}_${++extraCount}`))] : [];
 }
 let extraCount = 0;
 
@@ -190,11 +190,17 @@ export async function probeGradient(config: TrainConfig, t: Transport = new Loca
       const r = plainStep(model, inputs, objective, extra, { miniBatch: config.miniBatch ?? micro, stepSeed: seedFor(config.seed, 0, a) });
       loss += r.loss / k;
       parts.push(flatten([...r.grads, ...r.extraGrads]).map((x) => x / k));
+      [...r.grads, ...r.extraGrads].forEach((g) => g.dispose());
     }
+    extra.forEach((v) => v.dispose());
+    (model as { dispose?: () => void }).dispose?.();
     return { loss, gradient: sumInOrder(parts) };
   }
   const r = await stepGradients(config, model, examples, extra, t, 0);
-  return { loss: r.loss, gradient: flatten([...r.grads, ...r.extraGrads]) };
+  const gradient = flatten([...r.grads, ...r.extraGrads]);
+  [...r.grads, ...r.extraGrads, ...extra].forEach((x) => x.dispose());
+  (model as { dispose?: () => void }).dispose?.();
+  return { loss: r.loss, gradient };
 }
 
 /** Runs (or resumes) training on this replica; `t` connects it to the other replicas. */
@@ -289,6 +295,8 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
   if (lead && model.save) await writeDirAtomic(modelDir, (dir) => model.save!(dir));
   await t.barrier();
   opt.dispose();
+  extra.forEach((v) => v.dispose());
+  (model as { dispose?: () => void }).dispose?.();
   return { steps: total, startStep: start, finalLoss: loss, output: config.output, modelDir, lastEval };
 }
 

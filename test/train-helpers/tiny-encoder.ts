@@ -58,11 +58,12 @@ export class TinyEncoder implements TrainableEncoder {
     this.dim = this.o.dim;
     const { vocab, hidden, dim, seed } = this.o;
     const id = `tiny${++instances}`; // tfjs variable names are global and must be unique
-    this.trainableVariables = [
+    // tidy disposes the initial tensors; variables survive it.
+    this.trainableVariables = tf.tidy(() => [
       tf.variable(tf.tensor2d(floats(vocab * hidden, seed, 1), [vocab, hidden]), true, `${id}.embeddings`),
       tf.variable(tf.tensor2d(floats(hidden * dim, seed + 1, 0.5), [hidden, dim]), true, `${id}.linear.weight`),
       tf.variable(tf.tensor1d(floats(dim, seed + 2, 0.1)), true, `${id}.linear.bias`),
-    ];
+    ]);
   }
 
   tokenize(texts: string[], role: Role): TokenizedBatch {
@@ -115,6 +116,10 @@ export class TinyEncoder implements TrainableEncoder {
 
   async encode(texts: string[], role: Role): Promise<Encoded> {
     return this.forward(this.tokenize(texts, role), { training: false });
+  }
+
+  dispose(): void {
+    this.trainableVariables.forEach((v) => v.dispose());
   }
 
   /** Writes the weights as JSON (the tiny model's own "layout"). */

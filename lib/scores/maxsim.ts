@@ -50,16 +50,23 @@ function docsPerBlock(nq: number, lq: number, ld: number, dim: number, budget: n
 }
 
 /**
+ * Which 2-D product computes query × document similarities: 'DQ' = D·Qᵀ then transpose the product,
+ * 'QD' = Q·Dᵀ (lib/backend materialises Dᵀ, and wasm's product packs its second operand). D·Qᵀ wins
+ * while the query tokens are few; bench/maxsim.ts measured the crossover between 2 and 8 × dim.
+ */
+export function productOrientation(queryTokens: number, dim: number): 'DQ' | 'QD' {
+  return queryTokens <= 4 * dim ? 'DQ' : 'QD';
+}
+
+/**
  * Similarities of all query tokens with documents [c0, c0 + nc) → [nq, Lq, nc, Ld], masked tokens filled.
- * Orientation: the transpose lib/backend materialises should be the smaller one, and wasm's product packs
- * its second operand, so with few query tokens (reranking) D·Qᵀ then transpose; otherwise Q·Dᵀ
- * (bench/maxsim.ts measures both).
+ * Oriented by productOrientation.
  */
 function blockSims(q2: tf.Tensor2D, d: tf.Tensor3D, dMask: tf.Tensor2D | null, nq: number, lq: number, c0: number, nc: number): tf.Tensor4D {
   const [nd, ld, dim] = d.shape;
   const db = nc === nd ? d : d.slice([c0, 0, 0], [nc, ld, dim]);
   const d2 = db.reshape([nc * ld, dim]) as tf.Tensor2D;
-  const flat = nq * lq <= 2 * dim ? tf.transpose(matMul(d2, q2, false, true)) : matMul(q2, d2, false, true);
+  const flat = productOrientation(nq * lq, dim) === 'DQ' ? tf.transpose(matMul(d2, q2, false, true)) : matMul(q2, d2, false, true);
   const sims = flat.reshape([nq, lq, nc, ld]) as tf.Tensor4D;
   if (!dMask) return sims;
   const mb = nc === nd ? dMask : dMask.slice([c0, 0], [nc, ld]);
@@ -203,7 +210,7 @@ export function colbertKdScores(q: tf.Tensor3D, d: tf.Tensor4D, qMask?: tf.Tenso
     // Per query, a 2-D product oriented as in blockSims (few query tokens: D·Qᵀ, transpose the product).
     const qs = tf.unstack(t.q3) as tf.Tensor2D[];
     const ds = tf.unstack(t.d4.reshape([n, k * ld, dim])) as tf.Tensor2D[];
-    const per = qs.map((qi, i) => (lq <= 2 * dim ? tf.transpose(matMul(ds[i], qi, false, true)) : matMul(qi, ds[i], false, true)));
+    const per = qs.map((qi, i) => (productOrientation(lq, dim) === 'DQ' ? tf.transpose(matMul(ds[i], qi, false, true)) : matMul(qi, ds[i], false, true)));
     const raw = tf.stack(per).reshape([n, lq, k, ld]);
     return t.dm ? tf.add(raw, docBias(t.dm).reshape([n, 1, k, ld])) : raw;
   };

@@ -3,7 +3,7 @@ import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/backend';
-import { gradCacheStep, plainStep, type EmbedInput, type EmbeddingLoss } from '../lib/train/gradcache';
+import { embedNoGraph, gradCacheStep, lossAndEmbeddingGrads, plainStep, type EmbedInput, type EmbeddingLoss } from '../lib/train/gradcache';
 import { contrastiveObjective, contrastiveTask, distillationObjective, distillationTask, type TripletExample } from '../lib/train/tasks';
 import { TinyEncoder } from './train-helpers/tiny-encoder';
 import { maxRelError } from './helpers/tensors';
@@ -70,4 +70,20 @@ test('GradCache = full-batch gradient for distillation (ColBERT, 4 candidates, n
   const ex = triplets(5, 3).map((t, i) => ({ query: t.query, documents: [t.positive, ...t.negatives], scores: [3 - i * 0.1, 1, 0.5 * i, -1] }));
   const task = distillationTask(ex, 4);
   compare(model, inputs(model, task.queries, task.documents), distillationObjective(task.teacher!, 4, true), [], 2, 1000);
+});
+
+test('phase 2 in query chunks (bounded score matrix) equals phase 2 in one piece', () => {
+  for (const kind of ['dense', 'colbert'] as const) {
+    const model = new TinyEncoder({ kind, seed: 6 });
+    const task = contrastiveTask(triplets(7, 2), 2);
+    const inp = inputs(model, task.queries, task.documents);
+    const enc = inp.map((i) => embedNoGraph(model, i, { miniBatch: 4, stepSeed: 1 }));
+    const logT = tf.variable(tf.scalar(Math.log(0.05)), true, `logT-chunks-${kind}`);
+    const loss = contrastiveObjective(task.docsPerQuery, { value: 0.05, learnable: true });
+    const whole = lossAndEmbeddingGrads(loss, enc, [logT]);
+    const parts = lossAndEmbeddingGrads(loss, enc, [logT], 21 * 3); // 3 queries × 21 documents per chunk
+    assert.ok(Math.abs(parts.loss - whole.loss) <= 1e-6 * Math.abs(whole.loss), `${kind} loss`);
+    [0, 1].forEach((i) => assert.ok(maxRelError(parts.embeddingGrads[i].dataSync(), whole.embeddingGrads[i].dataSync()) <= 1e-6, `${kind} group ${i}`));
+    assert.ok(maxRelError(parts.extraGrads[0].dataSync(), whole.extraGrads[0].dataSync()) <= 1e-5, `${kind} temperature`);
+  }
 });

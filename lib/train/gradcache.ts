@@ -23,8 +23,20 @@ export interface EmbedInput {
   rowOffset?: number;
 }
 
-/** Loss over all groups' embeddings (global order) and extra variables' current values. */
-export type EmbeddingLoss = (encoded: Encoded[], extra: tf.Tensor[]) => tf.Scalar;
+/**
+ * Loss over all groups' embeddings (global order) and extra variables' current values. A loss that is a
+ * sum over queries (InfoNCE) may offer `forQueries(start)`: the part of the loss from the queries given,
+ * the first being query `start` of the batch (given their embeddings and all documents), so phase 2 can score queries in chunks.
+ */
+export type EmbeddingLoss = ((encoded: Encoded[], extra: tf.Tensor[]) => tf.Scalar) & {
+  forQueries?: (start: number) => (encoded: Encoded[], extra: tf.Tensor[]) => tf.Scalar;
+};
+
+/**
+ * Phase 2 scores at most this many query × document pairs at once: the [queries, documents] score matrix
+ * and its softmax copies would otherwise grow with the square of the batch (64 MB each at 4,096).
+ */
+export const SCORE_CHUNK_PAIRS = 1 << 20;
 
 export interface GradCacheOptions {
   miniBatch: number;
@@ -50,9 +62,38 @@ export function embedNoGraph(model: TrainableEncoder, input: EmbedInput, opts: G
   return all;
 }
 
+function sliceEncoded(e: Encoded, start: number, end: number): Encoded {
+  return tidyEncoded(() => ({
+    kind: e.kind,
+    embeddings: e.embeddings.slice(start, end - start),
+    mask: e.mask ? (e.mask.slice([start, 0], [end - start, e.mask.shape[1]]) as tf.Tensor2D) : undefined,
+  }));
+}
+
 /** Phase 2: the loss and its gradient with respect to each group's embeddings and each extra variable. */
-export function lossAndEmbeddingGrads(loss: EmbeddingLoss, encoded: Encoded[], extra: tf.Variable[]): { loss: number; embeddingGrads: tf.Tensor[]; extraGrads: tf.Tensor[] } {
+export function lossAndEmbeddingGrads(loss: EmbeddingLoss, encoded: Encoded[], extra: tf.Variable[], scoreChunkPairs = SCORE_CHUNK_PAIRS): { loss: number; embeddingGrads: tf.Tensor[]; extraGrads: tf.Tensor[] } {
   const k = encoded.length;
+  const nq = encoded[0].embeddings.shape[0];
+  const nd = k === 2 ? encoded[1].embeddings.shape[0] : 0;
+  if (loss.forQueries && k === 2 && nq * nd > scoreChunkPairs) {
+    // Queries in chunks against all documents: query gradients are disjoint, document and extra ones add up.
+    const per = Math.max(1, Math.floor(scoreChunkPairs / nd));
+    let total = 0;
+    const qGrads: tf.Tensor[] = [];
+    let rest: tf.Tensor[] | null = null;
+    for (const [s, e] of chunks(0, nq, per)) {
+      const qc = sliceEncoded(encoded[0], s, e);
+      const r = lossAndEmbeddingGrads(loss.forQueries(s) as EmbeddingLoss, [qc, encoded[1]], extra);
+      qc.embeddings.dispose();
+      qc.mask?.dispose();
+      total += r.loss;
+      qGrads.push(r.embeddingGrads[0]);
+      rest = accumulate(rest, [r.embeddingGrads[1], ...r.extraGrads]);
+    }
+    const q = tf.concat(qGrads, 0);
+    qGrads.forEach((g) => g.dispose());
+    return { loss: total, embeddingGrads: [q, rest![0]], extraGrads: rest!.slice(1) };
+  }
   const f = (...xs: tf.Tensor[]) =>
     loss(
       encoded.map((e, i) => ({ ...e, embeddings: xs[i] })),

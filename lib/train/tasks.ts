@@ -69,8 +69,12 @@ export function distillationTask(examples: DistillationExample[], candidates: nu
 
 /** The InfoNCE loss; with a learnable temperature, extra[0] is log τ. */
 export function contrastiveObjective(docsPerQuery: number, temperature: TemperatureSetting): EmbeddingLoss {
-  return ([q, d]: Encoded[], extra: tf.Tensor[]) =>
-    contrastiveLoss(q, d, { docsPerQuery, temperature: temperature.learnable ? (tf.exp(extra[0]) as tf.Scalar) : temperature.value });
+  const tau = (extra: tf.Tensor[]) => (temperature.learnable ? (tf.exp(extra[0]) as tf.Scalar) : temperature.value);
+  const loss: EmbeddingLoss = ([q, d]: Encoded[], extra: tf.Tensor[]) => contrastiveLoss(q, d, { docsPerQuery, temperature: tau(extra) });
+  // The queries from `start` on, given their embeddings and all documents; the parts add up to `loss`.
+  loss.forQueries = (start: number) => ([q, d]: Encoded[], extra: tf.Tensor[]) =>
+    contrastiveLoss(q, d, { docsPerQuery, temperature: tau(extra), queryOffset: start, normalizer: d.embeddings.shape[0] / docsPerQuery });
+  return loss;
 }
 
 export function distillationObjective(teacher: Float32Array, docsPerQuery: number, normalizeStudent: boolean): EmbeddingLoss {

@@ -25,8 +25,8 @@ export interface EmbedInput {
 
 /**
  * Loss over all groups' embeddings (global order) and extra variables' current values. A loss that is a
- * sum over queries (InfoNCE) may offer `forQueries(start)`: the part of the loss from the queries given,
- * the first being query `start` of the batch (given their embeddings and all documents), so phase 2 can score queries in chunks.
+ * sum over queries (InfoNCE) may offer `forQueries(start)`: the part of the loss from the queries given
+ * (the first being query `start` of the batch) against all documents, so phase 2 can score in chunks.
  */
 export type EmbeddingLoss = ((encoded: Encoded[], extra: tf.Tensor[]) => tf.Scalar) & {
   forQueries?: (start: number) => (encoded: Encoded[], extra: tf.Tensor[]) => tf.Scalar;

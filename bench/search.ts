@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
-import { MultiVectorIndex, type StorageDtype } from '../lib/retrieval';
+import { MultiVectorIndex, type SearchTimings, type StorageDtype } from '../lib/retrieval';
 import { writeFileAtomic } from '../lib/util';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -65,6 +65,7 @@ function plainLoop(index: MultiVectorIndex, q: Float32Array): Float64Array {
   return out;
 }
 
+const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 const secondsSince = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
 const mb = (bytes: number) => bytes / 2 ** 20;
 
@@ -79,6 +80,8 @@ interface ChildResult {
   plainQps: number | null;
   plainMaxRelErr: number | null;
   top10: string[];
+  /** Fractions of the batch search's wall time per stage. */
+  shares: { decode: number; product: number; segmentMax: number };
 }
 
 async function child(dtype: StorageDtype): Promise<ChildResult> {
@@ -103,8 +106,11 @@ async function child(dtype: StorageDtype): Promise<ChildResult> {
 
   await index.search(queries.slice(0, 1), K); // warm-up
   t = process.hrtime.bigint();
-  const hits = await index.search(queries, K, { queryBatch: BATCH });
-  const batchQps = BATCH / secondsSince(t);
+  const timings: SearchTimings = { decode: 0, product: 0, segmentMax: 0 };
+  const hits = await index.search(queries, K, { queryBatch: BATCH, timings });
+  const batchSeconds = secondsSince(t);
+  const batchQps = BATCH / batchSeconds;
+  const share = (x: number) => x / batchSeconds;
   t = process.hrtime.bigint();
   await index.search(queries.slice(1, 3), K, { queryBatch: 1 });
   const singleQps = 2 / secondsSince(t);
@@ -135,6 +141,7 @@ async function child(dtype: StorageDtype): Promise<ChildResult> {
     plainQps,
     plainMaxRelErr,
     top10: hits[0].slice(0, 10).map((h) => h.id),
+    shares: { decode: share(timings.decode), product: share(timings.product), segmentMax: share(timings.segmentMax) },
   };
 }
 
@@ -173,6 +180,10 @@ function main(): void {
     `| plain typed-array loop (JS) | ${f32.plainQps!.toFixed(3)} | 1.0 | 0 |`,
     `| MultiVectorIndex, single | ${f32.singleQps.toFixed(2)} | ${(f32.singleQps / f32.plainQps!).toFixed(1)} | ${f32.plainMaxRelErr!.toExponential(1)} |`,
     `| MultiVectorIndex, batch of ${BATCH} | ${f32.batchQps.toFixed(2)} | ${(f32.batchQps / f32.plainQps!).toFixed(1)} | — |`,
+    '',
+    `Where the batch search's time goes: ${results
+      .map((r) => `${r.dtype}: product (block in, D·Qᵀ, read back) ${pct(r.shares.product)}, segment max + sums ${pct(r.shares.segmentMax)}` + (r.dtype === 'float16' ? `, f16 decode ${pct(r.shares.decode)}` : ''))
+      .join('; ')}; the rest is top-k and bookkeeping.`,
     '',
     `float16 vs float32: ${overlap}/10 of the first query's top-10 documents agree.`,
     '',

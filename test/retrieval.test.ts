@@ -75,8 +75,10 @@ test('multi-vector top-k equals brute-force MaxSim over many blocks and query ba
     assert.deepEqual(hits[qi].map((h) => h.id), order.map((i) => `d${i}`));
     hits[qi].forEach((h, r) => assert.ok(Math.abs(h.score - want[qi][order[r]]) < 1e-4));
   }
-  // The default (one block, one batch) gives the same ranking.
-  const one = await index.search(queries, 10);
+  // The default (one block, one batch) gives the same ranking; timings are filled when asked for.
+  const timings = { decode: 0, product: 0, segmentMax: 0 };
+  const one = await index.search(queries, 10, { timings });
+  assert.ok(timings.product > 0 && timings.segmentMax >= 0 && timings.decode === 0, JSON.stringify(timings));
   assert.deepEqual(one.map((h) => h.map((x) => x.doc)), hits.map((h) => h.map((x) => x.doc)));
 });
 

@@ -223,8 +223,9 @@ export abstract class VectorIndex {
             }
           }
           if (timings) {
-            timings.decode += c1 - c0;
-            timings.product += c2 - c1;
+            const f16 = raw instanceof Uint16Array;
+            timings.decode += f16 ? c1 - c0 : 0;
+            timings.product += c2 - (f16 ? c1 : c0);
             timings.segmentMax += clock() - c2;
           }
         }

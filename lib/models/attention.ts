@@ -180,7 +180,12 @@ function backward(qkv: Float32Array, dy: Float32Array, a: AttentionInputs): Floa
           const dS = p.mul(dP.sub(dP.mul(p).sum(1, true))) as tf.Tensor2D;
           const dQ = matMul(dS, tf.tensor2d(k, [W, d])).mul(scale);
           const dK = matMul(dS, tf.tensor2d(q, [W, d]), true, false);
-          return [dQ.dataSync() as Float32Array, dK.dataSync() as Float32Array, dV.dataSync() as Float32Array];
+          return [dQ, dK, dV];
+        }).map((t) => {
+          // Read outside the tidy: a tidy returning typed arrays would walk every element looking for tensors.
+          const v = t.dataSync() as Float32Array;
+          t.dispose();
+          return v;
         });
         for (let r = 0; r < W; r++) {
           const row = (b0 * L + r) * 3 * H + h * d;

@@ -134,6 +134,9 @@ test('edge cases: negative similarities beside a zero padding token, fully maske
   assert.deepEqual(p, [-2]);
   // Without masks every token is scored: the zero token wins for doc 0.
   assert.deepEqual(Array.from(colbertScores(q, d).dataSync()), [0, 18]);
+  // Empty batches give empty score matrices.
+  assert.deepEqual(colbertScores(tf.zeros([0, 2, 3]) as tf.Tensor3D, d).shape, [0, 2]);
+  assert.deepEqual(colbertScores(q, tf.zeros([0, 3, 3]) as tf.Tensor3D).shape, [1, 0]);
   // A masked query token adds nothing.
   assert.deepEqual(Array.from(colbertScores(q, d, tf.tensor2d([[1, 0]]), dm).dataSync()).map((x) => x + 0), [-1, 0]);
 });

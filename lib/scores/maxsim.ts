@@ -136,6 +136,7 @@ export function colbertScores(
   check(dim === dimD, `query dim ${dim} vs document dim ${dimD}`);
   checkMask(qMask, [nq, lq], 'query mask');
   checkMask(dMask, [nd, ld], 'document mask');
+  if (nq === 0 || nd === 0 || lq === 0 || ld === 0 || dim === 0) return tf.zeros([nq, nd]); // empty sums and maxima score 0
   const per = docsPerBlock(nq, lq, ld, dim, opts.blockFloats ?? MAXSIM_BLOCK_FLOATS);
   const blocks: [number, number][] = [];
   for (let c0 = 0; c0 < nd; c0 += per) blocks.push([c0, Math.min(per, nd - c0)]);

@@ -157,6 +157,18 @@ describe('dense model vs sentence-transformers', () => {
     model.dispose();
   });
 
+  it('mean-pools a plain ModernBERT checkpoint (no modules.json)', async () => {
+    const model = await DenseModel.fromPretrained(path.join(FIX, 'hf-mlm'));
+    assert.equal(model.settings.pooling, 'mean');
+    assert.equal(model.settings.normalize, true);
+    const e = await model.encode(['hello world', 'a'], 'document');
+    assert.deepEqual(e.embeddings.shape, [2, 32]);
+    const norms = e.embeddings.square().sum(1).sqrt().dataSync();
+    for (const v of norms) assert.ok(Math.abs(v - 1) < 1e-5);
+    e.embeddings.dispose();
+    model.dispose();
+  });
+
   it('saves the sentence-transformers layout and reloads', async () => {
     const model = await DenseModel.fromPretrained(path.join(FIX, 'dense'));
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-dense-'));
@@ -201,6 +213,15 @@ describe('load errors name the file and the problem', () => {
     cfg.vocab_size = 381;
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg));
     await assert.rejects(ColbertModel.fromPretrained(dir), /tensor "embeddings\.tok_embeddings\.weight" has shape \[383,32\]/);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('tokenizer larger than the vocabulary', async () => {
+    const dir = copy('colbert');
+    const tj = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8'));
+    tj.added_tokens.push({ id: 383, content: '[EXTRA]', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tj));
+    await assert.rejects(ColbertModel.fromPretrained(dir), /tokenizer has 384 tokens but config\.json vocab_size is 383/);
     fs.rmSync(dir, { recursive: true });
   });
 

@@ -189,3 +189,12 @@ test('SciFact subset: evaluator equals brute force from words; lexical beats unr
   assert.ok(results.dense > 0.5, `lexical dense nDCG@10 ${results.dense}`);
   assert.ok(results.scrambled < 0.1, `scrambled nDCG@10 ${results.scrambled}`);
 });
+
+test('no datasets, or an encoder whose output does not fit, give one clear error', async () => {
+  await initBackend('wasm');
+  const enc = new LexicalEncoder('colbert', ['apple']);
+  await assert.rejects(evaluateRetrieval(enc, []), /no datasets given/);
+  const wrong: Encoder = { kind: 'dense', dim: 4, encode: async (texts) => ({ kind: 'dense', embeddings: tf.zeros([texts.length, 5]) }) };
+  const ds = { name: 'x', corpus: [{ id: 'd', title: '', text: 'apple' }], queries: [{ id: 'q', text: 'apple' }], qrels: new Map([['q', new Map([['d', 1]])]]) };
+  await assert.rejects(evaluateRetrieval(wrong, [ds]), /encoder returned embeddings \[1,5\] for 1 texts, dim 4/);
+});

@@ -1,8 +1,8 @@
 /**
  * Benchmark: memory of one training step as the global batch grows, with GradCache's mini-batch fixed,
- * against plain back-propagation (one graph over the whole batch). Tiny random ModernBERT (preset "tiny"), ColBERT
- * head (dim 32, queries 16 tokens, documents 32), unsupervised InfoNCE over in-batch negatives, one
- * device. Each configuration runs in a fresh process; peaks are exact for tfjs (every tensor allocation
+ * against plain back-propagation (one graph over the whole batch). Tiny random ModernBERT (preset "tiny"),
+ * dense and ColBERT heads (dim 32, queries 16 tokens, documents 32), unsupervised InfoNCE over in-batch
+ * negatives, one device. Each configuration runs in a fresh process; peaks are exact for tfjs (every tensor allocation
  * is observed: tf.memory().numBytes after each) and sampled for RSS (every 256 allocations).
  * Run: `npx tsx bench/gradcache-memory.ts`. Writes results/benchmarks/gradcache-memory.md.
  */
@@ -21,8 +21,9 @@ const ROOT = path.resolve(__dirname, '..');
 const MINI = 32;
 const BATCHES = [64, 256, 1024, 4096];
 const PLAIN_BATCHES = [64, 256, 1024];
+type Head = 'colbert' | 'dense';
 
-async function one(batch: number, mini: number, dataDir: string): Promise<void> {
+async function one(head: Head, batch: number, mini: number, dataDir: string): Promise<void> {
   await initBackend();
   const engine = tf.engine() as unknown as { trackTensor: (...a: unknown[]) => unknown; state: { numBytes: number } };
   const track = engine.trackTensor.bind(engine);
@@ -37,7 +38,7 @@ async function one(batch: number, mini: number, dataDir: string): Promise<void> 
   };
   const raw = {
     model: { type: 'modernbert', preset: 'tiny', vocabSize: 4096, dim: 32, queryLength: 16, documentLength: 32 },
-    head: 'colbert',
+    head,
     phase: 'unsupervised',
     data: { sources: [path.join(dataDir, 'unsupervised-a.jsonl')], avoidDuplicates: false },
     batchSize: batch,
@@ -50,18 +51,19 @@ async function one(batch: number, mini: number, dataDir: string): Promise<void> 
   const t0 = Date.now();
   const r = await probeGradient(cfg, undefined, { plain: mini === batch });
   rss = Math.max(rss, process.memoryUsage.rss());
-  process.stdout.write(JSON.stringify({ batch, mini, tfPeakMB: peak / 2 ** 20, rssPeakMB: rss / 2 ** 20, seconds: (Date.now() - t0) / 1000, loss: r.loss }) + '\n');
+  process.stdout.write(JSON.stringify({ head, batch, mini, tfPeakMB: peak / 2 ** 20, rssPeakMB: rss / 2 ** 20, seconds: (Date.now() - t0) / 1000, loss: r.loss }) + '\n');
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  if (args[0] === '--one') return one(Number(args[1]), Number(args[2]), args[3]);
+  if (args[0] === '--one') return one(args[1] as Head, Number(args[2]), Number(args[3]), args[4]);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-gcmem-'));
   writeSyntheticSources(dataDir, 'unsupervised', 4096, { seed: 1 });
-  const rows: Array<Record<string, number>> = [];
-  const runs = [...BATCHES.map((b) => [b, MINI]), ...PLAIN_BATCHES.map((b) => [b, b])];
-  for (const [b, m] of runs) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--one', String(b), String(m), dataDir], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, CZ_PROGRESS: '0' } });
+  const rows: Array<Record<string, number> & { head: Head }> = [];
+  const runs: Array<[Head, number, number]> = [];
+  for (const head of ['dense', 'colbert'] as const) runs.push(...BATCHES.map((b) => [head, b, MINI] as [Head, number, number]), ...PLAIN_BATCHES.map((b) => [head, b, b] as [Head, number, number]));
+  for (const [head, b, m] of runs) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--one', head, String(b), String(m), dataDir], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, CZ_PROGRESS: '0' } });
     if (r.status !== 0) throw new Error(`batch ${b}, mini-batch ${m}: ${r.stderr}`);
     const rec = JSON.parse(r.stdout.trim().split('\n').pop()!);
     rows.push(rec);
@@ -69,19 +71,20 @@ async function main(): Promise<void> {
   }
   const fmt = (x: number) => x.toFixed(1);
   const table = rows
-    .map((r) => `| ${r.batch} | ${r.mini === r.batch ? `${r.mini} (plain)` : r.mini} | ${fmt(r.tfPeakMB)} | ${fmt(r.rssPeakMB)} | ${r.seconds.toFixed(1)} |`)
+    .map((r) => `| ${r.head} | ${r.batch} | ${r.mini === r.batch ? 'plain (one graph)' : `GradCache ${r.mini}`} | ${fmt(r.tfPeakMB)} | ${fmt(r.rssPeakMB)} | ${r.seconds.toFixed(1)} |`)
     .join('\n');
   const md = `# GradCache memory
 
-One training step (gradient of the first batch) of a tiny random ModernBERT ColBERT model (preset "tiny":
-hidden 64, 2 layers; dim 32, queries 16 tokens, documents 32 tokens) on unsupervised pairs with in-batch
+One training step (gradient of the first batch) of a tiny random ModernBERT model (preset "tiny": hidden 64,
+2 layers) with a dense head (mean pooling, cosine) or a ColBERT head (dim 32, queries 16 tokens, documents
+32 tokens) on unsupervised pairs with in-batch
 negatives, one device (tfjs wasm, one thread). "tf peak" is the largest tfjs allocation total (exact: observed
 after every tensor allocation); "RSS peak" is the process's resident set (sampled every 256 allocations; the
 wasm heap never shrinks, so it is the high-water mark). Each row is a fresh process.
 Generated by \`npx tsx bench/gradcache-memory.ts\` on ${new Date().toISOString().slice(0, 10)} (${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} cores).
 
-| batch | mini-batch | tf peak (MB) | RSS peak (MB) | step time (s) |
-|---:|---:|---:|---:|---:|
+| head | batch | method | tf peak (MB) | RSS peak (MB) | step time (s) |
+|---|---:|---|---:|---:|---:|
 ${table}
 
 With GradCache the activations of only one mini-batch are alive at a time; what still grows with the batch is

@@ -18,6 +18,7 @@ import { writeSyntheticSources } from '../lib/train/synthetic';
 import { writeFileAtomic } from '../lib/util';
 
 const ROOT = path.resolve(__dirname, '..');
+const LOAD = os.loadavg()[0];
 const MINI = 32;
 const BATCHES = [64, 256, 1024, 4096];
 const PLAIN_BATCHES = [64, 256, 1024];
@@ -90,7 +91,7 @@ With GradCache the activations of only one mini-batch are alive at a time; what 
 the embeddings themselves (batch × tokens × dim) and their gradients; the score matrix is computed in chunks of
 queries (at most 2^20 query × document pairs at once) and lib/scores' MaxSim in blocks of a fixed element
 budget. Plain back-propagation keeps every layer's activations of the whole batch until the backward pass.
-Step times are indicative only: the two cores were shared with other work while this ran.
+Step times are indicative only (1-minute load average when the benchmark started: ${LOAD.toFixed(1)} on ${os.cpus().length} cores).
 `;
   writeFileAtomic(path.join(ROOT, 'results', 'benchmarks', 'gradcache-memory.md'), md);
   process.stdout.write(md);

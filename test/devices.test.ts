@@ -29,6 +29,16 @@ for (const [phase, head] of [['supervised', 'colbert'], ['unsupervised', 'dense'
   });
 }
 
+test('2 devices whose shard is one mini-batch (one graph per device, no replay) give the gradient of 1 device', async () => {
+  for (const [phase, head] of [['supervised', 'colbert'], ['unsupervised', 'dense']] as const) {
+    const cfg = tinyConfig(tmpDir('dev-onegraph'), { phase, head, batchSize: 8, miniBatch: 4 });
+    const one = await probeGradient(cfg);
+    const two = await probeOnDevices(cfg, 2);
+    assert.ok(Math.abs(two.loss - one.loss) <= 1e-6 * Math.abs(one.loss), `${phase}: loss ${two.loss} vs ${one.loss}`);
+    assert.ok(maxRelError(two.gradient, one.gradient) <= 1e-5, `${phase}: relative error ${maxRelError(two.gradient, one.gradient)}`);
+  }
+});
+
 test('training on 2 devices follows training on 1 device (3 steps)', async () => {
   const dir = tmpDir('dev-train');
   const a = tinyConfig(dir, { output: 'one', batchSize: 8, steps: 3 });

@@ -47,7 +47,8 @@ export interface GradCacheOptions {
 
 const ROLE_CODE: Record<Role, number> = { query: 1, document: 2 };
 
-function chunkSeed(stepSeed: number, role: Role, row: number): number {
+/** Dropout seed of the mini-batch that starts at global row `row`. */
+export function chunkSeed(stepSeed: number, role: Role, row: number): number {
   return seedFor(stepSeed, ROLE_CODE[role], row);
 }
 

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Encoded } from '../models/encoder';
 import type { Transport } from './devices/transport';
-import { accumulate, backpropCached, embedNoGraph, lossAndEmbeddingGrads, plainStep, type EmbedInput, type EmbeddingLoss } from './gradcache';
+import { accumulate, backpropCached, chunkSeed, embedNoGraph, lossAndEmbeddingGrads, plainStep, variableGradsAligned, type EmbedInput, type EmbeddingLoss } from './gradcache';
 import { sliceRows } from './tokens';
 import type { TrainModel } from './model-factory';
 import type { EmbeddingTask } from './tasks';
@@ -44,6 +44,29 @@ async function gatherEncoded(local: Encoded, t: Transport): Promise<Encoded> {
   return { kind: local.kind, embeddings, mask: tf.tensor2d(m, [rows, rowShape[0]]) };
 }
 
+/**
+ * When each device's shard is one mini-batch and the transport can gather synchronously, the shard is
+ * encoded once with a graph: other devices' embeddings enter the loss as constants, so the gradient
+ * reaches exactly this device's parameters — the GradCache result without the replay.
+ */
+function oneGraphShardStep(model: TrainModel, inputs: EmbedInput[], objective: EmbeddingLoss, extra: tf.Variable[], t: Transport, gc: { miniBatch: number; stepSeed: number }): ShardResult {
+  const gather = (local: Encoded): Encoded => {
+    const others = (x: tf.Tensor, parts: Float32Array[]) =>
+      parts.map((p, r) => (r === t.rank ? x : tf.tensor(p, [p.length / (x.size / x.shape[0]), ...x.shape.slice(1)], 'float32')));
+    const embeddings = tf.concat(others(local.embeddings, t.allGatherSync!(local.embeddings.dataSync() as Float32Array)), 0);
+    if (!local.mask) return { kind: local.kind, embeddings };
+    const mask = tf.concat(others(local.mask, t.allGatherSync!(local.mask.dataSync() as Float32Array)), 0) as tf.Tensor2D;
+    return { kind: local.kind, embeddings, mask };
+  };
+  const vars = [...model.trainableVariables, ...extra];
+  const { value, grads } = variableGradsAligned(() => {
+    const global = inputs.map((inp) => gather(model.forward(inp.tokens, { training: true, seed: chunkSeed(gc.stepSeed, inp.role, inp.rowOffset ?? 0) })));
+    return objective(global, extra);
+  }, vars);
+  const n = model.trainableVariables.length;
+  return { loss: value, grads: grads.slice(0, n), extraGrads: grads.slice(n) };
+}
+
 export async function embeddingShardStep(
   model: TrainModel,
   task: EmbeddingTask,
@@ -68,6 +91,7 @@ export async function embeddingShardStep(
     // Everything fits in one mini-batch on one device: one graph, no replay (same numbers, 2/3 the work).
     return plainStep(model, inputs, objective, extra, gc);
   }
+  if (t.allGatherSync && inputs.every((inp) => inp.tokens.n <= opts.miniBatch)) return oneGraphShardStep(model, inputs, objective, extra, t, gc);
   const global: Encoded[] = [];
   for (const inp of inputs) global.push(await gatherEncoded(embedNoGraph(model, inp, gc), t));
   const p2 = lossAndEmbeddingGrads(objective, global, extra);

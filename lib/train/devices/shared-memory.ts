@@ -70,6 +70,11 @@ export class SharedMemoryTransport implements Transport {
   }
 
   async allGather(x: Float32Array): Promise<Float32Array[]> {
+    return this.allGatherSync(x);
+  }
+
+  /** Blocking all-gather: usable inside a synchronous gradient computation (see step.ts). */
+  allGatherSync(x: Float32Array): Float32Array[] {
     Atomics.store(this.ctrl, 3 + this.rank, x.length);
     this.barrierSync();
     const lengths = Array.from({ length: this.world }, (_, r) => Atomics.load(this.ctrl, 3 + r));

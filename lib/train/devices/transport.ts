@@ -13,6 +13,8 @@ export interface Transport {
   /** Root's array on every rank (others pass any array, ignored). */
   broadcast(x: Float32Array, root: number): Promise<Float32Array>;
   barrier(): Promise<void>;
+  /** A blocking all-gather, when the transport can wait synchronously (shared memory can; IPC cannot). */
+  allGatherSync?(x: Float32Array): Float32Array[];
 }
 
 /** One device: collectives are identities. */
@@ -29,6 +31,9 @@ export class LocalTransport implements Transport {
     return x;
   }
   async barrier(): Promise<void> {}
+  allGatherSync(x: Float32Array): Float32Array[] {
+    return [x];
+  }
 }
 
 /** Sums arrays element-wise in the given (rank) order. */

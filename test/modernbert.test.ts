@@ -12,7 +12,8 @@ import { initBackend } from '../lib/backend';
 import { readCheckpointTensors, readSafetensors } from '../lib/models/safetensors';
 import { parseModernBertConfig, presetConfig } from '../lib/models/config';
 import { ModernBert } from '../lib/models/modernbert';
-import { assertClose } from './helpers/tensors';
+import { assertClose, seededFloats } from './helpers/tensors';
+import { embed } from '../lib/models/layers';
 import { PROJECT_ROOT } from './helpers/shared';
 
 const FIX = path.join(PROJECT_ROOT, 'test', 'fixtures', 'models');
@@ -122,6 +123,16 @@ describe('ModernBERT training behaviour', () => {
     const evalOut = tf.tidy(() => model.forward(ids, mask, 2, 9).dataSync().slice());
     assert.notDeepEqual(a, evalOut);
     model.dispose();
+  });
+
+  it('embedding lookup has tf.gather\'s gradient (repeated ids accumulate)', () => {
+    const table = tf.tensor2d(seededFloats(7 * 3, 2), [7, 3]);
+    const ids = Int32Array.from([4, 1, 4, 6, 0, 4]);
+    const w = tf.tensor2d(seededFloats(6 * 3, 5), [6, 3]);
+    const ours = tf.grad((t: tf.Tensor) => embed(t as tf.Tensor2D, ids).mul(w).sum())(table);
+    const ref = tf.grad((t: tf.Tensor) => tf.gather(t, tf.tensor1d(ids, 'int32')).mul(w).sum())(table);
+    assertClose(ours, ref, 1e-6, 'embedding gradient');
+    assertClose(embed(table, ids), tf.gather(table, tf.tensor1d(ids, 'int32')), 0, 'embedding lookup');
   });
 
   it('has gradients for every backbone parameter', () => {

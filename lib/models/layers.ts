@@ -12,6 +12,21 @@ export function linear(x: tf.Tensor2D, kernel: tf.Tensor2D, bias?: tf.Tensor1D):
   return bias ? y.add(bias) : y;
 }
 
+/**
+ * Embedding lookup table[ids]. Its gradient is the scatter-add of the rows alone: tf.gather's own gradient
+ * follows it with an identity transpose, a full copy of a vocabulary-sized tensor on every step.
+ */
+export function embed(table: tf.Tensor2D, ids: Int32Array): tf.Tensor2D {
+  const op = tf.customGrad(((t: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([]);
+    return {
+      value: tf.gather(t, tf.tensor1d(ids, 'int32')),
+      gradFunc: (dy: tf.Tensor) => tf.unsortedSegmentSum(dy, tf.tensor1d(ids, 'int32'), t.shape[0]),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (t: tf.Tensor2D) => tf.Tensor2D;
+  return op(table);
+}
+
 /** torch.nn.LayerNorm over the last axis (biased variance), optional bias. */
 export function layerNorm(x: tf.Tensor2D, weight: tf.Tensor1D, bias: tf.Tensor1D | undefined, eps: number): tf.Tensor2D {
   const { mean, variance } = tf.moments(x, -1, true);

@@ -19,7 +19,7 @@ import { matMul } from '../backend';
 import { attention } from './attention';
 import { UserError } from '../backend/errors';
 import type { ModernBertConfig } from './config';
-import { activate, layerNorm, linear, ropeTables, SeededDropout } from './layers';
+import { activate, embed, layerNorm, linear, ropeTables, SeededDropout } from './layers';
 
 const F32_MIN = -3.4028234663852886e38;
 
@@ -293,8 +293,7 @@ export class ModernBert {
     const drop = new SeededDropout(opts.training, opts.seed ?? Math.floor(Math.random() * 2 ** 31));
     const masks = this.masks(attentionMask, n, L);
     return tf.tidy(() => {
-      const ids = tf.tensor1d(inputIds, 'int32');
-      let x = tf.gather(this.p('embeddings.tok_embeddings.weight'), ids) as tf.Tensor2D;
+      let x = embed(this.p('embeddings.tok_embeddings.weight') as tf.Tensor2D, inputIds);
       x = drop.apply(this.norm('embeddings.norm', x), c.embeddingDropout);
       for (let i = 0; i < c.numLayers; i++) {
         const h = i === 0 ? x : this.norm(`layers.${i}.attn_norm`, x);

@@ -84,6 +84,18 @@ describe('model commands', () => {
     model.dispose();
   });
 
+  it('encode --workers 2 gives what one thread gives', () => {
+    ok(['encode', '--model', p('m'), '--input', p('d.jsonl'), '--as', 'document', '--out', p('d1.safetensors')]);
+    ok(['encode', '--model', p('m'), '--input', p('d.jsonl'), '--as', 'document', '--out', p('d2.safetensors'), '--workers', '2']);
+    const one = readSafetensors(p('d1.safetensors'));
+    const two = readSafetensors(p('d2.safetensors'));
+    assert.deepEqual(two.metadata.ids, one.metadata.ids);
+    assert.deepEqual(two.tensors.get('embeddings')!.shape, one.tensors.get('embeddings')!.shape);
+    assert.deepEqual(Array.from(two.tensors.get('mask')!.data), Array.from(one.tensors.get('mask')!.data));
+    // Different batches change the matMul shapes, hence float rounding (observed ~1e-8), never more.
+    assertClose(two.tensors.get('embeddings')!.data as Float32Array, one.tensors.get('embeddings')!.data as Float32Array, 1e-6, 'embeddings');
+  });
+
   it('reports a missing model folder in one line, and a bad role as usage', () => {
     const r = runCli(['encode', '--model', p('nope'), '--input', p('q.jsonl'), '--as', 'query', '--out', p('x.safetensors')]);
     assert.equal(r.code, 1);

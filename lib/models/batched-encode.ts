@@ -1,7 +1,8 @@
 /**
  * Inference over many texts: longest texts first (as PyLate and sentence-transformers sort, so each
  * batch pads little), one forward pass per batch, results put back in input order. Token-level outputs
- * are padded to the longest batch so they fit one [n, length, dim] tensor.
+ * are padded to the longest batch so they fit one [n, length, dim] tensor, and every position the mask
+ * leaves out (padding, skiplist) is zero, so the result does not depend on how texts were batched.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Encoded, HeadKind, Role, TokenizedBatch } from './encoder';
@@ -46,8 +47,11 @@ export async function encodeBatched(
   const mask = new Float32Array(n * L);
   for (const p of parts) {
     p.rows.forEach((row, j) => {
-      emb.set(p.emb.subarray(j * p.L * dim, (j + 1) * p.L * dim), row * L * dim);
-      mask.set(p.mask!.subarray(j * p.L, (j + 1) * p.L), row * L);
+      for (let t = 0; t < p.L; t++) {
+        const m = p.mask![j * p.L + t];
+        mask[row * L + t] = m;
+        if (m) emb.set(p.emb.subarray((j * p.L + t) * dim, (j * p.L + t + 1) * dim), (row * L + t) * dim);
+      }
     });
   }
   return { kind, embeddings: tf.tensor3d(emb, [n, L, dim]), mask: tf.tensor2d(mask, [n, L]) };

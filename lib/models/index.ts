@@ -15,3 +15,4 @@ export * from './backbone-io';
 export * from './load';
 export * from './safetensors';
 export * from './checkpoint-files';
+export * from './parallel-encode';

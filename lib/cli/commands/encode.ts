@@ -5,6 +5,7 @@ import { initBackend } from '../../backend';
 import { UserError } from '../../backend/errors';
 import { readCorpus } from '../../data/beir';
 import { loadEncoder } from '../../models/load';
+import { encodeParallel } from '../../models/parallel-encode';
 import type { Encoded, Role } from '../../models/encoder';
 import { writeSafetensors } from '../../models/safetensors';
 import { progressBar } from '../../util/progress';
@@ -49,19 +50,30 @@ export function registerEncode(program: Command): void {
     .requiredOption('--as <role>', "'query' or 'document'", parseRole)
     .requiredOption('--out <file>', 'output .safetensors: embeddings [n, tokens, dim] + mask [n, tokens] (ColBERT) or embeddings [n, dim] (dense)')
     .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
-    .action(async (opts: { model: string; input: string; as: Role; out: string; batchSize: number }) => {
+    .option('--workers <n>', 'encoding threads (tfjs-wasm uses one core each; each loads the model)', positiveInt('--workers'), 1)
+    .action(async (opts: { model: string; input: string; as: Role; out: string; batchSize: number; workers: number }) => {
       await initBackend();
       const { ids, texts } = readTexts(opts.input);
       const model = await loadEncoder(opts.model);
-      const enc = await encodeWithProgress(model, texts, opts.as, opts.batchSize);
-      const tensors: Record<string, { shape: number[]; data: Float32Array }> = {
-        embeddings: { shape: enc.embeddings.shape, data: enc.embeddings.dataSync() as Float32Array },
-      };
-      if (enc.mask) tensors.mask = { shape: enc.mask.shape, data: enc.mask.dataSync() as Float32Array };
+      const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+      let kind: string = model.kind;
+      if (opts.workers > 1) {
+        const bar = progressBar(`encode ${opts.as}s`, texts.length, 'texts');
+        const enc = await encodeParallel(opts.model, texts, opts.as, { workers: opts.workers, batchSize: opts.batchSize, onProgress: (d) => bar.update(d) });
+        bar.stop();
+        const n = texts.length;
+        tensors.embeddings = { shape: enc.kind === 'dense' ? [n, enc.dim] : [n, enc.length, enc.dim], data: enc.embeddings };
+        if (enc.mask) tensors.mask = { shape: [n, enc.length], data: enc.mask };
+        kind = enc.kind;
+      } else {
+        const enc = await encodeWithProgress(model, texts, opts.as, opts.batchSize);
+        tensors.embeddings = { shape: enc.embeddings.shape, data: enc.embeddings.dataSync() as Float32Array };
+        if (enc.mask) tensors.mask = { shape: enc.mask.shape, data: enc.mask.dataSync() as Float32Array };
+      }
       writeSafetensors(opts.out, tensors, {
-        metadata: { ids: JSON.stringify(ids), role: opts.as, kind: enc.kind, model: path.basename(path.resolve(opts.model)) },
+        metadata: { ids: JSON.stringify(ids), role: opts.as, kind, model: path.basename(path.resolve(opts.model)) },
       });
-      process.stderr.write(`encoded ${texts.length} texts as ${opts.as} → ${opts.out} (embeddings [${enc.embeddings.shape}])\n`);
+      process.stderr.write(`encoded ${texts.length} texts as ${opts.as} → ${opts.out} (embeddings [${tensors.embeddings.shape}])\n`);
       model.dispose();
     });
 }

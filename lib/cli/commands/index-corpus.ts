@@ -6,6 +6,7 @@ import { initBackend } from '../../backend';
 import { UserError } from '../../backend/errors';
 import { readCorpus } from '../../data/beir';
 import { loadEncoder } from '../../models/load';
+import { encodeParallel } from '../../models/parallel-encode';
 import { DenseIndex, MultiVectorIndex, saveIndex, type StorageDtype } from '../../retrieval';
 import { progressBar } from '../../util/progress';
 import { positiveInt } from './encode';
@@ -31,7 +32,8 @@ export function registerIndex(program: Command): void {
     .option('--dtype <type>', 'vector storage: float32 or float16', 'float32')
     .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
     .option('--chunk <n>', 'documents encoded before they are added to the index (bounds memory)', positiveInt('--chunk'), 1024)
-    .action(async (opts: { model: string; corpus: string; out: string; dtype: string; batchSize: number; chunk: number }) => {
+    .option('--workers <n>', 'encoding threads (tfjs-wasm uses one core each; each loads the model)', positiveInt('--workers'), 1)
+    .action(async (opts: { model: string; corpus: string; out: string; dtype: string; batchSize: number; chunk: number; workers: number }) => {
       if (opts.dtype !== 'float32' && opts.dtype !== 'float16') throw new UserError(`--dtype must be float32 or float16, got ${opts.dtype}`);
       await initBackend();
       const docs = readCorpus(corpusFile(opts.corpus));
@@ -40,12 +42,20 @@ export function registerIndex(program: Command): void {
       const index = model.kind === 'colbert' ? new MultiVectorIndex({ dim: model.dim, dtype }) : new DenseIndex({ dim: model.dim, dtype });
       const bar = progressBar('index', docs.length, 'docs');
       try {
-        for (let start = 0; start < docs.length; start += opts.chunk) {
-          const part = docs.slice(start, start + opts.chunk);
+        const chunk = opts.chunk * opts.workers;
+        for (let start = 0; start < docs.length; start += chunk) {
+          const part = docs.slice(start, start + chunk);
           const texts = part.map((d) => (d.title ? `${d.title} ${d.text}` : d.text));
-          const enc = await model.encode(texts, 'document', { batchSize: opts.batchSize, onProgress: (done) => bar.update(start + done) });
-          const emb = enc.embeddings.dataSync() as Float32Array;
           const ids = part.map((d) => d.id);
+          const onProgress = (done: number) => bar.update(start + done);
+          if (opts.workers > 1) {
+            const enc = await encodeParallel(opts.model, texts, 'document', { workers: opts.workers, batchSize: opts.batchSize, onProgress });
+            if (index instanceof MultiVectorIndex) index.addPadded(ids, enc.embeddings, enc.mask!, enc.length);
+            else index.addRows(ids, enc.embeddings);
+            continue;
+          }
+          const enc = await model.encode(texts, 'document', { batchSize: opts.batchSize, onProgress });
+          const emb = enc.embeddings.dataSync() as Float32Array;
           if (index instanceof MultiVectorIndex) index.addPadded(ids, emb, enc.mask!.dataSync(), enc.embeddings.shape[1]!);
           else index.addRows(ids, emb);
           enc.embeddings.dispose();

@@ -1,0 +1,3 @@
+// Encoding worker threads start here: register tsx so the TypeScript sources load without a build step.
+require('tsx/cjs');
+require('./encode-worker.ts');

@@ -14,7 +14,7 @@ before(async () => {
   await initBackend();
 });
 
-for (const [phase, head] of [['supervised', 'colbert'], ['unsupervised', 'dense'], ['distillation', 'colbert']] as const) {
+for (const [phase, head] of [['supervised', 'colbert'], ['distillation', 'colbert']] as const) {
   test(`2 devices give the loss and gradient of 1 device: ${phase} ${head} (GradCache, dropout${phase === 'supervised' ? ', learnable temperature' : ''})`, async () => {
     const dir = tmpDir('dev');
     const cfg = tinyConfig(dir, { phase, head, batchSize: 8, miniBatch: 2 });
@@ -30,7 +30,7 @@ for (const [phase, head] of [['supervised', 'colbert'], ['unsupervised', 'dense'
 }
 
 test('2 devices whose shard is one mini-batch (one graph per device, no replay) give the gradient of 1 device', async () => {
-  for (const [phase, head] of [['supervised', 'colbert'], ['unsupervised', 'dense']] as const) {
+  for (const [phase, head] of [['unsupervised', 'dense']] as const) {
     const cfg = tinyConfig(tmpDir('dev-onegraph'), { phase, head, batchSize: 8, miniBatch: 4 });
     const one = await probeGradient(cfg);
     const two = await probeOnDevices(cfg, 2);

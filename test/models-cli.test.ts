@@ -91,7 +91,7 @@ describe('model commands', () => {
     const two = readSafetensors(p('d2.safetensors'));
     assert.deepEqual(two.metadata.ids, one.metadata.ids);
     assert.deepEqual(two.tensors.get('embeddings')!.shape, one.tensors.get('embeddings')!.shape);
-    assert.deepEqual(Array.from(two.tensors.get('mask')!.data), Array.from(one.tensors.get('mask')!.data));
+    assert.deepEqual(Array.from(two.tensors.get('mask')!.data as Float32Array), Array.from(one.tensors.get('mask')!.data as Float32Array));
     // Different batches change the matMul shapes, hence float rounding (observed ~1e-8), never more.
     assertClose(two.tensors.get('embeddings')!.data as Float32Array, one.tensors.get('embeddings')!.data as Float32Array, 1e-6, 'embeddings');
   });

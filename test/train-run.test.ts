@@ -129,3 +129,11 @@ test('runs free every tensor they create (no per-step leak)', async () => {
   await runReplica(tinyConfig(dir, { steps: 3, output: 'a' }));
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('"epochs" runs every full batch of each epoch once (24 examples, batch 4, 2 epochs = 12 steps)', async () => {
+  const dir = tmpDir('epochs');
+  const cfg = tinyConfig(dir, { steps: undefined, epochs: 2, checkpointEvery: 100 });
+  const r = await runReplica(cfg);
+  assert.equal(r.steps, 12);
+  assert.equal(logOf(cfg.output).length, 12);
+});

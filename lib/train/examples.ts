@@ -1,12 +1,12 @@
 /**
  * Example run configs, one per phase and setting, small enough to train in a minute or two on two CPU
  * cores: a random tiny ModernBERT (preset "tiny", 4,096-piece tokenizer) on synthetic data written next
- * to the config (lib/train/synthetic.ts). They show every key a real run uses; scale batchSize, steps,
- * model and data up for real training.
+ * to the config (lib/train/synthetic.ts), evaluated (nDCG@10, recall@10) on a synthetic BEIR folder of the
+ * same topics. They show every key a real run uses; scale batchSize, steps, model and data up for real training.
  */
 import * as path from 'node:path';
 import { UserError } from '../backend/errors';
-import { writeSyntheticSources } from './synthetic';
+import { writeSyntheticBeir, writeSyntheticSources } from './synthetic';
 import { parseTrainConfig, type TrainConfig } from './config';
 
 export const EXAMPLES = ['unsupervised-colbert', 'unsupervised-dense', 'supervised-colbert', 'supervised-dense', 'distillation-colbert', 'mlm'] as const;
@@ -31,6 +31,7 @@ export function exampleConfig(name: string, dataDir: string): Record<string, unk
     checkpointEvery: 20,
     keepCheckpoints: 2,
     logEvery: 1,
+    ...(phase === 'mlm' ? {} : { eval: { datasets: [{ dir: writeSyntheticBeir(path.join(dir, 'data', 'eval-beir'), { seed: 1000 }), name: 'synthetic' }], every: 20, k: 100, measures: ['ndcg_cut.10', 'recall.10'] } }),
   };
   const perPhase: Record<TrainConfig['phase'], Record<string, unknown>> = {
     unsupervised: { batchSize: 64, miniBatch: 16, temperature: { value: 0.05, learnable: true }, optimizer: { lr: 3e-4, warmupSteps: 5, weightDecay: 0.01, clipNorm: 1 }, steps: 40 },

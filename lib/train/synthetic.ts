@@ -4,7 +4,7 @@
  * positive a longer text of the same topic sharing some of the query's words, hard negatives texts of
  * other topics that share one query word (so lexical overlap alone does not solve the task), teacher
  * scores the overlap with the query's topic. Two sources of different sizes exercise size-proportional
- * single-source batching.
+ * single-source batching; `writeSyntheticBeir` makes a matching evaluation set.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -25,7 +25,10 @@ const WORDS = (
 ).split(' ');
 
 export interface SyntheticOptions {
+  /** Draws of the examples. */
   seed: number;
+  /** The topics (which words belong together); the same for every source and the evaluation set. */
+  worldSeed?: number;
   topics?: number;
   wordsPerTopic?: number;
 }
@@ -36,8 +39,8 @@ interface World {
 }
 
 function world(o: SyntheticOptions): World {
+  const words = shuffleInPlace(WORDS.slice(), mulberry32(o.worldSeed ?? 1));
   const rand = mulberry32(o.seed);
-  const words = shuffleInPlace(WORDS.slice(), rand);
   const k = o.topics ?? 12;
   const per = o.wordsPerTopic ?? Math.floor(words.length / k);
   return { topics: Array.from({ length: k }, (_, t) => words.slice(t * per, (t + 1) * per)), rand };
@@ -55,11 +58,11 @@ export function syntheticExamples(phase: Phase, n: number, o: SyntheticOptions &
   for (let i = 0; i < n; i++) {
     const t = Math.floor(r() * w.topics.length);
     const qWords = pick(w.topics[t], 3, r);
-    const query = qWords.join(' ') + ` ${i}`;
-    const positive = [...qWords.slice(0, 2), ...pick(w.topics[t], 6, r)].join(' ') + ` ${i}`;
+    const query = qWords.join(' ');
+    const positive = [...qWords.slice(0, 2), ...pick(w.topics[t], 6, r)].join(' ');
     const negative = (j: number) => {
       const other = (t + 1 + Math.floor(r() * (w.topics.length - 1))) % w.topics.length;
-      return [qWords[j % 3], ...pick(w.topics[other], 7, r)].join(' ') + ` ${i}-${j}`;
+      return [qWords[j % 3], ...pick(w.topics[other], 7, r)].join(' ');
     };
     if (phase === 'unsupervised') out.push({ query, document: positive });
     else if (phase === 'supervised') out.push({ query, positive, negatives: Array.from({ length: o.negatives ?? 3 }, (_, j) => negative(j)) });
@@ -71,6 +74,26 @@ export function syntheticExamples(phase: Phase, n: number, o: SyntheticOptions &
     } else out.push({ text: [...pick(w.topics[t], 10, r), ...pick(w.topics[t], 10, r)].join(' ') });
   }
   return out;
+}
+
+/**
+ * A small BEIR folder from the same world (corpus.jsonl, queries.jsonl, qrels/test.tsv): documents of
+ * 10 topic words, queries of 3 words of one document, which is their one relevant document. Other
+ * documents of the topic share some words, so ranking needs more than the topic.
+ */
+export function writeSyntheticBeir(dir: string, o: SyntheticOptions & { documents?: number; queries?: number }): string {
+  const w = world(o);
+  const r = w.rand;
+  const docs = Array.from({ length: o.documents ?? 240 }, (_, i) => pick(w.topics[i % w.topics.length], 10, r));
+  const queries = Array.from({ length: o.queries ?? 60 }, () => {
+    const j = Math.floor(r() * docs.length);
+    return { j, text: pick(docs[j], 3, r).join(' ') };
+  });
+  fs.mkdirSync(path.join(dir, 'qrels'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'corpus.jsonl'), docs.map((d, i) => JSON.stringify({ _id: `d${i}`, title: '', text: d.join(' ') })).join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'queries.jsonl'), queries.map((q, i) => JSON.stringify({ _id: `q${i}`, text: q.text })).join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'qrels', 'test.tsv'), 'query-id\tcorpus-id\tscore\n' + queries.map((q, i) => `q${i}\td${q.j}\t1`).join('\n') + '\n');
+  return dir;
 }
 
 /** Writes two sources (sizes n and n/2) of `phase` into `dir`; returns their paths. */

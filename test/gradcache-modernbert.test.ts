@@ -5,9 +5,11 @@
  */
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
 import { parseTrainConfig, resolvePaths } from '../lib/train/config';
-import { probeGradient } from '../lib/train/run';
+import { probeGradient, runReplica } from '../lib/train/run';
 import { probeOnDevices } from '../lib/train/devices/pool';
 import { tmpDir, writeData } from './train-helpers/fixtures';
 import { maxRelError } from './helpers/tensors';
@@ -52,4 +54,16 @@ test('ModernBERT ColBERT: 2 devices = 1 device', async () => {
   const two = await probeOnDevices(cfg, 2);
   const err = maxRelError(two.gradient, one.gradient);
   assert.ok(err <= 1e-5, `relative error ${err}`);
+});
+
+test('ModernBERT ColBERT: a run interrupted after step 1 and resumed saves the same safetensors as an uninterrupted run', async () => {
+  const dir = tmpDir('mb-resume');
+  const a = { ...config(dir, 'supervised', 'colbert'), steps: 3, checkpointEvery: 1 };
+  const b = { ...a, output: path.join(dir, 'resumed') };
+  await runReplica(a);
+  await assert.rejects(runReplica(b, undefined, { hooks: { onStepEnd: (s) => { if (s === 1) throw new Error('crash'); } } }), /crash/);
+  await runReplica(b, undefined, { resume: true });
+  const bytes = (out: string) => fs.readFileSync(path.join(out, 'model', 'model.safetensors')).toString('base64');
+  assert.equal(bytes(b.output), bytes(a.output));
+  assert.ok(fs.existsSync(path.join(b.output, 'model', '1_Dense')), 'PyLate layout');
 });

@@ -13,12 +13,17 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-export function buildProgram(): Command {
+/**
+ * Builds the program. With `only`, just that command is loaded (the common case: a known command name
+ * is the first argument); otherwise all are, for help and for error messages that list them.
+ */
+export function buildProgram(only?: string): Command {
   const program = new Command('colbert-zero')
     .description('Late-interaction retrieval workbook: train, encode, search and evaluate ColBERT and dense models.')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of COMMANDS) register(program);
+  const chosen = COMMANDS.filter((c) => c.name === only);
+  for (const c of chosen.length ? chosen : COMMANDS) c.load()(program);
   return program;
 }
 
@@ -38,7 +43,7 @@ function report(e: unknown): number {
 /** Parses argv (as process.argv: node, script, ...args) and runs the command; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await buildProgram(argv[2]).parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (e) {
     return report(e);

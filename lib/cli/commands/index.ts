@@ -1,13 +1,19 @@
 import type { Command } from 'commander';
-import { registerBackend } from './backend';
-import { registerEvalRun } from './eval-run';
-import { registerInitModel } from './init-model';
-import { registerEncode } from './encode';
-import { registerScore } from './score';
-import { registerIndex } from './index-corpus';
-import { registerSearch } from './search';
-import { registerTrain } from './train';
-import { registerGradcheck } from './gradcheck';
 
-/** Every command, in the order `--help` lists them. Add one line per new command. */
-export const COMMANDS: Array<(program: Command) => void> = [registerBackend, registerEvalRun, registerInitModel, registerEncode, registerScore, registerIndex, registerSearch, registerTrain, registerGradcheck];
+type Register = (program: Command) => void;
+
+/**
+ * Every command, in the order `--help` lists them: its name and how to load it. Commands are loaded
+ * only when used (TensorFlow.js and the model code take seconds to import), so `eval-run` starts fast.
+ */
+export const COMMANDS: Array<{ name: string; load: () => Register }> = [
+  { name: 'backend', load: () => require('./backend').registerBackend },
+  { name: 'eval-run', load: () => require('./eval-run').registerEvalRun },
+  { name: 'init-model', load: () => require('./init-model').registerInitModel },
+  { name: 'encode', load: () => require('./encode').registerEncode },
+  { name: 'score', load: () => require('./score').registerScore },
+  { name: 'index', load: () => require('./index-corpus').registerIndex },
+  { name: 'search', load: () => require('./search').registerSearch },
+  { name: 'train', load: () => require('./train').registerTrain },
+  { name: 'gradcheck', load: () => require('./gradcheck').registerGradcheck },
+];

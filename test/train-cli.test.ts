@@ -96,3 +96,10 @@ test('a config with an unknown key fails with one line naming the key path', () 
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^colbert-zero: error: .*bad\.json: unknown key "optimizer\.warmup"\n$/);
 });
+
+test('usage errors exit with code 2', () => {
+  for (const args of [['train'], ['train', '--config', 'x.json', '--devices', '0'], ['train', '--config', 'x.json', '--transport', 'carrier-pigeon'], ['gradcheck', '--config', 'x.json', '--tolerance', '-1']]) {
+    const r = cli(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+  }
+});

@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   for (const devices of [1, 2]) {
     const cfg = config(dir, devices);
     await train(cfg, { devices });
-    rows.push({ name: `colbert-zero, ${devices} device${devices > 1 ? 's' : ''} (wasm, ${devices} worker${devices > 1 ? 's' : ''})`, eps: throughput(cfg.output) });
+    rows.push({ name: `colbert-zero, ${devices} device${devices > 1 ? 's' : ''} (wasm, ${devices > 1 ? `${devices} worker threads` : 'in-process'})`, eps: throughput(cfg.output) });
     process.stderr.write(`${rows[rows.length - 1].name}: ${rows[rows.length - 1].eps.toFixed(1)} examples/s\n`);
   }
   let torchVersion = '';

@@ -103,3 +103,18 @@ test('usage errors exit with code 2', () => {
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
   }
 });
+
+test('train --sweep runs one training per learning rate and names the best by the evaluation', () => {
+  const dir = tmpDir('cli-sweep');
+  const beir = path.join(dir, 'beir');
+  fs.mkdirSync(path.join(beir, 'qrels'), { recursive: true });
+  const topics = ['apple river stone', 'cloud green orange', 'tiger maple violet', 'copper silver lemon'];
+  fs.writeFileSync(path.join(beir, 'corpus.jsonl'), topics.map((t, i) => JSON.stringify({ _id: `d${i}`, title: '', text: t })).join('\n') + '\n');
+  fs.writeFileSync(path.join(beir, 'queries.jsonl'), topics.map((t, i) => JSON.stringify({ _id: `q${i}`, text: t.split(' ')[0] })).join('\n') + '\n');
+  fs.writeFileSync(path.join(beir, 'qrels', 'test.tsv'), 'query-id\tcorpus-id\tscore\n' + topics.map((_, i) => `q${i}\td${i}\t1`).join('\n') + '\n');
+  const file = writeConfig(dir, 'sweep', { steps: 2, eval: { datasets: [{ dir: beir }], k: 4, measures: ['ndcg_cut.10'] } });
+  const r = cli(['train', '--config', file, '--sweep', '1e-3:1e-1:2', '--metric', 'ndcg_cut_10']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.split('\n').filter((l) => l.startsWith('lr ')).length, 2);
+  assert.match(r.stdout, /best lr (1\.000e-3|1\.000e-1) \(ndcg_cut_10 /);
+});

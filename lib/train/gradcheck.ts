@@ -5,18 +5,9 @@
 import type { TrainConfig } from './config';
 import { probeGradient } from './run';
 
-/** Normwise relative error max|a−b| / max|b| (element-wise ratios mislead where sums cancel). */
-export function relativeError(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new Error(`gradients of different sizes: ${a.length} vs ${b.length}`);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    diff = Number.isNaN(d) ? Infinity : Math.max(diff, d);
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff === 0 ? 0 : diff / Math.max(scale, 1e-30);
-}
+import { relativeError } from '../util/numeric';
+
+export { relativeError };
 
 export interface GradcheckReport {
   parameters: number;

@@ -1,2 +1,3 @@
 export * from './atomic';
 export * from './progress';
+export * from './numeric';

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { workerData } from 'node:worker_threads';
 import { matMul } from '../../lib/backend/matmul';
 import type { Encoded, HeadKind, Role, TokenizedBatch, TrainableEncoder } from '../../lib/models/encoder';
+import { seededFloats } from '../helpers/tensors';
 
 export interface TinyOptions {
   kind: HeadKind;
@@ -25,16 +26,7 @@ export interface TinyOptions {
 }
 
 function floats(n: number, seed: number, scale: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
+  return seededFloats(n, seed).map((x) => x * scale);
 }
 
 function hashWord(w: string, vocab: number): number {

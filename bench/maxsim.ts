@@ -18,6 +18,7 @@ import { initBackend, matMul } from '../lib/backend';
 import { colbertScores, productOrientation } from '../lib/scores';
 import { MultiVectorIndex } from '../lib/retrieval';
 import { writeFileAtomic } from '../lib/util';
+import { fillNormalisedRows } from './common';
 
 const ROOT = path.resolve(__dirname, '..');
 const LQ = 32;
@@ -26,28 +27,9 @@ const LD = 180;
 const DIM = 128;
 const REPEATS = 5;
 
-/** mulberry32 normals (Box–Muller), rows L2-normalised: the same data on every machine. */
+/** Seeded normal rows, L2-normalised: the same data on every machine. */
 function normalisedRows(rows: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
-  };
-  const out = new Float32Array(rows * DIM);
-  for (let r = 0; r < rows; r++) {
-    let norm = 0;
-    for (let c = 0; c < DIM; c++) {
-      const v = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-      out[r * DIM + c] = v;
-      norm += v * v;
-    }
-    norm = Math.sqrt(norm);
-    for (let c = 0; c < DIM; c++) out[r * DIM + c] /= norm;
-  }
-  return out;
+  return fillNormalisedRows(new Float32Array(rows * DIM), DIM, seed);
 }
 
 /** The plain loop: for each document, each query token, the best dot product over document tokens. */

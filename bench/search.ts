@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
 import { MultiVectorIndex, type SearchTimings, type StorageDtype } from '../lib/retrieval';
 import { writeFileAtomic } from '../lib/util';
+import { fillNormalisedRows } from './common';
 
 const ROOT = path.resolve(__dirname, '..');
 const ND = 5000;
@@ -23,24 +24,7 @@ const K = 100;
 
 /** Seeded normal token vectors, each row L2-normalised, written into `out`. */
 function fillTokens(out: Float32Array, seed: number): void {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
-  };
-  for (let r = 0; r < out.length / DIM; r++) {
-    let norm = 0;
-    for (let c = 0; c < DIM; c++) {
-      const v = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-      out[r * DIM + c] = v;
-      norm += v * v;
-    }
-    norm = Math.sqrt(norm);
-    for (let c = 0; c < DIM; c++) out[r * DIM + c] /= norm;
-  }
+  fillNormalisedRows(out, DIM, seed);
 }
 
 /** The plain loop over the index's documents: MaxSim of one query against every document. */

@@ -22,6 +22,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../backend/errors';
 import { writeJsonAtomic } from '../util/atomic';
+import { readJsonFile } from '../util/json';
 import { readSafetensors, writeSafetensors, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, type NamedTensor, type TensorInput } from './safetensors';
 
 export const CONFIG_FILE = 'config.json';
@@ -37,20 +38,7 @@ export const MODULE_TYPES = {
   pylateDense: 'pylate.models.Dense.Dense',
 } as const;
 
-/** Reads a JSON file; a missing file or bad JSON is a UserError naming the file. */
-export function readJsonFile<T = Record<string, unknown>>(file: string): T {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new UserError(`${file}: invalid JSON (${(e as Error).message})`);
-  }
-}
+export { readJsonFile };
 
 /** Reads `config.json` (the transformer's Hugging Face config) as a plain object. */
 export function readModelConfig(dir: string): Record<string, unknown> {

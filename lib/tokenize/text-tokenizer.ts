@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import { env, PreTrainedTokenizer } from '@huggingface/transformers';
 import { UserError } from '../backend/errors';
 import { writeJsonAtomic } from '../util/atomic';
+import { readJsonFile } from '../util/json';
 
 // This library never fetches models; make sure no code path of the package can, or can write its cache.
 env.allowRemoteModels = false;
@@ -48,17 +49,7 @@ const BERT_DEFAULTS: Partial<Record<SpecialName, string>> = {
 };
 
 function readJson(file: string): Record<string, any> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${file}: invalid JSON (${(e as Error).message})`);
-  }
+  return readJsonFile<Record<string, any>>(file);
 }
 
 /** A special token given as a string or as `{"content": ..., "__type": "AddedToken"}`. */

@@ -1,3 +1,4 @@
 export * from './atomic';
 export * from './progress';
 export * from './numeric';
+export * from './json';

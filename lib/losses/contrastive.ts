@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Encoded } from '../models/encoder';
 import { pairwiseScores } from './scoring';
+import { logSoftmaxRows } from './softmax';
 
 export interface InfoNCEOptions {
   /** Documents per query in the layout (1 positive + hard negatives). */
@@ -36,7 +37,7 @@ export function infoNCEFromScores(scores: tf.Tensor2D, opts: InfoNCEOptions): tf
     const labels = contrastiveLabels(nq, opts.docsPerQuery, opts.queryOffset ?? 0);
     for (const l of labels) if (l >= nd) throw new Error(`infoNCE: positive column ${l} outside ${nd} documents`);
     const logits = tf.div(scores, opts.temperature);
-    const logp = tf.logSoftmax(logits, 1);
+    const logp = logSoftmaxRows(logits);
     const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(labels, 'int32'), nd)));
     return tf.div(tf.neg(picked), opts.normalizer ?? nq) as tf.Scalar;
   });

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mulberry32 } from '../train/rng';
+import { logSoftmaxRows } from './softmax';
 
 export const IGNORE_INDEX = -100;
 
@@ -58,7 +59,7 @@ export function mlmLoss(logits: tf.Tensor2D, targets: Int32Array): tf.Scalar {
     const [m, v] = logits.shape;
     if (targets.length !== m) throw new Error(`mlmLoss: ${m} logit rows vs ${targets.length} targets`);
     if (m === 0) return tf.scalar(0);
-    const logp = tf.logSoftmax(logits, 1);
+    const logp = logSoftmaxRows(logits);
     const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(targets, 'int32'), v)));
     return tf.div(tf.neg(picked), m) as tf.Scalar;
   });

@@ -37,7 +37,7 @@ export function infoNCEFromScores(scores: tf.Tensor2D, opts: InfoNCEOptions): tf
     const labels = contrastiveLabels(nq, opts.docsPerQuery, opts.queryOffset ?? 0);
     for (const l of labels) if (l >= nd) throw new Error(`infoNCE: positive column ${l} outside ${nd} documents`);
     const logits = tf.div(scores, opts.temperature);
-    const logp = logSoftmaxRows(logits);
+    const logp = logSoftmaxRows(logits as tf.Tensor2D);
     const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(labels, 'int32'), nd)));
     return tf.div(tf.neg(picked), opts.normalizer ?? nq) as tf.Scalar;
   });

@@ -8,9 +8,13 @@ import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
+function sharedDataLocation(): string {
+  return process.env.CZ_SHARED_DATA || path.join(ROOT, '..', 'shared', 'data');
+}
+
 export function sharedDataDir(): string | null {
   // When CZ_SHARED_DATA is set it is the only place looked at (set it to a missing path to test without the data).
-  const c = process.env.CZ_SHARED_DATA || path.join(ROOT, '..', 'shared', 'data');
+  const c = sharedDataLocation();
   return fs.existsSync(c) && fs.statSync(c).isDirectory() ? path.resolve(c) : null;
 }
 
@@ -24,7 +28,7 @@ export function sharedPath(...parts: string[]): string | null {
   if (!warned) {
     warned = true;
     process.stdout.write(
-      `# NOTE: shared reference data not found (${p ?? 'set CZ_SHARED_DATA or place it at ../shared/data'}); tests that need it are skipped\n`,
+      `# NOTE: shared reference data not found (looked for ${p ?? sharedDataLocation()}; set CZ_SHARED_DATA or place it at ../shared/data); tests that need it are skipped\n`,
     );
   }
   return null;

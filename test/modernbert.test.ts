@@ -135,6 +135,21 @@ describe('ModernBERT training behaviour', () => {
     assertClose(embed(table, ids), tf.gather(table, tf.tensor1d(ids, 'int32')), 0, 'embedding lookup');
   });
 
+  it('random weights are reproducible for every seed, including 0 (tf treats seed 0 as unseeded)', () => {
+    const config = { ...presetConfig('tiny')!, vocabSize: 50 };
+    const values = (seed: number) => {
+      const m = ModernBert.random(config, seed);
+      const out = m.variables().map((v) => v.dataSync().slice());
+      m.dispose();
+      return out;
+    };
+    const a = values(0);
+    const b = values(0);
+    const c = values(1);
+    a.forEach((x, i) => assert.deepEqual(x, b[i], `parameter ${i} differs between two random(config, 0)`));
+    assert.notDeepEqual(a[0], c[0], 'seed 0 and seed 1 give the same token embeddings');
+  });
+
   it('has gradients for every backbone parameter', () => {
     const config = { ...presetConfig('tiny')!, vocabSize: 50 };
     const model = ModernBert.random(config, 1);

@@ -94,6 +94,17 @@ function initialValue(c: ModernBertConfig, s: ParamSpec, seed: number): tf.Tenso
   return tf.truncatedNormal(shape, 0, std, 'float32', seed);
 }
 
+/**
+ * The seed of parameter `index` for model seed `seed`: seed·1000003 + index, except that tf's random ops
+ * treat seed 0 as "unseeded" (a fresh random draw), so the one pair giving 0 (seed 0, first parameter)
+ * uses 1000002 instead — a value no other parameter of any seed gets (models have far fewer than 10⁶
+ * parameters). Every other parameter keeps the seed it always had.
+ */
+export function parameterSeed(seed: number, index: number): number {
+  const s = seed * 1000003 + index;
+  return s !== 0 ? s : 1000002;
+}
+
 export class ModernBert {
   readonly config: ModernBertConfig;
   /** Parameters by transformers name; Linear weights held as [in, out]. */
@@ -114,7 +125,7 @@ export class ModernBert {
   /** Random weights, drawn as transformers initialises them (see initialValue). */
   static random(config: ModernBertConfig, seed = 0): ModernBert {
     const values = new Map<string, tf.Tensor>();
-    parameterSpecs(config).forEach((s, i) => values.set(s.name, initialValue(config, s, seed * 1000003 + i)));
+    parameterSpecs(config).forEach((s, i) => values.set(s.name, initialValue(config, s, parameterSeed(seed, i))));
     const model = new ModernBert(config, values);
     values.forEach((t) => t.dispose());
     return model;
@@ -159,7 +170,7 @@ export class ModernBert {
     if (this.hasMlmHead) return;
     this.specs.forEach((s, i) => {
       if (!s.head) return;
-      const t = initialValue(this.config, s, seed * 1000003 + i);
+      const t = initialValue(this.config, s, parameterSeed(seed, i));
       this.params.set(s.name, tf.variable(t, true, `modernbert${++instances}/${s.name}`));
       t.dispose();
     });

@@ -12,16 +12,13 @@ import time
 
 import torch
 from safetensors.torch import load_file
-from transformers import AutoConfig, AutoModel
+from transformers import AutoModel
 
 model_dir, batch, lq, ld, steps, threads = sys.argv[1], *map(int, sys.argv[2:7])
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
-config = AutoConfig.from_pretrained(model_dir)
-# The saved config keeps ModernBERT's special-token ids, outside a reduced vocabulary; [PAD] is id 0 there.
-config.pad_token_id = 0
-backbone = AutoModel.from_pretrained(model_dir, config=config, attn_implementation="sdpa")
+backbone = AutoModel.from_pretrained(model_dir, attn_implementation="sdpa")
 dense_dir = os.path.join(model_dir, "1_Dense")
 dense = load_file(os.path.join(dense_dir, "model.safetensors"))
 proj = torch.nn.Linear(backbone.config.hidden_size, dense["linear.weight"].shape[0], bias=False)

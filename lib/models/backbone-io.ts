@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../backend/errors';
 import { CONFIG_FILE, readModelConfig, writeModelConfig } from './checkpoint-files';
-import { parseModernBertConfig, toHfConfig, type ModernBertConfig } from './config';
+import { parseModernBertConfig, toHfConfig, withTokenizerIds, type ModernBertConfig, type SpecialTokenIds } from './config';
 import { ModernBert } from './modernbert';
 import { readCheckpointTensors, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, writeShardedSafetensors, type TensorInput } from './safetensors';
 
@@ -58,10 +58,12 @@ function toInputs(tensors: Map<string, tf.Tensor>): Map<string, TensorInput> {
  * Writes `config.json` and the weights into `dir` (which must exist). `mlm` writes ModernBertForMaskedLM
  * (`model.` prefix, head, tied decoder omitted as transformers does); otherwise ModernBertModel.
  */
-export function writeBackbone(dir: string, model: ModernBert, opts: { mlm?: boolean; floatDtype?: 'F32' | 'F16' | 'BF16' } = {}): void {
+export function writeBackbone(dir: string, model: ModernBert, opts: { mlm?: boolean; floatDtype?: 'F32' | 'F16' | 'BF16'; tokenizer?: SpecialTokenIds } = {}): void {
   const mlm = opts.mlm ?? false;
   if (mlm && !model.hasMlmHead) model.initMlmHead();
-  writeModelConfig(dir, toHfConfig(model.config, mlm ? 'ModernBertForMaskedLM' : 'ModernBertModel'));
+  // Saved beside a tokenizer, config.json names that tokenizer's special-token ids.
+  const config = opts.tokenizer ? withTokenizerIds(model.config, opts.tokenizer) : model.config;
+  writeModelConfig(dir, toHfConfig(config, mlm ? 'ModernBertForMaskedLM' : 'ModernBertModel'));
   const sd = model.stateDict(mlm ? 'model.' : '', mlm);
   if (model.config.tieWordEmbeddings) sd.get('decoder.weight')?.dispose();
   if (model.config.tieWordEmbeddings) sd.delete('decoder.weight');

@@ -16,7 +16,7 @@ import { CONFIG_ST_FILE, ColbertTokenizer, defaultColbertConfig, readColbertConf
 import { loadBackbone, writeBackbone } from './backbone-io';
 import { encodeBatched, type EncodeOptions } from './batched-encode';
 import { colbertModules, IDENTITY_ACTIVATION, inspectCheckpoint, readDenseLayer, readSentenceBertConfig, writeDenseLayer, writeModules, writeSentenceBertConfig } from './checkpoint-files';
-import type { ModernBertConfig } from './config';
+import { withTokenizerIds, type ModernBertConfig } from './config';
 import type { Encoded, Role, TokenizedBatch, TrainableEncoder } from './encoder';
 import { colbertProject } from './heads';
 import { ModernBert, type ForwardOptions } from './modernbert';
@@ -62,7 +62,7 @@ export class ColbertModel implements TrainableEncoder {
   static create(config: ModernBertConfig, text: TextTokenizer, opts: { embeddingSize?: number; seed?: number; colbert?: Partial<Omit<ColbertTokenizerConfig, 'extra'>> } = {}): ColbertModel {
     const tokenizer = new ColbertTokenizer(text, withColbertOverrides(defaultColbertConfig(), opts.colbert ?? {}));
     const seed = opts.seed ?? 0;
-    const backbone = ModernBert.random({ ...config, vocabSize: Math.max(config.vocabSize, tokenizer.vocabSize) }, seed);
+    const backbone = ModernBert.random(withTokenizerIds({ ...config, vocabSize: Math.max(config.vocabSize, tokenizer.vocabSize) }, text), seed);
     const proj = linearInit(config.hiddenSize, opts.embeddingSize ?? 128, seed + 7919);
     const model = new ColbertModel(backbone, tokenizer, proj);
     proj.dispose();
@@ -133,7 +133,7 @@ export class ColbertModel implements TrainableEncoder {
   /** Writes PyLate's folder layout atomically (loads with pylate.models.ColBERT and, for the backbone, transformers). */
   save(dir: string): Promise<void> {
     return writeDirAtomic(dir, (tmp) => {
-      writeBackbone(tmp, this.backbone);
+      writeBackbone(tmp, this.backbone, { tokenizer: this.tokenizer.text });
       this.tokenizer.text.save(tmp);
       writeModules(tmp, colbertModules(1));
       writeSentenceBertConfig(tmp, { max_seq_length: this.maxSeqLength, do_lower_case: this.tokenizer.lowercase });

@@ -136,6 +136,32 @@ export function parseModernBertConfig(raw: Json, where = 'config.json'): ModernB
   };
 }
 
+/** The special-token ids of a tokenizer (null where it has no such token); TextTokenizer has this shape. */
+export interface SpecialTokenIds {
+  clsId: number | null;
+  sepId: number | null;
+  padId: number | null;
+  bosId: number | null;
+  eosId: number | null;
+}
+
+/**
+ * `c` with its special-token ids taken from the tokenizer the model is used with. ModernBERT's defaults
+ * (pad 50283, cls/bos 50281, sep/eos 50282) lie outside any smaller vocabulary, where transformers rejects
+ * or misuses them. Like ModernBERT's own config, bos falls back to [CLS] and eos to [SEP]; an id the
+ * tokenizer lacks keeps the config's value.
+ */
+export function withTokenizerIds(c: ModernBertConfig, t: SpecialTokenIds): ModernBertConfig {
+  return {
+    ...c,
+    padTokenId: t.padId ?? c.padTokenId,
+    clsTokenId: t.clsId ?? c.clsTokenId,
+    sepTokenId: t.sepId ?? c.sepTokenId,
+    bosTokenId: t.bosId ?? t.clsId ?? c.bosTokenId,
+    eosTokenId: t.eosId ?? t.sepId ?? c.eosTokenId,
+  };
+}
+
 /** The `config.json` transformers writes for this configuration (legacy theta keys, readable by old and new versions). */
 export function toHfConfig(c: ModernBertConfig, architecture = 'ModernBertForMaskedLM'): Json {
   return {

@@ -14,7 +14,7 @@ import { DenseTokenizer, TextTokenizer } from '../tokenize';
 import { loadBackbone, writeBackbone } from './backbone-io';
 import { encodeBatched, type EncodeOptions } from './batched-encode';
 import { denseModules, inspectCheckpoint, meanPoolingConfig, readJsonFile, readPoolingConfig, readSentenceBertConfig, writeModules, writePoolingConfig, writeSentenceBertConfig } from './checkpoint-files';
-import type { ModernBertConfig } from './config';
+import { withTokenizerIds, type ModernBertConfig } from './config';
 import type { Encoded, Role, TokenizedBatch, TrainableEncoder } from './encoder';
 import { l2NormalizeLast, pool, type Pooling } from './heads';
 import { ModernBert, type ForwardOptions } from './modernbert';
@@ -49,7 +49,7 @@ export class DenseModel implements TrainableEncoder {
   }
 
   static create(config: ModernBertConfig, text: TextTokenizer, opts: { seed?: number } & Partial<DenseSettings> = {}): DenseModel {
-    const backbone = ModernBert.random({ ...config, vocabSize: Math.max(config.vocabSize, text.size) }, opts.seed ?? 0);
+    const backbone = ModernBert.random(withTokenizerIds({ ...config, vocabSize: Math.max(config.vocabSize, text.size) }, text), opts.seed ?? 0);
     return new DenseModel(backbone, text, {
       pooling: opts.pooling ?? 'mean',
       normalize: opts.normalize ?? true,
@@ -123,7 +123,7 @@ export class DenseModel implements TrainableEncoder {
   save(dir: string): Promise<void> {
     const s = this.settings;
     return writeDirAtomic(dir, (tmp) => {
-      writeBackbone(tmp, this.backbone);
+      writeBackbone(tmp, this.backbone, { tokenizer: this.tokenizer.text });
       this.tokenizer.text.save(tmp);
       writeModules(tmp, denseModules({ normalize: s.normalize }));
       writeSentenceBertConfig(tmp, { max_seq_length: s.maxSeqLength, do_lower_case: s.lowercase });

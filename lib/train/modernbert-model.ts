@@ -12,7 +12,7 @@ import { ColbertModel } from '../models/colbert';
 import { DenseModel } from '../models/dense';
 import { ModernBert, type ForwardOptions } from '../models/modernbert';
 import { loadBackbone, writeBackbone } from '../models/backbone-io';
-import { presetConfig } from '../models/config';
+import { presetConfig, withTokenizerIds } from '../models/config';
 import { TextTokenizer } from '../tokenize/text-tokenizer';
 import { tinyTokenizerFiles } from '../tokenize/tiny';
 import { packRows } from '../tokenize/colbert';
@@ -71,7 +71,7 @@ export class MaskedLmModel implements TrainableEncoder {
   }
 
   save(dir: string): void {
-    writeBackbone(dir, this.backbone, { mlm: true });
+    writeBackbone(dir, this.backbone, { mlm: true, tokenizer: this.text });
     this.text.save(dir);
   }
 }
@@ -82,7 +82,7 @@ export async function buildModernBertModel(config: TrainConfig): Promise<TrainMo
     if (m.from) return new MaskedLmModel(loadBackbone(m.from), m.tokenizer ? TextTokenizer.fromDir(m.tokenizer) : TextTokenizer.fromDir(m.from), m.documentLength);
     const text = textTokenizer(m);
     const cfg = presetOrThrow(m);
-    return new MaskedLmModel(ModernBert.random({ ...cfg, vocabSize: Math.max(cfg.vocabSize, text.size) }, m.initSeed), text, m.documentLength);
+    return new MaskedLmModel(ModernBert.random(withTokenizerIds({ ...cfg, vocabSize: Math.max(cfg.vocabSize, text.size) }, text), m.initSeed), text, m.documentLength);
   }
   const lengths = { query_length: m.queryLength, document_length: m.documentLength };
   if (config.head === 'colbert') {

@@ -171,10 +171,13 @@ export function colbertScores(
         const dQ = new Float32Array(nq * lq * dim);
         const dD = new Float32Array(nd * ld * dim);
         for (const [c0, nc] of blocks) {
-          const [idx, g] = tf.tidy(() => [
-            tf.argMax(blockSims(s.q2, s.d3, s.dm, nq, lq, c0, nc), 3).dataSync() as Int32Array, // [nq, lq, nc]
-            upstream(dy as tf.Tensor2D, s.qm, s.dm, lq, c0, nc).dataSync() as Float32Array,
-          ]);
+          // Read outside the tidy: a tidy returning typed arrays walks every element looking for tensors.
+          const [idx, g] = readAndDispose(
+            tf.tidy(() => [
+              tf.argMax(blockSims(s.q2, s.d3, s.dm, nq, lq, c0, nc), 3), // [nq, lq, nc]
+              upstream(dy as tf.Tensor2D, s.qm, s.dm, lq, c0, nc),
+            ]),
+          ) as [Int32Array, Float32Array];
           accumulateWinners(qv, dv, dQ, dD, dim, nq * lq, nc, g, (r, c) => (c0 + c) * ld + idx[r * nc + c]);
         }
         const grads: tf.Tensor[] = [tf.tensor3d(dQ, [nq, lq, dim]), tf.tensor3d(dD, [nd, ld, dim])];
@@ -185,6 +188,15 @@ export function colbertScores(
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(...inputs) as tf.Tensor2D;
+}
+
+/** The tensors' values as typed arrays; the tensors are disposed. */
+function readAndDispose(ts: tf.Tensor[]): Array<Float32Array | Int32Array> {
+  return ts.map((t) => {
+    const v = t.dataSync() as Float32Array | Int32Array;
+    t.dispose();
+    return v;
+  });
 }
 
 /**
@@ -231,12 +243,14 @@ export function colbertKdScores(q: tf.Tensor3D, d: tf.Tensor4D, qMask?: tf.Tenso
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const s = split(saved);
-        const [idx, g] = tf.tidy(() => {
-          let w: tf.Tensor = dy.reshape([n, 1, k]);
-          if (s.dm) w = tf.mul(w, hasTokens(s.dm).reshape([n, 1, k]));
-          w = s.qm ? tf.mul(w, s.qm.reshape([n, lq, 1])) : tf.broadcastTo(w, [n, lq, k]);
-          return [tf.argMax(sims(s), 3).dataSync() as Int32Array, w.dataSync() as Float32Array]; // both [n, lq, k]
-        });
+        const [idx, g] = readAndDispose(
+          tf.tidy(() => {
+            let w: tf.Tensor = dy.reshape([n, 1, k]);
+            if (s.dm) w = tf.mul(w, hasTokens(s.dm).reshape([n, 1, k]));
+            w = s.qm ? tf.mul(w, s.qm.reshape([n, lq, 1])) : tf.broadcastTo(w, [n, lq, k]);
+            return [tf.argMax(sims(s), 3), w]; // both [n, lq, k]
+          }),
+        ) as [Int32Array, Float32Array];
         const dQ = new Float32Array(n * lq * dim);
         const dD = new Float32Array(n * k * ld * dim);
         const qv = s.q3.dataSync() as Float32Array;

@@ -95,6 +95,16 @@ function flatten(ts: tf.Tensor[]): Float32Array {
   return out;
 }
 
+/** Σx² over every element, in float64 and in order (a plain loop: no flattened copy, no closure per element). */
+function sumOfSquares(ts: tf.Tensor[]): number {
+  let total = 0;
+  for (const t of ts) {
+    const v = t.dataSync() as Float32Array;
+    for (let i = 0; i < v.length; i++) total += v[i] * v[i];
+  }
+  return total;
+}
+
 function unflatten(all: Float32Array, like: tf.Tensor[], scale: number): tf.Tensor[] {
   let o = 0;
   return like.map((t) => {
@@ -261,7 +271,7 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
       let all = [...full, ...ex];
       let gradNorm: number;
       if (config.optimizer.clipNorm !== undefined) ({ norm: gradNorm, grads: all } = clipByGlobalNorm(all, config.optimizer.clipNorm));
-      else gradNorm = Math.sqrt(flatten(all).reduce((a, x) => a + x * x, 0));
+      else gradNorm = Math.sqrt(sumOfSquares(all));
       const lr = learningRateAt(step, schedule);
       opt.apply(all, lr);
       all.forEach((g) => g.dispose());

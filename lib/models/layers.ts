@@ -27,11 +27,60 @@ export function embed(table: tf.Tensor2D, ids: Int32Array): tf.Tensor2D {
   return op(table);
 }
 
-/** torch.nn.LayerNorm over the last axis (biased variance), optional bias. */
+/**
+ * torch.nn.LayerNorm over the last axis (biased variance), optional bias. The gradient is written out
+ * (autodiff through tf.moments builds ~20 small kernels per norm): with x̂ = (x − μ)·r, r = 1/√(σ² + eps),
+ * g = dy ⊙ w:  dx = r·(g − mean(g) − x̂·mean(g ⊙ x̂)),  dw = Σ_rows dy ⊙ x̂,  db = Σ_rows dy.
+ */
 export function layerNorm(x: tf.Tensor2D, weight: tf.Tensor1D, bias: tf.Tensor1D | undefined, eps: number): tf.Tensor2D {
+  return bias ? layerNormWithBias(eps)(x, weight, bias) : layerNormNoBias(eps)(x, weight);
+}
+
+function normalize(x: tf.Tensor, eps: number): { xhat: tf.Tensor; r: tf.Tensor } {
   const { mean, variance } = tf.moments(x, -1, true);
-  const y = x.sub(mean).mul(variance.add(eps).rsqrt()).mul(weight) as tf.Tensor2D;
-  return bias ? y.add(bias) : y;
+  const r = variance.add(eps).rsqrt();
+  return { xhat: x.sub(mean).mul(r), r };
+}
+
+function layerNormInputGrad(dy: tf.Tensor, xhat: tf.Tensor, r: tf.Tensor, w: tf.Tensor): tf.Tensor {
+  const g = dy.mul(w);
+  return g.sub(g.mean(-1, true)).sub(xhat.mul(g.mul(xhat).mean(-1, true))).mul(r);
+}
+
+type Grad = Parameters<typeof tf.customGrad>[0];
+const noBias = new Map<number, (x: tf.Tensor2D, w: tf.Tensor1D) => tf.Tensor2D>();
+const withBias = new Map<number, (x: tf.Tensor2D, w: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor2D>();
+
+function layerNormNoBias(eps: number): (x: tf.Tensor2D, w: tf.Tensor1D) => tf.Tensor2D {
+  let op = noBias.get(eps);
+  if (!op) {
+    op = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
+      const { xhat, r } = normalize(x, eps);
+      save([xhat, r, w]);
+      return {
+        value: xhat.mul(w),
+        gradFunc: (dy: tf.Tensor, [sx, sr, sw]: tf.Tensor[]) => [layerNormInputGrad(dy, sx, sr, sw), dy.mul(sx).sum(0)],
+      };
+    }) as unknown as Grad) as unknown as (x: tf.Tensor2D, w: tf.Tensor1D) => tf.Tensor2D;
+    noBias.set(eps, op);
+  }
+  return op;
+}
+
+function layerNormWithBias(eps: number): (x: tf.Tensor2D, w: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor2D {
+  let op = withBias.get(eps);
+  if (!op) {
+    op = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+      const { xhat, r } = normalize(x, eps);
+      save([xhat, r, w]);
+      return {
+        value: xhat.mul(w).add(b),
+        gradFunc: (dy: tf.Tensor, [sx, sr, sw]: tf.Tensor[]) => [layerNormInputGrad(dy, sx, sr, sw), dy.mul(sx).sum(0), dy.sum(0)],
+      };
+    }) as unknown as Grad) as unknown as (x: tf.Tensor2D, w: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor2D;
+    withBias.set(eps, op);
+  }
+  return op;
 }
 
 /** Activations as transformers' ACT2FN defines them; `gelu` is the exact (erf) form. */

@@ -6,7 +6,7 @@ import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/backend';
-import { layerNorm } from '../lib/models/layers';
+import { activate, geglu, layerNorm } from '../lib/models/layers';
 import { assertClose, seededFloats } from './helpers/tensors';
 
 /** torch.nn.LayerNorm as plain tf ops (tf differentiates it). */
@@ -58,5 +58,33 @@ describe('layerNorm custom gradient', () => {
     assert.throws(() => assertClose(wrong, ref, 1e-5, 'dx'));
     const ours = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(layerNorm(xx as tf.Tensor2D, w, undefined, 1e-5), up)))(x);
     assertClose(ours, ref, 1e-5, 'dx');
+  });
+});
+
+describe('GeGLU custom gradient', () => {
+  before(async () => {
+    await initBackend('cpu');
+  });
+
+  // Inputs spread over ±4, where GELU's slope goes from ~0 through its dip to ~1.
+  const x = () => tf.tensor2d(seededFloats(6 * 10, 7).map((v) => 4 * v), [6, 10]);
+  const gate = () => tf.tensor2d(seededFloats(6 * 10, 8), [6, 10]);
+  const up = () => tf.tensor2d(seededFloats(6 * 10, 9), [6, 10]);
+  const reference = (a: tf.Tensor2D, g: tf.Tensor2D) => activate(a, 'gelu').mul(g) as tf.Tensor2D;
+  const grads = (f: (a: tf.Tensor2D, g: tf.Tensor2D) => tf.Tensor2D) =>
+    tf.grads((a: tf.Tensor, g: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor2D, g as tf.Tensor2D), up())))([x(), gate()]);
+
+  it('matches activate(input, "gelu") · gate and its autodiff (value, d input, d gate)', () => {
+    assertClose(geglu(x(), gate()), reference(x(), gate()), 0, 'value');
+    const ours = grads(geglu);
+    const ref = grads(reference);
+    assertClose(ours[0], ref[0], 1e-5, 'd input');
+    assertClose(ours[1], ref[1], 1e-5, 'd gate');
+  });
+
+  it('the comparison is sensitive: GELU\'s slope without the x·φ(x) term is caught', () => {
+    const ref = grads(reference);
+    const wrong = tf.tidy(() => up().mul(gate()).mul(tf.erf(x().mul(Math.SQRT1_2)).add(1).mul(0.5)));
+    assert.throws(() => assertClose(wrong, ref[0], 1e-5, 'd input'));
   });
 });

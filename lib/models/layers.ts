@@ -101,6 +101,25 @@ export function activate(x: tf.Tensor, kind: Activation): tf.Tensor {
 }
 
 /**
+ * GeGLU with exact GELU: gelu(input) ⊙ gate. Same forward ops as activate(input, 'gelu').mul(gate); the
+ * gradient is written out (autodiff through erf and the products built twice as many kernels):
+ *   d input = dy ⊙ gate ⊙ (½(1 + erf(x/√2)) + x·φ(x)),  φ(x) = exp(−x²/2)/√(2π);   d gate = dy ⊙ gelu(x).
+ */
+export const geglu = tf.customGrad(((input: tf.Tensor, gate: tf.Tensor, save: tf.GradSaveFunc) => {
+  const cdf = tf.erf(input.mul(Math.SQRT1_2)).add(1);
+  const act = input.mul(0.5).mul(cdf);
+  save([input, gate, cdf, act]);
+  return {
+    value: act.mul(gate),
+    gradFunc: (dy: tf.Tensor, [x, g, c, a]: tf.Tensor[]) => {
+      const pdf = tf.exp(x.square().mul(-0.5)).mul(1 / Math.sqrt(2 * Math.PI));
+      const dAct = c.mul(0.5).add(x.mul(pdf));
+      return [dy.mul(g).mul(dAct), dy.mul(a)];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (input: tf.Tensor2D, gate: tf.Tensor2D) => tf.Tensor2D;
+
+/**
  * cos and sin tables [length, headDim] for rotary embeddings, computed in float32 steps as transformers
  * does: inv_freq = 1 / theta^(2i/d), angle = position * inv_freq, duplicated over both halves.
  */

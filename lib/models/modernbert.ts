@@ -19,7 +19,7 @@ import { matMul } from '../backend';
 import { attention } from './attention';
 import { UserError } from '../backend/errors';
 import type { ModernBertConfig } from './config';
-import { activate, embed, layerNorm, linear, ropeTables, SeededDropout } from './layers';
+import { activate, embed, geglu, layerNorm, linear, ropeTables, SeededDropout } from './layers';
 
 const F32_MIN = -3.4028234663852886e38;
 
@@ -282,7 +282,8 @@ export class ModernBert {
     const c = this.config;
     const wi = linear(x, this.p(`layers.${i}.mlp.Wi.weight`) as tf.Tensor2D, this.maybe(`layers.${i}.mlp.Wi.bias`) as tf.Tensor1D | undefined);
     const [input, gate] = tf.split(wi, 2, 1);
-    const h = drop.apply(activate(input, c.hiddenActivation).mul(gate) as tf.Tensor2D, c.mlpDropout);
+    const gated = c.hiddenActivation === 'gelu' ? geglu(input as tf.Tensor2D, gate as tf.Tensor2D) : (activate(input, c.hiddenActivation).mul(gate) as tf.Tensor2D);
+    const h = drop.apply(gated, c.mlpDropout);
     return linear(h, this.p(`layers.${i}.mlp.Wo.weight`) as tf.Tensor2D, this.maybe(`layers.${i}.mlp.Wo.bias`) as tf.Tensor1D | undefined);
   }
 

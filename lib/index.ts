@@ -2,13 +2,13 @@
  * colbert-zero-workbook: the public API. Notebooks, the CLI and tests import from here.
  * Each concept has its own folder (see README: "Library layout").
  */
-export * from './backend';
-export * from './util';
-export * from './data';
-export * from './eval';
-export * from './scores';
-export * from './retrieval';
-export * from './tokenize';
-export * from './models';
-export * from './losses';
-export * from './train';
+export * from './backend/index';
+export * from './util/index';
+export * from './data/index';
+export * from './eval/index';
+export * from './scores/index';
+export * from './retrieval/index';
+export * from './tokenize/index';
+export * from './models/index';
+export * from './losses/index';
+export * from './train/index';

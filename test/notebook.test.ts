@@ -2,7 +2,9 @@
  * The library must import cleanly from a tslab notebook cell. tslab compiles cells with its own
  * TypeScript 5.0 fork and its own options (Node10 resolution, ESNext modules, not strict), which can
  * reject code that the project's TypeScript accepts — so the whole public API is checked with that
- * compiler and those options. When Jupyter is installed, a real notebook is also executed.
+ * compiler and those options. When Jupyter is installed, a real notebook is also executed. tslab
+ * resolves a local import only as `<path>.js` (no folder `index`), so every relative import inside lib/
+ * names a file, and notebooks import `./lib/index`.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -59,12 +61,12 @@ test('a notebook cell imports the library and scores with MaxSim (tslab kernel)'
     );
     const cell = [
       "import * as tf from '@tensorflow/tfjs-core';",
-      "import { initBackend, colbertScores } from './lib';",
+      "import { initBackend, colbertScores } from './lib/index';",
       "await initBackend('wasm');",
       'const q = tf.tensor3d([[[1, 0], [0, 1]]]);',
       'const d = tf.tensor3d([[[1, 0], [0.6, 0.8]]]);',
       'const m = tf.ones([1, 2]) as tf.Tensor2D;',
-      'console.log(JSON.stringify(Array.from(colbertScores(q, m, d, m).dataSync())));',
+      'console.log(JSON.stringify(Array.from(colbertScores(q, d, m, m).dataSync())));',
     ].join('\n');
     const nb = {
       cells: [{ cell_type: 'code', execution_count: null, id: 'c0', metadata: {}, outputs: [], source: cell }],

@@ -7,10 +7,10 @@
  * parallelism comes from worker threads (see lib/train), not from this module.
  */
 import * as tf from '@tensorflow/tfjs-core';
-// Method chaining (`t.square()`) is not registered by tfjs-core alone; every module relies on it.
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
-// Gradients are registered by the `@tensorflow/tfjs` bundle, not by tfjs-core: training needs them.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+// tfjs-core alone registers neither gradients (training needs them) nor method chaining (`t.square()`);
+// the `@tensorflow/tfjs` bundle registers both on the same tfjs-core, as plain CommonJS, so this works
+// under tsx, plain Node and tslab alike (tfjs-core's own ESM files for them do not load in plain Node).
+import '@tensorflow/tfjs';
 import * as path from 'node:path';
 import { UserError } from './errors';
 import { registerWasmKernels } from './kernels';

@@ -7,7 +7,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../backend/errors';
-import { COMMANDS } from './commands';
+import { COMMANDS } from './commands/index';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;

@@ -7,11 +7,11 @@
  * The run keeps the index's top-k: equal scores at the cut keep the lower corpus position. Inside the
  * run, `evaluate` orders equal scores as trec_eval does (document id descending).
  */
-import { initBackend, UserError } from '../backend';
+import { initBackend, UserError } from '../backend/index';
 import type { Doc, Qrels, Query, Run } from '../data/types';
 import { loadBeir } from '../data/beir';
 import type { Encoder, Encoded } from '../models/encoder';
-import { DenseIndex, MultiVectorIndex, unpad, type SearchOptions, type StorageDtype } from '../retrieval';
+import { DenseIndex, MultiVectorIndex, unpad, type SearchOptions, type StorageDtype } from '../retrieval/index';
 import { progressBar } from '../util/progress';
 import { writeJsonAtomic } from '../util/atomic';
 import { evaluate } from './metrics';

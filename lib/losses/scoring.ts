@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Encoded } from '../models/encoder';
-import { colbertKdScores, colbertScores, cosineScores, l2Normalize } from '../scores';
+import { colbertKdScores, colbertScores, cosineScores, l2Normalize } from '../scores/index';
 
 /**
  * Similarities per MaxSim block during training: 4M floats (16 MB). Smaller than lib/scores' default so

@@ -18,7 +18,7 @@
  * save g−1 rounds of per-op overhead, which is what dominates at query length.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matMul } from '../backend';
+import { matMul } from '../backend/index';
 
 export interface AttentionShape {
   n: number;

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../backend/errors';
 import { writeDirAtomic } from '../util/atomic';
-import { CONFIG_ST_FILE, ColbertTokenizer, defaultColbertConfig, readColbertConfig, TextTokenizer, withColbertOverrides, writeColbertConfig, type ColbertTokenizerConfig } from '../tokenize';
+import { CONFIG_ST_FILE, ColbertTokenizer, defaultColbertConfig, readColbertConfig, TextTokenizer, withColbertOverrides, writeColbertConfig, type ColbertTokenizerConfig } from '../tokenize/index';
 import { loadBackbone, writeBackbone } from './backbone-io';
 import { encodeBatched, type EncodeOptions } from './batched-encode';
 import { colbertModules, IDENTITY_ACTIVATION, inspectCheckpoint, readDenseLayer, readSentenceBertConfig, writeDenseLayer, writeModules, writeSentenceBertConfig } from './checkpoint-files';

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../backend/errors';
 import { writeDirAtomic, writeJsonAtomic } from '../util/atomic';
-import { DenseTokenizer, TextTokenizer } from '../tokenize';
+import { DenseTokenizer, TextTokenizer } from '../tokenize/index';
 import { loadBackbone, writeBackbone } from './backbone-io';
 import { encodeBatched, type EncodeOptions } from './batched-encode';
 import { denseModules, inspectCheckpoint, meanPoolingConfig, readJsonFile, readPoolingConfig, readSentenceBertConfig, writeModules, writePoolingConfig, writeSentenceBertConfig } from './checkpoint-files';

@@ -1,6 +1,6 @@
 /** One encoding worker thread (see parallel-encode.ts): loads the model, encodes its shard, posts the arrays. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { initBackend } from '../backend';
+import { initBackend } from '../backend/index';
 import type { Role } from './encoder';
 import { loadEncoder } from './load';
 

@@ -4,7 +4,7 @@
  * head mean-pools (or takes [CLS]) and L2-normalises. Normalisation is torch's F.normalize (norm ≥ 1e-12).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matMul } from '../backend';
+import { matMul } from '../backend/index';
 
 /** x / max(‖x‖₂, 1e-12) along the last axis. */
 export function l2NormalizeLast<T extends tf.Tensor>(x: T): T {

@@ -3,7 +3,7 @@
  * LayerNorm, activations, rotary embeddings, seeded dropout. Every product goes through lib/backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matMul } from '../backend';
+import { matMul } from '../backend/index';
 import type { Activation } from './config';
 
 /** y = x·W (+ b), with W stored as [in, out] (the transpose of PyTorch's [out, in]) so no transpose runs per step. */

@@ -15,7 +15,7 @@
  * transpose of PyTorch's layout) so the forward pass runs plain x·W products.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matMul } from '../backend';
+import { matMul } from '../backend/index';
 import { attention } from './attention';
 import { UserError } from '../backend/errors';
 import type { ModernBertConfig } from './config';

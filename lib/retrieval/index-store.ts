@@ -15,7 +15,7 @@
  * A document or query with no tokens scores 0, as in lib/scores.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, matMul, UserError } from '../backend';
+import { initBackend, matMul, UserError } from '../backend/index';
 import { progressBar } from '../util/progress';
 import { decodeF16, encodeF16 } from './f16';
 import { topK } from './topk';

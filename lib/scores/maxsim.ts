@@ -14,7 +14,7 @@
  * gradient of each max goes to its winning token alone — the first of tied tokens, as torch's max does.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matMul, UserError } from '../backend';
+import { matMul, UserError } from '../backend/index';
 
 /** Fill for masked document tokens: far below any similarity, finite so gradients stay finite. */
 export const MASK_FILL = -1e9;

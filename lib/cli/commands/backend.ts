@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { initBackend, measureMatMulGflops } from '../../backend';
+import { initBackend, measureMatMulGflops } from '../../backend/index';
 
 export function registerBackend(program: Command): void {
   program

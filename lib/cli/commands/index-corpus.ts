@@ -2,12 +2,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { initBackend } from '../../backend';
+import { initBackend } from '../../backend/index';
 import { UserError } from '../../backend/errors';
 import { readCorpus } from '../../data/beir';
 import { loadEncoder } from '../../models/load';
 import { encodeParallel } from '../../models/parallel-encode';
-import { DenseIndex, MultiVectorIndex, saveIndex, type StorageDtype } from '../../retrieval';
+import { DenseIndex, MultiVectorIndex, saveIndex, type StorageDtype } from '../../retrieval/index';
 import { progressBar } from '../../util/progress';
 import { positiveInt } from './encode';
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { initBackend } from '../../backend';
+import { initBackend } from '../../backend/index';
 import { UserError } from '../../backend/errors';
 import { writeBackbone } from '../../models/backbone-io';
 import { readJsonFile } from '../../models/checkpoint-files';
@@ -9,7 +9,7 @@ import { ColbertModel } from '../../models/colbert';
 import { parseModernBertConfig, presetConfig, type ModernBertConfig } from '../../models/config';
 import { DenseModel } from '../../models/dense';
 import { ModernBert } from '../../models/modernbert';
-import { TextTokenizer } from '../../tokenize';
+import { TextTokenizer } from '../../tokenize/index';
 import { tinyTokenizerFiles } from '../../tokenize/tiny';
 import { writeDirAtomic } from '../../util/atomic';
 import { positiveInt } from './encode';
@@ -61,7 +61,7 @@ export function registerInitModel(program: Command): void {
       } else {
         const model = ModernBert.random({ ...config, vocabSize: Math.max(config.vocabSize, text.size) }, opts.seed);
         await writeDirAtomic(opts.out, (tmp) => {
-          writeBackbone(tmp, model, { mlm: true });
+          writeBackbone(tmp, model, { mlm: true, tokenizer: text });
           text.save(tmp);
         });
         model.dispose();

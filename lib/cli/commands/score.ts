@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../backend';
+import { initBackend } from '../../backend/index';
 import { loadEncoder } from '../../models/load';
-import { colbertScores, dotScores } from '../../scores';
+import { colbertScores, dotScores } from '../../scores/index';
 import { writeFileAtomic } from '../../util/atomic';
 import { encodeWithProgress, positiveInt, readTexts } from './encode';
 

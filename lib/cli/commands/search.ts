@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
-import { initBackend } from '../../backend';
+import { initBackend } from '../../backend/index';
 import { UserError } from '../../backend/errors';
 import { loadBeir, readQueries } from '../../data/beir';
 import { writeTrecRun } from '../../data/trec';
 import type { Query, Run } from '../../data/types';
 import { loadEncoder } from '../../models/load';
-import { loadIndex, unpad } from '../../retrieval';
+import { loadIndex, unpad } from '../../retrieval/index';
 import { encodeWithProgress, positiveInt } from './encode';
 
 export function registerSearch(program: Command): void {

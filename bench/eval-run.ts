@@ -90,7 +90,7 @@ function main(): void {
     const metricArg = MEASURES.join(',');
 
     const ours = wall(process.execPath, [cli, 'eval-run', '--qrels', files.qrels, '--run', files.run, '--metrics', metricArg]);
-    const oursStart = wall(process.execPath, [cli, '--help']);
+    const oursStart = wall(process.execPath, [cli, 'eval-run', '--help']);
 
     // In-process breakdown (same work as the CLI, without process start-up), best of REPEATS.
     let [tQrels, tRun, tEval, tFormat] = [Infinity, Infinity, Infinity, Infinity];
@@ -125,7 +125,7 @@ function main(): void {
       pj.evaluate_s = Math.min(...peers.map((p) => p.evaluate_s));
       const pyStart = wall(py, ['-c', 'import pytrec_eval']);
       rows.push(['end to end (process wall time)', ours.seconds.toFixed(2), peer.seconds.toFixed(2)]);
-      rows.push(['  of which start-up (`--help` / `import pytrec_eval`)', oursStart.seconds.toFixed(2), pyStart.seconds.toFixed(2)]);
+      rows.push(['  of which start-up (`eval-run --help` / `import pytrec_eval`)', oursStart.seconds.toFixed(2), pyStart.seconds.toFixed(2)]);
       rows.push(['read qrels + run (in process)', (tQrels + tRun).toFixed(2), pj.read_s.toFixed(2)]);
       rows.push(['evaluate (in process)', tEval.toFixed(2), pj.evaluate_s.toFixed(2)]);
       rows.push(['read + evaluate (in process, no start-up)', (tQrels + tRun + tEval).toFixed(2), (pj.read_s + pj.evaluate_s).toFixed(2)]);

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { readTrecQrels, readTrecRun } from '../lib/data';
 import { evaluate, formatTrecEval } from '../lib/eval';
 import { writeFileAtomic } from '../lib/util';
+import { mulberry32 } from '../lib/train/rng';
 
 const ROOT = path.resolve(__dirname, '..');
 const QUERIES = 1000;
@@ -19,17 +20,8 @@ const POOL = 200_000;
 const MEASURES = ['map', 'ndcg_cut.10', 'P.10', 'recall.100', 'recip_rank'];
 const REPEATS = 3;
 
-/** mulberry32: a small seeded generator, so the data is the same on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same seeded generator as training (lib/train/rng), so the data is the same on every machine. */
+const rng = mulberry32;
 
 function generate(dir: string): { qrels: string; run: string } {
   const rand = rng(20240601);

@@ -22,11 +22,6 @@ const DIM = 128;
 const BATCH = 16;
 const K = 100;
 
-/** Seeded normal token vectors, each row L2-normalised, written into `out`. */
-function fillTokens(out: Float32Array, seed: number): void {
-  fillNormalisedRows(out, DIM, seed);
-}
-
 /** The plain loop over the index's documents: MaxSim of one query against every document. */
 function plainLoop(index: MultiVectorIndex, q: Float32Array): Float64Array {
   const lq = q.length / DIM;
@@ -72,7 +67,7 @@ async function child(dtype: StorageDtype): Promise<ChildResult> {
   await initBackend('wasm');
   const queries = Array.from({ length: BATCH }, (_, i) => {
     const q = new Float32Array(LQ * DIM);
-    fillTokens(q, 1_000_000 + i);
+    fillNormalisedRows(q, DIM, 1_000_000 + i);
     return q;
   });
   const doc = new Float32Array(LD * DIM);
@@ -80,7 +75,7 @@ async function child(dtype: StorageDtype): Promise<ChildResult> {
   const index = new MultiVectorIndex({ dim: DIM, dtype, capacityTokens: ND * LD });
   let buildSeconds = 0; // adding only, not generating the random vectors
   for (let i = 0; i < ND; i++) {
-    fillTokens(doc, i + 1);
+    fillNormalisedRows(doc, DIM, i + 1);
     const t0 = process.hrtime.bigint();
     index.add(`doc${i}`, doc);
     buildSeconds += secondsSince(t0);

@@ -14,7 +14,7 @@ import {
   readSafetensors, readSafetensorsHeader, readShardIndex, serializeSafetensors, writeSafetensors, writeShardedSafetensors,
   type TensorInput,
 } from '../lib/models/safetensors';
-import { UserError } from '../lib/backend/errors';
+import { UserError } from '../lib/util/errors';
 import { patternTensors, sampleTensors, SAMPLE_METADATA } from './reference/ts_writers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-st-'));

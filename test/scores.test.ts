@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, UserError } from '../lib/backend';
+import { initBackend } from '../lib/backend';
+import { UserError } from '../lib/util/errors';
 import {
   colbertScores,
   colbertScoresPairwise,

@@ -14,7 +14,7 @@ import {
   readColbertConfig, writeColbertConfig, withColbertOverrides, pyStrip, punctuationSkiplist, tinyTokenizerFiles,
   TINY_MIN_VOCAB, COLBERT_ZERO_PROMPTS, colbertZeroOverrides,
 } from '../lib/tokenize';
-import { UserError } from '../lib/backend/errors';
+import { UserError } from '../lib/util/errors';
 import { sharedPath, skipWithoutShared } from './helpers/shared';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-tok-'));

@@ -1,4 +1,4 @@
-export * from './errors';
+
 export * from './select';
 export * from './matmul';
 export * from './gflops';

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // under tsx, plain Node and tslab alike (tfjs-core's own ESM files for them do not load in plain Node).
 import '@tensorflow/tfjs';
 import * as path from 'node:path';
-import { UserError } from './errors';
+import { UserError } from '../util/errors';
 import { registerWasmKernels } from './kernels';
 
 export type BackendName = 'wasm' | 'node' | 'node-gpu' | 'cpu';

@@ -6,7 +6,7 @@
  * Errors print as one line; `CZ_DEBUG=1` adds the stack.
  */
 import { Command, CommanderError } from 'commander';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import { COMMANDS } from './commands/index';
 
 export const EXIT_OK = 0;

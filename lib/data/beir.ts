@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import { forEachLine, isBlank, where } from './lines';
 import type { Doc, Qrels, Query } from './types';
 

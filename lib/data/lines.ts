@@ -4,7 +4,7 @@
  * line number). A leading byte-order mark and a trailing '\r' on each line are dropped.
  */
 import * as fs from 'node:fs';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 
 const CHUNK = 1 << 22; // 4 MiB per read; decoded only up to the last newline of each chunk
 const NEWLINE = 0x0a;

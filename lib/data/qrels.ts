@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import { readBeirQrels } from './beir';
 import { readTrecQrels } from './trec';
 import type { Qrels } from './types';

@@ -7,7 +7,7 @@
  * Lines starting with '#' and blank lines are skipped. Where trec_eval would stop with an error
  * (a short line, the same document twice for one query), we stop too, naming file and line.
  */
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import { writeFileAtomic } from '../util/atomic';
 import { forEachLine, forEachLineSpan, isBlank, splitWhitespace, where } from './lines';
 import type { Qrels, Run } from './types';

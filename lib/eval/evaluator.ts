@@ -7,7 +7,8 @@
  * The run keeps the index's top-k: equal scores at the cut keep the lower corpus position. Inside the
  * run, `evaluate` orders equal scores as trec_eval does (document id descending).
  */
-import { initBackend, UserError } from '../backend/index';
+import { initBackend } from '../backend/index';
+import { UserError } from '../util/errors';
 import type { Doc, Qrels, Query, Run } from '../data/types';
 import { loadBeir } from '../data/beir';
 import type { Encoder, Encoded } from '../models/encoder';

@@ -4,7 +4,7 @@
  * `all_trec`, `set`; plus PyLate's `mrr@k`, `success@k`, `hits@k`.
  * Measures are computed and printed in trec_eval's order (measures.c), whatever order they are asked in.
  */
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import type { ResRels } from './metrics-rels';
 import * as m from './measures-trec';
 import type { Ctx, Pair } from './measures-trec';

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import { CONFIG_FILE, readModelConfig, writeModelConfig } from './checkpoint-files';
 import { parseModernBertConfig, toHfConfig, withTokenizerIds, type ModernBertConfig, type SpecialTokenIds } from './config';
 import { ModernBert } from './modernbert';

@@ -20,7 +20,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import { writeJsonAtomic } from '../util/atomic';
 import { readJsonFile } from '../util/json';
 import { readSafetensors, writeSafetensors, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, type NamedTensor, type TensorInput } from './safetensors';

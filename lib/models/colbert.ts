@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import { writeDirAtomic } from '../util/atomic';
 import { CONFIG_ST_FILE, ColbertTokenizer, defaultColbertConfig, readColbertConfig, TextTokenizer, withColbertOverrides, writeColbertConfig, type ColbertTokenizerConfig } from '../tokenize/index';
 import { loadBackbone, writeBackbone } from './backbone-io';

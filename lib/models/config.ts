@@ -3,7 +3,7 @@
  * read from either spelling transformers has used (`global_rope_theta`/`local_rope_theta` and
  * `global_attn_every_n_layers`, or the newer `rope_parameters` and `layer_types`), plus presets.
  */
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 
 export type LayerType = 'full_attention' | 'sliding_attention';
 export type Activation = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu' | 'silu';

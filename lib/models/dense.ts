@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import { writeDirAtomic, writeJsonAtomic } from '../util/atomic';
 import { DenseTokenizer, TextTokenizer } from '../tokenize/index';
 import { loadBackbone, writeBackbone } from './backbone-io';

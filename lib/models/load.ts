@@ -1,5 +1,5 @@
 /** Opens any supported model folder as the encoder its layout describes. */
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import { inspectCheckpoint } from './checkpoint-files';
 import { ColbertModel, type ColbertLoadOptions } from './colbert';
 import { DenseModel } from './dense';

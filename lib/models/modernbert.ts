@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { matMul } from '../backend/index';
 import { attention } from './attention';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import type { ModernBertConfig } from './config';
 import { activate, embed, geglu, layerNorm, linear, ropeTables, SeededDropout } from './layers';
 

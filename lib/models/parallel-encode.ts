@@ -7,7 +7,7 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import type { HeadKind, Role } from './encoder';
 
 export interface ParallelEncoded {

@@ -15,7 +15,8 @@
  * A document or query with no tokens scores 0, as in lib/scores.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, matMul, UserError } from '../backend/index';
+import { initBackend, matMul } from '../backend/index';
+import { UserError } from '../util/errors';
 import { progressBar } from '../util/progress';
 import { decodeF16, encodeF16 } from './f16';
 import { topK } from './topk';

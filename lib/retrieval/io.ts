@@ -10,7 +10,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import { writeDirAtomic } from '../util/atomic';
 import { DenseIndex, MultiVectorIndex, VectorIndex, type IndexKind, type StorageDtype } from './index-store';
 

@@ -3,7 +3,8 @@
  * every b → [n, m]) or pairwise (row i against row i → [n]). Differentiable; products via lib/backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matMul, UserError } from '../backend/index';
+import { matMul } from '../backend/index';
+import { UserError } from '../util/errors';
 
 function check2d(a: tf.Tensor, b: tf.Tensor, sameRows: boolean): void {
   const ok = a.rank === 2 && b.rank === 2 && a.shape[1] === b.shape[1] && (!sameRows || a.shape[0] === b.shape[0]);

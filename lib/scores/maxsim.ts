@@ -14,7 +14,8 @@
  * gradient of each max goes to its winning token alone — the first of tied tokens, as torch's max does.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matMul, UserError } from '../backend/index';
+import { matMul } from '../backend/index';
+import { UserError } from '../util/errors';
 
 /** Fill for masked document tokens: far below any similarity, finite so gradients stay finite. */
 export const MASK_FILL = -1e9;

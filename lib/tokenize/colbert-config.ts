@@ -16,7 +16,7 @@
  * with a wrong type are an error naming the file and key.
  */
 import * as fs from 'node:fs';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import { writeJsonAtomic } from '../util/atomic';
 import { punctuationSkiplist } from './pystr';
 

@@ -19,7 +19,7 @@
  *   const tok = new ColbertTokenizer(TextTokenizer.fromDir(dir), readColbertConfig(file));
  *   const batch = tok.tokenize(['what is colbert?'], 'query');   // TokenizedBatch, length 32
  */
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import type { Role, TokenizedBatch } from '../models/encoder';
 import type { ColbertTokenizerConfig } from './colbert-config';
 import { pyStrip } from './pystr';

@@ -7,7 +7,7 @@
  *   const dense = new DenseTokenizer(TextTokenizer.fromDir(dir), { maxSeqLength: 512, prompts: COLBERT_ZERO_PROMPTS });
  *   dense.tokenize(['a query'], 'query');   // [CLS] search_query: a query [SEP]
  */
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import type { Role, TokenizedBatch } from '../models/encoder';
 import { longest, packRows, rolePrompt, type TokenizeOptions } from './colbert';
 import { pyStrip } from './pystr';

@@ -21,7 +21,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { env, PreTrainedTokenizer } from '@huggingface/transformers';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import { writeJsonAtomic } from '../util/atomic';
 import { readJsonFile } from '../util/json';
 

@@ -20,7 +20,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import { writeFileAtomic } from '../util/atomic';
 import { TextTokenizer, type TokenizerFiles } from './text-tokenizer';
 

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeDirAtomic, writeJsonAtomic } from '../util/atomic';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import type { AdamW } from './optim';
 import type { TrainModel } from './model-factory';
 import type { TrainConfig } from './config';

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 
 const ModuleModel = z.strictObject({
   /** A module exporting a factory that returns a TrainableEncoder (path relative to the config file). */

@@ -7,7 +7,7 @@
  * Extra keys are errors (they usually mean the wrong file for the phase). Errors name file and line.
  */
 import * as fs from 'node:fs';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import type { Example } from './tasks';
 
 export type Phase = 'unsupervised' | 'supervised' | 'distillation' | 'mlm';

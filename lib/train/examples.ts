@@ -5,7 +5,7 @@
  * same topics. They show every key a real run uses; scale batchSize, steps, model and data up for real training.
  */
 import * as path from 'node:path';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import { writeSyntheticBeir, writeSyntheticSources } from './synthetic';
 import { parseTrainConfig, type TrainConfig } from './config';
 

@@ -5,7 +5,7 @@
  * The per-token loss needs no GradCache: mini-batches are plain gradient accumulation, and exact.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import type { TrainConfig } from './config';
 import type { Transport } from './devices/transport';
 import { accumulate, variableGradsAligned } from './gradcache';

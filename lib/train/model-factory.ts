@@ -3,7 +3,7 @@
  * weights), so replicas start equal without shipping weights around.
  */
 import type { TrainableEncoder } from '../models/encoder';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import type { TrainConfig } from './config';
 
 /** A trainable encoder that may also write itself in its checkpoint layout. */

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from './config';
 import type { Encoded, HeadKind, Role, TokenizedBatch, TrainableEncoder } from '../models/encoder';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import { ColbertModel } from '../models/colbert';
 import { DenseModel } from '../models/dense';
 import { ModernBert, type ForwardOptions } from '../models/modernbert';

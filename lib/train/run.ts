@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/select';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import { progressBar } from '../util/progress';
 import { writeDirAtomic } from '../util/atomic';
 import type { TrainConfig } from './config';

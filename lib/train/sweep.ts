@@ -3,7 +3,7 @@
  * NanoBEIR): one run per learning rate, each in its own output folder, scored by the config's `eval`.
  */
 import * as path from 'node:path';
-import { UserError } from '../backend/errors';
+import { UserError } from '../util/errors';
 import type { TrainConfig } from './config';
 import { logSpaced, sweepLearningRates, type SweepResult } from './optim';
 import { train } from './run';

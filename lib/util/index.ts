@@ -2,3 +2,4 @@ export * from './atomic';
 export * from './progress';
 export * from './numeric';
 export * from './json';
+export * from './errors';

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { UserError } from '../backend/errors';
+import { UserError } from './errors';
 
 /** Reads a JSON file; a missing file or bad JSON is a UserError naming the file. */
 export function readJsonFile<T = Record<string, unknown>>(file: string): T {

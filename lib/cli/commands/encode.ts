@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { initBackend } from '../../backend/index';
-import { UserError } from '../../backend/errors';
+import { UserError } from '../../util/errors';
 import { readCorpus } from '../../data/beir';
 import { loadEncoder } from '../../models/load';
 import { encodeParallel } from '../../models/parallel-encode';

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { UserError } from '../../backend/errors';
+import { UserError } from '../../util/errors';
 import { readQrelsFile } from '../../data/qrels';
 import { readTrecRun } from '../../data/trec';
 import { evaluate, formatTrecEval } from '../../eval/metrics';

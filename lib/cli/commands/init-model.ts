@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { initBackend } from '../../backend/index';
-import { UserError } from '../../backend/errors';
+import { UserError } from '../../util/errors';
 import { writeBackbone } from '../../models/backbone-io';
 import { readJsonFile } from '../../models/checkpoint-files';
 import { ColbertModel } from '../../models/colbert';

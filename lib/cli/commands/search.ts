@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { initBackend } from '../../backend/index';
-import { UserError } from '../../backend/errors';
+import { UserError } from '../../util/errors';
 import { loadBeir, readQueries } from '../../data/beir';
 import { writeTrecRun } from '../../data/trec';
 import type { Query, Run } from '../../data/types';

@@ -12,7 +12,7 @@
 import * as path from 'node:path';
 import { fork } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { UserError } from '../../backend/errors';
+import { UserError } from '../../util/errors';
 import type { TrainConfig } from '../config';
 import type { ProbeResult, RunSummary } from '../run';
 import { abortShared, allocateShared } from './shared-memory';

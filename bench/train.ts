@@ -14,7 +14,7 @@ import { initBackend } from '../lib/backend';
 import { parseTrainConfig, resolvePaths, type TrainConfig } from '../lib/train/config';
 import { train } from '../lib/train/run';
 import { buildModel } from '../lib/train/model-factory';
-import { syntheticExamples } from '../lib/train/synthetic';
+import { syntheticExamples } from '../lib/data/synthetic';
 import { writeFileAtomic } from '../lib/util';
 
 const ROOT = path.resolve(__dirname, '..');

@@ -4,7 +4,8 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/backend';
 import { embedNoGraph, gradCacheStep, lossAndEmbeddingGrads, plainStep, type EmbedInput, type EmbeddingLoss } from '../lib/train/gradcache';
-import { contrastiveObjective, contrastiveTask, distillationObjective, distillationTask, type TripletExample } from '../lib/train/tasks';
+import { contrastiveObjective, contrastiveTask, distillationObjective, distillationTask } from '../lib/train/tasks';
+import type { TripletExample } from '../lib/data/training';
 import { TinyEncoder } from './train-helpers/tiny-encoder';
 import { maxRelError } from './helpers/tensors';
 

@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, matMul } from '../backend/index';
 import { UserError } from '../util/errors';
 import { progressBar } from '../util/progress';
-import { decodeF16, encodeF16 } from './f16';
+import { decodeF16, encodeF16 } from '../util/f16';
 import { topK } from './topk';
 
 export type StorageDtype = 'float32' | 'float16';

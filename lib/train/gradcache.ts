@@ -11,9 +11,11 @@
  * With the mini-batch as large as the batch, this is plain back-propagation.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Encoded, Role, TokenizedBatch, TrainableEncoder } from '../models/encoder';
-import { seedFor } from './rng';
-import { chunks, concatEncoded, sliceRows, tidyEncoded } from './tokens';
+import type { Encoded } from '../scores/encoded';
+import type { Role, TokenizedBatch } from '../tokenize/types';
+import type { TrainableEncoder } from '../models/encoder';
+import { seedFor } from '../util/rng';
+import { chunks, concatEncoded, sliceRows, tidyEncoded } from './rows';
 
 /** One group of texts to encode: queries or documents, already tokenized. */
 export interface EmbedInput {

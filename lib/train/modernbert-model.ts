@@ -6,7 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from './config';
-import type { Encoded, HeadKind, Role, TokenizedBatch, TrainableEncoder } from '../models/encoder';
+import type { Encoded, HeadKind } from '../scores/encoded';
+import type { Role, TokenizedBatch } from '../tokenize/types';
+import type { TrainableEncoder } from '../models/encoder';
 import { UserError } from '../util/errors';
 import { ColbertModel } from '../models/colbert';
 import { DenseModel } from '../models/dense';

@@ -16,14 +16,15 @@ import { UserError } from '../util/errors';
 import { progressBar } from '../util/progress';
 import { writeDirAtomic } from '../util/atomic';
 import type { TrainConfig } from './config';
-import { readTrainingFile, textsOf } from './data';
+import { readTrainingFile, textsOf } from '../data/training';
 import { LocalTransport, sumInOrder, type Transport } from './devices/transport';
 import { buildModel, type TrainModel } from './model-factory';
 import { AdamW, clipByGlobalNorm, learningRateAt } from './optim';
-import { seedFor } from './rng';
+import { seedFor } from '../util/rng';
 import { BatchSampler } from './sampling';
 import { embeddingShardStep, type ShardResult } from './step';
-import { contrastiveObjective, contrastiveTask, distillationObjective, distillationTask, type DistillationExample, type EmbeddingTask, type Example, type PairExample, type TripletExample } from './tasks';
+import { contrastiveObjective, contrastiveTask, distillationObjective, distillationTask, type EmbeddingTask } from './tasks';
+import type { DistillationExample, Example, PairExample, TripletExample } from '../data/training';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { accumulate, plainStep, type EmbedInput, type EmbeddingLoss } from './gradcache';
 

@@ -9,10 +9,10 @@
  * The caller sums the parameter gradients over ranks (all-reduce) to get the full gradient.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Encoded } from '../models/encoder';
+import type { Encoded } from '../scores/encoded';
 import type { Transport } from './devices/transport';
 import { accumulate, backpropCached, chunkSeed, embedNoGraph, lossAndEmbeddingGrads, plainStep, variableGradsAligned, type EmbedInput, type EmbeddingLoss } from './gradcache';
-import { sliceRows } from './tokens';
+import { sliceRows } from './rows';
 import type { TrainModel } from './model-factory';
 import type { EmbeddingTask } from './tasks';
 

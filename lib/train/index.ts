@@ -13,5 +13,6 @@ export { type Transport, LocalTransport } from './devices/transport';
 export { SharedMemoryTransport } from './devices/shared-memory';
 export { trainOnDevices, probeOnDevices } from './devices/pool';
 export { type TrainModel, buildModel } from './model-factory';
-export { MaskedLmModel } from './modernbert-model';
+
 export * from './sweep';
+export * from './launch';

@@ -15,7 +15,7 @@ import type { ShardResult } from './step';
 import type { Example, MlmExample } from '../data/training';
 import type { TrainModel } from './model-factory';
 import { chunks } from './rows';
-import { MaskedLmModel } from './modernbert-model';
+import { MaskedLmModel } from '../models/masked-lm';
 
 export async function mlmShardStep(config: TrainConfig, model: TrainModel, examples: Example[], t: Transport, opts: { miniBatch: number; stepSeed: number }): Promise<ShardResult> {
   if (!(model instanceof MaskedLmModel)) throw new UserError('phase "mlm" needs a ModernBERT model with its masked-LM head');

@@ -318,18 +318,3 @@ async function evaluateModel(config: TrainConfig, model: TrainModel, step: numbe
   const r = await evaluateRetrieval(model, e.datasets, { k: e.k, measures: e.measures });
   return { step, mean: r.mean, datasets: r.datasets.map((d) => ({ name: d.name, metrics: d.metrics })) };
 }
-
-/**
- * Trains as the config says: in this thread for one device, else on `devices` worker threads.
- * `devices` overrides config.devices (the CLI's --devices).
- */
-export async function train(config: TrainConfig, opts: { devices?: number; resume?: boolean; hooks?: RunHooks } = {}): Promise<RunSummary> {
-  const devices = opts.devices ?? config.devices;
-  if (config.batchSize % (devices * config.accumulationSteps) !== 0) {
-    throw new UserError(`batchSize ${config.batchSize} cannot be split over ${devices} devices × ${config.accumulationSteps} accumulation steps`);
-  }
-  if (devices === 1) return runReplica(config, new LocalTransport(), { resume: opts.resume, hooks: opts.hooks });
-  if (opts.hooks) throw new Error('hooks run in this thread only; use one device');
-  const { trainOnDevices } = require('./devices/pool') as typeof import('./devices/pool');
-  return trainOnDevices({ ...config, devices }, devices, opts.resume ?? false, config.deviceTransport);
-}

@@ -16,7 +16,7 @@ import type { Doc, Qrels, Query, Run } from '../lib/data/types';
 import type { Encoder } from '../lib/models/encoder';
 import type { Encoded, HeadKind } from '../lib/scores/encoded';
 import type { Role } from '../lib/tokenize/types';
-import { evaluate } from '../lib/eval/metrics';
+import { evaluate } from '../lib/eval/trec/evaluate';
 import { evaluateRetrieval, formatRetrievalReport, DEFAULT_RETRIEVAL_MEASURES } from '../lib/eval/evaluator';
 import { documentText } from '../lib/data/beir';
 import { sharedPath, skipWithoutShared } from './helpers/shared';

@@ -168,3 +168,27 @@ test('Tables 4 and 5: prompt/length rows with Avg, Δ to the no-prompt no-length
   // Main-setting results are not ablation rows; no ablation at all gives no table.
   assert.equal(ablationTable(settingsOf(mainSet())), null);
 });
+
+test("Table 4: the main-setting result of a pipeline and phase is its ✓ ✓ row; a supervised model's switches ignore the KD ones", () => {
+  const rs = [
+    makeResult({ id: 'b-sup-none', pipeline: 'b', phase: 'supervised', ablation: { unsupervisedPrompts: true, supervisedPrompts: false, supervisedLength: false, kdPrompts: true, kdLength: true } }),
+    makeResult({ id: 'b-sup-main', pipeline: 'b', phase: 'supervised', shift: better }),
+    makeResult({ id: 'b-kd-none', pipeline: 'b', phase: 'distillation', ablation: { unsupervisedPrompts: true, supervisedPrompts: false, supervisedLength: false, kdPrompts: false, kdLength: false } }),
+    makeResult({ id: 'b-kd-main', pipeline: 'b', phase: 'distillation', shift: worse }),
+    makeResult({ id: 'c-kd-main', pipeline: 'c', phase: 'distillation' }), // no ablation results for c: not in Table 4
+  ];
+  const t = ablationTable(settingsOf(rs))!;
+  assert.deepEqual(t.rows.map((r) => [r.label, r.group, r.prompt, r.length, r.reference]), [
+    ['b-sup-none', 'Supervised + KD from dense unsupervised (with prompts)', false, false, null],
+    ['b-sup-main', 'Supervised + KD from dense unsupervised (with prompts)', true, true, 'b-sup-none'],
+    ['b-kd-none', 'Supervised + KD from dense unsupervised (with prompts)', false, false, null],
+    ['b-kd-main', 'Supervised + KD from dense unsupervised (with prompts)', true, true, 'b-kd-none'],
+  ]);
+  assert.equal(t.rows[1].comparison!.outcome, 'better');
+  assert.equal(t.rows[3].comparison!.outcome, 'worse');
+  const sum = ablationSummary(t);
+  assert.deepEqual(sum.map((r) => r.phase), ['supervised', 'distillation']);
+  assert.equal(sum[1].variants.both!.delta, t.rows[3].delta);
+  assert.equal(sum[1].variants.prompt, null);
+  assert.match(formatAblationSummary(sum, t, resolveOptions()), /\| Distilled \| [\d.]+ \| – \| – \| −[\d.]+ ▼ \([\d.]+\) \|/);
+});

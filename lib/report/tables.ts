@@ -112,14 +112,17 @@ export type SwitchState = boolean | 'mixed' | null;
  * The "+Prompt" and "+Length" of Table 4 for a setting: the switches of the phases it was fine-tuned with
  * (supervised and/or distillation; the unsupervised base is the group, not the setting).
  */
-export function switches(s: { ablation: Ablation | null }): { prompt: SwitchState; length: SwitchState } {
+export function switches(s: { ablation: Ablation | null; phase?: EvaluationResult['phase'] }): { prompt: SwitchState; length: SwitchState } {
   const a = s.ablation;
   if (!a) return { prompt: null, length: null };
   const state = (vals: Array<boolean | undefined>): SwitchState => {
     const v = vals.filter((x): x is boolean => x !== undefined);
     return v.length === 0 ? null : v.every((x) => x) ? true : v.every((x) => !x) ? false : 'mixed';
   };
-  return { prompt: state([a.supervisedPrompts, a.kdPrompts]), length: state([a.supervisedLength, a.kdLength]) };
+  // A supervised model is described by its supervised switches; a distilled one by the switches of both
+  // fine-tuning phases it went through (those recorded).
+  const kd = s.phase !== 'supervised';
+  return { prompt: state([a.supervisedPrompts, kd ? a.kdPrompts : undefined]), length: state([a.supervisedLength, kd ? a.kdLength : undefined]) };
 }
 
 /** The setting's value on one dataset: the mean over its seeds (null when a seed lacks it), sd and n. */
@@ -393,7 +396,7 @@ export function formatMainTable(t: MainTable, o: ResolvedOptions): string {
   const legend: string[] = [`${measureName(t.measure)} × 100.`];
   if (t.columns.length > 1) legend.push('Avg: the mean over datasets (– when a dataset is missing).');
   if (t.baseline) {
-    legend.push(`▲ / ▼: significantly better / worse than "${t.baseline}" — ${legendTest(o, t.comparisons)}; each dataset tested over its queries${t.columns.length > 1 ? ', Avg over all datasets (stratified: the difference of the averages)' : ''}.`);
+    legend.push(`▲ / ▼: significantly better / worse than "${t.baseline}" — ${legendTest(o, t.comparisons)}; each dataset tested over its queries${t.columns.length > 1 ? ', Avg over all datasets (stratified: the difference of the averages)' : ''}; an unmarked difference is not significant.`);
   } else legend.push('No baseline: no significance marks.');
   if (t.rows.some((r) => r.seeds.length > 1)) legend.push('Rows with several seeds show the mean over seeds (spread below); tests use per-query values averaged over seeds.');
   legend.push(queriesLine(t.queries));
@@ -439,8 +442,20 @@ function ablationGroup(s: Setting): string {
 /** Table 4: settings with recorded switches, grouped by pipeline and unsupervised base; Avg and delta to the reference. */
 export function ablationTable(settings: Setting[], opts: TableOptions = {}): AblationTable | null {
   const o = resolveOptions(opts);
-  const rowsOf = settings.filter((s) => s.ablation !== null && (s.phase === 'supervised' || s.phase === 'distillation'));
-  if (rowsOf.length === 0) return null;
+  const fineTuned = (s: Setting) => s.phase === 'supervised' || s.phase === 'distillation';
+  const recorded = settings.filter((s) => s.ablation !== null && fineTuned(s));
+  if (recorded.length === 0) return null;
+  // A main-setting result (no switches recorded) of a pipeline and phase that has ablation results is that
+  // group's "every switch on" row (Table 4's ✓ ✓ rows are Table 2's models).
+  const mains = settings
+    .filter((s) => s.ablation === null && fineTuned(s))
+    .flatMap((s) => {
+      const peers = recorded.filter((x) => x.pipeline === s.pipeline && x.phase === s.phase);
+      if (peers.length === 0) return [];
+      const keys = [...new Set(peers.flatMap((x) => Object.keys(x.ablation!)))];
+      return [{ ...s, ablation: Object.fromEntries(keys.map((k) => [k, true])) as Ablation }];
+    });
+  const rowsOf = [...recorded, ...mains].sort(compareSettings);
   const columns = datasetColumns(rowsOf);
   const family: Array<{ raw: PairedTestResult; against: string; set: (c: Comparison) => void }> = [];
   const rows: AblationRow[] = rowsOf.map((s) => {

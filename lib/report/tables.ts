@@ -223,6 +223,20 @@ export function percent(x: number | null | undefined, signed = false): string {
   return r === 0 ? (signed ? '+0.00' : '0.00') : x < 0 ? `−${s}` : signed ? `+${s}` : s;
 }
 
+/** The value in hundredths of a percent point, rounded as `percent` rounds it. */
+function hundredths(x: number): number {
+  return Math.sign(x) * Math.round(Number(Math.abs(x * 10000).toPrecision(12)));
+}
+
+/**
+ * A difference as the paper prints it (Table 5): the difference of the two printed values, so the
+ * printed numbers add up (53.83 − 52.58 = +1.25 although the unrounded difference is 1.2447).
+ */
+export function percentDelta(x: number | null | undefined, reference: number | null | undefined): string {
+  if (x === null || x === undefined || reference === null || reference === undefined || !Number.isFinite(x) || !Number.isFinite(reference)) return '–';
+  return percent((hundredths(x) - hundredths(reference)) / 10000, true);
+}
+
 function meanOf(xs: number[]): number {
   return xs.reduce((s, x) => s + x, 0) / xs.length;
 }
@@ -497,12 +511,13 @@ export function formatAblationTable(t: AblationTable, o: ResolvedOptions): strin
       lines.push(mdRow([`*${r.group}*`, ...Array(t.columns.length + 4).fill('')]));
       group = r.group;
     }
-    const delta = r.reference === null ? '' : percent(r.delta, true) + mark(r.comparison);
+    const ref = t.rows.find((x) => x.label === r.reference);
+    const delta = r.reference === null ? '' : percentDelta(r.avg, ref?.avg) + mark(r.comparison);
     lines.push(mdRow([`${phaseName(r.phase)} (${r.label})${r.seeds.length > 1 ? ` [${r.seeds.length} seeds]` : ''}`, tick(r.prompt), tick(r.length), percent(r.avg), delta, ...r.cells.map((c) => percent(c.value))]));
   }
   const legend = [
     `${measureName(t.measure)} × 100. +Prompt / +Length: the fine-tuning phases (supervised, distillation) used the prompts / the +7 lengths.`,
-    'Δ: Avg minus the Avg of the same group and phase without prompt and length.',
+    'Δ: Avg minus the Avg of the same group and phase without prompt and length (the difference of the printed values, as the paper computes it).',
     t.comparisons ? `▲ / ▼ on Δ: significant — ${legendTest(o, t.comparisons)}; stratified over all datasets (the difference of the averages).` : 'No reference rows: no deltas tested.',
     queriesLine(t.queries),
   ];
@@ -542,7 +557,7 @@ export function formatAblationSummary(rows: AblationSummaryRow[], t: AblationTab
       lines.push(mdRow([`*${r.group}*`, '', '', '', '']));
       group = r.group;
     }
-    const v = (x: AblationSummaryRow['variants']['prompt']) => (x === null ? '–' : x.delta === null ? `(${percent(x.avg)})` : `${percent(x.delta, true)}${mark(x.comparison)} (${percent(x.avg)})`);
+    const v = (x: AblationSummaryRow['variants']['prompt']) => (x === null ? '–' : x.delta === null ? `(${percent(x.avg)})` : `${percentDelta(x.avg, r.baseline)}${mark(x.comparison)} (${percent(x.avg)})`);
     lines.push(mdRow([phaseName(r.phase), percent(r.baseline), v(r.variants.prompt), v(r.variants.length), v(r.variants.both)]));
   }
   const legend = `Average ${measureName(t.measure)} × 100 and Δ to the baseline (no prompt, no length); ▲ / ▼ as in the table above (${legendTest(o, t.comparisons)}).`;

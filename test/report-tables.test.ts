@@ -233,3 +233,26 @@ test("the paper's printed numbers: Table 2 Avg (55.43, 54.67) and Table 5's row 
   // the unrounded difference would print +1.24: the paper subtracts the printed averages
   assert.equal(percent(t.rows[1].delta, true), '+1.24');
 });
+
+test('results as the pipelines record them (every switch written, main = all on): Table 2 takes the main rows, Table 4 only groups with a switch off', () => {
+  const ON = { unsupervisedPrompts: true, supervisedPrompts: true, supervisedLength: true, kdPrompts: true, kdLength: true };
+  const rs = [
+    makeResult({ id: 'dense-supervised', pipeline: 'base', phase: 'supervised', shift: worse }),
+    makeResult({ id: 'a', pipeline: 'a', phase: 'distillation', ablation: ON }),
+    makeResult({ id: 'a-kd-off', pipeline: 'a', phase: 'distillation', ablation: { ...ON, kdPrompts: false, kdLength: false }, shift: worse }),
+    makeResult({ id: 'b', pipeline: 'b', phase: 'distillation', ablation: ON }),
+    makeResult({ id: 'c', pipeline: 'c', phase: 'distillation', ablation: ON, shift: better }),
+    makeResult({ id: 'c-off', pipeline: 'c', phase: 'distillation', ablation: { ...ON, supervisedPrompts: false, supervisedLength: false, kdPrompts: false, kdLength: false } }),
+  ];
+  const settings = settingsOf(rs);
+  assert.deepEqual(mainTable(settings, 'a').rows.map((r) => r.label), ['dense-supervised', 'a', 'b', 'c']);
+  const t = ablationTable(settings)!;
+  // (a)'s switches are its KD ones (its supervised phase is the dense model's): × × then ✓ ✓, not "mixed"
+  assert.deepEqual(t.rows.map((r) => [r.label, r.prompt, r.length, r.reference]), [
+    ['a-kd-off', false, false, null],
+    ['a', true, true, 'a-kd-off'],
+    ['c-off', false, false, null],
+    ['c', true, true, 'c-off'],
+  ]);
+  assert.equal(t.rows[1].comparison!.outcome, 'better');
+});

@@ -135,7 +135,7 @@ export const PAPER_CLAIMS: Claim[] = [
     id: 'c-beats-base',
     statement: 'Sanity check, not a claim of the paper: the trained ColBERT-Zero (c, distilled) beats the untrained base model',
     source: 'none: a trained model that does not beat its untrained base shows the run learned nothing',
-    comparison: { kind: 'better', better: { pipeline: 'c', phase: 'distillation', ablation: MAIN }, worse: { pipeline: 'base' } },
+    comparison: { kind: 'better', better: { pipeline: 'c', phase: 'distillation', ablation: MAIN }, worse: { pipeline: 'base', phase: null } },
   },
   {
     id: 'c-beats-bm25',

@@ -112,17 +112,22 @@ export type SwitchState = boolean | 'mixed' | null;
  * The "+Prompt" and "+Length" of Table 4 for a setting: the switches of the phases it was fine-tuned with
  * (supervised and/or distillation; the unsupervised base is the group, not the setting).
  */
-export function switches(s: { ablation: Ablation | null; phase?: EvaluationResult['phase'] }): { prompt: SwitchState; length: SwitchState } {
+export function switches(s: { ablation: Ablation | null; phase?: EvaluationResult['phase']; pipeline?: Pipeline | null }): { prompt: SwitchState; length: SwitchState } {
   const a = s.ablation;
   if (!a) return { prompt: null, length: null };
   const state = (vals: Array<boolean | undefined>): SwitchState => {
     const v = vals.filter((x): x is boolean => x !== undefined);
     return v.length === 0 ? null : v.every((x) => x) ? true : v.every((x) => !x) ? false : 'mixed';
   };
-  // A supervised model is described by its supervised switches; a distilled one by the switches of both
-  // fine-tuning phases it went through (those recorded).
+  // A supervised model is described by its supervised switches; a distilled one by the switches of the
+  // fine-tuning phases it went through as ColBERT: KD only for (a) (its supervised phase is the dense
+  // model's), supervised and KD for (b) and (c).
+  const sup = s.pipeline !== 'a';
   const kd = s.phase !== 'supervised';
-  return { prompt: state([a.supervisedPrompts, kd ? a.kdPrompts : undefined]), length: state([a.supervisedLength, kd ? a.kdLength : undefined]) };
+  return {
+    prompt: state([sup ? a.supervisedPrompts : undefined, kd ? a.kdPrompts : undefined]),
+    length: state([sup ? a.supervisedLength : undefined, kd ? a.kdLength : undefined]),
+  };
 }
 
 /** The setting's value on one dataset: the mean over its seeds (null when a seed lacks it), sd and n. */
@@ -458,7 +463,6 @@ export function ablationTable(settings: Setting[], opts: TableOptions = {}): Abl
   const o = resolveOptions(opts);
   const fineTuned = (s: Setting) => s.phase === 'supervised' || s.phase === 'distillation';
   const recorded = settings.filter((s) => s.ablation !== null && fineTuned(s));
-  if (recorded.length === 0) return null;
   // A main-setting result (no switches recorded) of a pipeline and phase that has ablation results is that
   // group's "every switch on" row (Table 4's ✓ ✓ rows are Table 2's models).
   const mains = settings
@@ -469,7 +473,11 @@ export function ablationTable(settings: Setting[], opts: TableOptions = {}): Abl
       const keys = [...new Set(peers.flatMap((x) => Object.keys(x.ablation!)))];
       return [{ ...s, ablation: Object.fromEntries(keys.map((k) => [k, true])) as Ablation }];
     });
-  const rowsOf = [...recorded, ...mains].sort(compareSettings);
+  // Only groups (pipeline, unsupervised base, phase) where a switch is off: a main-setting row alone is Table 2's.
+  const groupKey = (s: Setting) => `${ablationGroup(s)}\u0000${s.phase}`;
+  const varied = new Set(recorded.filter((s) => !isMainSetting(s.ablation)).map(groupKey));
+  const rowsOf = [...recorded, ...mains].filter((s) => varied.has(groupKey(s))).sort(compareSettings);
+  if (rowsOf.length === 0) return null;
   const columns = datasetColumns(rowsOf);
   const family: Array<{ raw: PairedTestResult; against: string; set: (c: Comparison) => void }> = [];
   const rows: AblationRow[] = rowsOf.map((s) => {

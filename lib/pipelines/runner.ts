@@ -20,7 +20,7 @@ import { latestCheckpoint } from '../train/checkpoint';
 import { train } from '../train/launch';
 import { writeResult, RESULT_FORMAT, RESULT_VERSION, type EvaluationResult } from '../report/results';
 import { fileSha256, orderPhases, phaseDir, phaseKey, phaseTrainConfig, type PhaseSpec } from './phase';
-import { MAIN_SETTING, type Plan, type PlanFinal } from './pipelines';
+import type { Plan, PlanFinal } from './pipelines';
 
 export interface TestSet {
   name: string;
@@ -199,7 +199,7 @@ export async function runPlan(plan: Plan, o: RunPlanOptions): Promise<RunPlanSum
     await evalOne(f, id, () => loadEncoder(rec.modelDir), rec, {
       pipeline: f.pipeline,
       phase: phaseName(spec),
-      ablation: f.ablation && JSON.stringify(f.ablation) !== JSON.stringify(MAIN_SETTING) ? f.ablation : null,
+      ablation: f.ablation,
       model: { setting: spec.setting, fingerprint: modelFingerprint(rec.modelDir) },
       config: { phase: spec, key: rec.key, examplesPerSecond: rec.examplesPerSecond },
       ...(rec.examplesPerSecond ? { examplesPerSecond: rec.examplesPerSecond } : {}),

@@ -227,6 +227,15 @@ export function buildWordnetSets(wn: Wordnet, options: WordnetSetsOptions = {}):
     return true;
   };
 
+  const docCache = new Map<string, [string, string]>();
+  const docOf = (id: string): [string, string] => {
+    let hit = docCache.get(id);
+    if (!hit) {
+      const t = docString(synsetDoc(wn.synsets.get(id)!));
+      docCache.set(id, (hit = [t, textKey(t)]));
+    }
+    return hit;
+  };
   const lemmaPairs: PairExample[] = [];
   const examplePairs: PairExample[] = [];
   const supervised: TripletExample[] = [];
@@ -243,15 +252,14 @@ export function buildWordnetSets(wn: Wordnet, options: WordnetSetsOptions = {}):
     const pool: string[] = [];
     const addFrom = (ids: string[]) => {
       for (const n of shuffleInPlace(ids.filter((x) => x !== id && trainSynsets.has(x)), rand)) {
-        const t = docString(synsetDoc(wn.synsets.get(n)!));
-        if (!seen.has(textKey(t))) {
-          seen.add(textKey(t));
+        if (pool.length >= o.negatives) return;
+        const [t, k] = docOf(n);
+        if (!seen.has(k)) {
+          seen.add(k);
           pool.push(t);
         }
       }
     };
-    addFrom(sensesOfLemmas(wn, s));
-    addFrom(siblingsOf(wn, s));
     const negatives = pool.slice(0, o.negatives);
     if (negatives.length === 0) continue;
     for (const e of shuffleInPlace([...s.examples], rand).slice(0, o.examplesPerSynset)) {

@@ -15,7 +15,7 @@ import type { Encoder } from '../models/encoder';
 import type { SearchOptions, StorageDtype } from '../retrieval/index-store';
 import { indexCorpus, searchQueries } from '../retrieval/corpus';
 import { writeJsonAtomic } from '../util/atomic';
-import { evaluate } from './metrics';
+import { evaluate } from './trec/evaluate';
 
 /** A dataset to evaluate on: a BEIR folder (read with lib/data's loadBeir) or records already loaded. */
 export type EvalDataset =

@@ -24,7 +24,7 @@ import { buildWordnetSets, synsetDoc, textKey, writeWordnetSets, WORDNET_SET_FIL
 import { loadBeir } from '../lib/data/beir';
 import { readTrainingFile } from '../lib/data/training';
 import { Bm25Index } from '../lib/retrieval/bm25';
-import { evaluate } from '../lib/eval/metrics';
+import { evaluate } from '../lib/eval/index';
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-wordnet-'));
 process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));

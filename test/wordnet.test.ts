@@ -139,6 +139,8 @@ test('splits: test, validation and training synsets are disjoint, and no test or
   const trained: string[] = [];
   for (const u of s.unsupervised) for (const e of u.examples) trained.push(e.query, e.document);
   for (const e of s.supervised) trained.push(e.query, e.positive, ...e.negatives);
+  // an MLM text is the document and the examples, one per line: each line is a training text
+  for (const e of s.mlm) trained.push(...e.text.split('\n'));
   const leaks = trained.filter((x) => heldOut.has(textKey(x)));
   assert.deepEqual(leaks.slice(0, 5), [], `${leaks.length} training texts are held-out texts`);
   // training documents come from training synsets only
@@ -197,6 +199,7 @@ test('deterministic for a seed, different for another; files load with the BEIR 
   assert.equal(loadBeir(path.join(da, 'validation'), 'dev').queries.length, 30);
   for (const f of WORDNET_SET_FILES.unsupervised) assert.ok(readTrainingFile(path.join(da, f), 'unsupervised').length > 1000);
   assert.equal(readTrainingFile(path.join(da, WORDNET_SET_FILES.supervised[0]), 'supervised').length, a.supervised.length);
+  assert.equal(readTrainingFile(path.join(da, WORDNET_SET_FILES.mlm[0]), 'mlm').length, a.mlm.length);
   // the whole folder is replaced at once: no temporaries left beside it
   assert.deepEqual(fs.readdirSync(TMP).filter((n) => n.startsWith('.')), []);
 });

@@ -22,6 +22,7 @@
  *                 pairs like the paper's title–body pairs)
  *   supervised    {"query", "positive", "negatives"}: example → its synset's document, hard negatives from
  *                 the other senses of its words, then from its co-hyponyms
+ *   mlm           {"text"}: one per training synset: its document and its examples, one per line
  * Evaluation sets in BEIR layout: test/ (qrels/test.tsv) and validation/ (qrels/dev.tsv).
  */
 import * as crypto from 'node:crypto';
@@ -32,7 +33,7 @@ import { writeDirAtomic } from '../util/atomic';
 import { mulberry32, shuffleInPlace } from '../util/rng';
 import { hypernymsOf, hyponymsOf, lemmaText, loadWordnet, wordnetDbDir, type Synset, type Wordnet } from './wordnet';
 import type { Doc, Qrels, Query } from './types';
-import type { PairExample, TripletExample } from './training';
+import type { MlmExample, PairExample, TripletExample } from './training';
 
 export interface WordnetSetsOptions {
   seed?: number;
@@ -84,6 +85,8 @@ export interface WordnetSets {
   trainSynsets: Set<string>;
   unsupervised: { source: 'lemmas-definition' | 'example-definition'; examples: PairExample[] }[];
   supervised: TripletExample[];
+  /** masked-LM pre-training text: one line per training synset (lemmas, definition, examples) */
+  mlm: MlmExample[];
   /** training examples dropped because one of their texts is a reserved synset's text */
   droppedForLeakage: number;
 }
@@ -239,11 +242,13 @@ export function buildWordnetSets(wn: Wordnet, options: WordnetSetsOptions = {}):
   const lemmaPairs: PairExample[] = [];
   const examplePairs: PairExample[] = [];
   const supervised: TripletExample[] = [];
+  const mlm: MlmExample[] = [];
   for (const id of all) {
     if (!trainSynsets.has(id)) continue;
     const s = wn.synsets.get(id)!;
     const d = synsetDoc(s);
     if (!d.text) continue;
+    if (clean([docString(d), d.text, ...s.examples])) mlm.push({ text: [docString(d), ...s.examples].join('\n') });
     if (textKey(d.title) !== textKey(d.text) && clean([d.title, d.text])) lemmaPairs.push({ query: d.title, document: d.text });
     for (const e of s.examples) if (textKey(e) !== textKey(d.text) && clean([e, d.text])) examplePairs.push({ query: e, document: d.text });
     if (s.examples.length === 0) continue;
@@ -282,6 +287,7 @@ export function buildWordnetSets(wn: Wordnet, options: WordnetSetsOptions = {}):
       { source: 'example-definition', examples: examplePairs },
     ],
     supervised,
+    mlm,
     droppedForLeakage: dropped,
   };
 }
@@ -303,6 +309,7 @@ function writeBeir(dir: string, sp: EvalSplit): void {
 export const WORDNET_SET_FILES = {
   unsupervised: ['unsupervised/lemmas-definition.jsonl', 'unsupervised/example-definition.jsonl'],
   supervised: ['supervised/example-sense.jsonl'],
+  mlm: ['mlm/glosses.jsonl'],
   test: 'test',
   validation: 'validation',
   splits: 'splits.json',
@@ -324,6 +331,7 @@ export async function writeWordnetSets(sets: WordnetSets, dir: string, source = 
     };
     sets.unsupervised.forEach((u, i) => put(WORDNET_SET_FILES.unsupervised[i], jsonl(u.examples)));
     put(WORDNET_SET_FILES.supervised[0], jsonl(sets.supervised));
+    put(WORDNET_SET_FILES.mlm[0], jsonl(sets.mlm));
     for (const sp of [sets.test, sets.validation]) {
       writeBeir(path.join(tmp, sp.name), sp);
       files.push(`${sp.name}/corpus.jsonl`, `${sp.name}/queries.jsonl`, `${sp.name}/qrels/${sp.qrelsSplit}.tsv`);
@@ -340,6 +348,7 @@ export async function writeWordnetSets(sets: WordnetSets, dir: string, source = 
         trainSynsets: sets.trainSynsets.size,
         unsupervised: Object.fromEntries(sets.unsupervised.map((u) => [u.source, u.examples.length])),
         supervised: sets.supervised.length,
+        mlm: sets.mlm.length,
         droppedForLeakage: sets.droppedForLeakage,
         test: { queries: sets.test.queries.length, documents: sets.test.corpus.length },
         validation: { queries: sets.validation.queries.length, documents: sets.validation.corpus.length },

@@ -33,6 +33,8 @@ export interface Preset {
   ablations: 'none' | 'paper-rows' | 'full';
   /** Trains nothing: validates and prints the plan (for where the data and accelerators are). */
   dryRun: boolean;
+  /** Evaluate each phase on the validation set when it ends (its eval.jsonl). */
+  validateEachPhase: boolean;
 }
 
 /** The options where the paper's text and its released script differ. */
@@ -76,6 +78,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     pipelines: ['a', 'b', 'c'],
     ablations: 'none',
     dryRun: false,
+    validateEachPhase: true,
   },
   demo: {
     name: 'demo',
@@ -99,6 +102,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     pipelines: ['a', 'b', 'c'],
     ablations: 'none',
     dryRun: false,
+    validateEachPhase: false,
   },
   study: {
     name: 'study',
@@ -109,6 +113,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     pipelines: ['a', 'b', 'c'],
     ablations: 'paper-rows',
     dryRun: false,
+    validateEachPhase: false,
   },
   paper: {
     name: 'paper',
@@ -134,6 +139,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     pipelines: ['a', 'b', 'c'],
     ablations: 'paper-rows',
     dryRun: true,
+    validateEachPhase: false,
   },
 };
 PRESETS.study.scale = PRESETS.demo.scale;

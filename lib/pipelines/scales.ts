@@ -89,10 +89,10 @@ export const PRESETS: Record<PresetName, Preset> = {
       dim: 64,
       hyper: hyper(
         {
-          mlm: { batchSize: 64, miniBatch: 32, steps: 150, lr: 1e-3, warmupSteps: 10 },
-          unsupervised: { batchSize: 128, miniBatch: 64, steps: 150, lr: 3e-4, warmupSteps: 10, temperature: TEMPERATURES.paper },
-          supervised: { batchSize: 32, miniBatch: 32, steps: 150, lr: 2e-4, warmupSteps: 10, temperature: 0.05, negatives: 3 },
-          distillation: { batchSize: 32, steps: 150, lr: 3e-4, warmupSteps: 10, candidates: 8, accumulationSteps: 2 },
+          mlm: { batchSize: 32, steps: 100, lr: 1e-3, warmupSteps: 10 },
+          unsupervised: { batchSize: 64, steps: 100, lr: 5e-4, warmupSteps: 10, temperature: TEMPERATURES.paper },
+          supervised: { batchSize: 16, steps: 100, lr: 3e-4, warmupSteps: 10, temperature: 0.05, negatives: 3 },
+          distillation: { batchSize: 16, steps: 100, lr: 3e-4, warmupSteps: 10, candidates: 8, accumulationSteps: 2 },
         },
         32,
         64,

@@ -63,8 +63,9 @@ export { gradcheck } from './train/gradcheck';
 export { sweepRuns } from './train/sweep';
 export type { RunSummary, LogRecord, EvalRecord } from './train/run';
 
-// ── The paper's settings: ColBERT-Zero's prompts and lengths ──
+// ── The paper's settings: ColBERT-Zero's prompts and lengths; a pipeline as PyLate / torchrun scripts ──
 export { COLBERT_ZERO_PROMPTS, PROMPT_EXTRA_LENGTH, COLBERT_ZERO_LENGTHS, colbertZeroOverrides } from './pipelines/presets';
+export { exportPylate, type ExportOptions } from './pipelines/export-pylate';
 
 // ── Report: result files, paired significance tests, tables in the paper's shapes, the paper's claims ──
 export { writeResult, readResults, type EvaluationResult } from './report/results';

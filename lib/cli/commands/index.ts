@@ -18,4 +18,5 @@ export const COMMANDS: Array<{ name: string; load: () => Register }> = [
   { name: 'train', load: () => require('./train').registerTrain },
   { name: 'gradcheck', load: () => require('./gradcheck').registerGradcheck },
   { name: 'report', load: () => require('./report').registerReport },
+  { name: 'export-pylate', load: () => require('./export-pylate').registerExportPylate },
 ];

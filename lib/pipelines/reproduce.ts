@@ -197,5 +197,14 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
   }
   const report = buildReport(path.join(resultsDir, 'runs'), path.join(resultsDir, 'report'));
   log(`report: ${report.files.join(', ')}`);
+  // Said plainly: did the trained ColBERT learn more than the untrained base and BM25 on the held-out test set?
+  const mine = report.report.presets.find((p) => p.preset === preset.name);
+  for (const id of ['c-beats-base', 'c-beats-bm25']) {
+    const c = mine?.claims.find((x) => x.id === id);
+    if (!c) continue;
+    const what = id === 'c-beats-base' ? 'the untrained base' : 'BM25';
+    const said = c.verdict === 'supports' ? 'beats' : c.verdict === 'contradicts' ? 'does NOT beat (it is significantly worse than)' : 'does not significantly beat';
+    log(`ColBERT-Zero (c) ${said} ${what} on the test set: ${c.reason}`);
+  }
   return { preset: preset.name, dryRun: false, plans, runs, report: { markdown: report.markdown, files: report.files } };
 }

@@ -50,10 +50,27 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Entry point for bin/: runs main and exits with its code. */
+/**
+ * Entry point for bin/: runs main, then exits with its code once stdout and stderr have handed every
+ * byte to the OS. Exiting at once would drop what a pipe has not taken yet (a slow reader gets only the
+ * first 64 KiB); not exiting could hang on lingering handles (worker threads), hence the explicit exit.
+ */
 export function run(argv: string[]): void {
-  main(argv).then(
-    (code) => process.exit(code),
-    (e) => process.exit(report(e)),
-  );
+  // The reader went away (`| head -1`): the rest has nowhere to go, which is not an error of ours.
+  for (const s of [process.stdout, process.stderr]) {
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK);
+      throw e;
+    });
+  }
+  main(argv).then(exitAfterFlush, (e) => exitAfterFlush(report(e)));
+}
+
+function exitAfterFlush(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  // A write's callback runs after every earlier write of that stream has been flushed.
+  const done = () => --pending === 0 && process.exit(code);
+  process.stdout.write('', done);
+  process.stderr.write('', done);
 }

@@ -15,6 +15,7 @@ import { initBackend } from '../backend/select';
 import { UserError } from '../util/errors';
 import { progressBar } from '../util/progress';
 import { writeDirAtomic } from '../util/atomic';
+import { checkOutputFolder, hasMarker, writeMarker } from '../util/output';
 import type { TrainConfig } from './config';
 import { readTrainingFile, textsOf } from './data';
 import { LocalTransport, sumInOrder, type Transport } from './devices/transport';
@@ -241,6 +242,7 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
   if (lead) {
     fs.mkdirSync(config.output, { recursive: true });
     fs.writeFileSync(path.join(config.output, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    writeMarker(config.output, 'train');
     // The log keeps exactly the steps the weights have seen: lines past the resumed step are dropped.
     for (const f of [logFile, evalFile]) {
       const kept = fs.existsSync(f) && start > 0 ? fs.readFileSync(f, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step <= start) : [];
@@ -318,12 +320,18 @@ async function evaluateModel(config: TrainConfig, model: TrainModel, step: numbe
   return { step, mean: r.mean, datasets: r.datasets.map((d) => ({ name: d.name, metrics: d.metrics })) };
 }
 
+/** A previous run's folder: our marker, or (runs from before the marker) its config and log. */
+function isTrainOutput(dir: string): boolean {
+  return hasMarker(dir, 'train') || (fs.existsSync(path.join(dir, 'config.json')) && fs.existsSync(path.join(dir, 'log.jsonl')));
+}
+
 /**
  * Trains as the config says: in this thread for one device, else on `devices` worker threads.
  * `devices` overrides config.devices (the CLI's --devices).
  */
 export async function train(config: TrainConfig, opts: { devices?: number; resume?: boolean; hooks?: RunHooks } = {}): Promise<RunSummary> {
   const devices = opts.devices ?? config.devices;
+  checkOutputFolder(config.output, { command: 'train', isOurs: isTrainOutput });
   if (config.batchSize % (devices * config.accumulationSteps) !== 0) {
     throw new UserError(`batchSize ${config.batchSize} cannot be split over ${devices} devices × ${config.accumulationSteps} accumulation steps`);
   }

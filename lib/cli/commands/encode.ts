@@ -9,6 +9,7 @@ import { encodeParallel } from '../../models/parallel-encode';
 import type { Encoded, Role } from '../../models/encoder';
 import { writeSafetensors } from '../../models/safetensors';
 import { progressBar } from '../../util/progress';
+import { checkOutput } from '../../util/output';
 
 /** Positive integer option parser. */
 export function positiveInt(name: string) {
@@ -49,9 +50,11 @@ export function registerEncode(program: Command): void {
     .requiredOption('--input <file>', 'JSONL, one {"_id", "text"} per line ("title" is joined before the text when present)')
     .requiredOption('--as <role>', "'query' or 'document'", parseRole)
     .requiredOption('--out <file>', 'output .safetensors: embeddings [n, tokens, dim] + mask [n, tokens] (ColBERT) or embeddings [n, dim] (dense)')
+    .option('--overwrite', 'replace --out when the file exists')
     .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
     .option('--workers <n>', 'encoding threads (tfjs-wasm uses one core each; each loads the model)', positiveInt('--workers'), 1)
-    .action(async (opts: { model: string; input: string; as: Role; out: string; batchSize: number; workers: number }) => {
+    .action(async (opts: { model: string; input: string; as: Role; out: string; batchSize: number; workers: number; overwrite?: boolean }) => {
+      checkOutput(opts.out, { command: 'encode', kind: 'file', overwrite: opts.overwrite });
       await initBackend();
       const { ids, texts } = readTexts(opts.input);
       const model = await loadEncoder(opts.model);

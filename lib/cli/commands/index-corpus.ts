@@ -9,6 +9,17 @@ import { loadEncoder } from '../../models/load';
 import { encodeParallel } from '../../models/parallel-encode';
 import { DenseIndex, MultiVectorIndex, saveIndex, type StorageDtype } from '../../retrieval/index';
 import { progressBar } from '../../util/progress';
+import { checkOutput } from '../../util/output';
+import { INDEX_FORMAT } from '../../retrieval/io';
+
+/** A previous `index` output: its manifest names the index format. */
+function isIndexDir(dir: string): boolean {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')).format === INDEX_FORMAT;
+  } catch {
+    return false;
+  }
+}
 import { positiveInt } from './encode';
 
 /** A BEIR folder's corpus.jsonl, or a JSONL file itself. */
@@ -28,12 +39,14 @@ export function registerIndex(program: Command): void {
     .description('encode a corpus (BEIR folder or JSONL) and write an exact index (multi-vector for ColBERT, single-vector for dense)')
     .requiredOption('--model <dir>', 'model folder')
     .requiredOption('--corpus <dir|file>', 'BEIR dataset folder (its corpus.jsonl) or a JSONL of {"_id", "title"?, "text"}')
-    .requiredOption('--out <dir>', 'index folder (replaced atomically)')
+    .requiredOption('--out <dir>', 'index folder: a new path, or with --overwrite a previous index (never anything else)')
+    .option('--overwrite', 'replace --out when it is an index written by this command (atomically)')
     .option('--dtype <type>', 'vector storage: float32 or float16', 'float32')
     .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
     .option('--chunk <n>', 'documents encoded before they are added to the index (bounds memory)', positiveInt('--chunk'), 1024)
     .option('--workers <n>', 'encoding threads (tfjs-wasm uses one core each; each loads the model)', positiveInt('--workers'), 1)
-    .action(async (opts: { model: string; corpus: string; out: string; dtype: string; batchSize: number; chunk: number; workers: number }) => {
+    .action(async (opts: { model: string; corpus: string; out: string; dtype: string; batchSize: number; chunk: number; workers: number; overwrite?: boolean }) => {
+      checkOutput(opts.out, { command: 'index', kind: 'dir', overwrite: opts.overwrite, isOurs: isIndexDir });
       if (opts.dtype !== 'float32' && opts.dtype !== 'float16') throw new UserError(`--dtype must be float32 or float16, got ${opts.dtype}`);
       await initBackend();
       const docs = readCorpus(corpusFile(opts.corpus));

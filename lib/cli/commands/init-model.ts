@@ -11,7 +11,7 @@ import { DenseModel } from '../../models/dense';
 import { ModernBert } from '../../models/modernbert';
 import { TextTokenizer } from '../../tokenize/index';
 import { tinyTokenizerFiles } from '../../tokenize/tiny';
-import { writeDirAtomic } from '../../util/atomic';
+import { checkOutput, writeOutputDir } from '../../util/output';
 import { positiveInt } from './encode';
 
 type Head = 'colbert' | 'dense' | 'mlm';
@@ -29,7 +29,8 @@ export function registerInitModel(program: Command): void {
     .command('init-model')
     .description('write a randomly initialised ModernBERT model (ColBERT, dense or masked-LM layout) that PyLate / transformers can load')
     .requiredOption('--config <name|file>', 'tiny | small | base (ModernBERT-base) | a ModernBERT config.json (or its folder)')
-    .requiredOption('--out <dir>', 'output model folder (replaced atomically)')
+    .requiredOption('--out <dir>', 'output model folder: a new path, or with --overwrite a previous init-model folder (never anything else)')
+    .option('--overwrite', 'replace --out when it is a model folder written by init-model (atomically)')
     .option('--seed <n>', 'weight seed', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('--seed must be a non-negative integer');
@@ -41,7 +42,8 @@ export function registerInitModel(program: Command): void {
     }, 'colbert' as Head)
     .option('--dim <n>', 'ColBERT projection size', positiveInt('--dim'), 128)
     .option('--tokenizer <dir>', 'folder with tokenizer.json (default: the config file\'s folder if it has one, else the built-in WordPiece tokenizer)')
-    .action(async (opts: { config: string; out: string; seed: number; head: Head; dim: number; tokenizer?: string }) => {
+    .action(async (opts: { config: string; out: string; seed: number; head: Head; dim: number; tokenizer?: string; overwrite?: boolean }) => {
+      checkOutput(opts.out, { command: 'init-model', kind: 'dir', overwrite: opts.overwrite });
       await initBackend();
       const resolved = resolveConfig(opts.config);
       const tokDir = opts.tokenizer ?? (resolved.dir && fs.existsSync(path.join(resolved.dir, 'tokenizer.json')) ? resolved.dir : null);
@@ -52,15 +54,15 @@ export function registerInitModel(program: Command): void {
       if (!tokDir) process.stderr.write(`no --tokenizer given: using the built-in WordPiece tokenizer (${text.size} pieces)\n`);
       if (opts.head === 'colbert') {
         const model = ColbertModel.create(config, text, { seed: opts.seed, embeddingSize: opts.dim });
-        await model.save(opts.out);
+        await writeOutputDir(opts.out, 'init-model', (tmp) => model.save(tmp));
         model.dispose();
       } else if (opts.head === 'dense') {
         const model = DenseModel.create(config, text, { seed: opts.seed });
-        await model.save(opts.out);
+        await writeOutputDir(opts.out, 'init-model', (tmp) => model.save(tmp));
         model.dispose();
       } else {
         const model = ModernBert.random({ ...config, vocabSize: Math.max(config.vocabSize, text.size) }, opts.seed);
-        await writeDirAtomic(opts.out, (tmp) => {
+        await writeOutputDir(opts.out, 'init-model', (tmp) => {
           writeBackbone(tmp, model, { mlm: true, tokenizer: text });
           text.save(tmp);
         });

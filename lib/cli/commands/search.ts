@@ -7,6 +7,7 @@ import { writeTrecRun } from '../../data/trec';
 import type { Query, Run } from '../../data/types';
 import { loadEncoder } from '../../models/load';
 import { loadIndex, unpad } from '../../retrieval/index';
+import { checkOutput } from '../../util/output';
 import { encodeWithProgress, positiveInt } from './encode';
 
 export function registerSearch(program: Command): void {
@@ -18,10 +19,12 @@ export function registerSearch(program: Command): void {
     .requiredOption('--queries <file|dir>', 'JSONL {"_id", "text"}, or a BEIR folder (its judged queries of --split)')
     .option('--split <name>', 'qrels split when --queries is a BEIR folder', 'test')
     .option('--k <n>', 'documents per query', positiveInt('--k'), 100)
-    .requiredOption('--out <file>', 'TREC run file')
+    .requiredOption('--out <file>', 'TREC run file (an existing file is replaced only with --overwrite)')
+    .option('--overwrite', 'replace --out when the file exists')
     .option('--batch-size <n>', 'queries per forward pass', positiveInt('--batch-size'), 32)
     .option('--tag <tag>', 'run tag (last column)', 'colbert-zero')
-    .action(async (opts: { index: string; model: string; queries: string; split: string; k: number; out: string; batchSize: number; tag: string }) => {
+    .action(async (opts: { index: string; model: string; queries: string; split: string; k: number; out: string; batchSize: number; tag: string; overwrite?: boolean }) => {
+      checkOutput(opts.out, { command: 'search', kind: 'file', overwrite: opts.overwrite });
       await initBackend();
       if (!fs.existsSync(opts.queries)) throw new UserError(`${opts.queries}: not found`);
       const queries: Query[] = fs.statSync(opts.queries).isDirectory() ? loadBeir(opts.queries, opts.split).queries : readQueries(opts.queries);

@@ -5,7 +5,7 @@
  *
  * Determinism: batch k and every dropout seed of step k are functions of (config.seed, k), and the
  * checkpoint holds all variables and optimizer moments, so resuming gives the same numbers as never
- * stopping. A non-finite loss stops the run before the update, naming the step; the last good
+ * stopping. A non-finite loss or gradient stops the run before the update, naming the step; the last good
  * checkpoint is left as it was.
  */
 import * as fs from 'node:fs';
@@ -42,6 +42,8 @@ export interface RunHooks {
   /** Called after each optimizer step (tests inject crashes or corruption here). */
   onStepEnd?(step: number, model: TrainModel): void | Promise<void>;
   onLog?(rec: LogRecord): void;
+  /** Sees (and may replace) step's full gradient before it is checked and applied (tests inject non-finite values). */
+  onGradients?(step: number, grads: tf.Tensor[]): tf.Tensor[];
 }
 
 export interface RunOptions {
@@ -65,9 +67,11 @@ export interface RunSummary {
   modelDir: string;
 }
 
+/** A non-finite loss or gradient: the run stops before the optimizer update, so every checkpoint stays finite. */
 export class NonFiniteLossError extends UserError {
-  constructor(readonly step: number, loss: number, lastCheckpoint: string | null) {
-    super(`non-finite loss (${loss}) at step ${step}; stopped before the update${lastCheckpoint ? `, last good checkpoint: ${lastCheckpoint}` : ' (no checkpoint written yet)'}`);
+  constructor(readonly step: number, value: number, lastCheckpoint: string | null, readonly what: 'loss' | 'gradient' = 'loss') {
+    const shown = what === 'loss' ? `(${value})` : `(norm ${value})`;
+    super(`non-finite ${what} ${shown} at step ${step}; stopped before the update${lastCheckpoint ? `, last good checkpoint: ${lastCheckpoint}` : ' (no checkpoint written yet)'}`);
   }
 }
 
@@ -271,9 +275,15 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
         throw new NonFiniteLossError(step + 1, loss, lastCkpt);
       }
       let all = [...full, ...ex];
-      let gradNorm: number;
+      if (opts.hooks?.onGradients) all = opts.hooks.onGradients(step + 1, all);
+      // Checked in float64 over the elements (a float32 norm can overflow on finite values); the
+      // all-reduced gradient is the same on every replica, so all of them stop here together.
+      let gradNorm = Math.sqrt(sumOfSquares(all));
+      if (!Number.isFinite(gradNorm)) {
+        all.forEach((g) => g.dispose());
+        throw new NonFiniteLossError(step + 1, gradNorm, lastCkpt, 'gradient');
+      }
       if (config.optimizer.clipNorm !== undefined) ({ norm: gradNorm, grads: all } = clipByGlobalNorm(all, config.optimizer.clipNorm));
-      else gradNorm = Math.sqrt(sumOfSquares(all));
       const lr = learningRateAt(step, schedule);
       opt.apply(all, lr);
       all.forEach((g) => g.dispose());

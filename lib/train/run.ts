@@ -240,6 +240,8 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
   if (opts.resume) {
     lastCkpt = latestCheckpoint(config.output);
     if (lastCkpt) start = loadCheckpoint(lastCkpt, variables, opt, config).step;
+    // Resume-or-start keeps restartable jobs simple, but it must not look like a resumed run.
+    else if (lead) process.stderr.write(`--resume: no checkpoint in ${config.output}; starting from step 0\n`);
   } else if (latestCheckpoint(config.output)) {
     // Starting over would mix two runs in one folder (and a later --resume could pick the old one).
     throw new UserError(`${config.output} already holds checkpoints of a run; use --resume to continue it, or another output`);

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { initBackend } from '../../backend/index';
 import { UserError } from '../../util/errors';
 import { readCorpus } from '../../data/beir';
@@ -11,20 +11,9 @@ import type { Role } from '../../tokenize/types';
 import { writeSafetensors } from '../../models/safetensors';
 import { progressBar } from '../../util/progress';
 import { checkOutput } from '../../util/output';
+import { oneOf, positiveInt } from '../options';
 
-/** Positive integer option parser. */
-export function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
-    return n;
-  };
-}
-
-export function parseRole(v: string): Role {
-  if (v !== 'query' && v !== 'document') throw new InvalidArgumentError(`must be 'query' or 'document'`);
-  return v;
-}
+export const parseRole: (v: string) => Role = oneOf('query', 'document');
 
 /** Texts of a JSONL file of {"_id", "text", "title"?}; a title is joined before the text, as BEIR evaluations do. */
 export function readTexts(file: string): { ids: string[]; texts: string[] } {
@@ -52,8 +41,8 @@ export function registerEncode(program: Command): void {
     .requiredOption('--as <role>', "'query' or 'document'", parseRole)
     .requiredOption('--out <file>', 'output .safetensors: embeddings [n, tokens, dim] + mask [n, tokens] (ColBERT) or embeddings [n, dim] (dense)')
     .option('--overwrite', 'replace --out when the file exists')
-    .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
-    .option('--workers <n>', 'encoding threads (tfjs-wasm uses one core each; each loads the model)', positiveInt('--workers'), 1)
+    .option('--batch-size <n>', 'texts per forward pass', positiveInt, 32)
+    .option('--workers <n>', 'encoding threads (tfjs-wasm uses one core each; each loads the model)', positiveInt, 1)
     .action(async (opts: { model: string; input: string; as: Role; out: string; batchSize: number; workers: number; overwrite?: boolean }) => {
       checkOutput(opts.out, { command: 'encode', kind: 'file', overwrite: opts.overwrite });
       await initBackend();

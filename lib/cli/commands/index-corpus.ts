@@ -20,7 +20,7 @@ function isIndexDir(dir: string): boolean {
     return false;
   }
 }
-import { positiveInt } from './encode';
+import { positiveInt } from '../options';
 
 /** A BEIR folder's corpus.jsonl, or a JSONL file itself. */
 export function corpusFile(spec: string): string {
@@ -42,9 +42,9 @@ export function registerIndex(program: Command): void {
     .requiredOption('--out <dir>', 'index folder: a new path, or with --overwrite a previous index (never anything else)')
     .option('--overwrite', 'replace --out when it is an index written by this command (atomically)')
     .option('--dtype <type>', 'vector storage: float32 or float16', 'float32')
-    .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
-    .option('--chunk <n>', 'documents encoded before they are added to the index (bounds memory)', positiveInt('--chunk'), 1024)
-    .option('--workers <n>', 'encoding threads (tfjs-wasm uses one core each; each loads the model)', positiveInt('--workers'), 1)
+    .option('--batch-size <n>', 'texts per forward pass', positiveInt, 32)
+    .option('--chunk <n>', 'documents encoded before they are added to the index (bounds memory)', positiveInt, 1024)
+    .option('--workers <n>', 'encoding threads (tfjs-wasm uses one core each; each loads the model)', positiveInt, 1)
     .action(async (opts: { model: string; corpus: string; out: string; dtype: string; batchSize: number; chunk: number; workers: number; overwrite?: boolean }) => {
       checkOutput(opts.out, { command: 'index', kind: 'dir', overwrite: opts.overwrite, isOurs: isIndexDir });
       if (opts.dtype !== 'float32' && opts.dtype !== 'float16') throw new UserError(`--dtype must be float32 or float16, got ${opts.dtype}`);

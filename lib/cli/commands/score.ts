@@ -5,7 +5,8 @@ import { loadEncoder } from '../../models/load';
 import { colbertScores, dotScores } from '../../scores/index';
 import { writeFileAtomic } from '../../util/atomic';
 import { checkOutput } from '../../util/output';
-import { encodeWithProgress, positiveInt, readTexts } from './encode';
+import { encodeWithProgress, readTexts } from './encode';
+import { positiveInt } from '../options';
 
 export function registerScore(program: Command): void {
   program
@@ -14,7 +15,7 @@ export function registerScore(program: Command): void {
     .requiredOption('--model <dir>', 'model folder')
     .requiredOption('--queries <file>', 'JSONL {"_id", "text"}')
     .requiredOption('--documents <file>', 'JSONL {"_id", "text", "title"?}')
-    .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
+    .option('--batch-size <n>', 'texts per forward pass', positiveInt, 32)
     .option('--out <file>', 'write the JSON here instead of stdout (an existing file is replaced only with --overwrite)')
     .option('--overwrite', 'replace --out when the file exists')
     .option('--ids', 'print {"queries": ids, "documents": ids, "scores": matrix} instead of the bare matrix')

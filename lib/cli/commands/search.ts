@@ -8,7 +8,8 @@ import type { Query, Run } from '../../data/types';
 import { loadEncoder } from '../../models/load';
 import { loadIndex, unpad } from '../../retrieval/index';
 import { checkOutput } from '../../util/output';
-import { encodeWithProgress, positiveInt } from './encode';
+import { encodeWithProgress } from './encode';
+import { positiveInt } from '../options';
 
 export function registerSearch(program: Command): void {
   program
@@ -18,10 +19,10 @@ export function registerSearch(program: Command): void {
     .requiredOption('--model <dir>', 'the model the index was built with')
     .requiredOption('--queries <file|dir>', 'JSONL {"_id", "text"}, or a BEIR folder (its judged queries of --split)')
     .option('--split <name>', 'qrels split when --queries is a BEIR folder', 'test')
-    .option('--k <n>', 'documents per query', positiveInt('--k'), 100)
+    .option('--k <n>', 'documents per query', positiveInt, 100)
     .requiredOption('--out <file>', 'TREC run file (an existing file is replaced only with --overwrite)')
     .option('--overwrite', 'replace --out when the file exists')
-    .option('--batch-size <n>', 'queries per forward pass', positiveInt('--batch-size'), 32)
+    .option('--batch-size <n>', 'queries per forward pass', positiveInt, 32)
     .option('--tag <tag>', 'run tag (last column)', 'colbert-zero')
     .action(async (opts: { index: string; model: string; queries: string; split: string; k: number; out: string; batchSize: number; tag: string; overwrite?: boolean }) => {
       checkOutput(opts.out, { command: 'search', kind: 'file', overwrite: opts.overwrite });

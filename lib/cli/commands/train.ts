@@ -1,6 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { oneOf, positiveInt } from '../options';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { EvalRecord } from '../../train/run';
 import { loadTrainConfig } from '../../train/config';
 import { train } from '../../train/launch';
 import { EXAMPLES, exampleConfig } from '../../train/examples';
@@ -13,6 +15,19 @@ function sweepSpec(value: string): { lo: number; hi: number; k: number } {
   const [lo, hi, k] = value.split(':').map(Number);
   if (!(lo > 0 && hi > lo && Number.isInteger(k) && k >= 1)) throw new InvalidArgumentError('must be LO:HI:K with 0 < LO < HI and K ≥ 1, e.g. 1e-5:3e-3:10');
   return { lo, hi, k };
+}
+
+/** The run's evaluations (eval.jsonl, resumed runs included): the numbers that matter, one line per eval step. */
+function printEvaluations(file: string): void {
+  if (!fs.existsSync(file)) return;
+  const records = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as EvalRecord);
+  if (!records.length) return;
+  const show = (m: Record<string, number>) => Object.entries(m).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('\t');
+  for (const e of records) process.stdout.write(`eval step ${e.step}\t${show(e.mean)}\n`);
+  const last = records[records.length - 1];
+  process.stdout.write(`final (step ${last.step})\t${show(last.mean)}\n`);
+  if (last.datasets.length > 1) for (const d of last.datasets) process.stdout.write(`  ${d.name}\t${show(d.metrics)}\n`);
+  process.stdout.write(`eval log\t${file}\n`);
 }
 
 export function registerTrain(program: Command): void {
@@ -44,5 +59,6 @@ export function registerTrain(program: Command): void {
       const r = await train(config, { devices: opts.devices, resume: opts.resume });
       process.stdout.write(`trained ${r.steps - r.startStep} steps${r.startStep ? ` (resumed at ${r.startStep})` : ''}; final loss ${r.finalLoss.toFixed(5)}\n`);
       process.stdout.write(`model\t${r.modelDir}\nlog\t${path.join(r.output, 'log.jsonl')}\n`);
+      printEvaluations(path.join(r.output, 'eval.jsonl'));
     });
 }

@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { checkOutputFolder, hasMarker } from '../util/output';
+import { planParallelism } from '../util/limits';
+import { trainDeviceEstimate } from './limits';
 import type { TrainConfig } from './config';
 import { LocalTransport } from './devices/transport';
 import { trainOnDevices } from './devices/pool';
@@ -27,6 +29,8 @@ export async function train(config: TrainConfig, opts: { devices?: number; resum
   if (config.batchSize % (devices * config.accumulationSteps) !== 0) {
     throw new UserError(`batchSize ${config.batchSize} cannot be split over ${devices} devices × ${config.accumulationSteps} accumulation steps`);
   }
+  // More devices than cores only share them; more than memory holds would bring the machine down.
+  if (devices > 1) planParallelism({ what: '--devices', requested: devices, fixed: true, perWorkerBytes: trainDeviceEstimate(config, devices) });
   if (devices === 1) return runReplica(config, new LocalTransport(), { resume: opts.resume, hooks: opts.hooks });
   if (opts.hooks) throw new Error('hooks run in this thread only; use one device');
   return trainOnDevices({ ...config, devices }, devices, opts.resume ?? false, config.deviceTransport);

@@ -11,6 +11,7 @@ import type { Role } from '../../tokenize/types';
 import { writeSafetensors } from '../../models/safetensors';
 import { progressBar } from '../../util/progress';
 import { checkOutput } from '../../util/output';
+import { encodeWorkerBytes, planParallelism } from '../../util/limits';
 import { oneOf, positiveInt } from '../options';
 
 export const parseRole: (v: string) => Role = oneOf('query', 'document');
@@ -42,17 +43,19 @@ export function registerEncode(program: Command): void {
     .requiredOption('--out <file>', 'output .safetensors: embeddings [n, tokens, dim] + mask [n, tokens] (ColBERT) or embeddings [n, dim] (dense)')
     .option('--overwrite', 'replace --out when the file exists')
     .option('--batch-size <n>', 'texts per forward pass', positiveInt, 32)
-    .option('--workers <n>', 'encoding threads (tfjs-wasm uses one core each; each loads the model)', positiveInt, 1)
+    .option('--workers <n>', 'encoding threads (one core and one model copy each; capped at the number of batches, a warning above the cores, refused when the memory estimate does not fit)', positiveInt, 1)
     .action(async (opts: { model: string; input: string; as: Role; out: string; batchSize: number; workers: number; overwrite?: boolean }) => {
       checkOutput(opts.out, { command: 'encode', kind: 'file', overwrite: opts.overwrite });
       await initBackend();
       const { ids, texts } = readTexts(opts.input);
+      // Before the model loads: no more workers than batches, a warning above the cores, a refusal above memory.
+      const workers = planParallelism({ what: '--workers', requested: opts.workers, perWorkerBytes: encodeWorkerBytes(opts.model, opts.batchSize), work: Math.ceil(texts.length / opts.batchSize) });
       const model = await loadEncoder(opts.model);
       const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
       let kind: string = model.kind;
-      if (opts.workers > 1) {
+      if (workers > 1) {
         const bar = progressBar(`encode ${opts.as}s`, texts.length, 'texts');
-        const enc = await encodeParallel(opts.model, texts, opts.as, { workers: opts.workers, batchSize: opts.batchSize, onProgress: (d) => bar.update(d) });
+        const enc = await encodeParallel(opts.model, texts, opts.as, { workers, batchSize: opts.batchSize, onProgress: (d) => bar.update(d) });
         bar.stop();
         const n = texts.length;
         tensors.embeddings = { shape: enc.kind === 'dense' ? [n, enc.dim] : [n, enc.length, enc.dim], data: enc.embeddings };
@@ -66,7 +69,7 @@ export function registerEncode(program: Command): void {
       writeSafetensors(opts.out, tensors, {
         metadata: { ids: JSON.stringify(ids), role: opts.as, kind, model: path.basename(path.resolve(opts.model)) },
       });
-      process.stderr.write(`encoded ${texts.length} texts as ${opts.as} → ${opts.out} (embeddings [${tensors.embeddings.shape}])\n`);
+      process.stderr.write(`encoded ${texts.length} texts as ${opts.as} → ${opts.out} (embeddings [${tensors.embeddings.shape}], ${workers} worker${workers > 1 ? 's' : ''})\n`);
       model.dispose();
     });
 }

@@ -10,6 +10,7 @@ import { encodeParallel } from '../../models/parallel-encode';
 import { DenseIndex, MultiVectorIndex, saveIndex, type StorageDtype } from '../../retrieval/index';
 import { progressBar } from '../../util/progress';
 import { checkOutput } from '../../util/output';
+import { encodeWorkerBytes, planParallelism } from '../../util/limits';
 import { INDEX_FORMAT } from '../../retrieval/io';
 
 /** A previous `index` output: its manifest names the index format. */
@@ -44,25 +45,27 @@ export function registerIndex(program: Command): void {
     .option('--dtype <type>', 'vector storage: float32 or float16', 'float32')
     .option('--batch-size <n>', 'texts per forward pass', positiveInt, 32)
     .option('--chunk <n>', 'documents encoded before they are added to the index (bounds memory)', positiveInt, 1024)
-    .option('--workers <n>', 'encoding threads (tfjs-wasm uses one core each; each loads the model)', positiveInt, 1)
+    .option('--workers <n>', 'encoding threads (one core and one model copy each; capped at the number of batches, a warning above the cores, refused when the memory estimate does not fit)', positiveInt, 1)
     .action(async (opts: { model: string; corpus: string; out: string; dtype: string; batchSize: number; chunk: number; workers: number; overwrite?: boolean }) => {
       checkOutput(opts.out, { command: 'index', kind: 'dir', overwrite: opts.overwrite, isOurs: isIndexDir });
       if (opts.dtype !== 'float32' && opts.dtype !== 'float16') throw new UserError(`--dtype must be float32 or float16, got ${opts.dtype}`);
       await initBackend();
       const docs = readCorpus(corpusFile(opts.corpus));
+      // Before the model loads: no more workers than batches, a warning above the cores, a refusal above memory.
+      const workers = planParallelism({ what: '--workers', requested: opts.workers, perWorkerBytes: encodeWorkerBytes(opts.model, opts.batchSize), work: Math.ceil(docs.length / opts.batchSize) });
       const model = await loadEncoder(opts.model);
       const dtype = opts.dtype as StorageDtype;
       const index = model.kind === 'colbert' ? new MultiVectorIndex({ dim: model.dim, dtype }) : new DenseIndex({ dim: model.dim, dtype });
       const bar = progressBar('index', docs.length, 'docs');
       try {
-        const chunk = opts.chunk * opts.workers;
+        const chunk = opts.chunk * workers;
         for (let start = 0; start < docs.length; start += chunk) {
           const part = docs.slice(start, start + chunk);
           const texts = part.map((d) => (d.title ? `${d.title} ${d.text}` : d.text));
           const ids = part.map((d) => d.id);
           const onProgress = (done: number) => bar.update(start + done);
-          if (opts.workers > 1) {
-            const enc = await encodeParallel(opts.model, texts, 'document', { workers: opts.workers, batchSize: opts.batchSize, onProgress });
+          if (workers > 1) {
+            const enc = await encodeParallel(opts.model, texts, 'document', { workers, batchSize: opts.batchSize, onProgress });
             if (index instanceof MultiVectorIndex) index.addPadded(ids, enc.embeddings, enc.mask!, enc.length);
             else index.addRows(ids, enc.embeddings);
             continue;

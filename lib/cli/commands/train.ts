@@ -35,7 +35,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('train a model from one JSON run config (phases: unsupervised, supervised, distillation, mlm)')
     .option('--config <file>', 'run config (JSON) (required unless --example)')
-    .option('--devices <n>', 'data-parallel devices; overrides the config', positiveInt)
+    .option('--devices <n>', 'data-parallel devices; overrides the config (a warning above the cores, refused when the memory estimate does not fit)', positiveInt)
     .option('--transport <kind>', 'how devices talk: threads (shared memory) or processes (IPC, one per GPU); overrides the config', transport)
     .option('--resume', 'continue from the last checkpoint in the output directory (when there is none it says so on stderr and starts at step 0)')
     .option('--sweep <lo:hi:k>', 'learning-rate sweep: K runs, rates log-spaced in [LO, HI], best by --metrics of the config\'s eval', sweepSpec)

@@ -3,8 +3,8 @@ import { integerAtLeast, positiveInt } from '../options';
 import { UserError } from '../../util/errors';
 import { readQrelsFile } from '../../data/qrels';
 import { readTrecRun } from '../../data/trec';
-import { evaluate, formatTrecEval } from '../../eval/metrics';
-import { splitMeasureList } from '../../eval/measures';
+import { evaluate, formatTrecEval } from '../../eval/trec/evaluate';
+import { splitMeasureList } from '../../eval/trec/measures';
 
 export function registerEvalRun(program: Command): void {
   program

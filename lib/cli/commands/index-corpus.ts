@@ -5,10 +5,12 @@ import type { Command } from 'commander';
 import { initBackend } from '../../backend/index';
 import { UserError } from '../../util/errors';
 import { readCorpus } from '../../data/beir';
-import { loadEncoder } from '../../models/load';
-import { encodeParallel } from '../../models/parallel-encode';
-import { DenseIndex, MultiVectorIndex, saveIndex, type StorageDtype } from '../../retrieval/index';
-import { progressBar } from '../../util/progress';
+import { loadEncoder, modelFingerprint } from '../../models/load';
+import { ParallelEncoder } from '../../models/parallel-encode';
+import { saveIndex } from '../../retrieval/io';
+import type { StorageDtype } from '../../retrieval/index-store';
+import { indexCorpus } from '../../retrieval/corpus';
+import { positiveInt } from '../options';
 import { checkOutput } from '../../util/output';
 import { encodeWorkerBytes, planParallelism } from '../../util/limits';
 import { INDEX_FORMAT } from '../../retrieval/io';
@@ -21,7 +23,6 @@ function isIndexDir(dir: string): boolean {
     return false;
   }
 }
-import { positiveInt } from '../options';
 
 /** A BEIR folder's corpus.jsonl, or a JSONL file itself. */
 export function corpusFile(spec: string): string {
@@ -54,32 +55,16 @@ export function registerIndex(program: Command): void {
       // Before the model loads: no more workers than batches, a warning above the cores, a refusal above memory.
       const workers = planParallelism({ what: '--workers', requested: opts.workers, perWorkerBytes: encodeWorkerBytes(opts.model, opts.batchSize), work: Math.ceil(docs.length / opts.batchSize) });
       const model = await loadEncoder(opts.model);
-      const dtype = opts.dtype as StorageDtype;
-      const index = model.kind === 'colbert' ? new MultiVectorIndex({ dim: model.dim, dtype }) : new DenseIndex({ dim: model.dim, dtype });
-      const bar = progressBar('index', docs.length, 'docs');
-      try {
-        const chunk = opts.chunk * workers;
-        for (let start = 0; start < docs.length; start += chunk) {
-          const part = docs.slice(start, start + chunk);
-          const texts = part.map((d) => (d.title ? `${d.title} ${d.text}` : d.text));
-          const ids = part.map((d) => d.id);
-          const onProgress = (done: number) => bar.update(start + done);
-          if (workers > 1) {
-            const enc = await encodeParallel(opts.model, texts, 'document', { workers, batchSize: opts.batchSize, onProgress });
-            if (index instanceof MultiVectorIndex) index.addPadded(ids, enc.embeddings, enc.mask!, enc.length);
-            else index.addRows(ids, enc.embeddings);
-            continue;
-          }
-          const enc = await model.encode(texts, 'document', { batchSize: opts.batchSize, onProgress });
-          const emb = enc.embeddings.dataSync() as Float32Array;
-          if (index instanceof MultiVectorIndex) index.addPadded(ids, emb, enc.mask!.dataSync(), enc.embeddings.shape[1]!);
-          else index.addRows(ids, emb);
-          enc.embeddings.dispose();
-          enc.mask?.dispose();
-        }
-      } finally {
-        bar.stop();
-      }
+      // More than one worker: each loads the model in its own thread (tfjs-wasm computes on one core).
+      const encoder = workers > 1 ? new ParallelEncoder(opts.model, model.kind, model.dim, workers) : model;
+      const index = await indexCorpus(encoder, docs, {
+        dtype: opts.dtype as StorageDtype,
+        batchSize: opts.batchSize,
+        chunkSize: opts.chunk * workers,
+        progress: 'index',
+        modelFingerprint: modelFingerprint(opts.model),
+      });
+      const dtype = index.dtype;
       await saveIndex(index, opts.out);
       process.stderr.write(`indexed ${index.size} documents (${index.totalTokens} vectors of dim ${index.dim}, ${dtype}) → ${opts.out}\n`);
       model.dispose();

@@ -20,7 +20,7 @@ function resolveConfig(spec: string): { config: ModernBertConfig; dir: string | 
   const preset = presetConfig(spec);
   if (preset) return { config: preset, dir: null, file: null, preset: true };
   const file = fs.existsSync(spec) && fs.statSync(spec).isDirectory() ? path.join(spec, 'config.json') : spec;
-  if (!fs.existsSync(file)) throw new UserError(`--config ${spec}: not a preset (tiny, small, base) and no such file`);
+  if (!fs.existsSync(file)) throw new UserError(file === spec ? `--config ${spec}: not a preset (tiny, small, base) and no such file` : `--config ${spec}: a folder without config.json (expected a preset, a config.json or its folder)`);
   return { config: parseModernBertConfig(readJsonFile(file), file), dir: path.dirname(file), file, preset: false };
 }
 

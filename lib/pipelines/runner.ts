@@ -16,6 +16,9 @@ import { loadEncoder, modelFingerprint } from '../models/load';
 import { ColbertModel } from '../models/colbert';
 import type { Encoder } from '../models/encoder';
 import { evaluateRetrieval, type EvalDataset } from '../eval/evaluator';
+import { evaluate } from '../eval/trec/evaluate';
+import { loadBeir, documentText } from '../data/beir';
+import { Bm25Index } from '../retrieval/bm25';
 import { latestCheckpoint } from '../train/checkpoint';
 import { train } from '../train/launch';
 import { writeResult, RESULT_FORMAT, RESULT_VERSION, type EvaluationResult } from '../report/results';
@@ -227,5 +230,23 @@ export function untrainedBase(o: { dim: number; queryLength: number; documentLen
     setting: 'colbert',
     fromPhase: 'mlm',
     encoder: (dir) => ColbertModel.fromPretrained(dir, { embeddingSize: o.dim, seed: o.seed, overrides: { query_length: o.queryLength, document_length: o.documentLength } }),
+  };
+}
+
+/** BM25 (lib/retrieval/bm25.ts: k1 = 0.9, b = 0.4) over each test set's documents as the encoders see them. */
+export function bm25Baseline(): Baseline {
+  return {
+    label: 'BM25',
+    pipeline: 'bm25',
+    setting: 'lexical',
+    evaluate: async (sets, measures) =>
+      sets.map((t) => {
+        const { corpus, queries, qrels } = loadBeir(t.dir, t.split);
+        const index = new Bm25Index(corpus.map((d) => ({ id: d.id, text: documentText(d) })));
+        const r = evaluate(qrels, index.run(queries, 100), { measures, complete: true });
+        const perQuery = Object.fromEntries([...r.perQuery].map(([q, v]) => [q, v]));
+        const metrics = Object.fromEntries(r.measures.filter((m) => m !== 'runid').map((m) => [m, r.all[m]]));
+        return { name: t.name, split: t.split, queries: Object.keys(perQuery).length, metrics, perQuery };
+      }),
   };
 }

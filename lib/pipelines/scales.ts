@@ -33,6 +33,8 @@ export interface Preset {
   ablations: 'none' | 'paper-rows' | 'full';
   /** Trains nothing: validates and prints the plan (for where the data and accelerators are). */
   dryRun: boolean;
+  /** Evaluate each phase on the validation set when it ends (its eval.jsonl). */
+  validateEachPhase: boolean;
 }
 
 /** The options where the paper's text and its released script differ. */
@@ -76,6 +78,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     pipelines: ['a', 'b', 'c'],
     ablations: 'none',
     dryRun: false,
+    validateEachPhase: true,
   },
   demo: {
     name: 'demo',
@@ -86,10 +89,10 @@ export const PRESETS: Record<PresetName, Preset> = {
       dim: 64,
       hyper: hyper(
         {
-          mlm: { batchSize: 64, miniBatch: 32, steps: 150, lr: 1e-3, warmupSteps: 10 },
-          unsupervised: { batchSize: 128, miniBatch: 64, steps: 150, lr: 3e-4, warmupSteps: 10, temperature: TEMPERATURES.paper },
-          supervised: { batchSize: 32, miniBatch: 32, steps: 150, lr: 2e-4, warmupSteps: 10, temperature: 0.05, negatives: 3 },
-          distillation: { batchSize: 32, steps: 150, lr: 3e-4, warmupSteps: 10, candidates: 8, accumulationSteps: 2 },
+          mlm: { batchSize: 32, steps: 100, lr: 1e-3, warmupSteps: 10 },
+          unsupervised: { batchSize: 64, steps: 100, lr: 5e-4, warmupSteps: 10, temperature: TEMPERATURES.paper },
+          supervised: { batchSize: 16, steps: 100, lr: 3e-4, warmupSteps: 10, temperature: 0.05, negatives: 3 },
+          distillation: { batchSize: 16, steps: 100, lr: 3e-4, warmupSteps: 10, candidates: 8, accumulationSteps: 2 },
         },
         32,
         64,
@@ -99,6 +102,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     pipelines: ['a', 'b', 'c'],
     ablations: 'none',
     dryRun: false,
+    validateEachPhase: false,
   },
   study: {
     name: 'study',
@@ -109,6 +113,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     pipelines: ['a', 'b', 'c'],
     ablations: 'paper-rows',
     dryRun: false,
+    validateEachPhase: false,
   },
   paper: {
     name: 'paper',
@@ -134,6 +139,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     pipelines: ['a', 'b', 'c'],
     ablations: 'paper-rows',
     dryRun: true,
+    validateEachPhase: false,
   },
 };
 PRESETS.study.scale = PRESETS.demo.scale;

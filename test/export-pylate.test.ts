@@ -80,7 +80,10 @@ test("the scripts carry Table 1's settings: prompts, lengths, temperature, batch
   assert.equal(setting(sup, 'temperature'), 0.2);
   assert.equal(setting(sup, 'negatives'), 7);
   assert.equal(setting(sup, 'perDeviceBatch'), 16);
-  assert.match(sup, /losses\.Contrastive\(/);
+  assert.equal(setting(sup, 'miniBatch'), 16);
+  assert.match(sup, /losses\.CachedContrastive\(/);
+  assert.equal(setting(unsup, 'queryLength'), 39); // Table 1: the unsupervised lengths include the prompts too
+  assert.equal(setting(unsup, 'documentLength'), 187);
   assert.equal(setting(kd, 'queryLength'), 39);
   assert.equal(setting(kd, 'documentLength'), 519);
   assert.equal(setting(kd, 'accumulationSteps'), 2);
@@ -93,11 +96,16 @@ test("the scripts carry Table 1's settings: prompts, lengths, temperature, batch
   const script = planPylateExport({ pipeline: 'c', facts: { unsupervisedTemperature: 'script', promptLength: 'tokenizer' } }).files;
   assert.equal(setting(script.get('01-c_unsupervised-colbert.py')!, 'temperature'), 0.02);
   assert.equal(setting(script.get('02-c_supervised-colbert-u1-p1l1.py')!, 'queryLength'), 36);
-  // Dense phases: sentence-transformers, scale = 1 / temperature.
+  // Dense phases: sentence-transformers, scale = 1 / temperature; GradCache where the phase has a mini-batch.
   const a = planPylateExport({ pipeline: 'a' }).files;
   assert.match(a.get('01-unsupervised-dense.py')!, /losses\.CachedMultipleNegativesRankingLoss\(model, scale=scale, mini_batch_size=/);
-  assert.match(a.get('02-supervised-dense.py')!, /losses\.MultipleNegativesRankingLoss\(model, scale=scale, gather_across_devices=/);
   assert.match(a.get('02-supervised-dense.py')!, /scale = 1\.0 \/ PHASE\["temperature"\]/);
+  assert.equal(setting(a.get('02-supervised-dense.py')!, 'setting'), 'dense');
+  const demo = planPylateExport({ pipeline: 'a', preset: 'demo' });
+  const demoSup = demo.files.get('03-supervised-dense.py')!;
+  assert.equal(setting(demoSup, 'miniBatch'), null);
+  assert.match(demoSup, /losses\.MultipleNegativesRankingLoss\(model, scale=scale, gather_across_devices=/);
+  assert.equal(setting(demoSup, 'perDeviceBatch'), 4); // demo: 16 over 1 node × 4 GPUs
   // An ablation: supervised without prompts or +Length, KD with both.
   const abl = planPylateExport({ pipeline: 'c', ablation: parseAblation('u1-p0l0-p1l1') });
   const names = [...abl.files.keys()];

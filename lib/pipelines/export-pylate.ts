@@ -192,7 +192,7 @@ export function planPylateExport(o: Omit<ExportOptions, 'out' | 'overwrite'>): {
     phases.push({ file, id: spec.id, key: keys.get(spec.id)!, objective: spec.objective, setting: spec.setting, parent: parentFile, defaultInit, nodes, devicesPerNode: devices, perDeviceBatch: perDevice, settings });
   }
   const notes = factNotes(facts);
-  if (paperScale) notes.push(`the scripts run one epoch per phase (Section 2); learning rates are one point of Table 1's sweep ranges (--lr changes them)`);
+  if (paperScale) notes.push(`the scripts run one epoch per phase (Section 2); each learning rate is the paper preset's point in Table 1's sweep range for the phase (--lr sets another)`);
   const manifest = { format: EXPORT_FORMAT, version: EXPORT_VERSION, pipeline: o.pipeline, description: PIPELINES[o.pipeline], ablation, preset: preset.name, notes, devicesPerNode: devices, phases } as const;
   files.set('launch.sh', launchScript(manifest.phases, paperScale));
   files.set('README.md', readme({ ...manifest, phases }, paperScale));
@@ -261,7 +261,7 @@ function readme(m: Omit<ExportManifest, 'files'>, paperScale: boolean): string {
     const s = p.settings;
     const prompts = s.prompts ? 'on' : 'off';
     const temp = s.temperature === null ? 'n.a.' : String(s.temperature);
-    return `| \`${p.file}\` | ${p.objective} | ${p.setting} | ${p.parent ? `\`${p.parent}\`` : p.defaultInit} | ${s.batchSize} (${p.nodes}×${p.devicesPerNode}×${p.perDeviceBatch}${s.miniBatch ? `, mini ${s.miniBatch}` : ''}${(s.accumulationSteps as number) > 1 ? `, accum ${s.accumulationSteps}` : ''}) | ${temp} | ${s.queryLength}/${s.documentLength} | ${prompts} | ${s.lr} | ${s.steps ?? '1 epoch'} |`;
+    return `| \`${p.file}\` | ${p.objective} | ${p.setting} | ${p.parent ? `\`${p.parent}\`` : p.defaultInit} | ${s.batchSize} (${p.nodes}×${p.devicesPerNode}×${p.perDeviceBatch}${s.miniBatch ? `, mini ${s.miniBatch}` : ''}${(s.accumulationSteps as number) > 1 ? `, accumulation ${s.accumulationSteps}: ${(s.batchSize as number) * (s.accumulationSteps as number)} per update` : ''}) | ${temp} | ${s.queryLength}/${s.documentLength} | ${prompts} | ${(s.lr as number).toExponential(2)} | ${s.steps ?? '1 epoch'} |`;
   };
   const objectives = [...new Set(m.phases.map((p) => p.objective))];
   const nomic = m.phases.filter((p) => NOMIC_DENSE[p.id]);

@@ -3,20 +3,13 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { exportPylate, parseAblation } from '../../pipelines/export-pylate';
 import type { PipelineName } from '../../pipelines/pipelines';
 import type { FactChoices } from '../../pipelines/scales';
-import { positiveInt } from './encode';
-
-function choice<T extends string>(name: string, allowed: readonly T[]) {
-  return (v: string): T => {
-    if (!(allowed as readonly string[]).includes(v)) throw new InvalidArgumentError(`${name} must be one of ${allowed.join(', ')}`);
-    return v as T;
-  };
-}
+import { oneOf, positiveInt } from '../options';
 
 export function registerExportPylate(program: Command): void {
   program
     .command('export-pylate')
     .description("write a pipeline's phases as PyLate / sentence-transformers training scripts with their torchrun launch commands, for PyTorch's distributed engine (Table 1's scale by default)")
-    .requiredOption('--pipeline <name>', 'a (KD-only), b (supervised + KD) or c (ColBERT-Zero)', choice('--pipeline', ['a', 'b', 'c'] as const))
+    .requiredOption('--pipeline <name>', 'a (KD-only), b (supervised + KD) or c (ColBERT-Zero)', oneOf('a', 'b', 'c'))
     .option('--ablation <uP-pPlL-pPlL>', "pipeline c's prompt / +Length switches (0/1): unsupervised prompts; supervised prompts, +Length; KD prompts, +Length (main setting: u1-p1l1-p1l1)", (v) => {
       try {
         return parseAblation(v);
@@ -24,10 +17,10 @@ export function registerExportPylate(program: Command): void {
         throw new InvalidArgumentError((e as Error).message);
       }
     })
-    .option('--preset <name>', 'the scale of the scripts: paper (Table 1), demo, study or smoke', choice('--preset', ['paper', 'demo', 'study', 'smoke'] as const), 'paper')
-    .option('--devices-per-node <n>', 'GPUs per node (the paper: 4); every global batch must split over nodes × GPUs', positiveInt('--devices-per-node'), 4)
-    .option('--unsupervised-temperature <which>', "paper (Table 1: 0.2) or script (PyLate's released script: 0.02)", choice('--unsupervised-temperature', ['paper', 'script'] as const), 'paper')
-    .option('--prompt-length <which>', 'tokens "+Length" adds: paper (7) or tokenizer (4)', choice('--prompt-length', ['paper', 'tokenizer'] as const), 'paper')
+    .option('--preset <name>', 'the scale of the scripts: paper (Table 1), demo, study or smoke', oneOf('paper', 'demo', 'study', 'smoke'), 'paper')
+    .option('--devices-per-node <n>', 'GPUs per node (the paper: 4); every global batch must split over nodes × GPUs', positiveInt, 4)
+    .option('--unsupervised-temperature <which>', "paper (Table 1: 0.2) or script (PyLate's released script: 0.02)", oneOf('paper', 'script'), 'paper')
+    .option('--prompt-length <which>', 'tokens "+Length" adds: paper (7) or tokenizer (4)', oneOf('paper', 'tokenizer'), 'paper')
     .option('--out <dir>', 'output folder (new or empty, or a previous export with --overwrite)', 'pylate-export')
     .option('--overwrite', "replace a previous export in --out (only its own files; others are kept)")
     .action((opts: { pipeline: PipelineName; ablation?: ReturnType<typeof parseAblation>; preset: string; devicesPerNode: number; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength']; out: string; overwrite?: boolean }, cmd: Command) => {

@@ -142,6 +142,17 @@ test('the exported scripts are valid Python and launch.sh valid bash', { skip: p
   }
 });
 
+test('launch.sh names what is missing: the data folder, the first phase\'s starting checkpoint', () => {
+  const out = path.join(tmpDir(), 'smoke');
+  exportPylate({ pipeline: 'c', preset: 'smoke', devicesPerNode: 2, out });
+  let r = spawnSync('bash', [path.join(out, 'launch.sh')], { encoding: 'utf8', env: { ...process.env, DATA: '' } });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /set DATA/);
+  r = spawnSync('bash', [path.join(out, 'launch.sh')], { encoding: 'utf8', env: { ...process.env, DATA: out, RUNS: path.join(out, 'runs'), INIT_01: '' } });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /01-mlm: set INIT_01 to the starting checkpoint/);
+});
+
 test('refuses a non-empty folder and a previous export without --overwrite; --overwrite keeps the user\'s files', () => {
   const dir = tmpDir();
   const user = path.join(dir, 'mine');
@@ -234,6 +245,10 @@ test('every exported phase of pipelines c, a and b runs two steps under torchrun
         assert.ok(model instanceof kind, `${p.id}: loads as ${kind.name}`);
         const e = await model.encode(['song street film'], 'query');
         if (model instanceof ColbertModel) assert.equal(e.embeddings.shape[2], 32);
+        if (p.objective !== 'mlm') {
+          const st = JSON.parse(fs.readFileSync(path.join(final, 'config_sentence_transformers.json'), 'utf8')) as { prompts: Record<string, string> };
+          assert.deepEqual(st.prompts, p.settings.prompts ?? { query: '', document: '' }, `${p.id}: records its own prompts`);
+        }
       } finally {
         (model as { dispose?: () => void }).dispose?.();
       }

@@ -235,6 +235,7 @@ function launchScript(phases: ExportedPhase[], paperScale: boolean): string {
     '  local name="$1" nodes="$2" folder="$3" init="$4"',
     '  selected "$name" || return 0',
     '  if [ -d "$RUNS/$name/final" ]; then echo "$name: $RUNS/$name/final exists, skipped" >&2; return 0; fi',
+    '  if [ -z "$init" ]; then echo "$name: set INIT_${name%%-*} to the starting checkpoint (a ModernBERT masked-LM folder: colbert-zero init-model --config tiny --head mlm --out DIR)" >&2; exit 1; fi',
     '  shopt -s nullglob',
     '  local files=("$DATA/$folder"/*.jsonl)',
     '  shopt -u nullglob',
@@ -250,7 +251,7 @@ function launchScript(phases: ExportedPhase[], paperScale: boolean): string {
     const name = p.file.replace(/\.py$/, '');
     const nn = String(i + 1).padStart(2, '0');
     const init = p.parent ? `$RUNS/${p.parent.replace(/\.py$/, '')}/final` : paperScale ? PAPER_BACKBONE : '';
-    const initExpr = init ? `"\${INIT_${nn}:-${init}}"` : `"\${INIT_${nn}:?set INIT_${nn} to the starting ModernBERT masked-LM folder (colbert-zero init-model --config tiny --head mlm --out DIR)}"`;
+    const initExpr = `"\${INIT_${nn}:-${init}}"`;
     lines.push(`phase ${name} ${p.nodes} ${EXPORT_DATA[p.objective].folder} ${initExpr}`);
   }
   return lines.join('\n') + '\n';

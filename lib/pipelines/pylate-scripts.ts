@@ -172,6 +172,12 @@ def distillation_sources(files):
     return load_sources(files, ["query", "documents", "scores"], prepare)
 
 
+def record_prompts(model):
+    """The saved model records this phase's prompts (none when it runs without), not its parent's."""
+    model.prompts = dict(PHASE["prompts"]) if PHASE["prompts"] else {"query": "", "document": ""}
+    return model
+
+
 def prompt_map(query_columns, document_columns):
     """Column name -> prompt (empty when the phase runs without prompts)."""
     if not PHASE["prompts"]:
@@ -260,6 +266,7 @@ def main():
         embedding_size=PHASE["dim"],
         prompts=prompts,
     )
+    record_prompts(model)
     train, query_columns, document_columns = contrastive_sources(args.data)
     if args.mini_batch:
         loss = losses.CachedContrastive(
@@ -311,6 +318,7 @@ def main():
     prompts = PHASE["prompts"] or None
     # One sequence length for queries and documents: sentence-transformers truncates both at max_seq_length.
     model = dense_model(args.init, max(PHASE["queryLength"], PHASE["documentLength"]), prompts)
+    record_prompts(model)
     train, query_columns, document_columns = contrastive_sources(args.data)
     scale = 1.0 / PHASE["temperature"]
     if args.mini_batch:
@@ -351,6 +359,7 @@ def main():
         embedding_size=PHASE["dim"],
         prompts=prompts,
     )
+    record_prompts(model)
     train = distillation_sources(args.data)
     loss = losses.Distillation(model=model, normalize_scores=PHASE["normalizeScores"])
     training_args = st_training_args(args, per_device, False)

@@ -5,7 +5,7 @@
  * environment with torch and pylate (test/reference/venv.sh), every exported phase of the smoke preset
  * runs two steps under `torchrun --nproc_per_node 2` on CPU (gloo), and its final model loads here.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,8 +16,15 @@ import { writeSyntheticSources } from '../lib/data/synthetic';
 import { runCli } from './helpers/cli';
 import { PROJECT_ROOT } from './helpers/shared';
 
+const made: string[] = [];
+after(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'cz-export-'));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-export-'));
+  made.push(d);
+  return d;
 }
 
 function setting(script: string, key: string): unknown {

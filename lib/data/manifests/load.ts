@@ -16,9 +16,13 @@ function keyOf(issuePath: ReadonlyArray<PropertyKey>): string {
   return issuePath.length ? issuePath.map(String).join('.') : '(top level)';
 }
 
+/** `key: message`; an unknown key is named as the key itself. */
 function describe(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  return issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    const more = issue.keys.length > 1 ? ` (also ${issue.keys.slice(1).join(', ')})` : '';
+    return `${keyOf([...issue.path, issue.keys[0]])}: unknown key${more}`;
+  }
+  return `${keyOf(issue.path)}: ${issue.message}`;
 }
 
 /** Checks a parsed value as the manifest in `file`; throws one line naming the file and key. */
@@ -27,7 +31,7 @@ export function parseManifest(value: unknown, file: string): Manifest {
   if (!r.success) {
     const issue = r.error.issues[0];
     const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more)` : '';
-    throw new UserError(`${file}: ${keyOf(issue.path)}: ${describe(issue)}${more}`);
+    throw new UserError(`${file}: ${describe(issue)}${more}`);
   }
   const m = r.data;
   const base = path.basename(file, '.json');

@@ -13,9 +13,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/backend';
 import { loadBeir } from '../lib/data/beir';
 import type { Doc, Qrels, Query, Run } from '../lib/data/types';
-import type { Encoder, Encoded, HeadKind, Role } from '../lib/models/encoder';
-import { evaluate } from '../lib/eval/metrics';
-import { evaluateRetrieval, documentText, formatRetrievalReport, DEFAULT_RETRIEVAL_MEASURES } from '../lib/eval/evaluator';
+import type { Encoder } from '../lib/models/encoder';
+import type { Encoded, HeadKind } from '../lib/scores/encoded';
+import type { Role } from '../lib/tokenize/types';
+import { evaluate } from '../lib/eval/trec/evaluate';
+import { evaluateRetrieval, formatRetrievalReport, DEFAULT_RETRIEVAL_MEASURES } from '../lib/eval/evaluator';
+import { documentText } from '../lib/data/beir';
 import { sharedPath, skipWithoutShared } from './helpers/shared';
 
 function fnv1a(s: string): number {

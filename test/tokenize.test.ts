@@ -12,8 +12,9 @@ import * as path from 'node:path';
 import {
   ColbertTokenizer, DenseTokenizer, TextTokenizer, buildTinyTokenizer, defaultColbertConfig, parseColbertConfig,
   readColbertConfig, writeColbertConfig, withColbertOverrides, pyStrip, punctuationSkiplist, tinyTokenizerFiles,
-  TINY_MIN_VOCAB, COLBERT_ZERO_PROMPTS, colbertZeroOverrides,
+  TINY_MIN_VOCAB,
 } from '../lib/tokenize';
+import { COLBERT_ZERO_PROMPTS, colbertZeroOverrides } from '../lib/pipelines/presets';
 import { UserError } from '../lib/util/errors';
 import { sharedPath, skipWithoutShared } from './helpers/shared';
 

@@ -1,6 +1,7 @@
 /** Row slicing and concatenation of tokenized batches and encoder outputs (mini-batches, device shards). */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Encoded, TokenizedBatch } from '../models/encoder';
+import type { Encoded } from '../scores/encoded';
+import type { TokenizedBatch } from '../tokenize/types';
 
 export function sliceRows(b: TokenizedBatch, start: number, end: number): TokenizedBatch {
   const L = b.length;
@@ -20,11 +21,6 @@ export function concatEncoded(parts: Encoded[]): Encoded {
   const embeddings = tf.concat(parts.map((p) => p.embeddings), 0);
   if (kind === 'dense') return { kind, embeddings };
   return { kind, embeddings, mask: tf.concat(parts.map((p) => p.mask!), 0) as tf.Tensor2D };
-}
-
-export function disposeEncoded(e: Encoded): void {
-  e.embeddings.dispose();
-  e.mask?.dispose();
 }
 
 /** Row ranges [start, end) of at most `size` rows covering [from, to). */

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { loadManifest, loadManifests, MANIFESTS_DIR } from '../lib/data/manifests/load';
 import { parquetInfo, readParquetRows } from '../lib/data/parquet';
-import { globToRegExp } from '../lib/data/store';
+import { globToRegExp, importData } from '../lib/data/store';
+import { verifyData } from '../lib/data/verify';
 import { UserError } from '../lib/util/errors';
 import { runCli } from './helpers/cli';
 import { PROJECT_ROOT, sharedPath, skipWithoutShared } from './helpers/shared';
@@ -186,4 +187,65 @@ test('import + verify a BEIR folder (the shared SciFact): counts match the manif
   assert.equal(wrong.code, 1);
   assert.match(wrong.stdout, /FAIL {2}documents: 5183, expected 3633/);
   assert.equal(wrong.stderr.trim().split('\n').length, 1);
+});
+
+function safetensors(values: number[]): Buffer {
+  const header = Buffer.from(JSON.stringify({ w: { dtype: 'F32', shape: [values.length], data_offsets: [0, values.length * 4] } }));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  return Buffer.concat([len, header, Buffer.from(new Float32Array(values).buffer)]);
+}
+
+test('verify a checkpoint copy: config, modules.json and safetensors headers; a truncated file fails', async () => {
+  const src = fs.mkdtempSync(path.join(tmp, 'ckpt-'));
+  fs.writeFileSync(path.join(src, 'config.json'), JSON.stringify({ model_type: 'modernbert' }));
+  fs.writeFileSync(path.join(src, 'modules.json'), '[]');
+  fs.writeFileSync(path.join(src, 'tokenizer.json'), '{}');
+  fs.writeFileSync(path.join(src, 'model.safetensors'), safetensors([1, 2, 3, 4]));
+  fs.mkdirSync(path.join(src, '1_Dense'));
+  fs.writeFileSync(path.join(src, '1_Dense', 'model.safetensors'), safetensors([5, 6]));
+  const root = path.join(tmp, 'ckpt-cache');
+  const m = byId.get('colbert-zero')!;
+  await importData(m, src, { root });
+  const ok = await verifyData(m, { root });
+  assert.ok(ok.ok, JSON.stringify(ok.checks));
+  assert.ok(ok.checks.some((c) => c.what === 'config.json: model_type modernbert'));
+  assert.ok(ok.checks.some((c) => c.what === '1_Dense/model.safetensors: safetensors header and size consistent'));
+  fs.writeFileSync(path.join(src, 'model.safetensors'), safetensors([1, 2, 3, 4]).subarray(0, -3));
+  fs.rmSync(path.join(src, 'modules.json'));
+  await importData(m, src, { root });
+  const bad = await verifyData(m, { root });
+  assert.equal(bad.ok, false);
+  const failed = bad.checks.filter((c) => !c.ok).map((c) => c.what);
+  assert.ok(failed.some((w) => /^model\.safetensors: tensors end at byte \d+ but the file has \d+ \(truncated\?\)$/.test(w)), failed.join('\n'));
+  assert.ok(failed.includes('modules.json: missing (a pylate model has one)'), failed.join('\n'));
+});
+
+test('verify a distillation copy: the three configs, their columns, candidates with one score each', async () => {
+  const src = fs.mkdtempSync(path.join(tmp, 'kd-'));
+  const put = (rel: string, columnData: Array<{ name: string; data: unknown[] }>) => {
+    fs.mkdirSync(path.dirname(path.join(src, rel)), { recursive: true });
+    fs.writeFileSync(path.join(src, rel), new Uint8Array(parquetWriteBuffer({ columnData: columnData as never })));
+  };
+  put('train/train-00000-of-00001.parquet', [
+    { name: 'query_id', data: ['1', '2'] },
+    { name: 'document_ids', data: [['a', 'b', 'c'], ['c', 'd', 'e']] },
+    { name: 'scores', data: [[0.5, 0.2, 0.1], [0.1, 0.3, 0.2]] },
+  ]);
+  put('queries/train-00000-of-00001.parquet', [{ name: 'query_id', data: ['1', '2'] }, { name: 'text', data: ['q one', 'q two'] }]);
+  put('documents/train-00000-of-00001.parquet', [{ name: 'document_id', data: ['a', 'b', 'c', 'd', 'e'] }, { name: 'text', data: ['1', '2', '3', '4', '5'] }]);
+  const root = path.join(tmp, 'kd-cache');
+  const m = byId.get('ms-marco-en-bge-gemma')!;
+  await importData(m, src, { root });
+  const v = await verifyData(m, { root });
+  assert.ok(v.ok, JSON.stringify(v.checks));
+  const what = v.checks.map((c) => c.what);
+  assert.ok(what.includes('train/train-00000-of-00001.parquet: first 2 rows carry 3-3 candidates, one score each'), what.join('\n'));
+  assert.ok(what.includes('documents rows: 5 in 1 parquet file'), what.join('\n'));
+  assert.ok(what.includes('train rows: 2 in 1 parquet file'), what.join('\n'));
+  // a documents file without its text column fails, naming the file and the column
+  put('documents/train-00000-of-00001.parquet', [{ name: 'document_id', data: ['a'] }]);
+  await importData(m, src, { root });
+  const bad = await verifyData(m, { root });
+  assert.ok(bad.checks.some((c) => !c.ok && c.what === 'documents/train-00000-of-00001.parquet: missing column text (has document_id)'), JSON.stringify(bad.checks));
 });

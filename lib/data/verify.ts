@@ -167,6 +167,13 @@ async function checkBeir(m: Manifest, dir: string, files: string[], checks: Chec
 
 // -------------------------------------------------------------------------------------------- parquet
 
+/** Which config a parquet file belongs to: a folder named after it, else a file name starting with it. */
+function configOf(file: string, keys: string[]): string | undefined {
+  const parts = file.split('/');
+  const base = parts.pop()!;
+  return keys.find((k) => parts.includes(k)) ?? (parts.length === 0 || !parts.some((p) => keys.includes(p)) ? keys.find((k) => base.startsWith(`${k}-`) || base.startsWith(`${k}.`)) : undefined);
+}
+
 async function checkParquet(m: Manifest, dir: string, files: string[], checks: Check[]): Promise<void> {
   const pq = files.filter((f) => f.endsWith('.parquet'));
   if (pq.length === 0) {
@@ -175,17 +182,19 @@ async function checkParquet(m: Manifest, dir: string, files: string[], checks: C
   }
   const want = m.columns ?? {};
   const rowsBy = new Map<string, number>();
+  const filesBy = new Map<string, number>();
   for (const f of pq) {
     const info = await parquetInfo(path.join(dir, f));
-    const key = Object.keys(want).find((k) => k !== '*' && f.split('/').some((p) => p === k || p.startsWith(`${k}-`) || p.startsWith(`${k}.`))) ?? '*';
+    const key = configOf(f, Object.keys(want).filter((k) => k !== '*')) ?? '*';
     const need = want[key] ?? [];
     const lack = need.filter((c) => !info.columns.includes(c));
     if (lack.length) checks.push({ ok: false, what: `${f}: missing column${lack.length > 1 ? 's' : ''} ${lack.join(', ')} (has ${info.columns.join(', ')})` });
     rowsBy.set(key, (rowsBy.get(key) ?? 0) + info.rows);
+    filesBy.set(key, (filesBy.get(key) ?? 0) + 1);
   }
   if (m.format === 'kd-parquet') {
     // how many candidates (and teacher scores) the first rows of the train config carry
-    const train = pq.find((f) => f.split('/').some((p) => p === 'train' || p.startsWith('train-')));
+    const train = pq.find((f) => configOf(f, ['train', 'queries', 'documents']) === 'train');
     if (train) {
       const rows = await readParquetRows(path.join(dir, train), { columns: ['document_ids', 'scores'], rowEnd: 100 });
       const n = rows.map((r) => (Array.isArray(r.document_ids) ? r.document_ids.length : -1));
@@ -193,7 +202,11 @@ async function checkParquet(m: Manifest, dir: string, files: string[], checks: C
       checks.push({ ok: same && n.every((x) => x > 0), what: `${train}: first ${rows.length} rows carry ${Math.min(...n)}-${Math.max(...n)} candidates${same ? ', one score each' : ', scores and candidates differ in length'}` });
     }
   }
-  for (const [k, n] of rowsBy) checks.push({ ok: n > 0, what: `${k === '*' ? 'rows' : `${k} rows`}: ${n} in ${pq.length} parquet file${pq.length > 1 ? 's' : ''}` });
+  for (const [k, n] of rowsBy) {
+    const files = filesBy.get(k)!;
+    checks.push({ ok: n > 0, what: `${k === '*' ? 'rows' : `${k} rows`}: ${n} in ${files} parquet file${files > 1 ? 's' : ''}` });
+  }
+  for (const k of Object.keys(want)) if (k !== '*' && !rowsBy.has(k)) checks.push({ ok: false, what: `${k}: no parquet file of this config` });
 }
 
 // -------------------------------------------------------------------------------------------- models

@@ -1,5 +1,6 @@
 import { test, after, before } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -13,6 +14,7 @@ import { downloadFile } from '../lib/data/hub';
 import { verifyData } from '../lib/data/verify';
 import { UserError } from '../lib/util/errors';
 import { COMMIT, sha256, startFakeHub, type FakeHub } from './helpers/hub-server';
+import { PROJECT_ROOT } from './helpers/shared';
 
 const REPO = 'org/NanoTiny';
 const OPTS = { retryDelayMs: 5, idleTimeoutMs: 3000 };
@@ -256,4 +258,43 @@ test('import copies into the cache and never touches the source', { timeout: 20_
   assert.equal(lock.files['corpus/train-00000-of-00001.parquet'].sha256, sha256(FILES['corpus/train-00000-of-00001.parquet'].bytes));
   // a fetch over an imported copy refuses rather than mixing sources
   await assert.rejects(fetchData(manifest(), { ...OPTS, root, hubUrl: hub.url }), /holds an imported copy/);
+});
+
+/** Runs the CLI without blocking this process's event loop (the fake hub lives here). */
+function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'colbert-zero.cjs'), ...args], { env: { ...process.env, CZ_PROGRESS: '0', ...env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+test('the CLI: data fetch downloads and verifies; offline it fails in one line pointing to data import', { timeout: 60_000 }, async () => {
+  const dir = tmpRoot();
+  const manifests = path.join(dir, 'manifests');
+  fs.mkdirSync(manifests);
+  const m = manifest();
+  fs.writeFileSync(path.join(manifests, 'nano-tiny.json'), JSON.stringify(m));
+  const env = { CZ_HUB_URL: hub.url, CZ_DATA_DIR: path.join(dir, 'cache'), CZ_MANIFESTS_DIR: manifests };
+  const r = await cli(['data', 'fetch', 'nano-tiny'], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^nano-tiny: 4 files downloaded \(\d+ bytes\), 0 already in the cache/);
+  assert.match(r.stdout, /ok {4}documents: 6 \(as expected\)/);
+  assert.match(r.stdout, /\nverified\n$/);
+  const v = await cli(['data', 'verify', 'nano-tiny'], env);
+  assert.equal(v.code, 0, v.stderr);
+  const list = await cli(['data', 'list'], env);
+  assert.match(list.stdout, /\nnano-tiny +nanobeir +nanobeir +unknown +see card +fetched +tests\n/);
+
+  const s = http.createServer();
+  await new Promise<void>((res) => s.listen(0, '127.0.0.1', () => res()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((res) => s.close(() => res()));
+  const off = await cli(['data', 'fetch', 'nano-tiny'], { ...env, CZ_HUB_URL: `http://127.0.0.1:${port}`, CZ_DATA_DIR: path.join(dir, 'cache2') });
+  assert.equal(off.code, 1);
+  assert.equal(off.stdout, '');
+  assert.equal(off.stderr, `colbert-zero: error: cannot reach http://127.0.0.1:${port} (ECONNREFUSED); for a copy you already have, run: colbert-zero data import nano-tiny PATH\n`);
 });

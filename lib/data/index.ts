@@ -4,7 +4,7 @@ export * from './trec';
 export * from './beir';
 export * from './qrels';
 export * from './manifests/schema';
-export { loadManifest, loadManifests, findManifest, parseManifest, MANIFESTS_DIR } from './manifests/load';
+export { loadManifest, loadManifests, findManifest, parseManifest, MANIFESTS_DIR, manifestsDir } from './manifests/load';
 export { dataDir, copyDir, lockPath, readLock, planFetch, fetchData, importData, type LockFile } from './store';
 export { verifyData, type VerifyReport } from './verify';
 export { parquetInfo, readParquetRows } from './parquet';

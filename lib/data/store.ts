@@ -29,7 +29,7 @@ export interface LockFile {
   /** For imports: the folder or file the copy was made from. */
   importedFrom?: string;
   /** Keyed by the path inside the copy. */
-  files: Record<string, { bytes: number; sha256: string; checkedAgainst: 'manifest' | 'hub' | 'none' }>;
+  files: Record<string, { bytes: number; sha256: string; checkedAgainst: 'manifest' | 'hub' | 'lock' | 'none' }>;
   updated: string;
 }
 
@@ -180,7 +180,7 @@ export async function fetchData(
       { url: resolveUrl(f.source, f.repoPath, opts), dest, sha256: f.sha256 ?? locked?.sha256 ?? null, bytes: f.bytes, name: `${m.id}: ${f.localPath}` },
       { ...hubOpts, label: `${m.id} ${f.localPath}` },
     );
-    const checkedAgainst = f.sha256 ? f.checksumFrom : locked?.sha256 ? 'manifest' : r.checked ? 'hub' : 'none';
+    const checkedAgainst = f.sha256 ? f.checksumFrom : locked?.sha256 ? 'lock' : r.checked ? 'hub' : 'none';
     lock.files[f.localPath] = { bytes: r.bytes, sha256: r.sha256, checkedAgainst };
     let src = lock.sources.find((s) => s.hub === f.source.hub && s.revision === f.source.revision);
     if (!src) lock.sources.push((src = { hub: f.source.hub, revision: f.source.revision, commit: null }));

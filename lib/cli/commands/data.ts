@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { findManifest, loadManifests, MANIFESTS_DIR } from '../../data/manifests/load';
+import { findManifest, loadManifests, manifestsDir } from '../../data/manifests/load';
 import type { Manifest } from '../../data/manifests/schema';
 import { copyDir, dataDir, fetchData, importData, readLock } from '../../data/store';
 import { verifyData, type VerifyReport } from '../../data/verify';
@@ -13,9 +13,13 @@ function out(text: string): Promise<void> {
 }
 
 function status(m: Manifest): string {
-  const lock = readLock(m.id);
-  if (!lock) return '-';
-  return lock.origin === 'hub' ? 'fetched' : 'imported';
+  try {
+    const lock = readLock(m.id);
+    if (!lock) return '-';
+    return lock.origin === 'hub' ? 'fetched' : 'imported';
+  } catch {
+    return 'bad lock';
+  }
 }
 
 function sizeText(m: Manifest): string {
@@ -63,7 +67,7 @@ export function registerData(program: Command): void {
 
   data
     .command('fetch')
-    .description('download a manifest\'s files from the Hugging Face Hub into the cache: resumable (*.part + HTTP Range), checksummed, then renamed')
+    .description("download a manifest's files from the Hugging Face Hub into the cache (resumable: *.part + HTTP Range; checksummed, then renamed), then verify the copy")
     .argument('<id>', 'manifest id (see `data list`)')
     .option('--only <globs>', "only the files whose path matches one of these comma-separated globs or substrings (e.g. 'reddit_title_body')", (v: string) => v.split(',').filter(Boolean))
     .option('--retries <n>', 'extra attempts after an interrupted transfer, each resuming where the last stopped', positiveInt('--retries'), 3)
@@ -73,6 +77,13 @@ export function registerData(program: Command): void {
       await out(
         `${m.id}: ${r.downloaded.length} file${r.downloaded.length === 1 ? '' : 's'} downloaded (${r.bytes} bytes), ${r.alreadyHere.length} already in the cache; copy in ${r.dir}\n`,
       );
+      if (opts.only) return; // a partial copy: its counts cannot match the manifest's
+      const v = await verifyData(m, { checksums: false }); // checksums were just checked on download
+      await out(printVerify(v));
+      if (!v.ok) {
+        process.stderr.write(`colbert-zero: error: ${m.id}: the fetched copy does not match its manifest (see the FAIL lines)\n`);
+        process.exitCode = 1;
+      }
     });
 
   data
@@ -108,5 +119,5 @@ export function registerData(program: Command): void {
       }
     });
 
-  data.addHelpText('after', `\nManifests: ${MANIFESTS_DIR}\nEnvironment: CZ_DATA_DIR (cache), CZ_HUB_URL (hub base URL), HF_TOKEN (gated repositories).`);
+  data.addHelpText('after', `\nManifests: ${manifestsDir()}\nEnvironment: CZ_DATA_DIR (cache), CZ_HUB_URL (hub base URL), HF_TOKEN (gated repositories), CZ_MANIFESTS_DIR (a folder of your own manifests).`);
 }

@@ -12,6 +12,11 @@ import { ManifestSchema, type Manifest } from './schema';
 /** The project's manifests folder (`data-manifests/` at the repository root). */
 export const MANIFESTS_DIR = path.resolve(__dirname, '..', '..', '..', 'data-manifests');
 
+/** Where manifests are read from: `CZ_MANIFESTS_DIR` (your own manifests), else the project's folder. */
+export function manifestsDir(): string {
+  return process.env.CZ_MANIFESTS_DIR ? path.resolve(process.env.CZ_MANIFESTS_DIR) : MANIFESTS_DIR;
+}
+
 function keyOf(issuePath: ReadonlyArray<PropertyKey>): string {
   return issuePath.length ? issuePath.map(String).join('.') : '(top level)';
 }
@@ -66,7 +71,7 @@ export function loadManifest(file: string): Manifest {
 }
 
 /** Reads every `*.json` manifest of a folder, sorted by id. */
-export function loadManifests(dir: string = MANIFESTS_DIR): Manifest[] {
+export function loadManifests(dir: string = manifestsDir()): Manifest[] {
   let names: string[];
   try {
     names = fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
@@ -79,7 +84,7 @@ export function loadManifests(dir: string = MANIFESTS_DIR): Manifest[] {
 }
 
 /** The manifest with this id, or a one-line error listing near names. */
-export function findManifest(id: string, dir: string = MANIFESTS_DIR): Manifest {
+export function findManifest(id: string, dir: string = manifestsDir()): Manifest {
   const all = loadManifests(dir);
   const m = all.find((x) => x.id === id);
   if (m) return m;

@@ -1,6 +1,6 @@
 import { test, after, before } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -297,4 +297,22 @@ test('the CLI: data fetch downloads and verifies; offline it fails in one line p
   assert.equal(off.code, 1);
   assert.equal(off.stdout, '');
   assert.equal(off.stderr, `colbert-zero: error: cannot reach http://127.0.0.1:${port} (ECONNREFUSED); for a copy you already have, run: colbert-zero data import nano-tiny PATH\n`);
+});
+
+test('one writer per copy: a fetch while another runs stops in one line; a claim left by a dead process is taken over', { timeout: 20_000 }, async () => {
+  const root = tmpRoot();
+  const busy = path.join(root, 'locks', 'nano-tiny.busy');
+  fs.mkdirSync(path.dirname(busy), { recursive: true });
+  fs.writeFileSync(busy, String(process.pid)); // a live process holds it
+  await assert.rejects(fetchData(manifest(), { ...OPTS, root, hubUrl: hub.url }), (e: Error) => {
+    assert.ok(e instanceof UserError);
+    assert.equal(e.message, `nano-tiny: another fetch or import of it is running (process ${process.pid}); if none is, remove ${busy}`);
+    return true;
+  });
+  await assert.rejects(importData(manifest(), root + '/locks', { root }), /another fetch or import of it is running/);
+  const gone = spawnSync(process.execPath, ['-e', '0']).pid!; // a process that has exited
+  fs.writeFileSync(busy, String(gone));
+  const r = await fetchData(manifest(), { ...OPTS, root, hubUrl: hub.url });
+  assert.equal(r.downloaded.length, 4);
+  assert.equal(fs.existsSync(busy), false, 'released after the fetch');
 });

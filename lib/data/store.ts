@@ -62,6 +62,38 @@ function writeLock(lock: LockFile, root: string): void {
   writeJsonAtomic(lockPath(lock.id, root), lock);
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One writer per copy: `locks/<id>.busy` holds the writing process's id while a fetch or import runs.
+ * A file left by a process that no longer exists is taken over. Returns the release function.
+ */
+export function claimCopy(id: string, root = dataDir()): () => void {
+  const file = path.join(root, 'locks', `${id}.busy`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  for (let i = 0; i < 3; i++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(fs.readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+        throw new UserError(`${id}: another fetch or import of it is running (process ${pid}); if none is, remove ${file}`);
+      }
+      fs.rmSync(file, { force: true }); // left by a process that is gone
+    }
+  }
+  throw new UserError(`${id}: cannot claim ${file}`);
+}
+
 // ---------------------------------------------------------------------------------------------- globs
 
 /** '*' matches within one path part, '**' any number of parts, '?' one character. */
@@ -161,6 +193,21 @@ export async function fetchData(
   const hint = `for a copy you already have, run: colbert-zero data import ${m.id} PATH`;
   const hubOpts: HubOptions = { ...opts, offlineHint: opts.offlineHint ?? hint };
   const plan = await planFetch(m, hubOpts);
+  const release = claimCopy(m.id, root);
+  try {
+    return await fetchPlanned(m, plan, root, opts, hubOpts);
+  } finally {
+    release();
+  }
+}
+
+async function fetchPlanned(
+  m: Manifest,
+  plan: PlannedFile[],
+  root: string,
+  opts: HubOptions & { log?: (line: string) => void },
+  hubOpts: HubOptions,
+): Promise<FetchReport> {
   const existing = readLock(m.id, root);
   if (existing && existing.origin === 'import') {
     throw new UserError(`${m.id}: the cache holds an imported copy (${lockPath(m.id, root)}); remove ${copyDir(m.id, root)} and that lock to fetch from the hub`);
@@ -241,6 +288,17 @@ export async function importData(m: Manifest, from: string, opts: { root?: strin
   const base = st.isDirectory() ? src : path.dirname(src);
   const lock: LockFile = { id: m.id, origin: 'import', importedFrom: src, files: {}, updated: '' };
   let bytes = 0;
+  const release = claimCopy(m.id, root);
+  try {
+    await copyInto(dir, base, files, lock, (n) => (bytes += n));
+    writeLock(lock, root);
+  } finally {
+    release();
+  }
+  return { id: m.id, dir, files: files.length, bytes };
+}
+
+async function copyInto(dir: string, base: string, files: string[], lock: LockFile, added: (n: number) => void): Promise<void> {
   await writeDirAtomic(dir, async (tmp) => {
     for (const f of files) {
       const out = path.join(tmp, ...f.split('/'));
@@ -248,11 +306,9 @@ export async function importData(m: Manifest, from: string, opts: { root?: strin
       fs.copyFileSync(path.join(base, ...f.split('/')), out, fs.constants.COPYFILE_FICLONE);
       const size = fs.statSync(out).size;
       lock.files[f] = { bytes: size, sha256: await sha256File(out), checkedAgainst: 'none' };
-      bytes += size;
+      added(size);
     }
   });
-  writeLock(lock, root);
-  return { id: m.id, dir, files: files.length, bytes };
 }
 
 /** The manifest's file entries by their path inside the copy. */

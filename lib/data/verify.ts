@@ -81,10 +81,14 @@ async function countRows(dir: string, files: string[], idKey: string | null): Pr
   for (const f of files) {
     const full = path.join(dir, f);
     if (f.endsWith('.parquet')) {
+      const info = await parquetInfo(full);
       if (ids) {
-        for (const r of await readParquetRows(full, { columns: [idKey!] })) ids.add(String(r[idKey!]));
+        // BEIR's '_id'; some parquet exports name it 'id'
+        const key = [idKey!, 'id'].find((k) => info.columns.includes(k));
+        if (!key) throw new UserError(`${full}: no "${idKey}" column (has ${info.columns.join(', ')})`);
+        for (const r of await readParquetRows(full, { columns: [key] })) ids.add(String(r[key]));
       }
-      rows += (await parquetInfo(full)).rows;
+      rows += info.rows;
     } else {
       await forEachTextLine(full, (line) => {
         if (line.trim() === '') return;

@@ -156,6 +156,13 @@ test('data list shows every manifest and survives a pipe that closes early', () 
   assert.equal(piped.stderr, '', 'no EPIPE noise');
   const full = spawnSync('sh', ['-c', `"${process.execPath}" "${bin}" data list | cat`], { env: { ...process.env, ...env, CZ_PROGRESS: '0' }, encoding: 'utf8' });
   assert.equal(full.stdout, r.stdout, 'the whole table reaches a pipe');
+  // more than a pipe holds (the JSON is ~80 kB), read 20 bytes of it: no EPIPE error, exit 0
+  const early = spawnSync('bash', ['-c', `"${process.execPath}" "${bin}" data list --json | head -c 20 >/dev/null; echo \${PIPESTATUS[0]}`], {
+    env: { ...process.env, ...env, CZ_PROGRESS: '0' },
+    encoding: 'utf8',
+  });
+  assert.equal(early.stdout.trim(), '0');
+  assert.equal(early.stderr, '');
 });
 
 test('data verify before any copy, and an unknown id, are one line each', () => {

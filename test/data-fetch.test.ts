@@ -148,6 +148,19 @@ test('a server that ignores Range makes the download start over, still correct',
   assert.deepEqual(new Uint8Array(fs.readFileSync(path.join(root, 'nano-tiny', file))), FILES[file].bytes);
 });
 
+test('a 503 answer is retried; a 403 is not, and says what to do', { timeout: 20_000 }, async () => {
+  const root = tmpRoot();
+  const file = 'queries/train-00000-of-00001.parquet';
+  hub.failOnce.set(file, 503);
+  await fetchData(manifest(), { ...OPTS, root, hubUrl: hub.url, only: [file] });
+  assert.deepEqual(new Uint8Array(fs.readFileSync(path.join(root, 'nano-tiny', file))), FILES[file].bytes);
+  hub.failOnce.set(file, 403);
+  await assert.rejects(
+    fetchData(manifest(), { ...OPTS, root: tmpRoot(), hubUrl: hub.url, only: [file] }),
+    /^UserError: nano-tiny: queries\/train-00000-of-00001\.parquet: HTTP 403 from .*: access denied \(a gated repository: accept its terms on the Hub and set HF_TOKEN\)$/,
+  );
+});
+
 test('a bad checksum is one error line naming the file; nothing is kept or locked', { timeout: 20_000 }, async () => {
   const root = tmpRoot();
   const file = 'queries/train-00000-of-00001.parquet';

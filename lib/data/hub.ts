@@ -289,6 +289,8 @@ async function attempt(
       total = Number.isFinite(len) ? len : Number.isFinite(linkedSize) ? linkedSize : null;
     } else {
       await res.body?.cancel().catch(() => undefined);
+      // overloaded or failing for a moment: worth another attempt
+      if (res.status === 429 || res.status >= 500) throw new TransferInterrupted(`${name}: HTTP ${res.status} ${res.statusText}`.trim());
       throw httpError(req.url, res.status, res.statusText, name);
     }
 

@@ -26,6 +26,8 @@ export interface FakeHub {
   corrupt: Set<string>;
   /** Files for which Range is ignored (a full 200 answer). */
   noRange: Set<string>;
+  /** Files whose next transfer is answered with this HTTP status instead. */
+  failOnce: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export async function startFakeHub(repo: string, repoType: 'dataset' | 'model', 
   const cutOnce = new Map<string, number>();
   const corrupt = new Set<string>();
   const noRange = new Set<string>();
+  const failOnce = new Map<string, number>();
   const prefix = repoType === 'dataset' ? `/datasets/${repo}` : `/${repo}`;
   const api = `/api/${repoType === 'dataset' ? 'datasets' : 'models'}/${repo}/tree/main`;
   const announced = (p: string) => files[p].sha256 ?? sha256(files[p].bytes);
@@ -69,6 +72,13 @@ export async function startFakeHub(repo: string, repoType: 'dataset' | 'model', 
       if (!f) {
         res.writeHead(404);
         res.end();
+        return;
+      }
+      const status = failOnce.get(p);
+      if (status !== undefined) {
+        failOnce.delete(p);
+        res.writeHead(status);
+        res.end('try later');
         return;
       }
       let body = Buffer.from(f.bytes);
@@ -109,6 +119,7 @@ export async function startFakeHub(repo: string, repoType: 'dataset' | 'model', 
     cutOnce,
     corrupt,
     noRange,
+    failOnce,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

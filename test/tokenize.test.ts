@@ -14,8 +14,8 @@ import {
   readColbertConfig, writeColbertConfig, withColbertOverrides, pyStrip, punctuationSkiplist, tinyTokenizerFiles,
   TINY_MIN_VOCAB,
 } from '../lib/tokenize';
-import { COLBERT_ZERO_PROMPTS, colbertZeroOverrides } from '../lib/pipelines/presets';
-import { UserError } from '../lib/util/errors';
+import { COLBERT_ZERO_PROMPTS, colbertZeroOverrides } from '../lib/index';
+import { UserError } from '../lib/index';
 import { sharedPath, skipWithoutShared } from './helpers/shared';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-tok-'));

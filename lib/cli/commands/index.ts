@@ -17,4 +17,5 @@ export const COMMANDS: Array<{ name: string; load: () => Register }> = [
   { name: 'train', load: () => require('./train').registerTrain },
   { name: 'gradcheck', load: () => require('./gradcheck').registerGradcheck },
   { name: 'data', load: () => require('./data').registerData },
+  { name: 'report', load: () => require('./report').registerReport },
 ];

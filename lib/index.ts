@@ -63,8 +63,16 @@ export { gradcheck } from './train/gradcheck';
 export { sweepRuns } from './train/sweep';
 export type { RunSummary, LogRecord, EvalRecord } from './train/run';
 
-// ── The paper's settings: ColBERT-Zero's prompts and lengths; a pipeline as PyLate / torchrun scripts ──
+// ── The paper's settings: ColBERT-Zero's prompts and lengths ──
 export { COLBERT_ZERO_PROMPTS, PROMPT_EXTRA_LENGTH, COLBERT_ZERO_LENGTHS, colbertZeroOverrides } from './pipelines/presets';
+
+// ── Pipelines: the paper's phases, pipelines (a) (b) (c), ablations and the main job; a pipeline as PyLate / torchrun scripts ──
+export { reproduce, formatPlan } from './pipelines/reproduce';
+export { buildPlan, ablationGrid, PIPELINES, MAIN_SETTING, type Plan, type Ablation } from './pipelines/pipelines';
+export { runPlan } from './pipelines/runner';
+export { PRESETS, presetNamed, type Preset } from './pipelines/scales';
+export { phaseTrainConfig, phaseKey, type PhaseSpec } from './pipelines/phase';
+export { paperTable, trainingSettings } from './report/paper';
 export { exportPylate, type ExportOptions } from './pipelines/export-pylate';
 
 // ── Report: result files, paired significance tests, tables in the paper's shapes, the paper's claims ──

@@ -76,7 +76,8 @@ test('reproduce --preset paper prints the plan with Table 1 and its GPU-hours, a
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /c\/unsupervised-colbert +unsupervised colbert from mlm +batch 16384 +q\/d 39\/187 +prompts on +368 GPU-h \(32 × GH200\)/);
   assert.match(r.stderr, /a\/kd-colbert +distillation colbert from supervised-dense +batch +128 +q\/d 39\/519/);
-  assert.match(r.stderr, /nomic-ai\/nomic-embed-unsupervised-data/);
+  assert.match(r.stderr, /phases 1-3: .*ms-marco-en-bge-gemma.*nomic-embed-unsupervised-data/);
+  assert.match(r.stderr, /evaluation \(Table 2, Tables 3-5\): .*beir-scifact/);
   assert.ok(!fs.existsSync(path.join(dir, 'models')));
 });
 

@@ -33,11 +33,11 @@ export const PAPER_BACKBONE = 'answerdotai/ModernBERT-base';
 export const PAPER_NODES: Record<PhaseSpec['objective'], number> = { mlm: 1, unsupervised: 8, supervised: 1, distillation: 1 };
 
 /** The data each objective reads, as its manifest id (the paper's datasets) and its JSONL line. */
-export const EXPORT_DATA: Record<PhaseSpec['objective'], { id: string; layout: string; folder: string }> = {
-  mlm: { id: '(any text; the paper starts from answerdotai/ModernBERT-base instead)', layout: '{"text": str}', folder: 'mlm' },
-  unsupervised: { id: 'nomic-ai/nomic-embed-unsupervised-data', layout: '{"query": str, "document": str}', folder: 'unsupervised' },
-  supervised: { id: 'nomic-ai/nomic-embed-supervised', layout: '{"query": str, "positive": str, "negatives": [str, ...]}', folder: 'supervised' },
-  distillation: { id: 'lightonai/ms-marco-en-bge-gemma', layout: '{"query": str, "documents": [str, ...], "scores": [num, ...]}', folder: 'distillation' },
+export const EXPORT_DATA: Record<PhaseSpec['objective'], { id: string; manifest: string | null; layout: string; folder: string }> = {
+  mlm: { id: '(any text; the paper starts from answerdotai/ModernBERT-base instead)', manifest: null, layout: '{"text": str}', folder: 'mlm' },
+  unsupervised: { id: 'nomic-ai/nomic-embed-unsupervised-data', manifest: 'nomic-embed-unsupervised-data', layout: '{"query": str, "document": str}', folder: 'unsupervised' },
+  supervised: { id: 'nomic-ai/nomic-embed-supervised', manifest: 'nomic-embed-supervised', layout: '{"query": str, "positive": str, "negatives": [str, ...]}', folder: 'supervised' },
+  distillation: { id: 'lightonai/ms-marco-en-bge-gemma', manifest: 'ms-marco-en-bge-gemma', layout: '{"query": str, "documents": [str, ...], "scores": [num, ...]}', folder: 'distillation' },
 };
 
 /** The dense checkpoints Nomic released, which the paper used instead of training those phases. */
@@ -295,11 +295,12 @@ function readme(m: Omit<ExportManifest, 'files'>, paperScale: boolean): string {
     "colbert-zero's training files, so the small-scale data of `colbert-zero reproduce` works as it is). Each",
     'file is one source. `launch.sh` passes every `*.jsonl` under `$DATA/<folder>`:',
     '',
-    '| folder | line | the paper\'s data |',
+    '| folder | line | the paper\'s data (Hub id; colbert-zero manifest) |',
     '|---|---|---|',
-    ...objectives.map((o) => `| \`${EXPORT_DATA[o].folder}/\` | \`${EXPORT_DATA[o].layout}\` | ${EXPORT_DATA[o].id.startsWith('(') ? EXPORT_DATA[o].id : `\`${EXPORT_DATA[o].id}\``} |`),
+    ...objectives.map((o) => `| \`${EXPORT_DATA[o].folder}/\` | \`${EXPORT_DATA[o].layout}\` | ${EXPORT_DATA[o].manifest ? `\`${EXPORT_DATA[o].id}\`; \`${EXPORT_DATA[o].manifest}\`` : EXPORT_DATA[o].id} |`),
     '',
-    'For the paper\'s data, write one file per source of the Hugging Face dataset: each split of',
+    '`colbert-zero data fetch ID` (or `data import ID PATH` for a copy you have) puts the paper\'s datasets in',
+    'colbert-zero\'s data cache as the Hub ships them (parquet). For the scripts, write one JSONL file per source: each split of',
     '`nomic-ai/nomic-embed-unsupervised-data` as `{"query", "document"}`, each split of `nomic-ai/nomic-embed-supervised`',
     'as `{"query", "positive", "negatives"}` (its `document` column is the positive, `negative` the list), and',
     '`lightonai/ms-marco-en-bge-gemma` with its query and document ids resolved to texts as',
@@ -313,7 +314,7 @@ function readme(m: Omit<ExportManifest, 'files'>, paperScale: boolean): string {
     '```',
     '',
     paperScale
-      ? `The first phase starts from \`${PAPER_BACKBONE}\`. Multi-node phases run \`./launch.sh NN\` on every node with \`NODE_RANK\`, \`MASTER_ADDR\` and \`MASTER_PORT\` set.`
+      ? `The first phase starts from \`${PAPER_BACKBONE}\`. Multi-node phases run \`./launch.sh NN\` on every node with \`NODE_RANK\`, \`MASTER_ADDR\` and \`MASTER_PORT\` set, and \`RUNS\` on a file system every node sees.`
       : 'The first phase (masked LM) starts from `INIT_01`, a ModernBERT masked-LM folder such as `colbert-zero init-model --config tiny --head mlm --out DIR` writes.',
     ...(nomic.length ? ['', nomicNote(m.phases, nomic)] : []),
     '',
@@ -323,7 +324,10 @@ function readme(m: Omit<ExportManifest, 'files'>, paperScale: boolean): string {
     '',
     '## Back to colbert-zero',
     '',
-    'The final folders load here as they are (`loadEncoder(dir)`, or `--model DIR` on the command line):',
+    'The final folders load here as they are (`loadEncoder(dir)`, or `--model DIR` on the command line); no',
+    'import is needed. `colbert-zero data fetch` / `data import` are for the released checkpoints to compare',
+    'with (`colbert-zero`, `colbert-zero-supervised`, `colbert-zero-unsupervised`, `modernbert-embed-base`, ...)',
+    'and for the evaluation sets (`beir-scifact`, `nanobeir-scifact`, ...):',
     '',
     '```sh',
     'colbert-zero index  --model runs/NN-phase/final --corpus path/to/beir/scifact --out scifact.idx',
@@ -340,7 +344,7 @@ function nomicNote(phases: ExportedPhase[], nomic: ExportedPhase[]): string {
   const nn = (i: number) => String(i + 1).padStart(2, '0');
   const rest = phases.slice(last + 1).map((_, j) => nn(last + 1 + j));
   const released = nomic.map((p) => `\`${NOMIC_DENSE[p.id]}\` (for \`${p.file}\`)`).join(' and ');
-  return `The paper did not train the dense phases: it started from Nomic's released ${released}. To do the same, skip them and start the next phase from the release: \`INIT_${rest[0]}=${NOMIC_DENSE[nomic[nomic.length - 1].id]} DATA=... ./launch.sh ${rest.join(' ')}\`.`;
+  return `The paper did not train the dense phases: it started from Nomic's released ${released}. To do the same, skip those phases and start the next one from the release: \`INIT_${rest[0]}=${NOMIC_DENSE[nomic[nomic.length - 1].id]} DATA=... ./launch.sh ${rest.join(' ')}\`.`;
 }
 
 function isPreviousExport(dir: string): ExportManifest | null {

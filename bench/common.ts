@@ -1,4 +1,4 @@
-import { mulberry32 } from '../lib/train/rng';
+import { mulberry32 } from '../lib/util/rng';
 
 /**
  * Seeded normal token vectors (Box–Muller over mulberry32), each row of `dim` L2-normalised, written

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { readTrecQrels, readTrecRun } from '../lib/data';
 import { evaluate, formatTrecEval } from '../lib/eval';
 import { writeFileAtomic } from '../lib/util';
-import { mulberry32 } from '../lib/train/rng';
+import { mulberry32 } from '../lib/util/rng';
 
 const ROOT = path.resolve(__dirname, '..');
 const QUERIES = 1000;

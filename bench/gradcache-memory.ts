@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/backend';
 import { parseTrainConfig, resolvePaths } from '../lib/train/config';
 import { probeGradient } from '../lib/train/run';
-import { writeSyntheticSources } from '../lib/train/synthetic';
+import { writeSyntheticSources } from '../lib/data/synthetic';
 import { writeFileAtomic } from '../lib/util';
 
 const ROOT = path.resolve(__dirname, '..');

@@ -12,9 +12,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
 import { parseTrainConfig, resolvePaths, type TrainConfig } from '../lib/train/config';
-import { train } from '../lib/train/run';
+import { train } from '../lib/train/launch';
 import { buildModel } from '../lib/train/model-factory';
-import { syntheticExamples } from '../lib/train/synthetic';
+import { syntheticExamples } from '../lib/data/synthetic';
 import { writeFileAtomic } from '../lib/util';
 
 const ROOT = path.resolve(__dirname, '..');

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/backend';
 import { contrastiveLoss, distillationLoss, mlmLoss, maskTokens, infoNCEFromScores, IGNORE_INDEX } from '../lib/losses';
-import type { Encoded } from '../lib/models/encoder';
+import type { Encoded } from '../lib/scores/encoded';
 import { assertClose, seededFloats } from './helpers/tensors';
 
 const FIX = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'losses', 'losses.json'), 'utf8'));

@@ -13,7 +13,7 @@ import { initBackend } from '../lib/backend';
 import { readSafetensors } from '../lib/models/safetensors';
 import { ColbertModel } from '../lib/models/colbert';
 import { DenseModel } from '../lib/models/dense';
-import type { TokenizedBatch } from '../lib/models/encoder';
+import type { TokenizedBatch } from '../lib/tokenize/types';
 import { colbertScores } from '../lib/scores';
 import { assertClose } from './helpers/tensors';
 import { PROJECT_ROOT } from './helpers/shared';

@@ -10,11 +10,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  bfloat16BitsToFloat32, float32ToBfloat16Bits, float32ToHalfBits, halfBitsToFloat32, readCheckpointTensors,
+  bfloat16BitsToFloat32, float32ToBfloat16Bits, readCheckpointTensors,
   readSafetensors, readSafetensorsHeader, readShardIndex, serializeSafetensors, writeSafetensors, writeShardedSafetensors,
   type TensorInput,
 } from '../lib/models/safetensors';
 import { UserError } from '../lib/util/errors';
+import { decodeF16, encodeF16 } from '../lib/util/f16';
 import { patternTensors, sampleTensors, SAMPLE_METADATA } from './reference/ts_writers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-st-'));
@@ -56,8 +57,8 @@ test('round trip: F32, F16, BF16, I32, I64, empty and scalar tensors, metadata',
 test('float16 decoding of known bit patterns', () => {
   const bits = [0x3c00, 0xc000, 0x7bff, 0x0001, 0x03ff, 0x0400, 0x7c00, 0xfc00, 0x8000, 0x3555, 0x2e66];
   const want = [1, -2, 65504, 2 ** -24, 1023 * 2 ** -24, 2 ** -14, Infinity, -Infinity, -0, 0.333251953125, 0.0999755859375];
-  assert.deepEqual(Array.from(halfBitsToFloat32(Uint16Array.from(bits))), want);
-  assert.ok(Number.isNaN(halfBitsToFloat32(Uint16Array.from([0x7e00]))[0]));
+  assert.deepEqual(Array.from(decodeF16(Uint16Array.from(bits))), want);
+  assert.ok(Number.isNaN(decodeF16(Uint16Array.from([0x7e00]))[0]));
 });
 
 test('bfloat16 decoding of known bit patterns', () => {
@@ -69,7 +70,7 @@ test('bfloat16 decoding of known bit patterns', () => {
 test('float32 → float16 rounds to nearest even, saturates to Inf, keeps subnormals and NaN', () => {
   const x = Float32Array.from([1 + 2 ** -11, 1 + 3 * 2 ** -11, 65504, 65519, 65520, -1e9, 2 ** -24, 2 ** -25, 1.5 * 2 ** -25, 2 ** -14 - 2 ** -25, NaN, -0]);
   const want = [0x3c00, 0x3c02, 0x7bff, 0x7bff, 0x7c00, 0xfc00, 0x0001, 0x0000, 0x0001, 0x0400, 0x7e00, 0x8000];
-  assert.deepEqual(Array.from(float32ToHalfBits(x)), want);
+  assert.deepEqual(Array.from(encodeF16(x)), want);
 });
 
 test('float32 → bfloat16 rounds to nearest even', () => {
@@ -91,7 +92,7 @@ test('golden file written by Python safetensors reads to the expected values', (
     const got = Array.from(t.data as ArrayLike<number | bigint>, (v) => (want.dtype.startsWith('int') ? String(v) : v));
     const exp = want.values.map((v: number | string) => (want.dtype.startsWith('int') ? String(v) : num(v)));
     assert.deepEqual(got, exp, name);
-    if (want.bits) assert.deepEqual(Array.from(want.dtype === 'float16' ? float32ToHalfBits(t.data as Float32Array) : float32ToBfloat16Bits(t.data as Float32Array)), want.bits, `${name} bits`);
+    if (want.bits) assert.deepEqual(Array.from(want.dtype === 'float16' ? encodeF16(t.data as Float32Array) : float32ToBfloat16Bits(t.data as Float32Array)), want.bits, `${name} bits`);
   }
 });
 

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/backend';
 import { runReplica, NonFiniteLossError, type LogRecord } from '../lib/train/run';
 import { parseTrainConfig, loadTrainConfig } from '../lib/train/config';
-import { readTrainingFile } from '../lib/train/data';
+import { readTrainingFile } from '../lib/data/training';
 import { latestCheckpoint } from '../lib/train/checkpoint';
 import { tinyConfig, tmpDir, writeData } from './train-helpers/fixtures';
 

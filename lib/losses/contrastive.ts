@@ -8,8 +8,8 @@
  * of one global batch add up to the global mean.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Encoded } from '../models/encoder';
-import { pairwiseScores } from './scoring';
+import type { Encoded } from '../scores/encoded';
+import { pairwiseScores } from './embedding-scores';
 import { logSoftmaxRows } from './softmax';
 
 export interface InfoNCEOptions {

@@ -6,8 +6,8 @@
  * `normalizeStudent` here, on by default like PyLate, and recorded in every run's config.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Encoded } from '../models/encoder';
-import { groupScores } from './scoring';
+import type { Encoded } from '../scores/encoded';
+import { groupScores } from './embedding-scores';
 
 export interface DistillationOptions {
   /** Min–max normalise student scores per query (PyLate default: true). */

@@ -1,4 +1,4 @@
 export * from './contrastive';
 export * from './distillation';
 export * from './mlm';
-export { pairwiseScores, groupScores } from './scoring';
+export { pairwiseScores, groupScores } from './embedding-scores';

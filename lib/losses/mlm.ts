@@ -6,7 +6,7 @@
  * The loss is the mean cross-entropy over selected tokens only.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mulberry32 } from '../train/rng';
+import { mulberry32 } from '../util/rng';
 import { logSoftmaxRows } from './softmax';
 
 export const IGNORE_INDEX = -100;

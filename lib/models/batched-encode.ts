@@ -5,7 +5,8 @@
  * leaves out (padding, skiplist) is zero, so the result does not depend on how texts were batched.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Encoded, HeadKind, Role, TokenizedBatch } from './encoder';
+import type { Encoded, HeadKind } from '../scores/encoded';
+import type { Role, TokenizedBatch } from '../tokenize/types';
 
 export interface EncodeOptions {
   batchSize?: number;

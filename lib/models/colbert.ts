@@ -17,7 +17,9 @@ import { loadBackbone, writeBackbone } from './backbone-io';
 import { encodeBatched, type EncodeOptions } from './batched-encode';
 import { colbertModules, IDENTITY_ACTIVATION, inspectCheckpoint, readDenseLayer, readSentenceBertConfig, writeDenseLayer, writeModules, writeSentenceBertConfig } from './checkpoint-files';
 import { withTokenizerIds, type ModernBertConfig } from './config';
-import type { Encoded, Role, TokenizedBatch, TrainableEncoder } from './encoder';
+import type { Encoded } from '../scores/encoded';
+import type { Role, TokenizedBatch } from '../tokenize/types';
+import type { TrainableEncoder } from './encoder';
 import { colbertProject } from './heads';
 import { ModernBert, type ForwardOptions } from './modernbert';
 

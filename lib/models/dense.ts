@@ -15,7 +15,9 @@ import { loadBackbone, readBackboneConfig, writeBackbone } from './backbone-io';
 import { encodeBatched, type EncodeOptions } from './batched-encode';
 import { denseModules, inspectCheckpoint, meanPoolingConfig, readJsonFile, readPoolingConfig, readSentenceBertConfig, writeModules, writePoolingConfig, writeSentenceBertConfig } from './checkpoint-files';
 import { withTokenizerIds, type ModernBertConfig } from './config';
-import type { Encoded, Role, TokenizedBatch, TrainableEncoder } from './encoder';
+import type { Encoded } from '../scores/encoded';
+import type { Role, TokenizedBatch } from '../tokenize/types';
+import type { TrainableEncoder } from './encoder';
 import { l2NormalizeLast, pool, type Pooling } from './heads';
 import { ModernBert, type ForwardOptions } from './modernbert';
 

@@ -1,7 +1,7 @@
 /** One encoding worker thread (see parallel-encode.ts): loads the model, encodes its shard, posts the arrays. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../backend/index';
-import type { Role } from './encoder';
+import type { Role } from '../tokenize/types';
 import { loadEncoder } from './load';
 
 interface Job {

@@ -3,30 +3,9 @@
  * training uses `TrainableEncoder`. ModernBERT with a dense or ColBERT head implements both.
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import type { Encoded, HeadKind } from '../scores/encoded';
+import type { Role, TokenizedBatch } from '../tokenize/types';
 
-export type Role = 'query' | 'document';
-export type HeadKind = 'dense' | 'colbert';
-
-/** Token ids for a batch, row-major [n, length], padded. */
-export interface TokenizedBatch {
-  n: number;
-  length: number;
-  inputIds: Int32Array;
-  /** 1 where the encoder attends (0 for padding, and for expansion [MASK]s unless attended). */
-  attentionMask: Int32Array;
-  /** 1 where the token's output embedding takes part in scoring (ColBERT: after skiplist, incl. expansion). */
-  scoringMask: Int32Array;
-}
-
-/**
- * Encoder output as tensors. Dense: embeddings [n, dim], no mask. ColBERT: embeddings [n, length, dim]
- * (L2-normalised per token) and mask [n, length] (float32, 1 = scored).
- */
-export interface Encoded {
-  kind: HeadKind;
-  embeddings: tf.Tensor;
-  mask?: tf.Tensor2D;
-}
 
 /** Something that turns texts into embeddings (inference). */
 export interface Encoder {

@@ -16,3 +16,4 @@ export * from './load';
 export * from './safetensors';
 export * from './checkpoint-files';
 export * from './parallel-encode';
+export * from './masked-lm';

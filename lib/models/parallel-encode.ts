@@ -8,7 +8,8 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../util/errors';
-import type { HeadKind, Role } from './encoder';
+import type { HeadKind } from '../scores/encoded';
+import type { Role } from '../tokenize/types';
 
 export interface ParallelEncoded {
   kind: HeadKind;

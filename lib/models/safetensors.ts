@@ -22,6 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
+import { decodeF16, encodeF16 } from '../util/f16';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 const ITEM_SIZE: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
@@ -172,7 +173,7 @@ export function decodeTensorBytes(bytes: Uint8Array, dtype: SafetensorsDtype): T
     case 'F64':
       return Float32Array.from(new Float64Array(buf, 0, own.byteLength / 8));
     case 'F16':
-      return halfBitsToFloat32(new Uint16Array(buf, 0, own.byteLength / 2));
+      return decodeF16(new Uint16Array(buf, 0, own.byteLength / 2));
     case 'BF16':
       return bfloat16BitsToFloat32(new Uint16Array(buf, 0, own.byteLength / 2));
     case 'I64':
@@ -211,33 +212,7 @@ export function readSafetensors(file: string, opts: { names?: string[] } = {}): 
   }
 }
 
-// ---------- float16 / bfloat16 ----------
-
-/** IEEE half → float32 (exact: every half is a float), through a 65,536-entry table built once. */
-export function halfBitsToFloat32(h: Uint16Array): Float32Array {
-  const table = halfTable();
-  const out = new Float32Array(h.length);
-  for (let i = 0; i < h.length; i++) out[i] = table[h[i]];
-  return out;
-}
-
-let HALF_TABLE: Float32Array | null = null;
-function halfTable(): Float32Array {
-  if (!HALF_TABLE) {
-    HALF_TABLE = new Float32Array(65536);
-    for (let b = 0; b < 65536; b++) HALF_TABLE[b] = halfToFloat(b);
-  }
-  return HALF_TABLE;
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24; // zero / subnormal
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
+// ---------- bfloat16 (float16 is lib/util/f16) ----------
 
 /** bfloat16 → float32: the 16 bits are the float32's upper half. */
 export function bfloat16BitsToFloat32(h: Uint16Array): Float32Array {
@@ -248,47 +223,6 @@ export function bfloat16BitsToFloat32(h: Uint16Array): Float32Array {
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
-
-/** float32 → IEEE half, round to nearest even (as torch/numpy); overflow → ±Inf, NaN kept. */
-export function float32ToHalfBits(x: Float32Array): Uint16Array {
-  const out = new Uint16Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    f32[0] = x[i];
-    const b = u32[0];
-    const sign = (b >>> 16) & 0x8000;
-    const exp = (b >>> 23) & 0xff;
-    const mant = b & 0x7fffff;
-    if (exp === 0xff) {
-      out[i] = sign | 0x7c00 | (mant ? 0x200 : 0);
-      continue;
-    }
-    const e = exp - 127 + 15;
-    if (e >= 31) {
-      out[i] = sign | 0x7c00;
-      continue;
-    }
-    if (e <= 0) {
-      // Subnormal half (or zero): shift the full 24-bit significand into place, round to nearest even.
-      if (e < -10) {
-        out[i] = sign;
-        continue;
-      }
-      const m = mant | 0x800000;
-      const shift = 14 - e;
-      let h = m >>> shift;
-      const rem = m & ((1 << shift) - 1);
-      const half = 1 << (shift - 1);
-      if (rem > half || (rem === half && h & 1)) h++;
-      out[i] = sign | h;
-      continue;
-    }
-    let h = (e << 10) | (mant >>> 13);
-    const rem = mant & 0x1fff;
-    if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++; // may carry into the exponent: correct (up to Inf)
-    out[i] = sign | h;
-  }
-  return out;
-}
 
 /** float32 → bfloat16, round to nearest even (as torch); NaN kept quiet. */
 export function float32ToBfloat16Bits(x: Float32Array): Uint16Array {
@@ -321,7 +255,7 @@ function encodeTensor(name: string, t: TensorInput, floatDtype: 'F32' | 'F16' | 
   if (t.data instanceof Float32Array) {
     const dtype = t.dtype ?? floatDtype;
     if (dtype === 'F32') return { dtype, bytes: view(t.data) };
-    if (dtype === 'F16') return { dtype, bytes: view(float32ToHalfBits(t.data)) };
+    if (dtype === 'F16') return { dtype, bytes: view(encodeF16(t.data)) };
     if (dtype === 'BF16') return { dtype, bytes: view(float32ToBfloat16Bits(t.data)) };
     throw new UserError(`tensor "${name}": cannot write Float32Array as ${dtype}`);
   }

@@ -4,21 +4,17 @@
  * dot product of single vectors (a document of one token scored by a query of one token is exactly that,
  * so both share one search loop).
  *
- * Search is brute force and exact, the reference any approximate index is checked against. Where the time
- * goes: for a batch of queries (their scored tokens stacked into Q, m rows) and a block of documents
- * (T tokens), one 2-D product D_block·Qᵀ → [T, m] on the tfjs backend (~all the flops), then a tight
- * typed-array loop takes, per document, the max over its token rows for each query token and sums them per
- * query. Blocks bound memory: a block and its product are at most `maxBlockFloats` floats each, whatever
- * the corpus size (a single document longer than that is one block on its own).
+ * Search is brute force and exact, the reference any approximate index is checked against: queries in
+ * batches through lib/scores' blocked MaxSim (`maxSimBlocked`), then top-k.
  *
  * Ranking: higher score first; equal scores → lower internal index (insertion order) first.
  * A document or query with no tokens scores 0, as in lib/scores.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, matMul } from '../backend/index';
+import { initBackend } from '../backend/index';
+import { maxSimBlocked, type SearchTimings } from '../scores/maxsim-blocked';
 import { UserError } from '../util/errors';
 import { progressBar } from '../util/progress';
-import { decodeF16, encodeF16 } from './f16';
+import { decodeF16, encodeF16 } from '../util/f16';
 import { topK } from './topk';
 
 export type StorageDtype = 'float32' | 'float16';
@@ -42,14 +38,7 @@ export interface SearchOptions {
   timings?: SearchTimings;
 }
 
-export interface SearchTimings {
-  /** float16 → float32 conversion of document blocks. */
-  decode: number;
-  /** Moving a block in, the product D_block·Qᵀ, and reading the product back. */
-  product: number;
-  /** The typed-array max over each document's token rows and the sums per query. */
-  segmentMax: number;
-}
+export type { SearchTimings };
 
 export interface IndexOptions {
   dim: number;
@@ -157,7 +146,7 @@ export abstract class VectorIndex {
     let done = 0;
     for (let b0 = 0; b0 < queries.length; b0 += queryBatch) {
       const batch = queries.slice(b0, b0 + queryBatch);
-      this.scoreBatch(batch, out.slice(b0, b0 + queryBatch), maxBlockFloats, (n) => bar?.update((done += n)), opts.timings);
+      maxSimBlocked(batch, { dim, offsets: this.offsets, store: this.store }, out.slice(b0, b0 + queryBatch), { maxBlockFloats, tick: (n) => bar?.update((done += n)), timings: opts.timings });
     }
     bar?.stop();
     return out;
@@ -168,80 +157,6 @@ export abstract class VectorIndex {
     if (!Number.isInteger(k) || k < 1) throw new UserError(`index search: k must be a positive integer, got ${k}`);
     const all = await this.scoreAll(queries, opts);
     return all.map((s) => topK(s, k).map((doc) => ({ doc, id: this.ids[doc], score: s[doc] })));
-  }
-
-  private scoreBatch(queries: Float32Array[], out: Float64Array[], maxBlockFloats: number, tick: (docs: number) => void, timings?: SearchTimings): void {
-    const clock = () => (timings ? performance.now() / 1000 : 0);
-    const dim = this.dim;
-    // Stack the batch's tokens transposed, Qᵀ [dim, m], so the product needs no transpose flag.
-    const qStart = [0];
-    for (const q of queries) qStart.push(qStart[qStart.length - 1] + q.length / dim);
-    const m = qStart[queries.length];
-    if (m === 0) return tick(this.size); // no query tokens: every score stays 0
-    const qt = new Float32Array(dim * m);
-    queries.forEach((q, qi) => {
-      for (let r = 0; r < q.length / dim; r++) for (let c = 0; c < dim; c++) qt[c * m + qStart[qi] + r] = q[r * dim + c];
-    });
-    const qtT = tf.tensor2d(qt, [dim, m]);
-    // Both the block [T, dim] and its product [T, m] stay within maxBlockFloats (unless one document is longer).
-    const blockTokens = Math.max(1, Math.floor(maxBlockFloats / Math.max(m, dim)));
-    const rowMax = new Float32Array(m);
-    const scratchTokens = Math.max(Math.min(blockTokens, this.totalTokens), this.maxLength());
-    const f16Scratch = this.store instanceof Uint16Array ? new Float32Array(scratchTokens * dim) : null;
-    try {
-      let d0 = 0;
-      while (d0 < this.size) {
-        // A block: consecutive documents up to blockTokens tokens (at least one document).
-        let d1 = d0 + 1;
-        while (d1 < this.size && this.offsets[d1 + 1] - this.offsets[d0] <= blockTokens) d1++;
-        const t0 = this.offsets[d0];
-        const T = this.offsets[d1] - t0;
-        if (T > 0) {
-          const raw = this.store.subarray(t0 * dim, (t0 + T) * dim);
-          const c0 = clock();
-          const block = raw instanceof Uint16Array ? decodeF16(raw, f16Scratch!).subarray(0, T * dim) : raw;
-          const c1 = clock();
-          const sims = tf.tidy(() => matMul(tf.tensor2d(block, [T, dim]), qtT));
-          const s = sims.dataSync() as Float32Array;
-          sims.dispose();
-          const c2 = clock();
-          for (let d = d0; d < d1; d++) {
-            const a = this.offsets[d] - t0;
-            const b = this.offsets[d + 1] - t0;
-            if (a === b) continue; // empty document: score 0
-            rowMax.set(s.subarray(a * m, a * m + m));
-            for (let t = a + 1; t < b; t++) {
-              const base = t * m;
-              for (let j = 0; j < m; j++) {
-                const v = s[base + j];
-                if (v > rowMax[j]) rowMax[j] = v;
-              }
-            }
-            for (let qi = 0; qi < queries.length; qi++) {
-              let sum = 0;
-              for (let j = qStart[qi]; j < qStart[qi + 1]; j++) sum += rowMax[j];
-              out[qi][d] = sum;
-            }
-          }
-          if (timings) {
-            const f16 = raw instanceof Uint16Array;
-            timings.decode += f16 ? c1 - c0 : 0;
-            timings.product += c2 - (f16 ? c1 : c0);
-            timings.segmentMax += clock() - c2;
-          }
-        }
-        tick(d1 - d0);
-        d0 = d1;
-      }
-    } finally {
-      qtT.dispose();
-    }
-  }
-
-  private maxLength(): number {
-    let best = 0;
-    for (let i = 0; i < this.size; i++) best = Math.max(best, this.length(i));
-    return best;
   }
 }
 

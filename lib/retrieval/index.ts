@@ -1,4 +1,4 @@
-export * from './f16';
+export * from '../util/f16';
 export * from './topk';
 export * from './index-store';
 export * from './io';

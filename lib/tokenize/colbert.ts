@@ -20,7 +20,7 @@
  *   const batch = tok.tokenize(['what is colbert?'], 'query');   // TokenizedBatch, length 32
  */
 import { UserError } from '../util/errors';
-import type { Role, TokenizedBatch } from '../models/encoder';
+import type { Role, TokenizedBatch } from './types';
 import type { ColbertTokenizerConfig } from './colbert-config';
 import { pyStrip } from './pystr';
 import type { TextTokenizer } from './text-tokenizer';

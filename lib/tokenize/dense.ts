@@ -8,7 +8,7 @@
  *   dense.tokenize(['a query'], 'query');   // [CLS] search_query: a query [SEP]
  */
 import { UserError } from '../util/errors';
-import type { Role, TokenizedBatch } from '../models/encoder';
+import type { Role, TokenizedBatch } from './types';
 import { longest, packRows, rolePrompt, type TokenizeOptions } from './colbert';
 import { pyStrip } from './pystr';
 import type { TextTokenizer } from './text-tokenizer';

@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import { UserError } from '../util/errors';
-import { writeSyntheticBeir, writeSyntheticSources } from './synthetic';
+import { writeSyntheticBeir, writeSyntheticSources } from '../data/synthetic';
 import { parseTrainConfig, type TrainConfig } from './config';
 
 export const EXAMPLES = ['unsupervised-colbert', 'unsupervised-dense', 'supervised-colbert', 'supervised-dense', 'distillation-colbert', 'mlm'] as const;

@@ -11,9 +11,11 @@
  * With the mini-batch as large as the batch, this is plain back-propagation.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Encoded, Role, TokenizedBatch, TrainableEncoder } from '../models/encoder';
-import { seedFor } from './rng';
-import { chunks, concatEncoded, sliceRows, tidyEncoded } from './tokens';
+import type { Encoded } from '../scores/encoded';
+import type { Role, TokenizedBatch } from '../tokenize/types';
+import type { TrainableEncoder } from '../models/encoder';
+import { seedFor } from '../util/rng';
+import { chunks, concatEncoded, sliceRows, tidyEncoded } from './rows';
 
 /** One group of texts to encode: queries or documents, already tokenized. */
 export interface EmbedInput {
@@ -152,15 +154,32 @@ export interface StepGradients {
   extraGrads: tf.Tensor[];
 }
 
-/** All three phases on one device. */
-export function gradCacheStep(model: TrainableEncoder, inputs: EmbedInput[], loss: EmbeddingLoss, extra: tf.Variable[], opts: GradCacheOptions): StepGradients {
-  const encoded = inputs.map((inp) => embedNoGraph(model, inp, opts));
+/**
+ * Gathers a device's embeddings into the global batch's (rows in rank order). One device: the identity.
+ * Several: an all-gather over the transport, so every query meets every document of the global batch.
+ */
+export type GatherEncoded = (local: Encoded) => Promise<Encoded>;
+
+/**
+ * All three phases. `inputs` are this device's rows; with `gather`, phase 2 sees every device's
+ * embeddings and phase 3 back-propagates the slice of embedding gradients for the rows this device
+ * produced (from each input's `rowOffset`), so the gradients summed over devices are the full gradient.
+ */
+export async function gradCacheStep(model: TrainableEncoder, inputs: EmbedInput[], loss: EmbeddingLoss, extra: tf.Variable[], opts: GradCacheOptions & { gather?: GatherEncoded }): Promise<StepGradients> {
+  const encoded: Encoded[] = [];
+  for (const inp of inputs) {
+    const local = embedNoGraph(model, inp, opts);
+    encoded.push(opts.gather ? await opts.gather(local) : local);
+  }
   const phase2 = lossAndEmbeddingGrads(loss, encoded, extra);
   encoded.forEach((e) => (e.embeddings.dispose(), e.mask?.dispose()));
   let grads: tf.Tensor[] | null = null;
   inputs.forEach((inp, i) => {
-    grads = accumulate(grads, backpropCached(model, inp, phase2.embeddingGrads[i], opts));
-    phase2.embeddingGrads[i].dispose();
+    const all = phase2.embeddingGrads[i];
+    const mine = all.shape[0] === inp.tokens.n ? all : tf.tidy(() => all.slice([inp.rowOffset ?? 0], [inp.tokens.n]));
+    grads = accumulate(grads, backpropCached(model, inp, mine, opts));
+    all.dispose();
+    mine.dispose();
   });
   return { loss: phase2.loss, grads: grads!, extraGrads: phase2.extraGrads };
 }

@@ -1,5 +1,5 @@
 export * from './config';
-export * from './data';
+export * from '../data/training';
 export * from './sampling';
 export * from './optim';
 export * from './gradcache';
@@ -8,10 +8,11 @@ export * from './run';
 export * from './checkpoint';
 export * from './gradcheck';
 export * from './examples';
-export * from './synthetic';
+export * from '../data/synthetic';
 export { type Transport, LocalTransport } from './devices/transport';
 export { SharedMemoryTransport } from './devices/shared-memory';
 export { trainOnDevices, probeOnDevices } from './devices/pool';
 export { type TrainModel, buildModel } from './model-factory';
-export { MaskedLmModel } from './modernbert-model';
+
 export * from './sweep';
+export * from './launch';

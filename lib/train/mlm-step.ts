@@ -10,12 +10,12 @@ import type { TrainConfig } from './config';
 import type { Transport } from './devices/transport';
 import { accumulate, variableGradsAligned } from './gradcache';
 import { maskTokens, mlmLoss } from '../losses/mlm';
-import { seedFor } from './rng';
+import { seedFor } from '../util/rng';
 import type { ShardResult } from './step';
-import type { Example, MlmExample } from './tasks';
+import type { Example, MlmExample } from '../data/training';
 import type { TrainModel } from './model-factory';
-import { chunks } from './tokens';
-import { MaskedLmModel } from './modernbert-model';
+import { chunks } from './rows';
+import { MaskedLmModel } from '../models/masked-lm';
 
 export async function mlmShardStep(config: TrainConfig, model: TrainModel, examples: Example[], t: Transport, opts: { miniBatch: number; stepSeed: number }): Promise<ShardResult> {
   if (!(model instanceof MaskedLmModel)) throw new UserError('phase "mlm" needs a ModernBERT model with its masked-LM head');

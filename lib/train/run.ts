@@ -16,14 +16,15 @@ import { UserError } from '../util/errors';
 import { progressBar } from '../util/progress';
 import { writeDirAtomic } from '../util/atomic';
 import type { TrainConfig } from './config';
-import { readTrainingFile, textsOf } from './data';
+import { readTrainingFile, textsOf } from '../data/training';
 import { LocalTransport, sumInOrder, type Transport } from './devices/transport';
 import { buildModel, type TrainModel } from './model-factory';
 import { AdamW, clipByGlobalNorm, learningRateAt } from './optim';
-import { seedFor } from './rng';
+import { seedFor } from '../util/rng';
 import { BatchSampler } from './sampling';
 import { embeddingShardStep, type ShardResult } from './step';
-import { contrastiveObjective, contrastiveTask, distillationObjective, distillationTask, type DistillationExample, type EmbeddingTask, type Example, type PairExample, type TripletExample } from './tasks';
+import { contrastiveObjective, contrastiveTask, distillationObjective, distillationTask, type EmbeddingTask } from './tasks';
+import type { DistillationExample, Example, PairExample, TripletExample } from '../data/training';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { accumulate, plainStep, type EmbedInput, type EmbeddingLoss } from './gradcache';
 
@@ -316,19 +317,4 @@ async function evaluateModel(config: TrainConfig, model: TrainModel, step: numbe
   const e = config.eval!;
   const r = await evaluateRetrieval(model, e.datasets, { k: e.k, measures: e.measures });
   return { step, mean: r.mean, datasets: r.datasets.map((d) => ({ name: d.name, metrics: d.metrics })) };
-}
-
-/**
- * Trains as the config says: in this thread for one device, else on `devices` worker threads.
- * `devices` overrides config.devices (the CLI's --devices).
- */
-export async function train(config: TrainConfig, opts: { devices?: number; resume?: boolean; hooks?: RunHooks } = {}): Promise<RunSummary> {
-  const devices = opts.devices ?? config.devices;
-  if (config.batchSize % (devices * config.accumulationSteps) !== 0) {
-    throw new UserError(`batchSize ${config.batchSize} cannot be split over ${devices} devices × ${config.accumulationSteps} accumulation steps`);
-  }
-  if (devices === 1) return runReplica(config, new LocalTransport(), { resume: opts.resume, hooks: opts.hooks });
-  if (opts.hooks) throw new Error('hooks run in this thread only; use one device');
-  const { trainOnDevices } = require('./devices/pool') as typeof import('./devices/pool');
-  return trainOnDevices({ ...config, devices }, devices, opts.resume ?? false, config.deviceTransport);
 }

@@ -11,7 +11,7 @@
  * Incomplete last batches are dropped. A batch is a pure function of (seed, step): resuming needs only
  * the step number.
  */
-import { mulberry32, seedFor, shuffleInPlace, permutation } from './rng';
+import { mulberry32, seedFor, shuffleInPlace, permutation } from '../util/rng';
 
 export type Mixing = 'proportional' | 'round-robin' | 'shuffled';
 

@@ -9,20 +9,18 @@
  * The caller sums the parameter gradients over ranks (all-reduce) to get the full gradient.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Encoded } from '../models/encoder';
+import type { Encoded } from '../scores/encoded';
 import type { Transport } from './devices/transport';
-import { accumulate, backpropCached, chunkSeed, embedNoGraph, lossAndEmbeddingGrads, plainStep, variableGradsAligned, type EmbedInput, type EmbeddingLoss } from './gradcache';
-import { sliceRows } from './tokens';
+import { chunkSeed, gradCacheStep, plainStep, variableGradsAligned, type EmbedInput, type EmbeddingLoss, type StepGradients } from './gradcache';
+import { sliceRows } from './rows';
 import type { TrainModel } from './model-factory';
 import type { EmbeddingTask } from './tasks';
 
-export interface ShardResult {
-  loss: number;
-  /** This rank's share of the parameter gradients (sum over ranks = full gradient). */
-  grads: tf.Tensor[];
-  /** Gradients of the extra variables (already global: identical on every rank). */
-  extraGrads: tf.Tensor[];
-}
+/**
+ * This rank's share of the parameter gradients (sum over ranks = full gradient); the extra variables'
+ * gradients are already global (identical on every rank).
+ */
+export type ShardResult = StepGradients;
 
 async function gatherEncoded(local: Encoded, t: Transport): Promise<Encoded> {
   if (t.world === 1) return local;
@@ -92,16 +90,6 @@ export async function embeddingShardStep(
     return plainStep(model, inputs, objective, extra, gc);
   }
   if (t.allGatherSync && inputs.every((inp) => inp.tokens.n <= opts.miniBatch)) return oneGraphShardStep(model, inputs, objective, extra, t, gc);
-  const global: Encoded[] = [];
-  for (const inp of inputs) global.push(await gatherEncoded(embedNoGraph(model, inp, gc), t));
-  const p2 = lossAndEmbeddingGrads(objective, global, extra);
-  global.forEach((e) => (e.embeddings.dispose(), e.mask?.dispose()));
-  let grads: tf.Tensor[] | null = null;
-  inputs.forEach((inp, i) => {
-    const mine = tf.tidy(() => p2.embeddingGrads[i].slice([inp.rowOffset!], [inp.tokens.n]));
-    p2.embeddingGrads[i].dispose();
-    grads = accumulate(grads, backpropCached(model, inp, mine, gc));
-    mine.dispose();
-  });
-  return { loss: p2.loss, grads: grads!, extraGrads: p2.extraGrads };
+  // The general case: GradCache over this device's rows, embeddings gathered across devices.
+  return gradCacheStep(model, inputs, objective, extra, { ...gc, gather: (local) => gatherEncoded(local, t) });
 }

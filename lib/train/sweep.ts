@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import type { TrainConfig } from './config';
 import { logSpaced, sweepLearningRates, type SweepResult } from './optim';
-import { train } from './run';
+import { train } from './launch';
 
 export interface RunSweepOptions {
   lo: number;

@@ -4,29 +4,12 @@
  * (lib/train/mlm-step.ts) because its loss is per token, not over embeddings.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Encoded } from '../models/encoder';
+import type { Encoded } from '../scores/encoded';
 import { contrastiveLoss } from '../losses/contrastive';
 import { distillationLoss } from '../losses/distillation';
 import type { EmbeddingLoss } from './gradcache';
+import type { DistillationExample, PairExample, TripletExample } from '../data/training';
 
-export interface PairExample {
-  query: string;
-  document: string;
-}
-export interface TripletExample {
-  query: string;
-  positive: string;
-  negatives: string[];
-}
-export interface DistillationExample {
-  query: string;
-  documents: string[];
-  scores: number[];
-}
-export interface MlmExample {
-  text: string;
-}
-export type Example = PairExample | TripletExample | DistillationExample | MlmExample;
 
 /** Texts of a step, in global order, and the loss over their embeddings. */
 export interface EmbeddingTask {

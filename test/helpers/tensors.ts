@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as assert from 'node:assert/strict';
 import { relativeError } from '../../lib/util/numeric';
-import { mulberry32 } from '../../lib/train/rng';
+import { mulberry32 } from '../../lib/util/rng';
 
 /** Normwise relative error max|a-b| / max|b| (see lib/util/numeric). */
 export const maxRelError = relativeError;

@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { workerData } from 'node:worker_threads';
 import { matMul } from '../../lib/backend/matmul';
-import type { Encoded, HeadKind, Role, TokenizedBatch, TrainableEncoder } from '../../lib/models/encoder';
+import type { Encoded, HeadKind } from '../../lib/scores/encoded';
+import type { Role, TokenizedBatch } from '../../lib/tokenize/types';
+import type { TrainableEncoder } from '../../lib/models/encoder';
 import { seededFloats } from '../helpers/tensors';
 
 export interface TinyOptions {

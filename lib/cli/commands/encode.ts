@@ -6,7 +6,8 @@ import { UserError } from '../../util/errors';
 import { readCorpus } from '../../data/beir';
 import { loadEncoder } from '../../models/load';
 import { encodeParallel } from '../../models/parallel-encode';
-import type { Encoded, Role } from '../../models/encoder';
+import type { Encoded } from '../../scores/encoded';
+import type { Role } from '../../tokenize/types';
 import { writeSafetensors } from '../../models/safetensors';
 import { progressBar } from '../../util/progress';
 

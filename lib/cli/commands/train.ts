@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import * as path from 'node:path';
 import { loadTrainConfig } from '../../train/config';
-import { train } from '../../train/run';
+import { train } from '../../train/launch';
 import { EXAMPLES, exampleConfig } from '../../train/examples';
 import { sweepRuns } from '../../train/sweep';
 

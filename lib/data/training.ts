@@ -8,7 +8,26 @@
  */
 import * as fs from 'node:fs';
 import { UserError } from '../util/errors';
-import type { Example } from './tasks';
+
+/** One training example per phase (the JSON line, typed). */
+export interface PairExample {
+  query: string;
+  document: string;
+}
+export interface TripletExample {
+  query: string;
+  positive: string;
+  negatives: string[];
+}
+export interface DistillationExample {
+  query: string;
+  documents: string[];
+  scores: number[];
+}
+export interface MlmExample {
+  text: string;
+}
+export type Example = PairExample | TripletExample | DistillationExample | MlmExample;
 
 export type Phase = 'unsupervised' | 'supervised' | 'distillation' | 'mlm';
 

@@ -8,8 +8,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { mulberry32, shuffleInPlace } from './rng';
-import type { Phase } from './data';
+import { mulberry32, shuffleInPlace } from '../util/rng';
+import type { Phase } from './training';
 
 // Common English words (all whole pieces of BERT's vocabulary, so tiny tokenizers keep them).
 const WORDS = (

@@ -1,6 +1,7 @@
 /** Row slicing and concatenation of tokenized batches and encoder outputs (mini-batches, device shards). */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Encoded, TokenizedBatch } from '../models/encoder';
+import type { Encoded } from '../scores/encoded';
+import type { TokenizedBatch } from '../tokenize/types';
 
 export function sliceRows(b: TokenizedBatch, start: number, end: number): TokenizedBatch {
   const L = b.length;

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { halfFromFloat, floatFromHalf, encodeF16, decodeF16, f16Table } from '../lib/retrieval';
+import { halfFromFloat, floatFromHalf, encodeF16, decodeF16, f16Table } from '../lib/util/f16';
 import { seededFloats } from './helpers/tensors';
 
 test('every one of the 65,536 halves round-trips through float32 (NaNs stay NaN)', () => {

@@ -5,7 +5,7 @@
  * Dense: cosine similarity (sentence-transformers' default; equals the dot product for normalised vectors). ColBERT: MaxSim with masks.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Encoded } from '../models/encoder';
+import type { Encoded } from '../scores/encoded';
 import { colbertKdScores, colbertScores, cosineScores, l2Normalize } from '../scores/index';
 
 /**

@@ -16,12 +16,12 @@ import { readCheckpointTensors, readSafetensors } from '../lib/models/safetensor
 import { readBackboneConfig } from '../lib/models/backbone-io';
 import { ColbertModel } from '../lib/models/colbert';
 import { DenseModel } from '../lib/models/dense';
-import type { TokenizedBatch } from '../lib/models/encoder';
+import type { TokenizedBatch } from '../lib/tokenize/types';
 import { buildModernBertOnnx } from '../lib/models/onnx/modernbert-onnx';
 import { OrtEncoder } from '../lib/models/onnx/ort-encoder';
 import { createSession, int64Tensor } from '../lib/models/onnx/runtime';
 import { colbertScores } from '../lib/scores';
-import { assertClose, maxRelError } from './helpers/tensors';
+import { assertClose } from './helpers/tensors';
 import { PROJECT_ROOT } from './helpers/shared';
 
 const FIX = path.join(PROJECT_ROOT, 'test', 'fixtures', 'models');
@@ -231,9 +231,8 @@ describe('dense model on ONNX Runtime vs sentence-transformers and tfjs', () => 
     const a = await enc.encode(meta('dense_texts'), 'document');
     const b = await ref.encode(meta('dense_texts'), 'document');
     assertClose(a.embeddings, b.embeddings, 1e-4, 'CLS pooling');
-    const norms = a.embeddings.square().sum(1).sqrt().dataSync();
-    assert.ok(Array.from(norms).some((v) => Math.abs(v - 1) > 1e-3), 'not normalised');
-    assert.ok(maxRelError(a.embeddings.dataSync(), b.embeddings.dataSync()) < 1e-4);
+    const norms = Array.from(a.embeddings.square().sum(1).sqrt().dataSync() as Float32Array);
+    assert.ok(norms.some((v) => Math.abs(v - 1) > 1e-3), 'not normalised');
     tf.dispose([a.embeddings, b.embeddings]);
     enc.dispose();
     ref.dispose();

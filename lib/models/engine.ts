@@ -9,7 +9,8 @@
  */
 import { UserError } from '../util/errors';
 import type { ColbertLoadOptions } from './colbert';
-import type { Encoder, HeadKind } from './encoder';
+import type { Encoder } from './encoder';
+import type { HeadKind } from '../scores/encoded';
 import { loadEncoder } from './load';
 import { OrtEncoder } from './onnx/ort-encoder';
 import { ortAvailable, loadOrt, type OrtSessionOptions } from './onnx/runtime';

@@ -14,7 +14,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic';
 import { UserError } from '../../util/errors';
 import { inspectCheckpoint } from '../checkpoint-files';
 import type { ColbertLoadOptions } from '../colbert';
-import type { HeadKind } from '../encoder';
+import type { HeadKind } from '../../scores/encoded';
 import { loadEncoder } from '../load';
 import type { RawTensor } from '../modernbert';
 import { buildModernBertOnnx, GRAPH_VERSION, type OnnxHead } from './modernbert-onnx';

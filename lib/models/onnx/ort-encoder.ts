@@ -16,7 +16,9 @@ import { DenseTokenizer, TextTokenizer, type ColbertTokenizer } from '../../toke
 import { encodeBatched, type EncodeOptions } from '../batched-encode';
 import { ColbertModel, type ColbertLoadOptions } from '../colbert';
 import { DenseModel } from '../dense';
-import type { Encoded, Encoder, HeadKind, Role, TokenizedBatch } from '../encoder';
+import type { Encoder } from '../encoder';
+import type { Encoded, HeadKind } from '../../scores/encoded';
+import type { Role, TokenizedBatch } from '../../tokenize/types';
 import { ensureOnnx, type OnnxExportOptions } from './export';
 import { createSession, int64Tensor, type OrtSessionOptions } from './runtime';
 

@@ -4,7 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { initBackend } from '../../backend/index';
 import { UserError } from '../../util/errors';
 import { readCorpus } from '../../data/beir';
-import { loadEncoder } from '../../models/load';
+import { addEngineOptions, openModel } from './engine-options';
 import { encodeParallel } from '../../models/parallel-encode';
 import type { Encoded } from '../../scores/encoded';
 import type { Role } from '../../tokenize/types';
@@ -43,7 +43,7 @@ export async function encodeWithProgress(model: { encode: (t: string[], r: Role,
 }
 
 export function registerEncode(program: Command): void {
-  program
+  const cmd = program
     .command('encode')
     .description('encode texts (JSONL {"_id","text"}) with a model; writes embeddings (and the scoring mask for ColBERT) as safetensors')
     .requiredOption('--model <dir>', 'model folder (PyLate ColBERT or sentence-transformers dense)')
@@ -51,11 +51,12 @@ export function registerEncode(program: Command): void {
     .requiredOption('--as <role>', "'query' or 'document'", parseRole)
     .requiredOption('--out <file>', 'output .safetensors: embeddings [n, tokens, dim] + mask [n, tokens] (ColBERT) or embeddings [n, dim] (dense)')
     .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
-    .option('--workers <n>', 'encoding threads (tfjs-wasm uses one core each; each loads the model)', positiveInt('--workers'), 1)
-    .action(async (opts: { model: string; input: string; as: Role; out: string; batchSize: number; workers: number }) => {
+    .option('--workers <n>', 'tfjs engine: encoding threads (tfjs-wasm uses one core each; each loads the model)', positiveInt('--workers'), 1);
+  addEngineOptions(cmd)
+    .action(async (opts: { model: string; input: string; as: Role; out: string; batchSize: number; workers: number; engine?: string; threads?: number }) => {
       await initBackend();
       const { ids, texts } = readTexts(opts.input);
-      const model = await loadEncoder(opts.model);
+      const model = await openModel(opts.model, opts);
       const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
       let kind: string = model.kind;
       if (opts.workers > 1) {

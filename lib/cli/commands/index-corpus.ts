@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { initBackend } from '../../backend/index';
 import { UserError } from '../../util/errors';
 import { readCorpus } from '../../data/beir';
-import { loadEncoder } from '../../models/load';
+import { addEngineOptions, openModel } from './engine-options';
 import { encodeParallel } from '../../models/parallel-encode';
 import { DenseIndex, MultiVectorIndex, saveIndex, type StorageDtype } from '../../retrieval/index';
 import { progressBar } from '../../util/progress';
@@ -23,7 +23,7 @@ export function corpusFile(spec: string): string {
 }
 
 export function registerIndex(program: Command): void {
-  program
+  const cmd = program
     .command('index')
     .description('encode a corpus (BEIR folder or JSONL) and write an exact index (multi-vector for ColBERT, single-vector for dense)')
     .requiredOption('--model <dir>', 'model folder')
@@ -32,12 +32,13 @@ export function registerIndex(program: Command): void {
     .option('--dtype <type>', 'vector storage: float32 or float16', 'float32')
     .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
     .option('--chunk <n>', 'documents encoded before they are added to the index (bounds memory)', positiveInt('--chunk'), 1024)
-    .option('--workers <n>', 'encoding threads (tfjs-wasm uses one core each; each loads the model)', positiveInt('--workers'), 1)
-    .action(async (opts: { model: string; corpus: string; out: string; dtype: string; batchSize: number; chunk: number; workers: number }) => {
+    .option('--workers <n>', 'tfjs engine: encoding threads (tfjs-wasm uses one core each; each loads the model)', positiveInt('--workers'), 1);
+  addEngineOptions(cmd)
+    .action(async (opts: { model: string; corpus: string; out: string; dtype: string; batchSize: number; chunk: number; workers: number; engine?: string; threads?: number }) => {
       if (opts.dtype !== 'float32' && opts.dtype !== 'float16') throw new UserError(`--dtype must be float32 or float16, got ${opts.dtype}`);
       await initBackend();
       const docs = readCorpus(corpusFile(opts.corpus));
-      const model = await loadEncoder(opts.model);
+      const model = await openModel(opts.model, opts);
       const dtype = opts.dtype as StorageDtype;
       const index = model.kind === 'colbert' ? new MultiVectorIndex({ dim: model.dim, dtype }) : new DenseIndex({ dim: model.dim, dtype });
       const bar = progressBar('index', docs.length, 'docs');

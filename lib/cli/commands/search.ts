@@ -5,12 +5,12 @@ import { UserError } from '../../util/errors';
 import { loadBeir, readQueries } from '../../data/beir';
 import { writeTrecRun } from '../../data/trec';
 import type { Query, Run } from '../../data/types';
-import { loadEncoder } from '../../models/load';
+import { addEngineOptions, openModel } from './engine-options';
 import { loadIndex, unpad } from '../../retrieval/index';
 import { encodeWithProgress, positiveInt } from './encode';
 
 export function registerSearch(program: Command): void {
-  program
+  const cmd = program
     .command('search')
     .description('encode queries and retrieve the top k documents of an index exactly; writes a TREC run')
     .requiredOption('--index <dir>', 'index folder written by `index`')
@@ -20,12 +20,13 @@ export function registerSearch(program: Command): void {
     .option('--k <n>', 'documents per query', positiveInt('--k'), 100)
     .requiredOption('--out <file>', 'TREC run file')
     .option('--batch-size <n>', 'queries per forward pass', positiveInt('--batch-size'), 32)
-    .option('--tag <tag>', 'run tag (last column)', 'colbert-zero')
-    .action(async (opts: { index: string; model: string; queries: string; split: string; k: number; out: string; batchSize: number; tag: string }) => {
+    .option('--tag <tag>', 'run tag (last column)', 'colbert-zero');
+  addEngineOptions(cmd)
+    .action(async (opts: { index: string; model: string; queries: string; split: string; k: number; out: string; batchSize: number; tag: string; engine?: string; threads?: number }) => {
       await initBackend();
       if (!fs.existsSync(opts.queries)) throw new UserError(`${opts.queries}: not found`);
       const queries: Query[] = fs.statSync(opts.queries).isDirectory() ? loadBeir(opts.queries, opts.split).queries : readQueries(opts.queries);
-      const model = await loadEncoder(opts.model);
+      const model = await openModel(opts.model, opts);
       const index = loadIndex(opts.index, { kind: model.kind === 'colbert' ? 'multivector' : 'dense', dim: model.dim });
       const enc = await encodeWithProgress(model, queries.map((q) => q.text), 'query', opts.batchSize);
       const emb = enc.embeddings.dataSync() as Float32Array;

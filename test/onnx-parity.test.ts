@@ -19,7 +19,7 @@ import { DenseModel } from '../lib/models/dense';
 import type { TokenizedBatch } from '../lib/tokenize/types';
 import { buildModernBertOnnx } from '../lib/models/onnx/modernbert-onnx';
 import { OrtEncoder } from '../lib/models/onnx/ort-encoder';
-import { createSession, int64Tensor } from '../lib/models/onnx/runtime';
+import { createSession, int64Tensor } from '../lib/backend/ort';
 import { colbertScores } from '../lib/scores';
 import { assertClose } from './helpers/tensors';
 import { PROJECT_ROOT } from './helpers/shared';

@@ -13,7 +13,7 @@ import type { Encoder } from './encoder';
 import type { HeadKind } from '../scores/encoded';
 import { loadEncoder } from './load';
 import { OrtEncoder } from './onnx/ort-encoder';
-import { ortAvailable, loadOrt, type OrtSessionOptions } from './onnx/runtime';
+import { ortAvailable, loadOrt, type OrtSessionOptions } from '../backend/ort';
 
 export type Engine = 'ort' | 'tfjs';
 export const ENGINES: readonly Engine[] = ['ort', 'tfjs'];

@@ -21,7 +21,7 @@ import { UserError } from '../../util/errors';
 import type { ModernBertConfig } from '../config';
 import { parameterSpecs, type RawTensor } from '../modernbert';
 import { ropeTables } from '../layers';
-import { GraphBuilder, FLOAT, INT64 } from './graph';
+import { GraphBuilder, FLOAT, INT64 } from '../../backend/onnx-graph';
 
 const F32_MIN = -3.4028234663852886e38;
 

@@ -20,7 +20,7 @@ import type { Encoder } from '../encoder';
 import type { Encoded, HeadKind } from '../../scores/encoded';
 import type { Role, TokenizedBatch } from '../../tokenize/types';
 import { ensureOnnx, type OnnxExportOptions } from './export';
-import { createSession, int64Tensor, type OrtSessionOptions } from './runtime';
+import { createSession, int64Tensor, type OrtSessionOptions } from '../../backend/ort';
 
 export interface OrtEncoderOptions extends OrtSessionOptions {
   /** Head for a plain ModernBERT folder (as loadEncoder's fallback). */

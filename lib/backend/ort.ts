@@ -9,7 +9,7 @@
  */
 import * as os from 'node:os';
 import type * as Ort from 'onnxruntime-node';
-import { UserError } from '../../util/errors';
+import { UserError } from '../util/errors';
 
 export type OrtModule = typeof Ort;
 export type OrtProvider = 'cpu' | 'cuda';

@@ -19,6 +19,7 @@ import { DenseModel } from '../lib/models/dense';
 import type { TokenizedBatch } from '../lib/tokenize/types';
 import { buildModernBertOnnx } from '../lib/models/onnx/modernbert-onnx';
 import { OrtEncoder } from '../lib/models/onnx/ort-encoder';
+import { encoderForModel } from '../lib/models/engine';
 import { createSession, int64Tensor } from '../lib/backend/ort';
 import { colbertScores } from '../lib/scores';
 import { assertClose } from './helpers/tensors';
@@ -185,6 +186,20 @@ describe('ColBERT on ONNX Runtime vs PyLate and tfjs', () => {
     tf.dispose([a.embeddings, a.mask!, b.embeddings, b.mask!]);
     enc.dispose();
     ref.dispose();
+  });
+
+  it('a model in memory (training weights) evaluates on ORT with the same numbers (encoderForModel)', async () => {
+    const onOrt = await encoderForModel(tfjs, { engine: 'ort' });
+    assert.ok(onOrt.encoder instanceof OrtEncoder);
+    const onTfjs = await encoderForModel(tfjs, { engine: 'tfjs' });
+    assert.equal(onTfjs.encoder, tfjs);
+    const texts = meta('documents');
+    const a = await onOrt.encoder.encode(texts, 'document');
+    const b = await tfjs.encode(texts, 'document');
+    assertClose(a.embeddings, b.embeddings, 1e-4, 'in-memory graph vs tfjs');
+    tf.dispose([a.embeddings, a.mask!, b.embeddings, b.mask!]);
+    onOrt.dispose();
+    onTfjs.dispose();
   });
 
   it('rejects token ids outside the vocabulary by name', async () => {

@@ -8,7 +8,8 @@
  *   const enc = await openEncoder('path/to/model', { engine: 'tfjs' });
  */
 import { UserError } from '../util/errors';
-import type { ColbertLoadOptions } from './colbert';
+import { ColbertModel, type ColbertLoadOptions } from './colbert';
+import { DenseModel } from './dense';
 import type { Encoder } from './encoder';
 import type { HeadKind } from '../scores/encoded';
 import { loadEncoder } from './load';
@@ -50,4 +51,19 @@ export async function openEncoder(dir: string, opts: OpenEncoderOptions = {}): P
   }
   const model = await loadEncoder(dir, { fallback: opts.fallback, colbert: opts.colbert });
   return Object.assign(model, { engine: 'tfjs' as const });
+}
+
+/**
+ * An in-memory tfjs model (e.g. during training) on the chosen engine, for evaluation: on ort its current
+ * weights become an in-memory graph (release it with dispose); on tfjs, or for a model that is not one
+ * of the library's ModernBERT encoders, the model itself (dispose is then a no-op).
+ */
+export async function encoderForModel(model: Encoder, opts: { engine?: string } & OrtSessionOptions = {}): Promise<{ encoder: Encoder; dispose(): void }> {
+  const { engine } = resolveEngine(opts.engine);
+  if (engine === 'ort' && (model instanceof ColbertModel || model instanceof DenseModel)) {
+    loadOrt();
+    const enc = await OrtEncoder.fromModel(model, opts);
+    return { encoder: enc, dispose: () => enc.dispose() };
+  }
+  return { encoder: model, dispose: () => {} };
 }

@@ -13,7 +13,8 @@ import { initBackend } from '../../backend/index';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic';
 import { UserError } from '../../util/errors';
 import { inspectCheckpoint } from '../checkpoint-files';
-import type { ColbertLoadOptions } from '../colbert';
+import type { ColbertLoadOptions, ColbertModel } from '../colbert';
+import type { DenseModel } from '../dense';
 import type { HeadKind } from '../../scores/encoded';
 import { loadEncoder } from '../load';
 import type { RawTensor } from '../modernbert';
@@ -71,6 +72,15 @@ export function sourceFingerprint(dir: string, opts: OnnxExportOptions = {}): st
 export async function buildOnnxFromDir(dir: string, opts: OnnxExportOptions = {}): Promise<{ bytes: Uint8Array; record: Omit<OnnxRecord, 'source'> }> {
   await initBackend();
   const model = await loadEncoder(dir, { fallback: opts.fallback, colbert: opts.colbert });
+  try {
+    return onnxFromModel(model, dir);
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The ONNX model of a tfjs model's current weights (e.g. during training); `where` names it in errors. */
+export function onnxFromModel(model: ColbertModel | DenseModel, where: string): { bytes: Uint8Array; record: Omit<OnnxRecord, 'source'> } {
   const state = model.backbone.stateDict('', false);
   try {
     const get = (name: string): RawTensor | undefined => {
@@ -85,11 +95,10 @@ export async function buildOnnxFromDir(dir: string, opts: OnnxExportOptions = {}
     } else {
       head = { kind: 'dense', pooling: model.settings.pooling, normalize: model.settings.normalize };
     }
-    const bytes = buildModernBertOnnx(model.backbone.config, get, head, dir);
+    const bytes = buildModernBertOnnx(model.backbone.config, get, head, where);
     return { bytes, record: { graph: GRAPH_VERSION, kind: model.kind, dim: model.dim, vocabSize: model.backbone.config.vocabSize } };
   } finally {
     state.forEach((t) => t.dispose());
-    model.dispose();
   }
 }
 

@@ -19,7 +19,7 @@ import { DenseModel } from '../dense';
 import type { Encoder } from '../encoder';
 import type { Encoded, HeadKind } from '../../scores/encoded';
 import type { Role, TokenizedBatch } from '../../tokenize/types';
-import { ensureOnnx, type OnnxExportOptions } from './export';
+import { ensureOnnx, onnxFromModel, type OnnxExportOptions } from './export';
 import { createSession, int64Tensor, type OrtSessionOptions } from '../../backend/ort';
 
 export interface OrtEncoderOptions extends OrtSessionOptions {
@@ -58,6 +58,16 @@ export class OrtEncoder implements Encoder {
     }
     const session = await createSession(model, typeof model === 'string' ? model : `${dir} (model.onnx in memory)`, opts);
     return new OrtEncoder(record.kind, record.dim, record.vocabSize, session, tokenize, built);
+  }
+
+  /**
+   * The current weights of a tfjs model on ONNX Runtime (graph built in memory, nothing written), with the
+   * model's own tokenizer: for evaluation during training.
+   */
+  static async fromModel(model: ColbertModel | DenseModel, opts: OrtSessionOptions = {}): Promise<OrtEncoder> {
+    const { bytes, record } = onnxFromModel(model, 'model in memory');
+    const session = await createSession(bytes, 'model in memory', opts);
+    return new OrtEncoder(record.kind, record.dim, record.vocabSize, session, (t, r) => model.tokenize(t, r), true);
   }
 
   tokenize(texts: string[], role: Role): TokenizedBatch {

@@ -20,7 +20,7 @@ const POOL = 200_000;
 const MEASURES = ['map', 'ndcg_cut.10', 'P.10', 'recall.100', 'recip_rank'];
 const REPEATS = 3;
 
-/** The same seeded generator as training (lib/train/rng), so the data is the same on every machine. */
+/** The same seeded generator as training (lib/util/rng), so the data is the same on every machine. */
 const rng = mulberry32;
 
 function generate(dir: string): { qrels: string; run: string } {

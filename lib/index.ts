@@ -1,14 +1,74 @@
 /**
- * colbert-zero-workbook: the public API. Notebooks, the CLI and tests import from here.
- * Each concept has its own folder (see README: "Library layout").
+ * colbert-zero-workbook: the public API, what notebooks, the CLI and users import.
+ *
+ *   import { initBackend, loadEncoder, colbertScores, indexCorpus, searchQueries, evaluate } from './lib/index';
+ *
+ * Grouped in the order of the work: set up → load and encode → score → index and search → data → evaluate
+ * → train → the paper's settings → report. Everything else stays importable by path (`lib/<folder>/<file>`) for
+ * tests and for readers who want the machinery; README ("Library layout") maps the folders.
  */
-export * from './backend/index';
-export * from './util/index';
-export * from './data/index';
-export * from './eval/index';
-export * from './scores/index';
-export * from './retrieval/index';
-export * from './tokenize/index';
-export * from './models/index';
-export * from './losses/index';
-export * from './train/index';
+
+// ── Set up: the compute backend (wasm everywhere; tfjs-node where installed) ──
+export { initBackend, activeBackend, BACKEND_NAMES, type BackendName } from './backend/select';
+export { UserError } from './util/errors';
+
+// ── Load and encode: ModernBERT with a ColBERT (multi-vector) or dense (single-vector) head ──
+export { loadEncoder, modelFingerprint } from './models/load';
+export { ColbertModel, type ColbertLoadOptions } from './models/colbert';
+export { DenseModel } from './models/dense';
+export { MaskedLmModel } from './models/masked-lm';
+export { ModernBert } from './models/modernbert';
+export { presetConfig, type ModernBertConfig } from './models/config';
+export { ParallelEncoder } from './models/parallel-encode';
+export type { Encoder, TrainableEncoder } from './models/encoder';
+export type { Encoded, HeadKind } from './scores/encoded';
+
+// ── Tokenize: markers, prompts, [MASK] expansion, skiplist (PyLate / sentence-transformers) ──
+export { TextTokenizer } from './tokenize/text-tokenizer';
+export { ColbertTokenizer } from './tokenize/colbert';
+export { DenseTokenizer } from './tokenize/dense';
+export { defaultColbertConfig, withColbertOverrides, type ColbertTokenizerConfig } from './tokenize/colbert-config';
+export type { Role, TokenizedBatch } from './tokenize/types';
+
+// ── Score: MaxSim (late interaction) and dense similarities, differentiable ──
+export { colbertScores, colbertScoresPairwise, colbertKdScores } from './scores/maxsim';
+export { dotScores, dotScoresPairwise, cosineScores, cosineScoresPairwise } from './scores/dense';
+
+// ── Index and search: exact indexes, the retrieval trip corpus → index → run ──
+export { indexCorpus, searchQueries, encodeTexts } from './retrieval/corpus';
+export { MultiVectorIndex, DenseIndex, type Hit, type StorageDtype } from './retrieval/index-store';
+export { saveIndex, loadIndex } from './retrieval/io';
+
+// ── Data: BEIR folders, TREC runs and qrels, training files ──
+export type { Doc, Query, Qrels, Run } from './data/types';
+export { loadBeir, readCorpus, readQueries, documentText } from './data/beir';
+export { readTrecRun, readTrecQrels, writeTrecRun } from './data/trec';
+export { readTrainingFile, type Example, type Phase } from './data/training';
+
+// ── Evaluate: trec_eval-exact measures, and NanoBEIR-style evaluation of an encoder ──
+export { evaluate, formatTrecEval, type EvalOptions } from './eval/trec/evaluate';
+export { evaluateRetrieval, formatRetrievalReport, DEFAULT_RETRIEVAL_MEASURES, type RetrievalReport } from './eval/evaluator';
+
+// ── Losses: the three phases' objectives over embeddings ──
+export { contrastiveLoss } from './losses/contrastive';
+export { distillationLoss } from './losses/distillation';
+export { mlmLoss, maskTokens } from './losses/mlm';
+
+// ── Train: one config for every phase; GradCache; several devices ──
+export { train } from './train/launch';
+export { loadTrainConfig, parseTrainConfig, type TrainConfig } from './train/config';
+export { exampleConfig, EXAMPLES } from './train/examples';
+export { gradCacheStep, plainStep } from './train/gradcache';
+export { gradcheck } from './train/gradcheck';
+export { sweepRuns } from './train/sweep';
+export type { RunSummary, LogRecord, EvalRecord } from './train/run';
+
+// ── The paper's settings: ColBERT-Zero's prompts and lengths ──
+export { COLBERT_ZERO_PROMPTS, PROMPT_EXTRA_LENGTH, COLBERT_ZERO_LENGTHS, colbertZeroOverrides } from './pipelines/presets';
+
+// ── Report: result files, paired significance tests, tables in the paper's shapes, the paper's claims ──
+export { writeResult, readResults, type EvaluationResult } from './report/results';
+export { pairedTTest, randomizationTest, correct } from './report/significance';
+export { groupSettings, mainTable, ablationTable, seedTable } from './report/tables';
+export { evaluateClaims, PAPER_CLAIMS, type Claim } from './report/claims';
+export { buildReport } from './report/report';

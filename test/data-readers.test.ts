@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { UserError } from '../lib/util/errors';
+import { UserError } from '../lib/index';
 import {
   forEachLine,
   loadBeir,

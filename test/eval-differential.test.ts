@@ -14,8 +14,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readTrecQrels, readTrecRun } from '../lib/data';
-import { evaluate, formatTrecEval } from '../lib/eval';
+import { readTrecQrels, readTrecRun } from '../lib/index';
+import { evaluate, formatTrecEval } from '../lib/index';
 
 const BIN = process.env.CZ_TREC_EVAL;
 const skip = BIN && fs.existsSync(BIN) ? false : 'set CZ_TREC_EVAL to a trec_eval 10.0 binary to compare against it';

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import type { Qrels, Run } from '../lib/data';
+import type { Qrels, Run } from '../lib/index';
 import { evaluate, formatFixed, formatTrecEval, planMeasures, splitMeasureList } from '../lib/eval';
 
 const qrels = (o: Record<string, Record<string, number>>): Qrels =>

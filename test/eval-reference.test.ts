@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Qrels, Run } from '../lib/data';
-import { evaluate } from '../lib/eval';
+import type { Qrels, Run } from '../lib/index';
+import { evaluate } from '../lib/index';
 
 interface Fixture {
   run: Record<string, Record<string, number>>;

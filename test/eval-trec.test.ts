@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { readTrecQrels, readTrecRun } from '../lib/data';
-import { evaluate, formatTrecEval, type EvalOptions } from '../lib/eval';
+import { readTrecQrels, readTrecRun } from '../lib/index';
+import { evaluate, formatTrecEval, type EvalOptions } from '../lib/index';
 import { sharedPath, skipWithoutShared } from './helpers/shared';
 
 const DIR = 'trec_eval';

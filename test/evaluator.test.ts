@@ -10,14 +10,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend';
-import { loadBeir } from '../lib/data/beir';
-import type { Doc, Qrels, Query, Run } from '../lib/data/types';
-import type { Encoder } from '../lib/models/encoder';
-import type { Encoded, HeadKind } from '../lib/scores/encoded';
-import type { Role } from '../lib/tokenize/types';
-import { evaluate } from '../lib/eval/metrics';
-import { evaluateRetrieval, documentText, formatRetrievalReport, DEFAULT_RETRIEVAL_MEASURES } from '../lib/eval/evaluator';
+import { initBackend } from '../lib/index';
+import { loadBeir } from '../lib/index';
+import type { Doc, Qrels, Query, Run } from '../lib/index';
+import type { Encoder } from '../lib/index';
+import type { Encoded, HeadKind } from '../lib/index';
+import type { Role } from '../lib/index';
+import { evaluate } from '../lib/index';
+import { evaluateRetrieval, formatRetrievalReport, DEFAULT_RETRIEVAL_MEASURES } from '../lib/index';
+import { documentText } from '../lib/index';
 import { sharedPath, skipWithoutShared } from './helpers/shared';
 
 function fnv1a(s: string): number {

@@ -2,12 +2,12 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend';
+import { initBackend } from '../lib/index';
 import { embedNoGraph, gradCacheStep, lossAndEmbeddingGrads, plainStep, type EmbedInput, type EmbeddingLoss } from '../lib/train/gradcache';
 import { contrastiveObjective, contrastiveTask, distillationObjective, distillationTask } from '../lib/train/tasks';
 import type { TripletExample } from '../lib/data/training';
 import { sliceRows } from '../lib/train/rows';
-import type { Encoded } from '../lib/scores/encoded';
+import type { Encoded } from '../lib/index';
 import { TinyEncoder } from './train-helpers/tiny-encoder';
 import { maxRelError } from './helpers/tensors';
 

@@ -7,9 +7,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend';
+import { initBackend } from '../lib/index';
 import { contrastiveLoss, distillationLoss, mlmLoss, maskTokens, infoNCEFromScores, IGNORE_INDEX } from '../lib/losses';
-import type { Encoded } from '../lib/scores/encoded';
+import type { Encoded } from '../lib/index';
 import { assertClose, seededFloats } from './helpers/tensors';
 
 const FIX = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'losses', 'losses.json'), 'utf8'));

@@ -8,10 +8,10 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend';
-import { ColbertModel } from '../lib/models/colbert';
+import { initBackend } from '../lib/index';
+import { ColbertModel } from '../lib/index';
 import { readSafetensors } from '../lib/models/safetensors';
-import { colbertScores } from '../lib/scores';
+import { colbertScores } from '../lib/index';
 import { runCli } from './helpers/cli';
 import { assertClose } from './helpers/tensors';
 import { PROJECT_ROOT } from './helpers/shared';
@@ -94,6 +94,46 @@ describe('model commands', () => {
     assert.deepEqual(Array.from(two.tensors.get('mask')!.data as Float32Array), Array.from(one.tensors.get('mask')!.data as Float32Array));
     // Different batches change the matMul shapes, hence float rounding (observed ~1e-8), never more.
     assertClose(two.tensors.get('embeddings')!.data as Float32Array, one.tensors.get('embeddings')!.data as Float32Array, 1e-6, 'embeddings');
+  });
+
+  it('an index knows its model: searching it with another model of the same shape is refused unless forced', () => {
+    ok(['init-model', '--config', CONFIG, '--head', 'colbert', '--dim', '16', '--seed', '4', '--out', p('other')]);
+    ok(['index', '--model', p('m'), '--corpus', p('d.jsonl'), '--out', p('idx-m')]);
+    const manifest = JSON.parse(fs.readFileSync(p('idx-m/manifest.json'), 'utf8'));
+    assert.match(manifest.model.fingerprint, /^[0-9a-f]{64}$/);
+    const r = runCli(['search', '--index', p('idx-m'), '--model', p('other'), '--queries', p('q.jsonl'), '--out', p('other.trec')]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /manifest\.json: was built with another model/);
+    assert.ok(!fs.existsSync(p('other.trec')));
+    ok(['search', '--index', p('idx-m'), '--model', p('other'), '--queries', p('q.jsonl'), '--out', p('other.trec'), '--force']);
+    // The same weights in another folder are the same model.
+    fs.cpSync(p('m'), p('m-copy'), { recursive: true });
+    ok(['search', '--index', p('idx-m'), '--model', p('m-copy'), '--queries', p('q.jsonl'), '--out', p('copy.trec')]);
+  });
+
+  it('index --workers 2 (ParallelEncoder through indexCorpus) gives the run one thread gives', () => {
+    ok(['index', '--model', p('m'), '--corpus', p('d.jsonl'), '--out', p('idx-1')]);
+    ok(['index', '--model', p('m'), '--corpus', p('d.jsonl'), '--out', p('idx-2'), '--workers', '2']);
+    const runs = ['idx-1', 'idx-2'].map((ix) => {
+      ok(['search', '--index', p(ix), '--model', p('m'), '--queries', p('q.jsonl'), '--k', '3', '--out', p(`${ix}.trec`)]);
+      return fs.readFileSync(p(`${ix}.trec`), 'utf8').trim().split('\n').map((l) => l.split(' '));
+    });
+    assert.deepEqual(runs[1].map((l) => l.slice(0, 4)), runs[0].map((l) => l.slice(0, 4)));
+    runs[0].forEach((l, i) => assert.ok(Math.abs(Number(l[4]) - Number(runs[1][i][4])) < 1e-5, `score ${l[4]} vs ${runs[1][i][4]}`));
+  });
+
+  it('a killed index leaves no temporary folder behind for long: the next write of that index removes it', () => {
+    // What `index` leaves when killed mid-write: a hidden temporary beside the target, named by a process that is gone.
+    const stale = p('.idx-k.tmp-2147483646-1700000000000');
+    fs.mkdirSync(stale);
+    fs.writeFileSync(path.join(stale, 'vectors.f32'), Buffer.alloc(1024));
+    const mine = p('.idx-k.tmp-notours');
+    fs.mkdirSync(mine); // not a name the library makes: left alone
+    ok(['index', '--model', p('m'), '--corpus', p('d.jsonl'), '--out', p('idx-k')]);
+    assert.ok(!fs.existsSync(stale), 'stale temporary removed');
+    assert.ok(fs.existsSync(mine), 'a folder the library did not make is kept');
+    assert.ok(fs.existsSync(p('idx-k/manifest.json')));
   });
 
   it('reports a missing model folder in one line, and a bad role as usage', () => {

@@ -7,13 +7,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { initBackend } from '../lib/backend';
-import { ColbertModel } from '../lib/models/colbert';
-import { DenseModel } from '../lib/models/dense';
+import { initBackend } from '../lib/index';
+import { ColbertModel } from '../lib/index';
+import { DenseModel } from '../lib/index';
 import { writeBackbone } from '../lib/models/backbone-io';
 import { presetConfig, withTokenizerIds } from '../lib/models/config';
-import { ModernBert } from '../lib/models/modernbert';
-import { TextTokenizer } from '../lib/tokenize/text-tokenizer';
+import { ModernBert } from '../lib/index';
+import { TextTokenizer } from '../lib/index';
 import { tinyTokenizerFiles } from '../lib/tokenize/tiny';
 
 const VOCAB = 2000;

@@ -9,12 +9,12 @@ import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend';
+import { initBackend } from '../lib/index';
 import { readSafetensors } from '../lib/models/safetensors';
-import { ColbertModel } from '../lib/models/colbert';
-import { DenseModel } from '../lib/models/dense';
-import type { TokenizedBatch } from '../lib/tokenize/types';
-import { colbertScores } from '../lib/scores';
+import { ColbertModel } from '../lib/index';
+import { DenseModel } from '../lib/index';
+import type { TokenizedBatch } from '../lib/index';
+import { colbertScores } from '../lib/index';
 import { assertClose } from './helpers/tensors';
 import { PROJECT_ROOT } from './helpers/shared';
 

@@ -4,7 +4,7 @@
  */
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend';
+import { initBackend } from '../lib/index';
 import { attention, attentionDropoutScale, type AttentionInputs } from '../lib/models/attention';
 import { ropeTables } from '../lib/models/layers';
 import { assertClose, seededFloats } from './helpers/tensors';

@@ -5,7 +5,7 @@
 import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend';
+import { initBackend } from '../lib/index';
 import { activate, geglu, layerNorm } from '../lib/models/layers';
 import { assertClose, seededFloats } from './helpers/tensors';
 

@@ -70,6 +70,9 @@ describe('engine switch and model.onnx cache', () => {
     const b = rows('tfjs.run');
     assert.deepEqual(a.map((r) => [r[0], r[2]]), b.map((r) => [r[0], r[2]]));
     assertClose(a.map((r) => Number(r[4])), b.map((r) => Number(r[4])), 1e-4, 'run scores');
+    // An index built on one engine is searched on the other: model.onnx(.meta) are not part of the model's fingerprint.
+    ok(['search', '--model', p('m'), '--index', p('idx-tfjs'), '--queries', p('q.jsonl'), '--k', '3', '--out', p('cross.run'), '--engine', 'ort']);
+    assert.deepEqual(rows('cross.run').map((r) => [r[0], r[2]]), b.map((r) => [r[0], r[2]]));
   });
 
   it('a bad engine name, or ort with tfjs workers, is one clear line', () => {

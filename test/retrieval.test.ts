@@ -9,9 +9,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend';
-import { UserError } from '../lib/util/errors';
-import { colbertScores, dotScores } from '../lib/scores';
+import { initBackend } from '../lib/index';
+import { UserError } from '../lib/index';
+import { colbertScores, dotScores } from '../lib/index';
 import { MultiVectorIndex, DenseIndex, saveIndex, loadIndex, unpad, decodeF16, encodeF16, topK } from '../lib/retrieval';
 import { assertClose, seededFloats } from './helpers/tensors';
 

@@ -14,7 +14,7 @@ import {
   readSafetensors, readSafetensorsHeader, readShardIndex, serializeSafetensors, writeSafetensors, writeShardedSafetensors,
   type TensorInput,
 } from '../lib/models/safetensors';
-import { UserError } from '../lib/util/errors';
+import { UserError } from '../lib/index';
 import { decodeF16, encodeF16 } from '../lib/util/f16';
 import { patternTensors, sampleTensors, SAMPLE_METADATA } from './reference/ts_writers';
 

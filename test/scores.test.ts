@@ -6,17 +6,9 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend';
-import { UserError } from '../lib/util/errors';
-import {
-  colbertScores,
-  colbertScoresPairwise,
-  colbertKdScores,
-  dotScores,
-  cosineScores,
-  dotScoresPairwise,
-  cosineScoresPairwise,
-} from '../lib/scores';
+import { initBackend } from '../lib/index';
+import { UserError } from '../lib/index';
+import { colbertScores, colbertScoresPairwise, colbertKdScores, dotScores, cosineScores, dotScoresPairwise, cosineScoresPairwise } from '../lib/index';
 import { assertClose, seededFloats } from './helpers/tensors';
 import { sharedPath, skipWithoutShared } from './helpers/shared';
 

@@ -5,7 +5,7 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend';
+import { initBackend } from '../lib/index';
 import { logSoftmaxRows } from '../lib/losses/softmax';
 import { assertClose, seededFloats } from './helpers/tensors';
 

@@ -14,7 +14,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ColbertTokenizer, DenseTokenizer, TextTokenizer, parseColbertConfig, tinyTokenizerFiles } from '../lib/tokenize';
-import type { Role } from '../lib/tokenize/types';
+import type { Role } from '../lib/index';
 import { sharedPath, skipWithoutShared } from './helpers/shared';
 
 const load = (f: string) => JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures/tokenize', f), 'utf8'));

@@ -12,9 +12,10 @@ import * as path from 'node:path';
 import {
   ColbertTokenizer, DenseTokenizer, TextTokenizer, buildTinyTokenizer, defaultColbertConfig, parseColbertConfig,
   readColbertConfig, writeColbertConfig, withColbertOverrides, pyStrip, punctuationSkiplist, tinyTokenizerFiles,
-  TINY_MIN_VOCAB, COLBERT_ZERO_PROMPTS, colbertZeroOverrides,
+  TINY_MIN_VOCAB,
 } from '../lib/tokenize';
-import { UserError } from '../lib/util/errors';
+import { COLBERT_ZERO_PROMPTS, colbertZeroOverrides } from '../lib/index';
+import { UserError } from '../lib/index';
 import { sharedPath, skipWithoutShared } from './helpers/shared';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-tok-'));

@@ -4,8 +4,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { parseTrainConfig } from '../lib/train/config';
-import { EXAMPLES, exampleConfig } from '../lib/train/examples';
+import { parseTrainConfig } from '../lib/index';
+import { EXAMPLES, exampleConfig } from '../lib/index';
 import { tmpDir, writeData, TINY_MODULE } from './train-helpers/fixtures';
 
 const BIN = path.join(__dirname, '..', 'bin', 'colbert-zero.cjs');

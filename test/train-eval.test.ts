@@ -3,9 +3,9 @@ import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initBackend } from '../lib/backend';
+import { initBackend } from '../lib/index';
 import { runReplica } from '../lib/train/run';
-import { sweepRuns } from '../lib/train/sweep';
+import { sweepRuns } from '../lib/index';
 import { tinyConfig, tmpDir } from './train-helpers/fixtures';
 
 before(async () => {

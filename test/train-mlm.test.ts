@@ -3,7 +3,7 @@ import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initBackend } from '../lib/backend';
+import { initBackend } from '../lib/index';
 import { parseTrainConfig, resolvePaths } from '../lib/train/config';
 import { probeGradient, runReplica } from '../lib/train/run';
 import { probeOnDevices } from '../lib/train/devices/pool';

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend';
+import { initBackend } from '../lib/index';
 import { AdamW, clipByGlobalNorm, learningRateAt, logSpaced, sweepLearningRates } from '../lib/train/optim';
 import { assertClose } from './helpers/tensors';
 

@@ -4,10 +4,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend';
+import { initBackend } from '../lib/index';
 import { runReplica, NonFiniteLossError, type LogRecord } from '../lib/train/run';
-import { parseTrainConfig, loadTrainConfig } from '../lib/train/config';
-import { readTrainingFile } from '../lib/data/training';
+import { parseTrainConfig, loadTrainConfig } from '../lib/index';
+import { readTrainingFile } from '../lib/index';
 import { latestCheckpoint } from '../lib/train/checkpoint';
 import { tinyConfig, tmpDir, writeData } from './train-helpers/fixtures';
 

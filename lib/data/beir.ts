@@ -66,6 +66,14 @@ function readJsonl<T extends { id: string }>(
 }
 
 /** Reads a BEIR corpus.jsonl. */
+/**
+ * A document's text as every encoder here sees it: title and text joined by a space, trimmed (as PyLate's
+ * BEIR evaluation). The one spelling of "title + text" (index, search, evaluation, pipelines).
+ */
+export function documentText(d: Doc): string {
+  return `${d.title} ${d.text}`.trim();
+}
+
 export function readCorpus(file: string): Doc[] {
   return readJsonl(
     file,

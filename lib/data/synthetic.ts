@@ -1,10 +1,16 @@
 /**
  * Small synthetic training data, generated deterministically, for example runs and smoke checks (never
- * for results). A "world" of topics, each with its own words; a query is a few words of one topic, its
- * positive a longer text of the same topic sharing some of the query's words, hard negatives texts of
- * other topics that share one query word (so lexical overlap alone does not solve the task), teacher
- * scores the overlap with the query's topic. Two sources of different sizes exercise size-proportional
- * single-source batching; `writeSyntheticBeir` makes a matching evaluation set.
+ * for results). A "world" of concepts grouped in topics. Every concept has TWO surface words: one that
+ * queries use and one that documents use (as "car" in a question and "automobile" in an answer), so
+ * exact token matching finds nothing between a query and a document: retrieval is possible only once a
+ * model has learnt which query word goes with which document word — the evaluation set measures learning,
+ * not lexical overlap (a lexical scorer and an untrained model sit near chance on it).
+ *   unsupervised  a query of 3 concepts (query words) ↔ a document containing them (document words)
+ *   supervised    + hard negatives: documents of other topics sharing one of the query's concepts
+ *   distillation  candidates scored by a teacher that counts shared concepts
+ *   mlm           texts mixing both words of a topic's concepts
+ * Two sources of different sizes exercise size-proportional single-source batching; `writeSyntheticBeir`
+ * makes a matching evaluation set (its own documents and queries, never a training text).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -34,16 +40,25 @@ export interface SyntheticOptions {
 }
 
 interface World {
-  topics: string[][];
+  /** Concepts of each topic, as indices into `queryWord` / `documentWord`. */
+  topics: number[][];
+  queryWord: string[];
+  documentWord: string[];
   rand: () => number;
 }
 
 function world(o: SyntheticOptions): World {
   const words = shuffleInPlace(WORDS.slice(), mulberry32(o.worldSeed ?? 1));
+  const concepts = Math.floor(words.length / 2);
   const rand = mulberry32(o.seed);
-  const k = o.topics ?? 12;
-  const per = o.wordsPerTopic ?? Math.floor(words.length / k);
-  return { topics: Array.from({ length: k }, (_, t) => words.slice(t * per, (t + 1) * per)), rand };
+  const k = o.topics ?? 10;
+  const per = o.wordsPerTopic ?? Math.floor(concepts / k);
+  return {
+    topics: Array.from({ length: k }, (_, t) => Array.from({ length: per }, (_, c) => t * per + c)),
+    queryWord: words.slice(0, concepts),
+    documentWord: words.slice(concepts, 2 * concepts),
+    rand,
+  };
 }
 
 function pick<T>(xs: T[], n: number, rand: () => number): T[] {
@@ -54,45 +69,49 @@ function pick<T>(xs: T[], n: number, rand: () => number): T[] {
 export function syntheticExamples(phase: Phase, n: number, o: SyntheticOptions & { negatives?: number; candidates?: number }): object[] {
   const w = world(o);
   const r = w.rand;
+  const asQuery = (cs: number[]) => cs.map((c) => w.queryWord[c]).join(' ');
+  const asDocument = (cs: number[]) => shuffleInPlace(cs.map((c) => w.documentWord[c]), r).join(' ');
   const out: object[] = [];
   for (let i = 0; i < n; i++) {
     const t = Math.floor(r() * w.topics.length);
-    const qWords = pick(w.topics[t], 3, r);
-    const query = qWords.join(' ');
-    const positive = [...qWords.slice(0, 2), ...pick(w.topics[t], 6, r)].join(' ');
-    const negative = (j: number) => {
+    const qc = pick(w.topics[t], 3, r);
+    const query = asQuery(qc);
+    const rest = w.topics[t].filter((c) => !qc.includes(c));
+    const posConcepts = [...qc, ...pick(rest, 3, r)];
+    const positive = asDocument(posConcepts);
+    const negativeConcepts = (j: number) => {
       const other = (t + 1 + Math.floor(r() * (w.topics.length - 1))) % w.topics.length;
-      return [qWords[j % 3], ...pick(w.topics[other], 7, r)].join(' ');
+      return [qc[j % 3], ...pick(w.topics[other], 5, r)];
     };
     if (phase === 'unsupervised') out.push({ query, document: positive });
-    else if (phase === 'supervised') out.push({ query, positive, negatives: Array.from({ length: o.negatives ?? 3 }, (_, j) => negative(j)) });
+    else if (phase === 'supervised') out.push({ query, positive, negatives: Array.from({ length: o.negatives ?? 3 }, (_, j) => asDocument(negativeConcepts(j))) });
     else if (phase === 'distillation') {
-      const docs = [positive, ...Array.from({ length: (o.candidates ?? 8) - 1 }, (_, j) => negative(j))];
-      const topicSet = new Set(w.topics[t]);
-      const scores = docs.map((d) => d.split(' ').filter((x) => topicSet.has(x)).length + (d === positive ? 2 : 0));
-      out.push({ query, documents: docs, scores });
-    } else out.push({ text: [...pick(w.topics[t], 10, r), ...pick(w.topics[t], 10, r)].join(' ') });
+      const cands = [posConcepts, ...Array.from({ length: (o.candidates ?? 8) - 1 }, (_, j) => negativeConcepts(j))];
+      out.push({ query, documents: cands.map(asDocument), scores: cands.map((cs) => cs.filter((c) => qc.includes(c)).length + cs.filter((c) => w.topics[t].includes(c)).length / 10) });
+    } else {
+      const cs = pick(w.topics[t], 6, r);
+      out.push({ text: shuffleInPlace([...cs.map((c) => w.queryWord[c]), ...cs.map((c) => w.documentWord[c])], r).join(' ') });
+    }
   }
   return out;
 }
 
 /**
- * A small BEIR folder from the same world (corpus.jsonl, queries.jsonl, qrels/test.tsv): documents of
- * 10 topic words, queries of 3 words of one document, which is their one relevant document. Other
- * documents of the topic share some words, so ranking needs more than the topic.
+ * A small BEIR folder from the same world (corpus.jsonl, queries.jsonl, qrels/test.tsv): documents of 5
+ * concepts of one topic (document words), queries of 4 concepts of one document (query words); every
+ * document holding all four of a query's concepts is relevant. No query shares a word with any document,
+ * and no evaluation text is a training text (training queries have 3 concepts, documents 6).
  */
 export function writeSyntheticBeir(dir: string, o: SyntheticOptions & { documents?: number; queries?: number }): string {
   const w = world(o);
   const r = w.rand;
-  const docs = Array.from({ length: o.documents ?? 240 }, (_, i) => pick(w.topics[i % w.topics.length], 10, r));
-  const queries = Array.from({ length: o.queries ?? 60 }, () => {
-    const j = Math.floor(r() * docs.length);
-    return { j, text: pick(docs[j], 3, r).join(' ') };
-  });
+  const docs = Array.from({ length: o.documents ?? 240 }, (_, i) => pick(w.topics[i % w.topics.length], 5, r));
+  const queries = Array.from({ length: o.queries ?? 60 }, () => pick(docs[Math.floor(r() * docs.length)], 4, r));
+  const relevant = (q: number[]) => docs.flatMap((d, i) => (q.every((c) => d.includes(c)) ? [i] : []));
   fs.mkdirSync(path.join(dir, 'qrels'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'corpus.jsonl'), docs.map((d, i) => JSON.stringify({ _id: `d${i}`, title: '', text: d.join(' ') })).join('\n') + '\n');
-  fs.writeFileSync(path.join(dir, 'queries.jsonl'), queries.map((q, i) => JSON.stringify({ _id: `q${i}`, text: q.text })).join('\n') + '\n');
-  fs.writeFileSync(path.join(dir, 'qrels', 'test.tsv'), 'query-id\tcorpus-id\tscore\n' + queries.map((q, i) => `q${i}\td${q.j}\t1`).join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'corpus.jsonl'), docs.map((d, i) => JSON.stringify({ _id: `d${i}`, title: '', text: d.map((c) => w.documentWord[c]).join(' ') })).join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'queries.jsonl'), queries.map((q, i) => JSON.stringify({ _id: `q${i}`, text: q.map((c) => w.queryWord[c]).join(' ') })).join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'qrels', 'test.tsv'), 'query-id\tcorpus-id\tscore\n' + queries.flatMap((q, i) => relevant(q).map((d) => `q${i}\td${d}\t1`)).join('\n') + '\n');
   return dir;
 }
 

@@ -1,7 +1,7 @@
 /**
  * NanoBEIR-style retrieval evaluation of an Encoder (dense or ColBERT) on one or more BEIR datasets:
- * encode the corpus (in chunks, so only one chunk's tensors live at a time) and the judged queries,
- * build the exact index (lib/retrieval), take the top-k per query, score the run with `evaluate`
+ * index the corpus and search the judged queries (lib/retrieval's `indexCorpus` / `searchQueries`: the
+ * exact index, top-k per query), score the run with `evaluate`
  * (trec_eval semantics, every judged query counted), then report each dataset and the mean over datasets.
  *
  * The run keeps the index's top-k: equal scores at the cut keep the lower corpus position. Inside the
@@ -12,11 +12,10 @@ import { UserError } from '../util/errors';
 import type { Doc, Qrels, Query, Run } from '../data/types';
 import { loadBeir } from '../data/beir';
 import type { Encoder } from '../models/encoder';
-import type { Encoded } from '../scores/encoded';
-import { DenseIndex, MultiVectorIndex, unpad, type SearchOptions, type StorageDtype } from '../retrieval/index';
-import { progressBar } from '../util/progress';
+import type { SearchOptions, StorageDtype } from '../retrieval/index-store';
+import { indexCorpus, searchQueries } from '../retrieval/corpus';
 import { writeJsonAtomic } from '../util/atomic';
-import { evaluate } from './metrics';
+import { evaluate } from './trec/evaluate';
 
 /** A dataset to evaluate on: a BEIR folder (read with lib/data's loadBeir) or records already loaded. */
 export type EvalDataset =
@@ -70,43 +69,6 @@ export interface RetrievalReport {
   createdAt: string;
 }
 
-/** Text of a document as encoded: title and text joined by a space, trimmed (as PyLate's BEIR evaluation). */
-export function documentText(d: Doc): string {
-  return `${d.title} ${d.text}`.trim();
-}
-
-/** Encodes `texts` and returns each item's vectors: [tokens × dim] (ColBERT, scored tokens) or [dim]. */
-async function encodeAll(encoder: Encoder, texts: string[], role: 'query' | 'document', batchSize: number, chunkSize: number, label: string, sink: (start: number, items: Float32Array[]) => void): Promise<void> {
-  const bar = progressBar(label, texts.length, role === 'query' ? 'queries' : 'docs');
-  try {
-    for (let start = 0; start < texts.length; start += chunkSize) {
-      const chunk = texts.slice(start, start + chunkSize);
-      const enc: Encoded = await encoder.encode(chunk, role, { batchSize, onProgress: (done) => bar.update(start + done) });
-      try {
-        sink(start, itemsOf(enc, chunk.length, encoder.dim));
-      } finally {
-        enc.embeddings.dispose();
-        enc.mask?.dispose();
-      }
-      bar.update(start + chunk.length);
-    }
-  } finally {
-    bar.stop();
-  }
-}
-
-function itemsOf(enc: Encoded, n: number, dim: number): Float32Array[] {
-  const shape = enc.embeddings.shape;
-  if (shape[0] !== n || shape[shape.length - 1] !== dim) throw new UserError(`encoder returned embeddings [${shape}] for ${n} texts, dim ${dim}`);
-  const values = enc.embeddings.dataSync() as Float32Array;
-  if (enc.kind === 'dense') {
-    if (shape.length !== 2) throw new UserError(`dense encoder returned embeddings [${shape}], expected [n, dim]`);
-    return Array.from({ length: n }, (_, i) => values.subarray(i * dim, (i + 1) * dim));
-  }
-  if (shape.length !== 3) throw new UserError(`ColBERT encoder returned embeddings [${shape}], expected [n, length, dim]`);
-  const mask = enc.mask ? (enc.mask.dataSync() as Float32Array) : null;
-  return unpad(values, mask, n, shape[1], dim);
-}
 
 function resolve(ds: EvalDataset): { name: string; source: string; split?: string; corpus: Doc[]; queries: Query[]; qrels: Qrels; warnings: string[] } {
   if ('dir' in ds) {
@@ -136,22 +98,14 @@ export async function evaluateRetrieval(encoder: Encoder, datasets: EvalDataset[
     const seconds = { encodeCorpus: 0, encodeQueries: 0, search: 0, evaluate: 0 };
 
     let t = now();
-    const index = encoder.kind === 'dense' ? new DenseIndex({ dim: encoder.dim, dtype: opts.dtype }) : new MultiVectorIndex({ dim: encoder.dim, dtype: opts.dtype });
-    await encodeAll(encoder, ds.corpus.map(documentText), 'document', batchSize, chunkSize, `${ds.name}: corpus`, (start, items) =>
-      items.forEach((v, i) => index.add(ds.corpus[start + i].id, v)),
-    );
+    const index = await indexCorpus(encoder, ds.corpus, { dtype: opts.dtype, batchSize, chunkSize, progress: `${ds.name}: corpus` });
     seconds.encodeCorpus = now() - t;
 
     t = now();
-    const queryVecs: Float32Array[] = [];
-    await encodeAll(encoder, ds.queries.map((q) => q.text), 'query', batchSize, chunkSize, `${ds.name}: queries`, (_, items) => queryVecs.push(...items.map((x) => x.slice())));
-    seconds.encodeQueries = now() - t;
-
-    t = now();
-    const hits = await index.search(queryVecs, k, { progress: `${ds.name}: search`, ...opts.search });
-    const run: Run = new Map();
-    ds.queries.forEach((q, i) => run.set(q.id, new Map(hits[i].map((h) => [h.id, h.score]))));
-    seconds.search = now() - t;
+    const split = { encode: 0, search: 0 };
+    const run = await searchQueries(encoder, index, ds.queries, { k, batchSize, chunkSize, progress: `${ds.name}: queries`, search: opts.search, seconds: split });
+    seconds.encodeQueries = split.encode;
+    seconds.search = split.search;
 
     t = now();
     const result = evaluate(ds.qrels, run, { measures, complete: true });

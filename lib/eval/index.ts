@@ -1,7 +1,7 @@
-export * from './metrics';
-export { planMeasures, splitMeasureList, MEASURES, NICKNAMES } from './measures';
-export type { MeasureDef, MeasureInstance, MeasurePlan, AtKMeasure, Summary } from './measures';
-export { formResRels, RELVALUE_NONPOOL, RELVALUE_UNJUDGED } from './metrics-rels';
-export type { ResRels, RelsOptions } from './metrics-rels';
-export { formatFixed } from './metrics-format';
+export * from './trec/evaluate';
+export { planMeasures, splitMeasureList, MEASURES, NICKNAMES } from './trec/measures';
+export type { MeasureDef, MeasureInstance, MeasurePlan, AtKMeasure, Summary } from './trec/measures';
+export { formResRels, RELVALUE_NONPOOL, RELVALUE_UNJUDGED } from './trec/res-rels';
+export type { ResRels, RelsOptions } from './trec/res-rels';
+export { formatFixed } from './trec/format';
 export * from './evaluator';

@@ -7,7 +7,10 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../util/errors';
+import type { Encoded } from '../scores/encoded';
+import type { Encoder } from './encoder';
 import type { HeadKind } from '../scores/encoded';
 import type { Role } from '../tokenize/types';
 
@@ -88,4 +91,21 @@ export async function encodeParallel(
     }
   }
   return { kind, dim, length: L, embeddings, mask };
+}
+
+/**
+ * An `Encoder` over `workers` threads: each `encode` call shards the texts as `encodeParallel` does. Use
+ * it wherever an Encoder goes (indexCorpus, evaluateRetrieval) to spread encoding over the cores.
+ */
+export class ParallelEncoder implements Encoder {
+  constructor(readonly modelDir: string, readonly kind: Encoded['kind'], readonly dim: number, readonly workers: number) {
+    if (!Number.isInteger(workers) || workers < 1) throw new UserError(`workers must be a positive integer, got ${workers}`);
+  }
+
+  async encode(texts: string[], role: Role, opts: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<Encoded> {
+    const r = await encodeParallel(this.modelDir, texts, role, { workers: this.workers, ...opts });
+    if (r.kind !== this.kind || r.dim !== this.dim) throw new UserError(`${this.modelDir}: workers loaded a ${r.kind} model of dim ${r.dim}, expected ${this.kind} of dim ${this.dim}`);
+    if (r.kind === 'dense') return { kind: r.kind, embeddings: tf.tensor2d(r.embeddings, [texts.length, r.dim]) };
+    return { kind: r.kind, embeddings: tf.tensor3d(r.embeddings, [texts.length, r.length, r.dim]), mask: tf.tensor2d(r.mask!, [texts.length, r.length]) };
+  }
 }

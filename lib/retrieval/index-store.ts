@@ -57,6 +57,8 @@ export abstract class VectorIndex {
   readonly dim: number;
   readonly dtype: StorageDtype;
   readonly ids: string[] = [];
+  /** The identity of the model whose vectors these are (`modelFingerprint`), when known; saved with the index. */
+  modelFingerprint?: string;
   private readonly idSet = new Set<string>();
   /** offsets[i]..offsets[i+1] are document i's tokens; offsets.length = size + 1. */
   protected offsets: number[] = [0];

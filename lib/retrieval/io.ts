@@ -27,6 +27,8 @@ export interface IndexManifest {
   tokens: number;
   files: { ids: string; lengths: string; vectors: string };
   sha256: { lengths: string; vectors: string };
+  /** The model the vectors came from (sha256 fingerprint of its folder), when known. */
+  model?: { fingerprint: string };
 }
 
 const LE = os.endianness() === 'LE';
@@ -65,6 +67,7 @@ export async function saveIndex(index: VectorIndex, dir: string): Promise<void> 
     tokens: index.totalTokens,
     files: { ids: 'ids.json', lengths: 'lengths.u32', vectors: index.dtype === 'float16' ? 'vectors.f16' : 'vectors.f32' },
     sha256: { lengths: sha256(lengthBytes), vectors: sha256(vectorBytes) },
+    ...(index.modelFingerprint ? { model: { fingerprint: index.modelFingerprint } } : {}),
   };
   await writeDirAtomic(dir, (tmp) => {
     fs.writeFileSync(path.join(tmp, manifest.files.ids), JSON.stringify(ids));
@@ -77,6 +80,9 @@ export async function saveIndex(index: VectorIndex, dir: string): Promise<void> 
 export interface LoadExpectations {
   kind?: IndexKind;
   dim?: number;
+  /** The searching model's fingerprint: an index built with another model is refused (unless `force`). */
+  modelFingerprint?: string;
+  force?: boolean;
 }
 
 /** Reads an index directory written by saveIndex; `expect` rejects an index built for another model. */
@@ -101,6 +107,11 @@ export function loadIndex(dir: string, expect: LoadExpectations = {}): MultiVect
   }
   if (expect.kind && m.kind !== expect.kind) fail('manifest.json', `is a ${m.kind} index, expected ${expect.kind}`);
   if (expect.dim !== undefined && m.dim !== expect.dim) fail('manifest.json', `has dim ${m.dim}, the model produces ${expect.dim}`);
+  if (m.model !== undefined && (typeof m.model !== 'object' || typeof m.model.fingerprint !== 'string')) fail('manifest.json', 'model.fingerprint must be a string');
+  if (expect.modelFingerprint && !expect.force) {
+    if (!m.model) fail('manifest.json', 'records no model, so it cannot be checked against this one (rebuild it, or force the search)');
+    else if (m.model.fingerprint !== expect.modelFingerprint) fail('manifest.json', `was built with another model (fingerprint ${m.model.fingerprint.slice(0, 12)}…, this model's is ${expect.modelFingerprint.slice(0, 12)}…); search with the model it was built with, or force the search`);
+  }
 
   const read = (file: string): Buffer => {
     if (!fs.existsSync(where(file))) fail(file, 'missing');
@@ -132,6 +143,7 @@ export function loadIndex(dir: string, expect: LoadExpectations = {}): MultiVect
   const store = m.dtype === 'float16' ? fromLe(vb, Uint16Array) : fromLe(vb, Float32Array);
 
   const index = m.kind === 'dense' ? new DenseIndex({ dim: m.dim, dtype: m.dtype, capacityTokens: 1 }) : new MultiVectorIndex({ dim: m.dim, dtype: m.dtype, capacityTokens: 1 });
+  index.modelFingerprint = m.model?.fingerprint;
   try {
     index.restore(ids as string[], lengths, store);
   } catch (e) {

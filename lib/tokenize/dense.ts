@@ -4,7 +4,7 @@
  * the tokenizer's PAD id to the longest row (or to `max_seq_length` with `padToMaxLength`). No markers.
  * The scoring mask equals the attention mask (it selects the tokens mean pooling averages).
  *
- *   const dense = new DenseTokenizer(TextTokenizer.fromDir(dir), { maxSeqLength: 512, prompts: COLBERT_ZERO_PROMPTS });
+ *   const dense = new DenseTokenizer(TextTokenizer.fromDir(dir), { maxSeqLength: 512, prompts: { query: 'search_query: ', document: 'search_document: ' } });
  *   dense.tokenize(['a query'], 'query');   // [CLS] search_query: a query [SEP]
  */
 import { UserError } from '../util/errors';

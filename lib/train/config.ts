@@ -33,6 +33,11 @@ const ModernBertModel = z.strictObject({
   dim: z.number().int().positive().default(128),
   queryLength: z.number().int().positive().default(32),
   documentLength: z.number().int().positive().default(180),
+  /**
+   * Prompts prepended to queries and documents (sentence-transformers' `prompts`), stored with the model.
+   * Absent: a loaded model keeps its own, a new one has none. `{ "query": "", "document": "" }` removes them.
+   */
+  prompts: z.strictObject({ query: z.string(), document: z.string() }).optional(),
 });
 
 export const TrainConfigSchema = z.strictObject({

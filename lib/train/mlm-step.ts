@@ -17,7 +17,7 @@ import type { TrainModel } from './model-factory';
 import { chunks } from './rows';
 import { MaskedLmModel } from '../models/masked-lm';
 
-export async function mlmShardStep(config: TrainConfig, model: TrainModel, examples: Example[], t: Transport, opts: { miniBatch: number; stepSeed: number }): Promise<ShardResult> {
+export async function mlmShardStep(masking: TrainConfig['mlm'], model: TrainModel, examples: Example[], t: Transport, opts: { miniBatch: number; stepSeed: number }): Promise<ShardResult> {
   if (!(model instanceof MaskedLmModel)) throw new UserError('phase "mlm" needs a ModernBERT model with its masked-LM head');
   const tok = model.tokenize((examples as MlmExample[]).map((e) => e.text));
   const L = tok.length;
@@ -25,8 +25,8 @@ export async function mlmShardStep(config: TrainConfig, model: TrainModel, examp
     maskId: model.text.maskId!,
     vocabSize: model.text.size,
     specialIds: model.specialIds,
-    probability: config.mlm.probability,
-    replaceAll: config.mlm.replaceAll,
+    probability: masking.probability,
+    replaceAll: masking.replaceAll,
     seed: seedFor(opts.stepSeed, 7),
   });
   const total = Math.max(1, masked.positions.length);

@@ -51,13 +51,14 @@ async function buildModernBertModel(config: TrainConfig): Promise<TrainModel> {
     const cfg = presetOrThrow(m);
     return new MaskedLmModel(ModernBert.random(withTokenizerIds({ ...cfg, vocabSize: Math.max(cfg.vocabSize, text.size) }, text), m.initSeed), text, m.documentLength);
   }
-  const lengths = { query_length: m.queryLength, document_length: m.documentLength };
+  const lengths = { query_length: m.queryLength, document_length: m.documentLength, ...(m.prompts ? { prompts: { ...m.prompts } } : {}) };
+  const densePrompts = m.prompts ? { prompts: { ...m.prompts } } : {};
   if (config.head === 'colbert') {
     if (m.from) return ColbertModel.fromPretrained(m.from, { embeddingSize: m.dim, seed: m.initSeed, overrides: lengths });
     return ColbertModel.create(presetOrThrow(m), textTokenizer(m), { embeddingSize: m.dim, seed: m.initSeed, colbert: lengths });
   }
-  if (m.from) return DenseModel.fromPretrained(m.from, { maxSeqLength: m.documentLength });
-  return DenseModel.create(presetOrThrow(m), textTokenizer(m), { seed: m.initSeed, maxSeqLength: m.documentLength });
+  if (m.from) return DenseModel.fromPretrained(m.from, { maxSeqLength: m.documentLength, ...densePrompts });
+  return DenseModel.create(presetOrThrow(m), textTokenizer(m), { seed: m.initSeed, maxSeqLength: m.documentLength, ...densePrompts });
 }
 
 function presetOrThrow(m: ModernBertSpec): ReturnType<typeof presetConfig> & object {

@@ -23,11 +23,6 @@ export function concatEncoded(parts: Encoded[]): Encoded {
   return { kind, embeddings, mask: tf.concat(parts.map((p) => p.mask!), 0) as tf.Tensor2D };
 }
 
-export function disposeEncoded(e: Encoded): void {
-  e.embeddings.dispose();
-  e.mask?.dispose();
-}
-
 /** Row ranges [start, end) of at most `size` rows covering [from, to). */
 export function chunks(from: number, to: number, size: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];

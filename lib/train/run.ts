@@ -1,12 +1,24 @@
 /**
- * The training loop, the same for one device and for each replica of a data-parallel group:
- * sample the global batch, compute this rank's gradient share (GradCache + all-gather), all-reduce,
- * clip, take the AdamW step every replica takes identically, log, checkpoint. Rank 0 writes files.
+ * The training loop, the same for one device and for each replica of a data-parallel group.
+ *
+ * Anatomy of one optimizer step (where each part lives, and the part of the config it is handed):
+ *   1. batch      sampling.ts    BatchSampler.batchAt(step): the global batch, a pure function of (seed, step)
+ *                                (config.data, batchSize, seed)
+ *   2. task       tasks.ts       examples → texts in global order + the loss over their embeddings
+ *                                (phase, negatives | candidates, temperature, normalizeStudentScores)
+ *   3. shard      step.ts        tokenize, take this device's rows, then GradCache: embed without a graph,
+ *                 gradcache.ts   gather embeddings across devices, loss and embedding gradients, replay and
+ *                                back-propagate this device's rows (miniBatch); MLM instead: mlm-step.ts (config.mlm)
+ *   4. reduce     run.ts         micro-batches accumulated (accumulationSteps), gradients all-reduced over
+ *                 devices/       devices in rank order (the transport: threads, processes, or none)
+ *   5. update     optim.ts       clip (optimizer.clipNorm), AdamW at the scheduled learning rate (optimizer)
+ *   6. record     run.ts         log.jsonl, evaluation (eval, through lib/eval), checkpoint.ts (checkpointEvery)
+ * launch.ts decides where replicas run (this thread, worker threads, processes) and starts them.
  *
  * Determinism: batch k and every dropout seed of step k are functions of (config.seed, k), and the
  * checkpoint holds all variables and optimizer moments, so resuming gives the same numbers as never
  * stopping. A non-finite loss stops the run before the update, naming the step; the last good
- * checkpoint is left as it was.
+ * checkpoint is left as it was. Rank 0 writes files.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -134,7 +146,7 @@ async function microStep(config: TrainConfig, model: TrainModel, examples: Examp
     return embeddingShardStep(model, task, objective, extra, t, { miniBatch, stepSeed });
   }
   const { mlmShardStep } = require('./mlm-step') as typeof import('./mlm-step');
-  return mlmShardStep(config, model, examples, t, { miniBatch, stepSeed });
+  return mlmShardStep(config.mlm, model, examples, t, { miniBatch, stepSeed });
 }
 
 /**

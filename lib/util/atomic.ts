@@ -9,6 +9,34 @@ function tempName(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now()}`);
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes what a killed writer of `target` left behind: temporaries named as `tempName` names them whose
+ * process is gone. Only names this module makes are touched, never a user's file.
+ */
+export function removeStaleTemporaries(target: string): string[] {
+  const dir = path.dirname(target);
+  if (!fs.existsSync(dir)) return [];
+  const prefix = `.${path.basename(target)}.tmp-`;
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)-\d+(-old)?$/.exec(name.slice(prefix.length));
+    if (!m || alive(Number(m[1]))) continue;
+    fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
 export function writeFileAtomic(target: string, data: string | Uint8Array): void {
   fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
   const tmp = tempName(target);
@@ -32,6 +60,7 @@ export function writeJsonAtomic(target: string, value: unknown): void {
 export function writeDirAtomic(target: string, fill: (dir: string) => void | Promise<void>): Promise<void> {
   const abs = path.resolve(target);
   fs.mkdirSync(path.dirname(abs), { recursive: true });
+  removeStaleTemporaries(abs);
   const tmp = tempName(abs);
   fs.mkdirSync(tmp);
   const old = `${tmp}-old`;

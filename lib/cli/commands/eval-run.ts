@@ -2,8 +2,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { UserError } from '../../util/errors';
 import { readQrelsFile } from '../../data/qrels';
 import { readTrecRun } from '../../data/trec';
-import { evaluate, formatTrecEval } from '../../eval/metrics';
-import { splitMeasureList } from '../../eval/measures';
+import { evaluate, formatTrecEval } from '../../eval/trec/evaluate';
+import { splitMeasureList } from '../../eval/trec/measures';
 
 function integer(name: string, min: number) {
   return (v: string): number => {

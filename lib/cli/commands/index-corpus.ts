@@ -5,10 +5,12 @@ import type { Command } from 'commander';
 import { initBackend } from '../../backend/index';
 import { UserError } from '../../util/errors';
 import { readCorpus } from '../../data/beir';
+import { modelFingerprint } from '../../models/load';
 import { addEngineOptions, openModel } from './engine-options';
-import { encodeParallel } from '../../models/parallel-encode';
-import { DenseIndex, MultiVectorIndex, saveIndex, type StorageDtype } from '../../retrieval/index';
-import { progressBar } from '../../util/progress';
+import { ParallelEncoder } from '../../models/parallel-encode';
+import { saveIndex } from '../../retrieval/io';
+import type { StorageDtype } from '../../retrieval/index-store';
+import { indexCorpus } from '../../retrieval/corpus';
 import { positiveInt } from './encode';
 
 /** A BEIR folder's corpus.jsonl, or a JSONL file itself. */
@@ -39,32 +41,16 @@ export function registerIndex(program: Command): void {
       await initBackend();
       const docs = readCorpus(corpusFile(opts.corpus));
       const model = await openModel(opts.model, opts);
-      const dtype = opts.dtype as StorageDtype;
-      const index = model.kind === 'colbert' ? new MultiVectorIndex({ dim: model.dim, dtype }) : new DenseIndex({ dim: model.dim, dtype });
-      const bar = progressBar('index', docs.length, 'docs');
-      try {
-        const chunk = opts.chunk * opts.workers;
-        for (let start = 0; start < docs.length; start += chunk) {
-          const part = docs.slice(start, start + chunk);
-          const texts = part.map((d) => (d.title ? `${d.title} ${d.text}` : d.text));
-          const ids = part.map((d) => d.id);
-          const onProgress = (done: number) => bar.update(start + done);
-          if (opts.workers > 1) {
-            const enc = await encodeParallel(opts.model, texts, 'document', { workers: opts.workers, batchSize: opts.batchSize, onProgress });
-            if (index instanceof MultiVectorIndex) index.addPadded(ids, enc.embeddings, enc.mask!, enc.length);
-            else index.addRows(ids, enc.embeddings);
-            continue;
-          }
-          const enc = await model.encode(texts, 'document', { batchSize: opts.batchSize, onProgress });
-          const emb = enc.embeddings.dataSync() as Float32Array;
-          if (index instanceof MultiVectorIndex) index.addPadded(ids, emb, enc.mask!.dataSync(), enc.embeddings.shape[1]!);
-          else index.addRows(ids, emb);
-          enc.embeddings.dispose();
-          enc.mask?.dispose();
-        }
-      } finally {
-        bar.stop();
-      }
+      // More than one worker: each loads the model in its own thread (tfjs-wasm computes on one core).
+      const encoder = opts.workers > 1 ? new ParallelEncoder(opts.model, model.kind, model.dim, opts.workers) : model;
+      const index = await indexCorpus(encoder, docs, {
+        dtype: opts.dtype as StorageDtype,
+        batchSize: opts.batchSize,
+        chunkSize: opts.chunk * opts.workers,
+        progress: 'index',
+        modelFingerprint: modelFingerprint(opts.model),
+      });
+      const dtype = index.dtype;
       await saveIndex(index, opts.out);
       process.stderr.write(`indexed ${index.size} documents (${index.totalTokens} vectors of dim ${index.dim}, ${dtype}) → ${opts.out}\n`);
       model.dispose();

@@ -17,4 +17,5 @@ export const COMMANDS: Array<{ name: string; load: () => Register }> = [
   { name: 'export-onnx', load: () => require('./export-onnx').registerExportOnnx },
   { name: 'train', load: () => require('./train').registerTrain },
   { name: 'gradcheck', load: () => require('./gradcheck').registerGradcheck },
+  { name: 'report', load: () => require('./report').registerReport },
 ];

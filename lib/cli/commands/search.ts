@@ -4,10 +4,12 @@ import { initBackend } from '../../backend/index';
 import { UserError } from '../../util/errors';
 import { loadBeir, readQueries } from '../../data/beir';
 import { writeTrecRun } from '../../data/trec';
-import type { Query, Run } from '../../data/types';
+import type { Query } from '../../data/types';
+import { modelFingerprint } from '../../models/load';
 import { addEngineOptions, openModel } from './engine-options';
-import { loadIndex, unpad } from '../../retrieval/index';
-import { encodeWithProgress, positiveInt } from './encode';
+import { loadIndex } from '../../retrieval/io';
+import { searchQueries } from '../../retrieval/corpus';
+import { positiveInt } from './encode';
 
 export function registerSearch(program: Command): void {
   const cmd = program
@@ -20,26 +22,18 @@ export function registerSearch(program: Command): void {
     .option('--k <n>', 'documents per query', positiveInt('--k'), 100)
     .requiredOption('--out <file>', 'TREC run file')
     .option('--batch-size <n>', 'queries per forward pass', positiveInt('--batch-size'), 32)
-    .option('--tag <tag>', 'run tag (last column)', 'colbert-zero');
+    .option('--tag <tag>', 'run tag (last column)', 'colbert-zero')
+    .option('--force', 'search even if the index was built with another model (or records none)');
   addEngineOptions(cmd)
-    .action(async (opts: { index: string; model: string; queries: string; split: string; k: number; out: string; batchSize: number; tag: string; engine?: string; threads?: number }) => {
+    .action(async (opts: { index: string; model: string; queries: string; split: string; k: number; out: string; batchSize: number; tag: string; force?: boolean; engine?: string; threads?: number }) => {
       await initBackend();
       if (!fs.existsSync(opts.queries)) throw new UserError(`${opts.queries}: not found`);
       const queries: Query[] = fs.statSync(opts.queries).isDirectory() ? loadBeir(opts.queries, opts.split).queries : readQueries(opts.queries);
       const model = await openModel(opts.model, opts);
-      const index = loadIndex(opts.index, { kind: model.kind === 'colbert' ? 'multivector' : 'dense', dim: model.dim });
-      const enc = await encodeWithProgress(model, queries.map((q) => q.text), 'query', opts.batchSize);
-      const emb = enc.embeddings.dataSync() as Float32Array;
-      const vectors = model.kind === 'colbert'
-        ? unpad(emb, enc.mask!.dataSync(), queries.length, enc.embeddings.shape[1]!, model.dim)
-        : queries.map((_, i) => emb.slice(i * model.dim, (i + 1) * model.dim));
-      const hits = await index.search(vectors, opts.k, { progress: 'search' });
-      const run: Run = new Map();
-      queries.forEach((q, i) => run.set(q.id, new Map(hits[i].map((h) => [h.id, h.score]))));
+      const index = loadIndex(opts.index, { kind: model.kind === 'colbert' ? 'multivector' : 'dense', dim: model.dim, modelFingerprint: modelFingerprint(opts.model), force: opts.force });
+      const run = await searchQueries(model, index, queries, { k: opts.k, batchSize: opts.batchSize, progress: 'search' });
       writeTrecRun(opts.out, run, { tag: opts.tag });
       process.stderr.write(`searched ${queries.length} queries over ${index.size} documents (k=${opts.k}) → ${opts.out}\n`);
-      enc.embeddings.dispose();
-      enc.mask?.dispose();
       model.dispose();
     });
 }

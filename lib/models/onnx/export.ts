@@ -1,7 +1,7 @@
 /**
  * `model.onnx` beside a checkpoint: built from the folder's config and weights (read through the same
  * loaders as the tfjs models, so every layout the library reads exports), written atomically, with a
- * small `model.onnx.json` recording what it was built from — the graph layout version, the head, and a
+ * small `model.onnx.meta` (JSON) recording what it was built from — the graph layout version, the head, and a
  * sha256 over the folder's config and weight files. `ensureOnnx` rebuilds when that record is missing
  * or differs (weights retrained, config edited, a new graph layout), and otherwise reuses the file.
  */
@@ -21,7 +21,8 @@ import type { RawTensor } from '../modernbert';
 import { buildModernBertOnnx, GRAPH_VERSION, type OnnxHead } from './modernbert-onnx';
 
 export const ONNX_FILE = 'model.onnx';
-export const ONNX_RECORD_FILE = 'model.onnx.json';
+/** The record of what model.onnx was built from (JSON; not named .json so model fingerprints, which hash a folder's .json files, do not depend on the export). */
+export const ONNX_RECORD_FILE = 'model.onnx.meta';
 
 export interface OnnxExportOptions {
   /** Head for a plain ModernBERT folder (as loadEncoder's fallback). */
@@ -30,7 +31,7 @@ export interface OnnxExportOptions {
   colbert?: Pick<ColbertLoadOptions, 'embeddingSize' | 'seed'>;
 }
 
-/** What model.onnx.json records. */
+/** What model.onnx.meta records. */
 export interface OnnxRecord {
   graph: string;
   source: string;

@@ -10,11 +10,11 @@
  * Run queries without judgments are ignored; a query with an empty ranking counts as missing. The `all` value is the mean over evaluated queries,
  * except sums (num_ret, num_rel, num_rel_ret, num_nonrel_judged_ret), num_q, and the geometric means.
  */
-import type { Qrels, Run } from '../data/types';
+import type { Qrels, Run } from '../../data/types';
 import { planMeasures, type MeasurePlan } from './measures';
-import { MIN_GEO_MEAN, pylateAt, type Ctx } from './measures-trec';
-import { formatFixed, padMeasure } from './metrics-format';
-import { BOGUS_RANKING, formResRels } from './metrics-rels';
+import { MIN_GEO_MEAN, pylateAt, type Ctx } from './per-query';
+import { formatFixed, padMeasure } from './format';
+import { BOGUS_RANKING, formResRels } from './res-rels';
 
 export interface EvalOptions {
   /** trec_eval `-m` specs ('map', 'P.5,10', 'ndcg_cut.10', 'all_trec', 'mrr@10'...). Default: 'official'. */

@@ -3,7 +3,7 @@
  * ranking (ResRels). Loops keep trec_eval's order of floating-point operations so that values agree
  * to the last printed digit. `minRel` is trec_eval's relevance_level (-l, default 1).
  */
-import { RELVALUE_NONPOOL, RELVALUE_UNJUDGED, type ResRels } from './metrics-rels';
+import { RELVALUE_NONPOOL, RELVALUE_UNJUDGED, type ResRels } from './res-rels';
 
 export interface Ctx {
   minRel: number;

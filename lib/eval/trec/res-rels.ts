@@ -4,8 +4,8 @@
  * judged relevance, RELVALUE_NONPOOL (-1) when the qrels do not mention it, or RELVALUE_UNJUDGED
  * (-2) when the qrels list it with a negative value ("in the pool but not judged").
  */
-import { UserError } from '../util/errors';
-import { rankDocs } from '../data/trec';
+import { UserError } from '../../util/errors';
+import { rankDocs } from '../../data/trec';
 
 export const RELVALUE_NONPOOL = -1;
 export const RELVALUE_UNJUDGED = -2;

@@ -4,11 +4,11 @@
  * `all_trec`, `set`; plus PyLate's `mrr@k`, `success@k`, `hits@k`.
  * Measures are computed and printed in trec_eval's order (measures.c), whatever order they are asked in.
  */
-import { UserError } from '../util/errors';
-import type { ResRels } from './metrics-rels';
-import * as m from './measures-trec';
-import type { Ctx, Pair } from './measures-trec';
-import { formatFixed } from './metrics-format';
+import { UserError } from '../../util/errors';
+import type { ResRels } from './res-rels';
+import * as m from './per-query';
+import type { Ctx, Pair } from './per-query';
+import { formatFixed } from './format';
 
 type ParamKind = 'none' | 'longCutoffs' | 'doubleCutoffs' | 'doubleParams' | 'pairs';
 

@@ -1,0 +1,145 @@
+/**
+ * `buildReport(resultsDir, outDir)`: the report of a set of result files, from those files alone —
+ * `report.md` (tables in the paper's shapes with their legends, the spread over seeds, the paper's claims
+ * with verdicts) and `report.json` (the same as data), both written atomically. One section per preset:
+ * tables never mix presets.
+ */
+import * as path from 'node:path';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
+import { UserError } from '../util/errors';
+import { evaluateClaims, formatClaims, type ClaimResult } from './claims';
+import { readResults } from './results';
+import {
+  ablationSummary,
+  ablationTable,
+  defaultBaseline,
+  formatAblationSummary,
+  formatAblationTable,
+  formatMainTable,
+  formatSeedTable,
+  groupSettings,
+  isMainSetting,
+  mainTable,
+  resolveOptions,
+  seedTable,
+  type AblationSummaryRow,
+  type AblationTable,
+  type MainTable,
+  type ResolvedOptions,
+  type SeedTable,
+  type TableOptions,
+} from './tables';
+
+export interface ReportOptions extends TableOptions {
+  /** The label of the baseline row of Table 2; default: KD-only (a) distilled, else the base model, else BM25. null: no marks. */
+  baseline?: string | null;
+}
+
+export interface PresetReport {
+  preset: string;
+  results: string[];
+  seeds: number[];
+  codeVersions: string[];
+  notes: string[];
+  warnings: string[];
+  main: MainTable | null;
+  ablation: AblationTable | null;
+  ablationSummary: AblationSummaryRow[] | null;
+  seedsTable: SeedTable | null;
+  claims: ClaimResult[];
+}
+
+export interface Report {
+  format: 'colbert-zero-report';
+  version: 1;
+  options: ResolvedOptions & { baseline: string | null | undefined };
+  presets: PresetReport[];
+}
+
+/** Builds the report of the results in `resultsDir` (without writing anything). */
+export function reportOf(resultsDir: string, opts: ReportOptions = {}): Report {
+  const o = resolveOptions(opts);
+  const files = readResults(resultsDir);
+  if (files.length === 0) throw new UserError(`${resultsDir}: no result files (*.json) to report on`);
+  const grouped = groupSettings(files.map((f) => f.result));
+  const presets: PresetReport[] = [];
+  for (const [preset, settings] of grouped) {
+    const results = settings.flatMap((s) => s.results);
+    const warnings: string[] = [];
+    const checksums = new Map<string, Map<string, string[]>>();
+    for (const r of results) {
+      for (const [name, sum] of Object.entries(r.dataChecksums)) {
+        const byValue = checksums.get(name) ?? new Map<string, string[]>();
+        byValue.set(sum, [...(byValue.get(sum) ?? []), r.id]);
+        checksums.set(name, byValue);
+      }
+    }
+    for (const [name, byValue] of checksums) {
+      if (byValue.size > 1) warnings.push(`data "${name}" has ${byValue.size} different checksums across results (${[...byValue.values()].map((ids) => ids[0]).join(' vs ')}): the rows did not see the same data`);
+    }
+    const codeVersions = [...new Set(results.map((r) => r.codeVersion))].sort();
+    if (codeVersions.length > 1) warnings.push(`results come from ${codeVersions.length} code versions (${codeVersions.join(', ')})`);
+    const hasMain = settings.some((s) => isMainSetting(s.ablation));
+    let baseline: string | null = null;
+    if (hasMain) {
+      if (opts.baseline === undefined) baseline = defaultBaseline(settings);
+      else if (opts.baseline !== null && settings.some((s) => s.label === opts.baseline && isMainSetting(s.ablation))) baseline = opts.baseline;
+      else if (opts.baseline !== null) warnings.push(`baseline "${opts.baseline}" is not a main-setting label of this preset: no significance marks`);
+    }
+    const main = hasMain ? mainTable(settings, baseline, o) : null;
+    const ablation = ablationTable(settings, o);
+    presets.push({
+      preset,
+      results: results.map((r) => r.id),
+      seeds: [...new Set(results.map((r) => r.seed))].sort((a, b) => a - b),
+      codeVersions,
+      notes: [...new Set(results.flatMap((r) => r.notes ?? []))],
+      warnings,
+      main,
+      ablation,
+      ablationSummary: ablation ? ablationSummary(ablation) : null,
+      seedsTable: seedTable(settings, o),
+      claims: evaluateClaims(settings, o),
+    });
+  }
+  if (opts.baseline && !presets.some((p) => p.main?.baseline === opts.baseline)) {
+    const labels = [...new Set(files.map((f) => f.result.label))];
+    throw new UserError(`baseline "${opts.baseline}" is not a label of the results (labels: ${labels.map((l) => `"${l}"`).join(', ')})`);
+  }
+  return { format: 'colbert-zero-report', version: 1, options: { ...o, baseline: opts.baseline }, presets };
+}
+
+/** The report as Markdown. */
+export function formatReport(report: Report): string {
+  const o = report.options;
+  const out: string[] = ['# Results', ''];
+  out.push('Built from result files alone (`colbert-zero report`). Numbers are the runs\' own; the paper\'s claims below are checked against them and never taken for granted.', '');
+  for (const p of report.presets) {
+    out.push(`## Preset \`${p.preset}\``, '');
+    out.push(`${p.results.length} result file${p.results.length === 1 ? '' : 's'}; seed${p.seeds.length === 1 ? '' : 's'} ${p.seeds.join(', ')}; code ${p.codeVersions.join(', ')}.`, '');
+    for (const w of p.warnings) out.push(`> **Warning:** ${w}`, '');
+    if (p.notes.length) out.push('Notes recorded by the runs:', '', ...p.notes.map((n) => `- ${n}`), '');
+    if (p.main) out.push('### Main results (Table 2 shape)', '', formatMainTable(p.main, o));
+    if (p.ablation) {
+      out.push('### Prompts and lengths (Table 4 shape)', '', formatAblationTable(p.ablation, o));
+      out.push('### Prompt and length effects on the average (Table 5 shape)', '', formatAblationSummary(p.ablationSummary!, p.ablation, o));
+    }
+    if (p.seedsTable) out.push('### Spread over seeds', '', formatSeedTable(p.seedsTable));
+    const counts = (v: string) => p.claims.filter((c) => c.verdict === v).length;
+    out.push('### The paper\'s claims on these results', '');
+    out.push(`${counts('supports')} supported, ${counts('contradicts')} contradicted, ${counts('cannot resolve')} that these results cannot resolve.`, '');
+    out.push(formatClaims(p.claims, o));
+  }
+  return out.join('\n').replace(/\n{3,}/g, '\n\n');
+}
+
+/** Reads the results in `resultsDir` and writes `report.md` and `report.json` to `outDir` (atomically). */
+export function buildReport(resultsDir: string, outDir: string, opts: ReportOptions = {}): { report: Report; markdown: string; files: string[] } {
+  const report = reportOf(resultsDir, opts);
+  const markdown = formatReport(report);
+  const md = path.join(outDir, 'report.md');
+  const json = path.join(outDir, 'report.json');
+  writeFileAtomic(md, markdown);
+  writeJsonAtomic(json, report);
+  return { report, markdown, files: [md, json] };
+}

@@ -1,0 +1,94 @@
+/**
+ * Result files: the writer (atomic, never silently replacing a different result) and the reader (every
+ * file validated; an error names the file and the key).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseResult, readResults, writeResult } from '../lib/report/results';
+import { makeResult } from './helpers/report';
+
+function tmp(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'cz-results-'));
+}
+
+test('writeResult → readResults round trip; <id>.json; the same result again is a no-op; a different one is refused unless overwritten', () => {
+  const dir = path.join(tmp(), 'runs');
+  const r = makeResult({ id: 'c-distilled-seed0', pipeline: 'c', phase: 'distillation' });
+  const file = writeResult(dir, r);
+  assert.equal(file, path.join(dir, 'c-distilled-seed0.json'));
+  assert.deepEqual(fs.readdirSync(dir), ['c-distilled-seed0.json']); // no temporary left behind
+  const back = readResults(dir);
+  assert.equal(back.length, 1);
+  assert.deepEqual(back[0].result, r);
+  assert.equal(back[0].file, file);
+  const mtime = fs.statSync(file).mtimeMs;
+  assert.equal(writeResult(dir, structuredClone(r)), file);
+  assert.equal(fs.statSync(file).mtimeMs, mtime);
+  const changed = { ...r, wallSeconds: 99 };
+  assert.throws(() => writeResult(dir, changed), new RegExp(`${file.replace(/[.\\/]/g, '\\$&')}: a different result with id "c-distilled-seed0" exists`));
+  writeResult(dir, changed, { overwrite: true });
+  assert.equal(readResults(dir)[0].result.wallSeconds, 99);
+});
+
+test('writeResult validates before writing: nothing is written for an invalid result', () => {
+  const dir = tmp();
+  const bad = { ...makeResult({ id: 'x' }), seed: 1.5 };
+  assert.throws(() => writeResult(dir, bad), /^UserError: result "x": "seed": .*int/);
+  assert.deepEqual(fs.readdirSync(dir), []);
+  assert.throws(() => writeResult(dir, { ...makeResult({ id: 'x' }), id: '../escape' }), /"id": must be letters, digits/);
+});
+
+function expectReadError(mutate: (r: Record<string, any>) => void, message: RegExp, name = 'r1.json'): void {
+  const dir = tmp();
+  const r = makeResult({ id: 'r1' }) as unknown as Record<string, any>;
+  mutate(r);
+  fs.writeFileSync(path.join(dir, name), JSON.stringify(r));
+  fs.writeFileSync(path.join(dir, 'a-good.json'), JSON.stringify(makeResult({ id: 'a-good' })));
+  assert.throws(() => readResults(dir), (e: Error) => {
+    assert.equal(e.name, 'UserError');
+    assert.ok(!e.message.includes('\n'), 'one line');
+    assert.ok(e.message.startsWith(path.join(dir, name) + ': '), e.message);
+    assert.match(e.message, message);
+    return true;
+  });
+}
+
+test('readResults names the file and the key of what is wrong', () => {
+  expectReadError((r) => delete r.datasets[0].metrics.ndcg_cut_10, /"datasets\.0\.metrics": must contain "ndcg_cut_10"/);
+  expectReadError((r) => (r.datasets[1].perQuery.q3.ndcg_cut_10 = 'high'), /"datasets\.1\.perQuery\.q3\.ndcg_cut_10": Invalid input: expected number/);
+  expectReadError((r) => (r.datasets[0].metrics.ndcg_cut_10 += 0.05), /"datasets\.0\.metrics\.ndcg_cut_10": is [\d.]+ but the mean of perQuery\.\*\.ndcg_cut_10 is [\d.]+/);
+  expectReadError((r) => (r.datasets[0].queries = 3), /"datasets\.0\.queries": is 3 but perQuery has 40 queries/);
+  expectReadError((r) => (r.mean.ndcg_cut_10 = 0.9), /"mean\.ndcg_cut_10": is 0\.9 but the mean over datasets is/);
+  expectReadError((r) => (r.pipeline = 'd'), /"pipeline": Invalid option/);
+  expectReadError((r) => (r.ablation = { kdPrompt: true }), /unknown key "ablation\.kdPrompt"/);
+  expectReadError((r) => (r.extra = 1), /unknown key "extra"/);
+  expectReadError((r) => (r.dataChecksums.alpha = 'abc'), /"dataChecksums\.alpha": must be a sha256/);
+  expectReadError((r) => (r.format = 'something-else'), /"format": Invalid input: expected "colbert-zero-result"/);
+  expectReadError((r) => (r.createdAt = 'yesterday'), /"createdAt": Invalid ISO datetime/);
+  expectReadError((r) => (r.datasets[1].name = 'alpha'), /"datasets\.1\.name": "alpha" appears twice/);
+  expectReadError(() => undefined, /"id": is "r1" but the file is named other\.json/, 'other.json');
+});
+
+test('readResults: invalid JSON names the file; a missing folder is one line; temporaries and other files are skipped', () => {
+  const dir = tmp();
+  fs.writeFileSync(path.join(dir, 'broken.json'), '{"format": ');
+  assert.throws(() => readResults(dir), new RegExp(`${path.join(dir, 'broken.json').replace(/[.\\/]/g, '\\$&')}: invalid JSON`));
+  assert.throws(() => readResults(path.join(dir, 'nope')), /cannot read the results folder .*nope: ENOENT/);
+  const ok = tmp();
+  writeResult(ok, makeResult({ id: 'one' }));
+  fs.writeFileSync(path.join(ok, '.one.json.tmp-123-456'), 'half a file');
+  fs.writeFileSync(path.join(ok, '.two.json'), 'hidden');
+  fs.writeFileSync(path.join(ok, 'README.md'), '# notes');
+  assert.deepEqual(readResults(ok).map((f) => f.result.id), ['one']);
+  assert.deepEqual(readResults(tmp()), []);
+});
+
+test('parseResult accepts the documented optional fields and rejects a result without datasets', () => {
+  const r = { ...makeResult({ id: 'x' }), notes: ['temperature 0.2 as Table 1 says'], model: { setting: 'dense', fingerprint: 'sha256:abc' } };
+  delete (r as { examplesPerSecond?: number }).examplesPerSecond;
+  assert.equal(parseResult(r, 'here').notes![0], 'temperature 0.2 as Table 1 says');
+  assert.throws(() => parseResult({ ...r, datasets: [] }, 'here'), /^UserError: here: "datasets": Too small/);
+});

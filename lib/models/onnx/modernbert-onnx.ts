@@ -62,12 +62,18 @@ export function buildModernBertOnnx(config: ModernBertConfig, get: (name: string
     return t;
   };
   const optional = (name: string): RawTensor | undefined => (specs.has(name) ? tensor(name) : undefined);
-  /** x · Wᵀ (+ b) with W in PyTorch's [out, in] layout. */
-  const linear = (x: string, prefix: string): string => {
-    const w = tensor(`${prefix}.weight`);
+  /**
+   * x · Wᵀ (+ b) with W in PyTorch's [out, in] layout; `rows` picks output features [from, to) (the q, k, v
+   * parts of Wqkv, the input and gate halves of Wi: separate products instead of a Split of one, which
+   * ONNX Runtime executes as a strided copy).
+   */
+  const linear = (x: string, prefix: string, rows?: [number, number]): string => {
+    const full = tensor(`${prefix}.weight`);
+    const [r0, r1] = rows ?? [0, full.shape[0]];
+    const w: RawTensor = { shape: [r1 - r0, full.shape[1]], data: full.data.subarray(r0 * full.shape[1], r1 * full.shape[1]) };
     let y = g.op('MatMul', [x, g.floats(`${prefix}.weight_t`, [w.shape[1], w.shape[0]], transpose(w))]);
     const b = optional(`${prefix}.bias`);
-    if (b) y = g.op('Add', [y, g.floats(`${prefix}.bias`, b.shape, b.data)]);
+    if (b) y = g.op('Add', [y, g.floats(`${prefix}.bias`, [r1 - r0], b.data.subarray(r0, r1))]);
     return y;
   };
   const norm = (x: string, prefix: string): string => {
@@ -127,34 +133,37 @@ export function buildModernBertOnnx(config: ModernBertConfig, get: (name: string
     }
     return r;
   };
-  const half = g.ints('half_split', [2], [d / 2, d / 2]);
-  const applyRope = (x: string, r: { cos: string; sin: string }): string => {
-    const [x1, x2] = g.opMulti('Split', [x, half], 2, { axis: -1 });
-    const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: -1 });
-    return g.op('Add', [g.op('Mul', [x, r.cos]), g.op('Mul', [rotated, r.sin])]);
-  };
+  // rotate_half(x) = [-x2, x1] as x·R with R a signed permutation [d, d]: exact (one nonzero term per
+  // output), and a small product instead of Split + Neg + Concat.
+  const rot = new Float32Array(d * d);
+  for (let j = 0; j < d / 2; j++) {
+    rot[(j + d / 2) * d + j] = -1; // out[j] = -x[j + d/2]
+    rot[j * d + j + d / 2] = 1; // out[j + d/2] = x[j]
+  }
+  const rotation = g.floats('rope_rotate_half', [d, d], rot);
+  const applyRope = (x: string, r: { cos: string; sin: string }): string => g.op('Add', [g.op('Mul', [x, r.cos]), g.op('Mul', [g.op('MatMul', [x, rotation]), r.sin])]);
 
-  const qkvShape = g.ints('qkv_shape', [5], [0, 0, 3, c.numHeads, d]);
+  const headShape = g.ints('head_shape', [4], [0, 0, c.numHeads, d]);
   const ctxShape = g.ints('ctx_shape', [3], [0, 0, H]);
-  const idx = [0, 1, 2].map((i) => g.ints(`idx${i}`, [], [i]));
   const scale = g.scalar('attn_scale', 1 / Math.sqrt(d));
 
   let x = norm(g.op('Gather', [g.floats('embeddings.tok_embeddings.weight', tensor('embeddings.tok_embeddings.weight').shape, tensor('embeddings.tok_embeddings.weight').data), ids]), 'embeddings.norm');
   for (let i = 0; i < c.numLayers; i++) {
     const global = c.layerTypes[i] === 'full_attention';
     const h = i === 0 ? x : norm(x, `layers.${i}.attn_norm`);
-    // [B, L, 3H] → [3, B, heads, L, d]
-    const qkv = g.op('Transpose', [g.op('Reshape', [linear(h, `layers.${i}.attn.Wqkv`), qkvShape])], { perm: [2, 0, 3, 1, 4] });
+    // q, k, v: [B, L, H] → [B, heads, L, d]
+    const heads = (part: number) => g.op('Transpose', [g.op('Reshape', [linear(h, `layers.${i}.attn.Wqkv`, [part * H, (part + 1) * H]), headShape])], { perm: [0, 2, 1, 3] });
     const r = ropeFor(global ? c.globalRopeTheta : c.localRopeTheta);
-    const q = applyRope(g.op('Gather', [qkv, idx[0]], { axis: 0 }), r);
-    const k = applyRope(g.op('Gather', [qkv, idx[1]], { axis: 0 }), r);
-    const v = g.op('Gather', [qkv, idx[2]], { axis: 0 });
+    const q = applyRope(heads(0), r);
+    const k = applyRope(heads(1), r);
+    const v = heads(2);
     const scores = g.op('Add', [g.op('MatMul', [g.op('Mul', [q, scale]), g.op('Transpose', [k], { perm: [0, 1, 3, 2] })]), global ? globalBias : slidingBias!]);
     const probs = g.op('Softmax', [scores], { axis: -1 });
     const ctx = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [probs, v])], { perm: [0, 2, 1, 3] }), ctxShape]);
     x = g.op('Add', [x, linear(ctx, `layers.${i}.attn.Wo`)]);
-    const wi = linear(norm(x, `layers.${i}.mlp_norm`), `layers.${i}.mlp.Wi`);
-    const [input, gate] = g.opMulti('Split', [wi, g.ints('mlp_split', [2], [c.intermediateSize, c.intermediateSize])], 2, { axis: -1 });
+    const hm = norm(x, `layers.${i}.mlp_norm`);
+    const input = linear(hm, `layers.${i}.mlp.Wi`, [0, c.intermediateSize]);
+    const gate = linear(hm, `layers.${i}.mlp.Wi`, [c.intermediateSize, 2 * c.intermediateSize]);
     x = g.op('Add', [x, linear(g.op('Mul', [activation(input, c.hiddenActivation), gate]), `layers.${i}.mlp.Wo`)]);
   }
   const hidden = norm(x, 'final_norm');

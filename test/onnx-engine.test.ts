@@ -87,6 +87,19 @@ describe('engine switch and model.onnx cache', () => {
     assert.equal(workers.stderr.trim().split('\n').length, 1);
   });
 
+  it('where onnxruntime-node does not load: the default is tfjs, a forced ort is one clear error', () => {
+    const block = { NODE_OPTIONS: `--require ${path.join(PROJECT_ROOT, 'test', 'helpers', 'block-onnxruntime.cjs')}` };
+    const args = ['encode', '--model', p('m'), '--input', p('q.jsonl'), '--as', 'query', '--out', p('noort.safetensors')];
+    ok(args, block);
+    const forced = runCli([...args, '--engine', 'ort'], { env: block });
+    assert.equal(forced.code, 1);
+    assert.equal(forced.stderr.trim().split('\n').length, 1, forced.stderr);
+    assert.match(forced.stderr, /engine 'ort' could not be loaded: onnxruntime-node: .*simulated by the test/);
+    const env = runCli(args, { env: { ...block, CZ_ENGINE: 'ort' } });
+    assert.equal(env.code, 1);
+    assert.match(env.stderr, /engine 'ort' could not be loaded/);
+  });
+
   it('resolveEngine: argument, then CZ_ENGINE, then ort where it loads', () => {
     const saved = process.env.CZ_ENGINE;
     try {

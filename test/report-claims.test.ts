@@ -98,3 +98,15 @@ test('a claim added as data is evaluated like the paper\'s; the randomization te
   assert.equal(verdict(all, 'c-beats-a').verdict, 'supports');
   assert.equal(verdict(all, 'b-beats-a').verdict, 'cannot resolve');
 });
+
+test('the untrained-base sanity check picks the base model with no phase, not a trained "base" such as the dense supervised model', () => {
+  const rs = [
+    makeResult({ id: 'c', pipeline: 'c', phase: 'distillation', shift: better }),
+    makeResult({ id: 'dense-supervised', pipeline: 'base', phase: 'supervised' }),
+  ];
+  const v = evaluateClaims(settingsOf(rs)).find((r) => r.id === 'c-beats-base')!;
+  assert.equal(v.verdict, 'cannot resolve');
+  assert.equal(v.reason, 'no result for pipeline base, phase null');
+  const withBase = evaluateClaims(settingsOf([...rs, makeResult({ id: 'untrained', pipeline: 'base', phase: null, shift: worse })]));
+  assert.equal(withBase.find((r) => r.id === 'c-beats-base')!.verdict, 'supports');
+});

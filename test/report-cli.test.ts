@@ -26,7 +26,7 @@ test('report: writes report.md and report.json from the result files; says what 
   const out = path.join(root, 'report');
   const r = runCli(['report', '--results', runs, '--out', out]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^preset smoke: 8 results, 4 main rows \(baseline "a-distilled"\), 2 ablation rows; claims: \d+ supported, \d+ contradicted, \d+ unresolved$/m);
+  assert.match(r.stdout, /^preset smoke: 8 results, 4 main rows \(baseline "a-distilled"\), 3 ablation rows; claims: \d+ supported, \d+ contradicted, \d+ unresolved$/m);
   assert.match(r.stdout, /wrote .*report\.md, .*report\.json/);
   const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
   assert.match(md, /### Main results \(Table 2 shape\)/);
@@ -36,6 +36,7 @@ test('report: writes report.md and report.json from the result files; says what 
   assert.match(md, /### Spread over seeds/);
   assert.match(md, /\| c-distilled \| 3 \| [\d.]+ ± [\d.]+ \|/);
   assert.match(md, /### The paper's claims on these results/);
+  assert.match(md, /\*\*supports\*\* \| "c-distilled" \(mean of 3 seeds\) [\d.]+ vs "a-distilled" [\d.]+ \(Δ \+[\d.]+\): significant/);
   assert.match(md, /paired two-sided t-test over queries; Holm–Bonferroni \(holm\) correction/);
   const json = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
   assert.equal(json.format, 'colbert-zero-report');

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseResult, readResults, writeResult } from '../lib/report/results';
+import { codeVersion, datasetResult, meanOverDatasets, parseResult, readResults, sha256File, writeResult } from '../lib/report/results';
+import { evaluate } from '../lib/eval/trec/evaluate';
 import { makeResult } from './helpers/report';
 
 function tmp(): string {
@@ -91,4 +92,36 @@ test('parseResult accepts the documented optional fields and rejects a result wi
   delete (r as { examplesPerSecond?: number }).examplesPerSecond;
   assert.equal(parseResult(r, 'here').notes![0], 'temperature 0.2 as Table 1 says');
   assert.throws(() => parseResult({ ...r, datasets: [] }, 'here'), /^UserError: here: "datasets": Too small/);
+});
+
+test('helpers: datasetResult from evaluate(), meanOverDatasets, sha256File, codeVersion — and the result validates', () => {
+  const qrels = new Map([
+    ['q1', new Map([['d1', 1]])],
+    ['q2', new Map([['d3', 2], ['d2', 1]])],
+  ]);
+  const run = new Map([
+    ['q1', new Map([['d1', 3], ['d2', 2]])],
+    ['q2', new Map([['d1', 3], ['d2', 2], ['d3', 1]])],
+  ]);
+  const ev = evaluate(qrels, run, { measures: ['ndcg_cut.10', 'recip_rank', 'num_q', 'gm_map'] });
+  const d = datasetResult('tiny', 'test', ev);
+  assert.equal(d.queries, 2);
+  assert.equal(d.perQuery.q1.ndcg_cut_10, 1);
+  assert.equal(d.metrics.recip_rank, (1 + 1 / 2) / 2);
+  const other = { ...d, name: 'tiny2', metrics: { ...d.metrics, recip_rank: 0.25 } };
+  assert.deepEqual(meanOverDatasets([d, { metrics: { ndcg_cut_10: 0.5 } }]), { ndcg_cut_10: (d.metrics.ndcg_cut_10 + 0.5) / 2 });
+  assert.equal(meanOverDatasets([d, other]).recip_rank, (0.75 + 0.25) / 2);
+
+  const dir = tmp();
+  const f = path.join(dir, 'abc.txt');
+  fs.writeFileSync(f, 'abc');
+  // FIPS 180-2's example: SHA-256("abc")
+  assert.equal(sha256File(f), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  assert.throws(() => sha256File(path.join(dir, 'missing')), /cannot read .*missing: ENOENT/);
+  assert.match(codeVersion(), /^\d+\.\d+\.\d+(\+g[0-9a-f]{12}(-dirty)?)?$/);
+  assert.equal(codeVersion(dir), '0.0.0');
+
+  const result = { ...makeResult({ id: 'from-evaluate' }), datasets: [d], mean: meanOverDatasets([d]), dataChecksums: { 'abc.txt': sha256File(f) }, codeVersion: codeVersion() };
+  const file = writeResult(dir, result);
+  assert.equal(readResults(dir)[0].file, file);
 });

@@ -15,6 +15,7 @@ import {
   groupSettings,
   mainTable,
   percent,
+  percentDelta,
   resolveOptions,
   seedTable,
 } from '../lib/report/tables';
@@ -156,7 +157,7 @@ test('Tables 4 and 5: prompt/length rows with Avg, Δ to the no-prompt no-length
   assert.equal(t.rows[3].comparison!.outcome, 'better');
   const md = formatAblationTable(t, resolveOptions());
   assert.match(md, /\*KD from dense supervised\*/);
-  assert.match(md, new RegExp(`\\| Distilled \\(a-prompt\\) \\| ✓ \\| × \\| ${percent(t.rows[1].avg)} \\| ${percent(t.rows[1].delta, true).replace('+', '\\+')} ▲ \\|`));
+  assert.match(md, new RegExp(`\\| Distilled \\(a-prompt\\) \\| ✓ \\| × \\| ${percent(t.rows[1].avg)} \\| ${percentDelta(t.rows[1].avg, none.avg).replace('+', '\\+')} ▲ \\|`));
   assert.match(md, /correction over the 3 comparisons of this table/);
   // Table 5
   const sum = ablationSummary(t);
@@ -164,7 +165,94 @@ test('Tables 4 and 5: prompt/length rows with Avg, Δ to the no-prompt no-length
   assert.equal(sum[0].baseline, none.avg);
   assert.equal(sum[0].variants.both!.delta, t.rows[3].delta);
   const md5 = formatAblationSummary(sum, t, resolveOptions());
-  assert.ok(md5.includes(`| Distilled | ${percent(none.avg)} | ${percent(t.rows[1].delta, true)} ▲ (${percent(t.rows[1].avg)}) |`), md5);
+  assert.ok(md5.includes(`| Distilled | ${percent(none.avg)} | ${percentDelta(t.rows[1].avg, none.avg)} ▲ (${percent(t.rows[1].avg)}) |`), md5);
   // Main-setting results are not ablation rows; no ablation at all gives no table.
   assert.equal(ablationTable(settingsOf(mainSet())), null);
+});
+
+test("Table 4: the main-setting result of a pipeline and phase is its ✓ ✓ row; a supervised model's switches ignore the KD ones", () => {
+  const rs = [
+    makeResult({ id: 'b-sup-none', pipeline: 'b', phase: 'supervised', ablation: { unsupervisedPrompts: true, supervisedPrompts: false, supervisedLength: false, kdPrompts: true, kdLength: true } }),
+    makeResult({ id: 'b-sup-main', pipeline: 'b', phase: 'supervised', shift: better }),
+    makeResult({ id: 'b-kd-none', pipeline: 'b', phase: 'distillation', ablation: { unsupervisedPrompts: true, supervisedPrompts: false, supervisedLength: false, kdPrompts: false, kdLength: false } }),
+    makeResult({ id: 'b-kd-main', pipeline: 'b', phase: 'distillation', shift: worse }),
+    makeResult({ id: 'c-kd-main', pipeline: 'c', phase: 'distillation' }), // no ablation results for c: not in Table 4
+  ];
+  const t = ablationTable(settingsOf(rs))!;
+  assert.deepEqual(t.rows.map((r) => [r.label, r.group, r.prompt, r.length, r.reference]), [
+    ['b-sup-none', 'Supervised + KD from dense unsupervised (with prompts)', false, false, null],
+    ['b-sup-main', 'Supervised + KD from dense unsupervised (with prompts)', true, true, 'b-sup-none'],
+    ['b-kd-none', 'Supervised + KD from dense unsupervised (with prompts)', false, false, null],
+    ['b-kd-main', 'Supervised + KD from dense unsupervised (with prompts)', true, true, 'b-kd-none'],
+  ]);
+  assert.equal(t.rows[1].comparison!.outcome, 'better');
+  assert.equal(t.rows[3].comparison!.outcome, 'worse');
+  const sum = ablationSummary(t);
+  assert.deepEqual(sum.map((r) => r.phase), ['supervised', 'distillation']);
+  assert.equal(sum[1].variants.both!.delta, t.rows[3].delta);
+  assert.equal(sum[1].variants.prompt, null);
+  assert.match(formatAblationSummary(sum, t, resolveOptions()), /\| Distilled \| [\d.]+ \| – \| – \| −[\d.]+ ▼ \([\d.]+\) \|/);
+});
+
+// The paper's own arithmetic as a reference: per-dataset nDCG@10 of Table 2 and Table 4 (one "query" per
+// dataset carrying the published value) must give the Avg and the Table 5 deltas the paper prints.
+const BEIR = ['FIQA', 'NFCorpus', 'TREC-COVID', 'Touche', 'ArguAna', 'Quora', 'SCIDOCS', 'SciFact', 'NQ', 'ClimateFEVER', 'HotpotQA', 'DBpedia', 'CQADupstack', 'FEVER', 'MSMARCO'];
+const PAPER_ROWS: Record<string, string> = {
+  // Table 2, "ColBERT-Zero (full pre-training)", Distilled: Avg 55.43
+  'c-distilled': '42.62 37.28 78.69 36.13 53.07 85.24 19.88 76.50 61.66 35.72 79.41 47.48 41.34 90.59 45.80',
+  // Table 2, "GTE-ModernColBERT": Avg 54.67
+  'gte-moderncolbert': '45.28 37.93 83.59 31.23 48.51 86.61 19.06 76.34 61.80 30.62 77.32 48.03 41.00 87.44 45.32',
+  // Table 4, "KD from dense supervised (with prompts)", Distilled: × ×, ✓ ×, × ✓, ✓ ✓ (Avg 52.58, 53.83, 53.28, 54.09)
+  'a-none': '41.58 36.33 78.69 33.30 50.16 82.59 18.01 75.15 60.30 25.00 75.00 45.92 39.39 82.27 45.06',
+  'a-prompt': '41.74 36.87 79.65 34.52 51.06 87.31 18.41 76.06 61.24 27.56 75.38 47.48 40.43 84.24 45.47',
+  'a-length': '41.99 36.41 78.79 36.76 47.77 87.51 18.18 75.21 60.56 25.63 76.34 45.83 39.61 83.42 45.16',
+  'a-both': '42.51 37.01 79.52 34.58 51.75 87.67 18.15 75.04 61.45 28.31 76.70 47.54 40.68 84.82 45.57',
+};
+const paperValues = (id: string) => Object.fromEntries(PAPER_ROWS[id].split(' ').map((v, i) => [BEIR[i], [Number(v) / 100]]));
+
+test("the paper's printed numbers: Table 2 Avg (55.43, 54.67) and Table 5's row for KD-only (52.58 | +1.25 (53.83) | +0.70 (53.28) | +1.51 (54.09))", () => {
+  const main = mainTable(settingsOf([
+    makeResult({ id: 'c-distilled', pipeline: 'c', phase: 'distillation', values: paperValues('c-distilled') }),
+    makeResult({ id: 'gte-moderncolbert', values: paperValues('gte-moderncolbert') }),
+  ]), null);
+  assert.deepEqual(main.columns, BEIR);
+  assert.deepEqual(main.rows.map((r) => [r.label, percent(r.avg.value)]), [['c-distilled', '55.43'], ['gte-moderncolbert', '54.67']]);
+  assert.ok(formatMainTable(main, resolveOptions()).includes('| c-distilled | 55.43 | 42.62 | 37.28 | 78.69 | 36.13 | 53.07 | 85.24 | 19.88 | 76.50 | 61.66 | 35.72 | 79.41 | 47.48 | 41.34 | 90.59 | 45.80 |'));
+  const abl = (kdPrompts: boolean, kdLength: boolean) => ({ unsupervisedPrompts: true, kdPrompts, kdLength });
+  const t = ablationTable(settingsOf([
+    makeResult({ id: 'a-none', pipeline: 'a', phase: 'distillation', ablation: abl(false, false), values: paperValues('a-none') }),
+    makeResult({ id: 'a-prompt', pipeline: 'a', phase: 'distillation', ablation: abl(true, false), values: paperValues('a-prompt') }),
+    makeResult({ id: 'a-length', pipeline: 'a', phase: 'distillation', ablation: abl(false, true), values: paperValues('a-length') }),
+    makeResult({ id: 'a-both', pipeline: 'a', phase: 'distillation', ablation: abl(true, true), values: paperValues('a-both') }),
+  ]))!;
+  // one value per dataset: nothing to pair for a t-test, so no marks
+  assert.equal(t.comparisons, 0);
+  const md5 = formatAblationSummary(ablationSummary(t), t, resolveOptions());
+  assert.ok(md5.includes('| *KD from dense supervised (with prompts)* |'), md5);
+  assert.ok(md5.includes('| Distilled | 52.58 | +1.25 (53.83) | +0.70 (53.28) | +1.51 (54.09) |'), md5);
+  // the unrounded difference would print +1.24: the paper subtracts the printed averages
+  assert.equal(percent(t.rows[1].delta, true), '+1.24');
+});
+
+test('results as the pipelines record them (every switch written, main = all on): Table 2 takes the main rows, Table 4 only groups with a switch off', () => {
+  const ON = { unsupervisedPrompts: true, supervisedPrompts: true, supervisedLength: true, kdPrompts: true, kdLength: true };
+  const rs = [
+    makeResult({ id: 'dense-supervised', pipeline: 'base', phase: 'supervised', shift: worse }),
+    makeResult({ id: 'a', pipeline: 'a', phase: 'distillation', ablation: ON }),
+    makeResult({ id: 'a-kd-off', pipeline: 'a', phase: 'distillation', ablation: { ...ON, kdPrompts: false, kdLength: false }, shift: worse }),
+    makeResult({ id: 'b', pipeline: 'b', phase: 'distillation', ablation: ON }),
+    makeResult({ id: 'c', pipeline: 'c', phase: 'distillation', ablation: ON, shift: better }),
+    makeResult({ id: 'c-off', pipeline: 'c', phase: 'distillation', ablation: { ...ON, supervisedPrompts: false, supervisedLength: false, kdPrompts: false, kdLength: false } }),
+  ];
+  const settings = settingsOf(rs);
+  assert.deepEqual(mainTable(settings, 'a').rows.map((r) => r.label), ['dense-supervised', 'a', 'b', 'c']);
+  const t = ablationTable(settings)!;
+  // (a)'s switches are its KD ones (its supervised phase is the dense model's): × × then ✓ ✓, not "mixed"
+  assert.deepEqual(t.rows.map((r) => [r.label, r.prompt, r.length, r.reference]), [
+    ['a-kd-off', false, false, null],
+    ['a', true, true, 'a-kd-off'],
+    ['c-off', false, false, null],
+    ['c', true, true, 'c-off'],
+  ]);
+  assert.equal(t.rows[1].comparison!.outcome, 'better');
 });

@@ -42,8 +42,9 @@ export interface PhaseSpec {
   data: string[];
   /** ColBERT-Zero's prompts on (search_query: / search_document:) or off. */
   prompts: boolean;
-  /** The "+Length" setting: PROMPT_EXTRA_LENGTH added to both lengths. */
+  /** The "+Length" setting: `lengthExtra` tokens (default PROMPT_EXTRA_LENGTH, the paper's 7) added to both lengths. */
   extraLength: boolean;
+  lengthExtra?: number;
   hyper: PhaseHyper;
   /** Training seed (sampling order, dropout). */
   seed: number;
@@ -88,7 +89,7 @@ export function phaseKey(spec: PhaseSpec, parentKey: string | null, checksums: M
 
 /** The phase's lengths after the "+Length" switch. */
 export function phaseLengths(spec: PhaseSpec): { queryLength: number; documentLength: number } {
-  const extra = spec.extraLength ? PROMPT_EXTRA_LENGTH : 0;
+  const extra = spec.extraLength ? (spec.lengthExtra ?? PROMPT_EXTRA_LENGTH) : 0;
   return { queryLength: spec.hyper.queryLength + extra, documentLength: spec.hyper.documentLength + extra };
 }
 

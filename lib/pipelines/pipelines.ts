@@ -34,6 +34,8 @@ export interface PlanScale {
   /** ColBERT projection size. */
   dim: number;
   hyper: Record<Objective, PhaseHyper>;
+  /** Tokens "+Length" adds (the paper: 7). */
+  lengthExtra?: number;
 }
 
 /** The ablation switches (Tables 3–5): prompts and "+Length" per stage. Defaults: the paper's main setting, all on. */
@@ -50,7 +52,8 @@ export const MAIN_SETTING: Ablation = { unsupervisedPrompts: true, supervisedPro
 /** A model a plan evaluates: a label for tables, the pipeline it ends, and the phase whose model it is. */
 export interface PlanFinal {
   label: string;
-  pipeline: PipelineName | 'base';
+  /** null: a model of no pipeline (e.g. the dense supervised model pipelines (a) starts from). */
+  pipeline: PipelineName | 'base' | null;
   phase: string;
   ablation: Ablation | null;
 }
@@ -75,7 +78,7 @@ export function buildPlan(scale: PlanScale, data: PlanData, o: { seed: number; p
   const phases = new Map<string, PhaseSpec>();
   const add = (id: string, objective: Objective, setting: Setting, init: PhaseSpec['init'], prompts: boolean, extraLength: boolean): string => {
     if (!phases.has(id)) {
-      phases.set(id, { id, objective, setting, init, data: data[objective], prompts, extraLength, hyper: scale.hyper[objective], seed: o.seed, dim: scale.dim });
+      phases.set(id, { id, objective, setting, init, data: data[objective], prompts, extraLength, ...(scale.lengthExtra !== undefined ? { lengthExtra: scale.lengthExtra } : {}), hyper: scale.hyper[objective], seed: o.seed, dim: scale.dim });
     }
     return id;
   };
@@ -86,7 +89,7 @@ export function buildPlan(scale: PlanScale, data: PlanData, o: { seed: number; p
   const finals: PlanFinal[] = [];
   if (pipelines.includes('a')) {
     const supDense = add('supervised-dense', 'supervised', 'dense', { parent: unsupDense }, main.supervisedPrompts, main.supervisedLength);
-    finals.push({ label: 'dense supervised', pipeline: 'base', phase: supDense, ablation: null });
+    finals.push({ label: 'dense supervised', pipeline: null, phase: supDense, ablation: null });
     finals.push({ label: '(a) KD-only', pipeline: 'a', phase: add('a/kd-colbert', 'distillation', 'colbert', { parent: supDense }, main.kdPrompts, main.kdLength), ablation: main });
   }
   if (pipelines.includes('b')) {
@@ -99,7 +102,12 @@ export function buildPlan(scale: PlanScale, data: PlanData, o: { seed: number; p
     const sup = add(`c/supervised-colbert-${a.unsupervisedPrompts ? 'u1' : 'u0'}-${supTag}`, 'supervised', 'colbert', { parent: unsup }, a.supervisedPrompts, a.supervisedLength);
     return add(`c/kd-colbert-${ablationTag(a)}`, 'distillation', 'colbert', { parent: sup }, a.kdPrompts, a.kdLength);
   };
-  if (pipelines.includes('c')) finals.push({ label: '(c) ColBERT-Zero', pipeline: 'c', phase: zero(main), ablation: main });
+  if (pipelines.includes('c')) {
+    const kd = zero(main);
+    const sup = phases.get(kd)!.init as { parent: string };
+    finals.push({ label: '(c) ColBERT-Zero, supervised', pipeline: 'c', phase: sup.parent, ablation: main });
+    finals.push({ label: '(c) ColBERT-Zero', pipeline: 'c', phase: kd, ablation: main });
+  }
   for (const a of o.ablations ?? []) {
     if (ablationTag(a) === ablationTag(main) && pipelines.includes('c')) continue;
     finals.push({ label: `(c) ${ablationTag(a)}`, pipeline: 'c', phase: zero(a), ablation: a });

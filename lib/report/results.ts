@@ -9,10 +9,16 @@
  *
  *   writeResult('results/runs', result)   // atomic; refuses to replace a different result with the same id
  *   readResults('results/runs')           // every *.json validated; errors name the file and the key
+ *
+ * Helpers to fill one in: `datasetResult(name, split, evaluate(qrels, run, ...))`, `meanOverDatasets`,
+ * `sha256File` for `dataChecksums`, `codeVersion()` for `codeVersion`.
  */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+import type { EvalResult } from '../eval/trec/evaluate';
 import { writeJsonAtomic } from '../util/atomic';
 import { UserError } from '../util/errors';
 import { readJsonFile } from '../util/json';
@@ -208,4 +214,59 @@ export function readResults(dir: string): ResultFile[] {
     out.push({ file, result });
   }
   return out;
+}
+
+// ── Filling in a result ──
+
+/** One dataset's entry from an `evaluate()` result: its numeric measures and every query's values. */
+export function datasetResult(name: string, split: string, evaluation: EvalResult): DatasetResult {
+  const perQuery: Record<string, Record<string, number>> = {};
+  for (const [qid, values] of evaluation.perQuery) perQuery[qid] = { ...values };
+  return { name, split, queries: evaluation.perQuery.size, metrics: { ...evaluation.all }, perQuery };
+}
+
+/** The mean over datasets of every metric all of them have (a result's `mean`). */
+export function meanOverDatasets(datasets: Array<Pick<DatasetResult, 'metrics'>>): Record<string, number> {
+  if (datasets.length === 0) return {};
+  const keys = Object.keys(datasets[0].metrics).filter((k) => datasets.every((d) => k in d.metrics));
+  return Object.fromEntries(keys.map((k) => [k, datasets.reduce((s, d) => s + d.metrics[k], 0) / datasets.length]));
+}
+
+/** sha256 (lowercase hex) of a file's bytes, read in chunks (for `dataChecksums`). */
+export function sha256File(file: string): string {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    for (let n = fs.readSync(fd, buf, 0, buf.length, null); n > 0; n = fs.readSync(fd, buf, 0, buf.length, null)) hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * The code version a result records: the package version of `root` (default: this project), plus the git
+ * commit when `root` is a git checkout (`0.1.0+g<commit>`, `-dirty` with uncommitted changes to tracked files).
+ */
+export function codeVersion(root: string = path.join(__dirname, '..', '..')): string {
+  let version = '0.0.0';
+  try {
+    version = String((JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? version);
+  } catch {
+    // no package.json: the version stays unknown
+  }
+  const git = (args: string[]) => execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], encoding: 'utf8' }).trim();
+  try {
+    const commit = git(['rev-parse', '--short=12', 'HEAD']);
+    const dirty = git(['status', '--porcelain', '--untracked-files=no']) !== '';
+    return `${version}+g${commit}${dirty ? '-dirty' : ''}`;
+  } catch {
+    return version;
+  }
 }

@@ -112,14 +112,22 @@ export type SwitchState = boolean | 'mixed' | null;
  * The "+Prompt" and "+Length" of Table 4 for a setting: the switches of the phases it was fine-tuned with
  * (supervised and/or distillation; the unsupervised base is the group, not the setting).
  */
-export function switches(s: { ablation: Ablation | null }): { prompt: SwitchState; length: SwitchState } {
+export function switches(s: { ablation: Ablation | null; phase?: EvaluationResult['phase']; pipeline?: Pipeline | null }): { prompt: SwitchState; length: SwitchState } {
   const a = s.ablation;
   if (!a) return { prompt: null, length: null };
   const state = (vals: Array<boolean | undefined>): SwitchState => {
     const v = vals.filter((x): x is boolean => x !== undefined);
     return v.length === 0 ? null : v.every((x) => x) ? true : v.every((x) => !x) ? false : 'mixed';
   };
-  return { prompt: state([a.supervisedPrompts, a.kdPrompts]), length: state([a.supervisedLength, a.kdLength]) };
+  // A supervised model is described by its supervised switches; a distilled one by the switches of the
+  // fine-tuning phases it went through as ColBERT: KD only for (a) (its supervised phase is the dense
+  // model's), supervised and KD for (b) and (c).
+  const sup = s.pipeline !== 'a';
+  const kd = s.phase !== 'supervised';
+  return {
+    prompt: state([sup ? a.supervisedPrompts : undefined, kd ? a.kdPrompts : undefined]),
+    length: state([sup ? a.supervisedLength : undefined, kd ? a.kdLength : undefined]),
+  };
 }
 
 /** The setting's value on one dataset: the mean over its seeds (null when a seed lacks it), sd and n. */
@@ -218,6 +226,20 @@ export function percent(x: number | null | undefined, signed = false): string {
   const r = Math.round(Number(Math.abs(x * 10000).toPrecision(12)));
   const s = (r / 100).toFixed(2);
   return r === 0 ? (signed ? '+0.00' : '0.00') : x < 0 ? `−${s}` : signed ? `+${s}` : s;
+}
+
+/** The value in hundredths of a percent point, rounded as `percent` rounds it. */
+function hundredths(x: number): number {
+  return Math.sign(x) * Math.round(Number(Math.abs(x * 10000).toPrecision(12)));
+}
+
+/**
+ * A difference as the paper prints it (Table 5): the difference of the two printed values, so the
+ * printed numbers add up (53.83 − 52.58 = +1.25 although the unrounded difference is 1.2447).
+ */
+export function percentDelta(x: number | null | undefined, reference: number | null | undefined): string {
+  if (x === null || x === undefined || reference === null || reference === undefined || !Number.isFinite(x) || !Number.isFinite(reference)) return '–';
+  return percent((hundredths(x) - hundredths(reference)) / 10000, true);
 }
 
 function meanOf(xs: number[]): number {
@@ -393,7 +415,7 @@ export function formatMainTable(t: MainTable, o: ResolvedOptions): string {
   const legend: string[] = [`${measureName(t.measure)} × 100.`];
   if (t.columns.length > 1) legend.push('Avg: the mean over datasets (– when a dataset is missing).');
   if (t.baseline) {
-    legend.push(`▲ / ▼: significantly better / worse than "${t.baseline}" — ${legendTest(o, t.comparisons)}; each dataset tested over its queries${t.columns.length > 1 ? ', Avg over all datasets (stratified: the difference of the averages)' : ''}.`);
+    legend.push(`▲ / ▼: significantly better / worse than "${t.baseline}" — ${legendTest(o, t.comparisons)}; each dataset tested over its queries${t.columns.length > 1 ? ', Avg over all datasets (stratified: the difference of the averages)' : ''}; an unmarked difference is not significant.`);
   } else legend.push('No baseline: no significance marks.');
   if (t.rows.some((r) => r.seeds.length > 1)) legend.push('Rows with several seeds show the mean over seeds (spread below); tests use per-query values averaged over seeds.');
   legend.push(queriesLine(t.queries));
@@ -439,7 +461,22 @@ function ablationGroup(s: Setting): string {
 /** Table 4: settings with recorded switches, grouped by pipeline and unsupervised base; Avg and delta to the reference. */
 export function ablationTable(settings: Setting[], opts: TableOptions = {}): AblationTable | null {
   const o = resolveOptions(opts);
-  const rowsOf = settings.filter((s) => s.ablation !== null && (s.phase === 'supervised' || s.phase === 'distillation'));
+  const fineTuned = (s: Setting) => s.phase === 'supervised' || s.phase === 'distillation';
+  const recorded = settings.filter((s) => s.ablation !== null && fineTuned(s));
+  // A main-setting result (no switches recorded) of a pipeline and phase that has ablation results is that
+  // group's "every switch on" row (Table 4's ✓ ✓ rows are Table 2's models).
+  const mains = settings
+    .filter((s) => s.ablation === null && fineTuned(s))
+    .flatMap((s) => {
+      const peers = recorded.filter((x) => x.pipeline === s.pipeline && x.phase === s.phase);
+      if (peers.length === 0) return [];
+      const keys = [...new Set(peers.flatMap((x) => Object.keys(x.ablation!)))];
+      return [{ ...s, ablation: Object.fromEntries(keys.map((k) => [k, true])) as Ablation }];
+    });
+  // Only groups (pipeline, unsupervised base, phase) where a switch is off: a main-setting row alone is Table 2's.
+  const groupKey = (s: Setting) => `${ablationGroup(s)}\u0000${s.phase}`;
+  const varied = new Set(recorded.filter((s) => !isMainSetting(s.ablation)).map(groupKey));
+  const rowsOf = [...recorded, ...mains].filter((s) => varied.has(groupKey(s))).sort(compareSettings);
   if (rowsOf.length === 0) return null;
   const columns = datasetColumns(rowsOf);
   const family: Array<{ raw: PairedTestResult; against: string; set: (c: Comparison) => void }> = [];
@@ -482,12 +519,13 @@ export function formatAblationTable(t: AblationTable, o: ResolvedOptions): strin
       lines.push(mdRow([`*${r.group}*`, ...Array(t.columns.length + 4).fill('')]));
       group = r.group;
     }
-    const delta = r.reference === null ? '' : percent(r.delta, true) + mark(r.comparison);
+    const ref = t.rows.find((x) => x.label === r.reference);
+    const delta = r.reference === null ? '' : percentDelta(r.avg, ref?.avg) + mark(r.comparison);
     lines.push(mdRow([`${phaseName(r.phase)} (${r.label})${r.seeds.length > 1 ? ` [${r.seeds.length} seeds]` : ''}`, tick(r.prompt), tick(r.length), percent(r.avg), delta, ...r.cells.map((c) => percent(c.value))]));
   }
   const legend = [
     `${measureName(t.measure)} × 100. +Prompt / +Length: the fine-tuning phases (supervised, distillation) used the prompts / the +7 lengths.`,
-    'Δ: Avg minus the Avg of the same group and phase without prompt and length.',
+    'Δ: Avg minus the Avg of the same group and phase without prompt and length (the difference of the printed values, as the paper computes it).',
     t.comparisons ? `▲ / ▼ on Δ: significant — ${legendTest(o, t.comparisons)}; stratified over all datasets (the difference of the averages).` : 'No reference rows: no deltas tested.',
     queriesLine(t.queries),
   ];
@@ -527,7 +565,7 @@ export function formatAblationSummary(rows: AblationSummaryRow[], t: AblationTab
       lines.push(mdRow([`*${r.group}*`, '', '', '', '']));
       group = r.group;
     }
-    const v = (x: AblationSummaryRow['variants']['prompt']) => (x === null ? '–' : x.delta === null ? `(${percent(x.avg)})` : `${percent(x.delta, true)}${mark(x.comparison)} (${percent(x.avg)})`);
+    const v = (x: AblationSummaryRow['variants']['prompt']) => (x === null ? '–' : x.delta === null ? `(${percent(x.avg)})` : `${percentDelta(x.avg, r.baseline)}${mark(x.comparison)} (${percent(x.avg)})`);
     lines.push(mdRow([phaseName(r.phase), percent(r.baseline), v(r.variants.prompt), v(r.variants.length), v(r.variants.both)]));
   }
   const legend = `Average ${measureName(t.measure)} × 100 and Δ to the baseline (no prompt, no length); ▲ / ▼ as in the table above (${legendTest(o, t.comparisons)}).`;

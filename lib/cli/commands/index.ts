@@ -7,6 +7,7 @@ type Register = (program: Command) => void;
  * only when used (TensorFlow.js and the model code take seconds to import), so `eval-run` starts fast.
  */
 export const COMMANDS: Array<{ name: string; load: () => Register }> = [
+  { name: 'reproduce', load: () => require('./reproduce').registerReproduce },
   { name: 'backend', load: () => require('./backend').registerBackend },
   { name: 'eval-run', load: () => require('./eval-run').registerEvalRun },
   { name: 'init-model', load: () => require('./init-model').registerInitModel },

@@ -1,0 +1,33 @@
+/** `colbert-zero reproduce`: the main job, a preset of the paper's pipelines end to end. */
+import { InvalidArgumentError, type Command } from 'commander';
+import { initBackend } from '../../backend/select';
+import { reproduce } from '../../pipelines/reproduce';
+import { PRESETS, type FactChoices } from '../../pipelines/scales';
+
+function choice<T extends string>(name: string, allowed: readonly T[]) {
+  return (v: string): T => {
+    if (!(allowed as readonly string[]).includes(v)) throw new InvalidArgumentError(`${name} must be one of ${allowed.join(', ')}`);
+    return v as T;
+  };
+}
+
+export function registerReproduce(program: Command): void {
+  program
+    .command('reproduce')
+    .description("the main job: a preset of the paper's pipelines (a) KD-only, (b) supervised + KD, (c) ColBERT-Zero end to end — data, training (each phase once, resumable), evaluation beside the untrained base, the report — under --results")
+    .option('--preset <name>', `${Object.values(PRESETS).map((p) => `${p.name}: ${p.description}`).join('; ')}`, 'demo')
+    .option('--results <dir>', 'where data/, models/, runs/ and report/ go', 'results')
+    .option('--dry-run', 'validate and print the plan; train nothing')
+    .option('--unsupervised-temperature <which>', "paper (Table 1: 0.2) or script (PyLate's released script: 0.02)", choice('--unsupervised-temperature', ['paper', 'script'] as const), 'paper')
+    .option('--prompt-length <which>', 'tokens "+Length" adds: paper (7, as the text says) or tokenizer (4, what the ModernBERT tokenizer gives)', choice('--prompt-length', ['paper', 'tokenizer'] as const), 'paper')
+    .action(async (opts: { preset: string; results: string; dryRun?: boolean; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength'] }) => {
+      await initBackend();
+      const r = await reproduce({
+        preset: opts.preset,
+        resultsDir: opts.results,
+        dryRun: opts.dryRun,
+        facts: { unsupervisedTemperature: opts.unsupervisedTemperature, promptLength: opts.promptLength },
+      });
+      if (r.report) process.stdout.write(r.report.markdown);
+    });
+}

@@ -1,0 +1,158 @@
+/**
+ * Presets of the main job (`colbert-zero reproduce --preset NAME`): how big a model, how many steps, which
+ * data, which seeds and which parts of the grid. Every preset runs the same pipelines (lib/pipelines/
+ * pipelines.ts); only the scale changes.
+ *
+ *   smoke  a few minutes: the synthetic world (lib/data/synthetic.ts), a tiny model — CI and quick checks
+ *   demo   the default: WordNet-derived data, a small model, one seed
+ *   study  the small-scale grid (ablations) over several seeds: hours, resumable
+ *   paper  Table 1's settings on the real data: validated and printed as a plan here (dry run)
+ *
+ * Two facts where the paper's text and its released script differ are options, recorded in every result:
+ * the unsupervised temperature (Table 1: 0.2; PyLate's ColBERT-Zero script: 0.02) and the "+Length"
+ * amount (the text: both prompts are 7 tokens, +7; the ModernBERT tokenizer gives 4 tokens for
+ * "search_query: " and for "search_document: "). The defaults follow the paper's text.
+ */
+import { UserError } from '../util/errors';
+import type { PhaseHyper } from './phase';
+import { PROMPT_EXTRA_LENGTH } from './presets';
+import type { Objective } from './phase';
+import type { PipelineName, PlanScale } from './pipelines';
+
+export type PresetName = 'smoke' | 'demo' | 'study' | 'paper';
+export type DataSource = 'synthetic' | 'wordnet' | 'paper';
+
+export interface Preset {
+  name: PresetName;
+  description: string;
+  data: DataSource;
+  scale: PlanScale;
+  seeds: number[];
+  pipelines: PipelineName[];
+  /** Run (c)'s ablation grid: none, the paper's rows, or every combination. */
+  ablations: 'none' | 'paper-rows' | 'full';
+  /** Trains nothing: validates and prints the plan (for where the data and accelerators are). */
+  dryRun: boolean;
+}
+
+/** The options where the paper's text and its released script differ. */
+export interface FactChoices {
+  /** Unsupervised contrastive temperature: Table 1 (0.2) or PyLate's script (0.02). */
+  unsupervisedTemperature: 'paper' | 'script';
+  /** The "+Length" amount: the paper's 7, or the prompts' measured 4 tokens (ModernBERT tokenizer). */
+  promptLength: 'paper' | 'tokenizer';
+}
+
+export const PAPER_FACTS: FactChoices = { unsupervisedTemperature: 'paper', promptLength: 'paper' };
+export const TEMPERATURES = { paper: 0.2, script: 0.02 } as const;
+export const PROMPT_LENGTHS = { paper: PROMPT_EXTRA_LENGTH, tokenizer: 4 } as const;
+
+function hyper(h: Record<Objective, Omit<PhaseHyper, 'queryLength' | 'documentLength'> & Partial<PhaseHyper>>, q: number, d: number): Record<Objective, PhaseHyper> {
+  const out = {} as Record<Objective, PhaseHyper>;
+  for (const [k, v] of Object.entries(h) as Array<[Objective, Partial<PhaseHyper>]>) out[k] = { ...v, queryLength: v.queryLength ?? q, documentLength: v.documentLength ?? d } as PhaseHyper;
+  return out;
+}
+
+export const PRESETS: Record<PresetName, Preset> = {
+  smoke: {
+    name: 'smoke',
+    description: 'a few minutes on 2 cores: the synthetic world, a tiny ModernBERT (2 layers, hidden 64), 20 steps per phase, one seed',
+    data: 'synthetic',
+    scale: {
+      backbone: { preset: 'tiny', vocabSize: 4096 },
+      dim: 32,
+      hyper: hyper(
+        {
+          mlm: { batchSize: 32, miniBatch: 16, steps: 20, lr: 1e-3, warmupSteps: 2 },
+          unsupervised: { batchSize: 64, miniBatch: 32, steps: 20, lr: 3e-4, warmupSteps: 2, temperature: TEMPERATURES.paper },
+          supervised: { batchSize: 16, miniBatch: 16, steps: 20, lr: 2e-4, warmupSteps: 2, temperature: 0.05, negatives: 3 },
+          distillation: { batchSize: 16, steps: 20, lr: 3e-4, warmupSteps: 2, candidates: 8, accumulationSteps: 2 },
+        },
+        16,
+        32,
+      ),
+    },
+    seeds: [0],
+    pipelines: ['a', 'b', 'c'],
+    ablations: 'none',
+    dryRun: false,
+  },
+  demo: {
+    name: 'demo',
+    description: 'the default main job: WordNet-derived data (offline), a small ModernBERT, one seed',
+    data: 'wordnet',
+    scale: {
+      backbone: { preset: 'tiny', vocabSize: 8192 },
+      dim: 64,
+      hyper: hyper(
+        {
+          mlm: { batchSize: 64, miniBatch: 32, steps: 150, lr: 1e-3, warmupSteps: 10 },
+          unsupervised: { batchSize: 128, miniBatch: 64, steps: 150, lr: 3e-4, warmupSteps: 10, temperature: TEMPERATURES.paper },
+          supervised: { batchSize: 32, miniBatch: 32, steps: 150, lr: 2e-4, warmupSteps: 10, temperature: 0.05, negatives: 3 },
+          distillation: { batchSize: 32, steps: 150, lr: 3e-4, warmupSteps: 10, candidates: 8, accumulationSteps: 2 },
+        },
+        32,
+        64,
+      ),
+    },
+    seeds: [0],
+    pipelines: ['a', 'b', 'c'],
+    ablations: 'none',
+    dryRun: false,
+  },
+  study: {
+    name: 'study',
+    description: 'the small-scale grid: demo-sized models, the paper\'s ablation rows, 3 seeds (hours; resumable, nothing trained twice)',
+    data: 'wordnet',
+    scale: undefined as unknown as PlanScale, // filled below from demo
+    seeds: [0, 1, 2],
+    pipelines: ['a', 'b', 'c'],
+    ablations: 'paper-rows',
+    dryRun: false,
+  },
+  paper: {
+    name: 'paper',
+    description: "Table 1's settings on the real data (ModernBERT-base; the Nomic mixtures, ms-marco-en-bge-gemma, BEIR): printed as a plan with the data it needs and GPU-hours per phase",
+    data: 'paper',
+    scale: {
+      backbone: { preset: 'base' },
+      dim: 128,
+      hyper: hyper(
+        {
+          // ModernBERT-base's own MLM pre-training is not redone at this scale: the paper starts from it.
+          mlm: { batchSize: 4096, steps: 1, lr: 8e-4 },
+          // Table 1 (lengths before the +7 of the prompts; learning rates: one point of Table 1's sweep range).
+          unsupervised: { batchSize: 16384, miniBatch: 256, steps: 1, lr: 1e-4, temperature: TEMPERATURES.paper },
+          supervised: { batchSize: 64, steps: 1, lr: 1e-6, temperature: 0.2, negatives: 7, documentLength: 512 },
+          distillation: { batchSize: 64, steps: 1, lr: 1e-5, candidates: 32, accumulationSteps: 2, documentLength: 512 },
+        },
+        32,
+        180,
+      ),
+    },
+    seeds: [0],
+    pipelines: ['a', 'b', 'c'],
+    ablations: 'paper-rows',
+    dryRun: true,
+  },
+};
+PRESETS.study.scale = PRESETS.demo.scale;
+
+export function presetNamed(name: string): Preset {
+  if (!(name in PRESETS)) throw new UserError(`unknown preset "${name}" (${Object.keys(PRESETS).join(', ')})`);
+  return PRESETS[name as PresetName];
+}
+
+/** The scale with the fact choices applied (unsupervised temperature, "+Length" amount). */
+export function withFacts(scale: PlanScale, facts: FactChoices): PlanScale {
+  const unsup = { ...scale.hyper.unsupervised, temperature: TEMPERATURES[facts.unsupervisedTemperature] };
+  return { ...scale, hyper: { ...scale.hyper, unsupervised: unsup }, lengthExtra: PROMPT_LENGTHS[facts.promptLength] };
+}
+
+/** The lines every result of a run records about those choices. */
+export function factNotes(facts: FactChoices): string[] {
+  return [
+    `unsupervised temperature ${TEMPERATURES[facts.unsupervisedTemperature]} (${facts.unsupervisedTemperature === 'paper' ? "Table 1's value; PyLate's released ColBERT-Zero script uses 0.02" : "PyLate's released ColBERT-Zero script; Table 1 says 0.2"})`,
+    `"+Length" adds ${PROMPT_LENGTHS[facts.promptLength]} tokens (${facts.promptLength === 'paper' ? 'the paper says both prompts are 7 tokens; the ModernBERT tokenizer gives 4 for "search_query: " and "search_document: "' : 'the prompts\' length with the ModernBERT tokenizer; the paper says 7'})`,
+  ];
+}

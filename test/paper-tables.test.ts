@@ -1,0 +1,216 @@
+/**
+ * The paper's tables as committed under results/paper/: every row's Avg is the mean of its datasets within
+ * rounding, Table 5 is Table 4's differences, the same model prints the same numbers in every table, and the
+ * claims file holds exactly what the tables recompute. Each check reads the committed files, so a mistyped
+ * cell fails here (the corrupted copies below show that the checks catch one).
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { UserError } from '../lib/util/errors';
+import {
+  PAPER_DIR,
+  BEIR_IDS,
+  ablationRows,
+  averageChecks,
+  beirRows,
+  claims,
+  clearPaperCache,
+  deltaRows,
+  evaluateClaim,
+  pipelineCosts,
+  paperTable,
+  sameModelMismatches,
+  table5Checks,
+  trainingSettings,
+} from '../lib/report/paper';
+
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-paper-'));
+process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
+let copies = 0;
+
+/** A copy of the transcription with one file edited by `edit` (on its text). */
+function corruptedCopy(file: string, edit: (text: string) => string): string {
+  const dir = path.join(TMP, `copy${copies++}`);
+  fs.cpSync(PAPER_DIR, dir, { recursive: true });
+  const p = path.join(dir, file);
+  const before = fs.readFileSync(p, 'utf8');
+  const after = edit(before);
+  assert.notEqual(after, before, 'the edit must change the file');
+  fs.writeFileSync(p, after);
+  clearPaperCache();
+  return dir;
+}
+
+test('every table loads and validates; Tables 2-4 carry the 15 BEIR sets in the paper order', () => {
+  for (let n = 1; n <= 5; n++) assert.equal(paperTable(n).table, n);
+  assert.equal(beirRows(2).length, 10);
+  assert.equal(beirRows(3).length, 9);
+  assert.equal(ablationRows().length, 25);
+  assert.equal(deltaRows().length, 7);
+  for (const n of [2, 3, 4] as const) {
+    const cols = paperTable(n).columns.filter((c) => c.kind === 'dataset');
+    assert.deepEqual(cols.map((c) => c.dataset), [...BEIR_IDS]);
+  }
+  // the † row: extra length at evaluation only
+  assert.equal(ablationRows().filter((r) => r.length === 'eval-only').length, 1);
+});
+
+test('each row of Tables 2-4: the mean of its 15 datasets equals the printed Avg within rounding', (t) => {
+  const checks = averageChecks();
+  assert.equal(checks.length, 10 + 9 + 25);
+  const bad = checks.filter((c) => !c.ok);
+  const worst = Math.max(...checks.map((c) => Math.abs(c.recomputed - c.printed)));
+  t.diagnostic(`${checks.length} rows checked, largest |mean − Avg| = ${worst.toFixed(4)}`);
+  assert.deepEqual(
+    bad.map((c) => `Table ${c.table} ${c.row}: Avg ${c.printed}, mean ${c.recomputed.toFixed(4)}`),
+    [],
+    'rows whose Avg is not the mean of their datasets',
+  );
+});
+
+test("Table 5's values are Table 4's Avg and its deltas Table 4's differences (the paper says: vs. baseline, no prompt, no length)", () => {
+  const checks = table5Checks();
+  assert.equal(checks.length, 7 + 5 * 3 + 2); // 7 baselines, 5 full rows × 3, the 2 rows without prompts have +Both only
+  assert.deepEqual(
+    checks.filter((c) => !c.ok).map((c) => `${c.row} ${c.column}: printed ${c.printedDelta} (${c.printedValue}), Table 4 ${c.table4Delta} (${c.table4Value})`),
+    [],
+  );
+});
+
+test('the same model prints the same numbers in Tables 2, 3 and 4', () => {
+  assert.deepEqual(sameModelMismatches(), []);
+});
+
+test("Table 1's settings parse (KD's 128 is an effective batch with gradient accumulation 2)", () => {
+  const s = trainingSettings();
+  assert.deepEqual(s.map((x) => x.phase), ['unsupervised', 'supervised', 'kd']);
+  const kd = s[2];
+  assert.equal(kd.gradientAccumulation, 2);
+  assert.equal(kd.temperature, null);
+  for (const x of s) {
+    assert.ok(x.lrRange[0] > x.lrRange[1], `${x.phase}: LR range printed high to low`);
+    assert.ok(x.queryLength > 0 && x.documentLength > x.queryLength);
+  }
+  assert.equal(s[0].gpus, 32, 'unsupervised on 8 nodes of 4 GPUs');
+});
+
+test('pipelines (a) (b) (c): Table 2 averages against Table 1 GPU-hours, cost rising with the average', (t) => {
+  const p = pipelineCosts();
+  t.diagnostic(p.map((x) => `(${x.pipeline}) ${x.name}: ${x.avg} nDCG@10, ${x.gpuHours} GPU-hours`).join('; '));
+  assert.deepEqual(p.map((x) => x.pipeline), ['a', 'b', 'c']);
+  for (let i = 1; i < p.length; i++) assert.ok(p[i].avg > p[i - 1].avg && p[i].gpuHours > p[i - 1].gpuHours);
+});
+
+test('claims.json holds what the tables recompute, and the verdicts', (t) => {
+  const all = claims();
+  for (const id of ['zero-beats-gte-moderncolbert', 'zero-beats-gte-modernbert', 'kd-only-gap', 'supervised-kd-99-4-percent', 'supervised-kd-tenth-of-cost', 'prompt-gap']) {
+    assert.ok(all.some((c) => c.id === id), `claim ${id} is in claims.json`);
+  }
+  for (const c of all) {
+    const fresh = evaluateClaim(c);
+    t.diagnostic(`${fresh.verdict.padEnd(17)} ${c.id}: ${fresh.checks.map((k) => `${k.recomputed}${k.pass ? ' pass' : ' FAIL'}`).join(', ')}`);
+    assert.equal(c.verdict, fresh.verdict, `${c.id}: committed verdict`);
+    c.checks.forEach((k, i) => {
+      assert.equal(k.recomputed, fresh.checks[i].recomputed, `${c.id}: check ${i} recomputed`);
+      assert.equal(k.pass, fresh.checks[i].pass, `${c.id}: check ${i} pass`);
+    });
+    c.quotes.forEach((q, i) => {
+      assert.equal(q.recomputed, fresh.quotes[i].recomputed, `${c.id}: quote ${q.quoted}`);
+      assert.equal(q.pass, fresh.quotes[i].pass, `${c.id}: quote ${q.quoted} pass`);
+    });
+  }
+});
+
+test('a mistyped dataset cell is caught by the average check and the cross-table check', () => {
+  // Table 2's GTE-ModernColBERT FIQA cell 45.28 → 48.28
+  const dir = corruptedCopy('table-2.json', (s) => s.replace('"54.67", "45.28"', '"54.67", "48.28"'));
+  try {
+    const bad = averageChecks(dir).filter((c) => !c.ok);
+    assert.deepEqual(bad.map((c) => `${c.table} ${c.row}`), ['2 baselines/gte-moderncolbert']);
+  } finally {
+    clearPaperCache();
+  }
+  // ColBERT-Zero's Table 2 MSMARCO 45.80 → 45.08 moves the mean by 0.048, beyond rounding (0.01)
+  const dir2 = corruptedCopy('table-2.json', (s) => s.replace('"90.59", "45.80"', '"90.59", "45.08"'));
+  try {
+    assert.equal(averageChecks(dir2).filter((c) => !c.ok).length, 1);
+    assert.match(sameModelMismatches(dir2).join('\n'), /ColBERT-Zero: msmarco 45.08 in Table 2 vs 45.8 in Table 3/);
+  } finally {
+    clearPaperCache();
+  }
+});
+
+test('a mistyped Table 5 delta fails the Table 4 check and changes a claim verdict', () => {
+  const dir = corruptedCopy('table-5.json', (s) => s.replace('+0.70 (53.28)', '+0.07 (53.28)'));
+  try {
+    const bad = table5Checks(dir).filter((c) => !c.ok);
+    assert.deepEqual(bad.map((c) => `${c.row} ${c.column}`), ['kd-from-dense-supervised-with-prompts/distilled length']);
+    const c = claims(dir).find((x) => x.id === 'length-kd-only-largest')!;
+    assert.equal(evaluateClaim(c, dir).verdict, 'contradicted');
+  } finally {
+    clearPaperCache();
+  }
+});
+
+test('bad transcriptions are one-line errors naming the file and the row or key', () => {
+  const dir = corruptedCopy('table-4.json', (s) => s.replace('"52.58", "41.58"', '"52.58", "41,58"'));
+  try {
+    assert.throws(() => paperTable(4, dir), (e: unknown) => e instanceof UserError && /table-4\.json: rows\.0 \(kd-from-dense-supervised-with-prompts\/distilled\/prompt-no-length-no\) column "FiQA": cell "41,58"/.test((e as Error).message) && !(e as Error).message.includes('\n'));
+  } finally {
+    clearPaperCache();
+  }
+  const dir2 = corruptedCopy('claims.json', (s) => s.replace('"op": ">"', '"op": "!"'));
+  try {
+    assert.throws(() => claims(dir2), (e: unknown) => e instanceof UserError && /claims\.json: claims\.0\.checks\.0\.test/.test((e as Error).message));
+  } finally {
+    clearPaperCache();
+  }
+  const dir3 = corruptedCopy('table-1.json', (s) => s.replace('"128*"', '"128**"'));
+  try {
+    assert.throws(() => trainingSettings(dir3), /table-1\.json: rows\.2 column "Batch size": "128\*" is not a number/);
+  } finally {
+    clearPaperCache();
+  }
+});
+
+/** The paper's extracted text, when present beside the project (it is not part of the repository). */
+function paperText(): string | null {
+  const dirs = [process.env.CZ_SHARED_PAPER, path.join(PAPER_DIR, '..', '..', '..', 'shared', 'paper')].filter((d): d is string => !!d);
+  for (const d of dirs) {
+    if (!fs.existsSync(d)) continue;
+    for (const f of fs.readdirSync(d).filter((n) => n.endsWith('.txt')).sort()) {
+      const text = fs.readFileSync(path.join(d, f), 'utf8');
+      if (text.includes('ColBERT-Zero: To Pre-train Or Not To Pre-train ColBERT models') && text.includes('\nTable 5\n')) return text;
+    }
+  }
+  return null;
+}
+const PAPER_TEXT = paperText();
+
+test('cell by cell: every transcribed row is a line of its table in the paper text, in order, and no line is left out', { skip: PAPER_TEXT ? false : 'the paper text is not beside the project (set CZ_SHARED_PAPER)' }, () => {
+  const lines = PAPER_TEXT!.split('\n');
+  const untag = (s: string) => s.replace(/<\/?i>/g, '').trim();
+  const MARK: Record<string, string> = { '×': '\\times', '✓': '\\checkmark', '✓†': '\\checkmark^{\\dagger}' };
+  for (let n = 1; n <= 5; n++) {
+    const t = paperTable(n);
+    let at = lines.findIndex((l) => l.trim() === `Table ${n}`);
+    assert.ok(at >= 0, `Table ${n} in the paper text`);
+    // the header line: its first column name, then the table's lines until the first blank line
+    while (!/^(Phase|Model|Method)\b/.test(lines[at])) at++;
+    const body: string[][] = [];
+    for (let i = at + (n === 4 ? 2 : 1); i < lines.length && lines[i].trim() !== ''; i++) {
+      const cells = lines[i].split('\t').map(untag);
+      if (cells.slice(1).every((c) => c === '')) continue; // a group line
+      body.push(cells.filter((c, k) => c !== '' || (k === 0 && n === 4)));
+    }
+    assert.equal(body.length, t.rows.length, `Table ${n}: ${body.length} data lines in the paper, ${t.rows.length} rows transcribed`);
+    t.rows.forEach((row, r) => {
+      const printed = row.cells.map((c) => MARK[c] ?? c);
+      const label = row.labelPrinted === false ? '' : row.label;
+      assert.deepEqual(body[r], [label, ...printed], `Table ${n} row ${row.id}`);
+    });
+  }
+});

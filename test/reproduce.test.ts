@@ -1,0 +1,54 @@
+/**
+ * The main job on the smoke preset, as a user runs it: every pipeline trained and evaluated, result files
+ * and the report written; a second run trains nothing; a run interrupted inside a phase resumes from that
+ * phase's checkpoint; bad input stops before any training.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runCli } from './helpers/cli';
+import { tmpDir } from './train-helpers/fixtures';
+import { readResults } from '../lib/report/results';
+
+test('reproduce --preset smoke: trains each phase once, evaluates every pipeline, writes results and the report; a rerun trains nothing', () => {
+  const dir = tmpDir('reproduce');
+  const first = runCli(['reproduce', '--preset', 'smoke', '--results', dir]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /9 phases trained, 0 reused/);
+  const results = readResults(path.join(dir, 'runs')).map((r) => r.result);
+  assert.deepEqual(results.map((r) => r.label).sort(), ['(a) KD-only', '(b) supervised + KD', '(c) ColBERT-Zero', '(c) ColBERT-Zero, supervised', 'dense supervised', 'untrained base']);
+  for (const r of results) {
+    assert.equal(r.preset, 'smoke');
+    assert.ok(r.notes!.some((n) => /unsupervised temperature 0\.2/.test(n)), 'the temperature choice is recorded');
+    assert.equal(r.datasets[0].queries, Object.keys(r.datasets[0].perQuery).length);
+  }
+  // The shared phases exist once: the dense unsupervised model serves (a) and (b).
+  const models = fs.readdirSync(path.join(dir, 'models'));
+  assert.equal(models.filter((m) => m.startsWith('unsupervised-dense-')).length, 1);
+  assert.equal(models.length, 9);
+  assert.match(first.stdout, /Main results \(Table 2 shape\)/);
+  assert.ok(fs.existsSync(path.join(dir, 'report', 'report.json')));
+
+  // Interrupted inside the last phase: its marker and model gone, its checkpoint kept → it resumes there.
+  const last = models.find((m) => m.startsWith('c_kd-colbert'))!;
+  fs.rmSync(path.join(dir, 'models', last, 'phase.json'));
+  fs.rmSync(path.join(dir, 'models', last, 'model'), { recursive: true });
+  const again = runCli(['reproduce', '--preset', 'smoke', '--results', dir]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /1 phases trained, 8 reused/);
+  const log = fs.readFileSync(path.join(dir, 'models', last, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+  assert.deepEqual(log, Array.from({ length: 20 }, (_, i) => i + 1), 'the resumed run keeps the steps before the checkpoint and adds the rest');
+
+  const third = runCli(['reproduce', '--preset', 'smoke', '--results', dir]);
+  assert.equal(third.code, 0, third.stderr);
+  assert.match(third.stderr, /0 phases trained, 9 reused; 0 evaluations/);
+});
+
+test('reproduce: an unknown preset is one line before any work', () => {
+  const dir = tmpDir('reproduce-bad');
+  const r = runCli(['reproduce', '--preset', 'nope', '--results', dir]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr.trim(), /^colbert-zero: error: unknown preset "nope" \(smoke, demo, study, paper\)$/);
+  assert.ok(!fs.existsSync(path.join(dir, 'models')));
+});

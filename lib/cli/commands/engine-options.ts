@@ -1,13 +1,8 @@
 /** `--engine` and `--threads`, shared by the commands that encode (encode, score, index, search). */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { openEncoder, resolveEngine, type Engine, type EngineEncoder } from '../../models/engine';
 import { UserError } from '../../util/errors';
-
-function threadsArg(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('--threads must be a positive integer');
-  return n;
-}
+import { positiveInt } from '../options';
 
 export interface EngineFlags {
   engine?: string;
@@ -18,7 +13,7 @@ export interface EngineFlags {
 export function addEngineOptions(cmd: Command): Command {
   return cmd
     .option('--engine <name>', 'ort (ONNX Runtime: model.onnx is built beside the model on first use) or tfjs; default: CZ_ENGINE, else ort where onnxruntime-node loads')
-    .option('--threads <n>', 'ONNX Runtime threads (default: all cores, or CZ_THREADS)', threadsArg);
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores, or CZ_THREADS)', positiveInt);
 }
 
 /**

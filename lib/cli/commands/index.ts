@@ -18,5 +18,6 @@ export const COMMANDS: Array<{ name: string; load: () => Register }> = [
   { name: 'export-onnx', load: () => require('./export-onnx').registerExportOnnx },
   { name: 'train', load: () => require('./train').registerTrain },
   { name: 'gradcheck', load: () => require('./gradcheck').registerGradcheck },
+  { name: 'data', load: () => require('./data').registerData },
   { name: 'report', load: () => require('./report').registerReport },
 ];

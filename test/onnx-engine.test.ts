@@ -89,7 +89,7 @@ describe('engine switch and model.onnx cache', () => {
 
   it('where onnxruntime-node does not load: the default is tfjs, a forced ort is one clear error', () => {
     const block = { NODE_OPTIONS: `--require ${path.join(PROJECT_ROOT, 'test', 'helpers', 'block-onnxruntime.cjs')}` };
-    const args = ['encode', '--model', p('m'), '--input', p('q.jsonl'), '--as', 'query', '--out', p('noort.safetensors')];
+    const args = ['encode', '--model', p('m'), '--input', p('q.jsonl'), '--as', 'query', '--out', p('noort.safetensors'), '--overwrite'];
     ok(args, block);
     const forced = runCli([...args, '--engine', 'ort'], { env: block });
     assert.equal(forced.code, 1);

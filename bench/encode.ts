@@ -16,7 +16,11 @@ import { activeBackend, initBackend, matMul, measureMatMulGflops } from '../lib/
 import { PRESETS, presetConfig, toHfConfig } from '../lib/models/config';
 import { colbertProject } from '../lib/models/heads';
 import { ModernBert } from '../lib/models/modernbert';
+import { GraphBuilder, FLOAT } from '../lib/backend/onnx-graph';
+import { buildModernBertOnnx } from '../lib/models/onnx/modernbert-onnx';
+import { createSession, int64Tensor, loadOrt } from '../lib/backend/ort';
 import { writeFileAtomic } from '../lib/util';
+import type { InferenceSession } from 'onnxruntime-node';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIM = 128;
@@ -56,6 +60,50 @@ function timeOurs(model: ModernBert, proj: tf.Tensor2D, n: number, L: number): n
   return best;
 }
 
+/** The same model (weights and projection) as an ONNX graph on ONNX Runtime with `threads` threads. */
+async function ortSession(model: ModernBert, proj: tf.Tensor2D, threads: number): Promise<InferenceSession> {
+  const state = model.stateDict('', false);
+  const p = tf.tidy(() => proj.transpose());
+  const bytes = buildModernBertOnnx(model.config, (name) => {
+    const t = state.get(name);
+    return t ? { shape: t.shape, data: t.dataSync() as Float32Array } : undefined;
+  }, { kind: 'colbert', projection: { shape: p.shape, data: p.dataSync() as Float32Array } }, 'bench');
+  state.forEach((t) => t.dispose());
+  p.dispose();
+  return createSession(bytes, 'bench', { threads });
+}
+
+async function timeOrt(session: InferenceSession, vocab: number, n: number, L: number): Promise<number> {
+  const feeds = { input_ids: int64Tensor(ids(n, L, vocab), [n, L]), attention_mask: int64Tensor(new Int32Array(n * L).fill(1), [n, L]) };
+  await session.run(feeds);
+  let best = Infinity;
+  for (let r = 0; r < REPEATS; r++) {
+    const t = performance.now();
+    await session.run(feeds);
+    best = Math.min(best, (performance.now() - t) / 1000);
+  }
+  return best;
+}
+
+/** Best seconds of one [M×K]·[K×N] MatMul on ONNX Runtime. */
+async function timeOrtMatMul(M: number, K: number, N: number, threads: number): Promise<number> {
+  const ort = loadOrt();
+  const g = new GraphBuilder();
+  const a = g.input('a', FLOAT, [M, K]);
+  const b = g.floats('b', [K, N], Float32Array.from({ length: K * N }, (_, i) => Math.sin(i)));
+  g.output(g.op('MatMul', [a, b]), 'c', FLOAT, [M, N]);
+  const session = await createSession(g.serialize({ producer: 'bench', version: '1' }), 'matmul', { threads });
+  const feeds = { a: new ort.Tensor('float32', Float32Array.from({ length: M * K }, (_, i) => Math.cos(i)), [M, K]) };
+  let best = Infinity;
+  for (let r = 0; r <= REPEATS + 4; r++) {
+    const t = performance.now();
+    await session.run(feeds);
+    if (r > 0) best = Math.min(best, (performance.now() - t) / 1000);
+  }
+  await session.release();
+  return best;
+}
+
 function timeTorch(args: (string | number)[], threads: number): number | null {
   const py = path.join(ROOT, '.venv-reference', 'bin', 'python');
   if (!fs.existsSync(py)) return null;
@@ -76,29 +124,37 @@ async function main(): Promise<void> {
   const gflops = await measureMatMulGflops(512);
   const rows: string[] = [];
   const fmt = (x: number | null) => (x === null ? 'n/a' : x.toFixed(0));
-  let current: { name: string; model: ModernBert; proj: tf.Tensor2D; file: string } | null = null;
+  let current: { name: string; model: ModernBert; proj: tf.Tensor2D; file: string; ort1: InferenceSession; ort2: InferenceSession } | null = null;
   for (const c of CASES) {
     if (!current || current.name !== c.model) {
       current?.model.dispose();
       current?.proj.dispose();
+      await current?.ort1.release();
+      await current?.ort2.release();
       const config = presetConfig(c.model)!;
       const file = path.join(tmp, `${c.model}.json`);
       fs.writeFileSync(file, JSON.stringify({ ...toHfConfig(config), ...PRESETS[c.model] }));
-      current = { name: c.model, model: ModernBert.random(config, 0), proj: tf.randomNormal([config.hiddenSize, DIM]) as tf.Tensor2D, file };
+      const model = ModernBert.random(config, 0);
+      const proj = tf.randomNormal([config.hiddenSize, DIM]) as tf.Tensor2D;
+      current = { name: c.model, model, proj, file, ort1: await ortSession(model, proj, 1), ort2: await ortSession(model, proj, 2) };
     }
     const tokens = c.n * c.length;
     const ours = tokens / timeOurs(current.model, current.proj, c.n, c.length);
+    const ort1 = tokens / (await timeOrt(current.ort1, current.model.config.vocabSize, c.n, c.length));
+    const ort2 = tokens / (await timeOrt(current.ort2, current.model.config.vocabSize, c.n, c.length));
     const t1 = timeTorch([current.file, c.n, c.length, DIM], 1);
     const t2 = timeTorch([current.file, c.n, c.length, DIM], 2);
     const torch1 = t1 === null ? null : tokens / t1;
     const torch2 = t2 === null ? null : tokens / t2;
-    const ratio = torch1 === null ? 'n/a' : (torch1 / ours).toFixed(1) + '×';
-    const row = `| ${c.model} | ${c.length} | ${c.n} | ${fmt(ours)} | ${fmt(torch1)} | ${fmt(torch2)} | ${ratio} |`;
+    const ratio = (x: number | null, y: number) => (x === null ? 'n/a' : (x / y).toFixed(2) + '×');
+    const row = `| ${c.model} | ${c.length} | ${c.n} | ${fmt(ours)} | ${fmt(ort1)} | ${fmt(ort2)} | ${fmt(torch1)} | ${fmt(torch2)} | ${ratio(ort1, torch1 ?? NaN)} | ${ratio(ort2, torch2 ?? NaN)} |`;
     rows.push(row);
     process.stdout.write(row + '\n');
   }
   current?.model.dispose();
   current?.proj.dispose();
+  await current?.ort1.release();
+  await current?.ort2.release();
   fs.rmSync(tmp, { recursive: true, force: true });
 
   // The ceiling: one float32 product of ModernBERT-base's Wqkv shape, 720 tokens (4 × 180), both sides.
@@ -116,33 +172,40 @@ async function main(): Promise<void> {
   tf.dispose([a, b]);
   const flop = 2 * M * K * N;
   const tm1 = timeTorch(['matmul', M, K, N], 1);
-  const mmRow = `| [${M}×${K}]·[${K}×${N}] | ${(flop / bestMm / 1e9).toFixed(1)} | ${tm1 === null ? 'n/a' : (flop / tm1 / 1e9).toFixed(1)} | ${tm1 === null ? 'n/a' : (bestMm / tm1).toFixed(1) + '×'} |`;
+  const tm2 = timeTorch(['matmul', M, K, N], 2);
+  const to1 = await timeOrtMatMul(M, K, N, 1);
+  const to2 = await timeOrtMatMul(M, K, N, 2);
+  const gf = (t: number | null) => (t === null ? 'n/a' : (flop / t / 1e9).toFixed(1));
+  const mmRow = `| [${M}×${K}]·[${K}×${N}] | ${gf(bestMm)} | ${gf(to1)} | ${gf(to2)} | ${gf(tm1)} | ${gf(tm2)} |`;
   process.stdout.write(mmRow + '\n');
 
   const md = [
-    '# Encode throughput: ModernBERT + ColBERT head, this library vs PyTorch',
+    '# Encode throughput: ModernBERT + ColBERT head, tfjs and ONNX Runtime engines vs PyTorch',
     '',
     `Generated by \`npx tsx bench/encode.ts\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores,`,
     `load average ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')} while it ran (the machine is shared; absolute numbers move with load).`,
-    `Backend: ${activeBackend()?.name} (one thread; 512² matMul ${gflops.gflops.toFixed(1)} GFLOP/s). PyTorch: transformers' ModernBertModel, sdpa attention.`,
+    `tfjs backend: ${activeBackend()?.name} (one thread; 512² matMul ${gflops.gflops.toFixed(1)} GFLOP/s). ORT: onnxruntime-node ${loadOrt().env.versions.common}, CPU provider, the graph of lib/models/onnx. PyTorch: transformers' ModernBertModel, sdpa attention.`,
     '',
     'Tokens per second for one batch of already-tokenized ids (all attended) through the backbone, the',
     `projection to ${DIM} and per-token normalisation; best of ${REPEATS} after a warm-up. Random weights;`,
     '`tiny` = 2 layers, hidden 64; `base` = ModernBERT-base (22 layers, hidden 768).',
     '',
-    '| model | length | batch | this library (tok/s, 1 thread) | PyTorch 1 thread | PyTorch 2 threads | PyTorch 1 thread ÷ ours |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| model | length | batch | tfjs (tok/s, 1 thread) | ORT 1 thread | ORT 2 threads | PyTorch 1 thread | PyTorch 2 threads | ORT ÷ PyTorch, 1 thread | ORT ÷ PyTorch, 2 threads |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    'PyTorch with 2 threads is erratic on a shared 2-core machine: any other process on the second core stalls',
-    'both threads at every synchronisation; the 1-thread column is the per-core comparison.',
+    'ORT: the same weights and projection as the project\'s ONNX graph (lib/models/onnx, what `--engine ort` runs),',
+    'on onnxruntime-node\'s CPU provider with 1 or 2 intra-op threads; PyTorch likewise with 1 or 2 threads.',
+    'Multi-threaded runs are erratic on a shared 2-core machine: any other process on either core stalls both',
+    'threads at every synchronisation; when the load average above exceeds the core count, every column is',
+    'measured at a different moment of a varying load and only same-row, same-thread-count ratios mean much.',
     '',
-    'The ceiling: the same float32 matrix product on both sides (GFLOP/s, one thread). Encoding is',
-    'matMul-bound at base size, so the per-core ratio above cannot fall much below this one; what remains',
-    'on top is per-op overhead, which dominates the tiny model and short (query-length) inputs.',
+    'The ceiling: the same float32 matrix product on every runtime (GFLOP/s). Encoding is matMul-bound at',
+    'base size, so the per-core ratios above follow this one; what remains on top is per-op overhead, which',
+    'dominates the tiny model and short (query-length) inputs.',
     '',
-    '| product | this library (wasm) | PyTorch 1 thread | ratio |',
-    '|---|---:|---:|---:|',
+    '| product | tfjs-wasm | ORT 1 thread | ORT 2 threads | PyTorch 1 thread | PyTorch 2 threads |',
+    '|---|---:|---:|---:|---:|---:|',
     mmRow,
     '',
     'Where the time went before (profiled with tf.profile and node --cpu-prof) and what changed: tfjs-wasm',

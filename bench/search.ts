@@ -61,6 +61,8 @@ interface ChildResult {
   top10: string[];
   /** Fractions of the batch search's wall time per stage. */
   shares: { decode: number; product: number; segmentMax: number };
+  /** Batch queries/s with the block products on tfjs-wasm, on ORT with 1 thread and with 2. */
+  variants: { tfjs: number; ort1: number; ort2: number };
 }
 
 async function child(dtype: StorageDtype): Promise<ChildResult> {
@@ -84,6 +86,13 @@ async function child(dtype: StorageDtype): Promise<ChildResult> {
   let t: bigint;
 
   await index.search(queries.slice(0, 1), K); // warm-up
+  const variant = async (product: 'ort' | 'tfjs', threads?: number) => {
+    await index.search(queries.slice(0, 1), K, { product, threads }); // warm-up
+    const t1 = process.hrtime.bigint();
+    await index.search(queries, K, { queryBatch: BATCH, product, threads });
+    return BATCH / secondsSince(t1);
+  };
+  const variants = { tfjs: await variant('tfjs'), ort1: await variant('ort', 1), ort2: await variant('ort', 2) };
   t = process.hrtime.bigint();
   const timings: SearchTimings = { decode: 0, product: 0, segmentMax: 0 };
   const hits = await index.search(queries, K, { queryBatch: BATCH, timings });
@@ -121,6 +130,7 @@ async function child(dtype: StorageDtype): Promise<ChildResult> {
     plainMaxRelErr,
     top10: hits[0].slice(0, 10).map((h) => h.id),
     shares: { decode: share(timings.decode), product: share(timings.product), segmentMax: share(timings.segmentMax) },
+    variants,
   };
 }
 
@@ -147,12 +157,18 @@ function main(): void {
     `"batch" = ${BATCH} queries searched together (one product per document block); "single" = one query per search.`,
     'Memory: growth of the process while the index was built (RSS, and ArrayBuffer bytes), each dtype in its own process.',
     `Machine: ${os.cpus()[0].model}, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at the end (other work shares the cores);`,
-    `Node ${process.version}; tfjs wasm (single-threaded). "build" = adding the vectors (float16: converting them too). Produced by \`npx tsx bench/search.ts\`.`,
+    `Node ${process.version}. Block products on ONNX Runtime's GEMM with all cores (the default) unless the table says otherwise. "build" = adding the vectors (float16: converting them too). Produced by \`npx tsx bench/search.ts\`.`,
     '',
     '| storage | vectors (MB) | RSS growth (MB) | ArrayBuffers growth (MB) | build (s) | queries/s, batch | queries/s, single |',
     '|---|---:|---:|---:|---:|---:|---:|',
     row(f32),
     row(f16),
+    '',
+    `Batch of ${BATCH} queries by where the block products run (the segment max and sums stay one JS thread):`,
+    '',
+    '| storage | tfjs-wasm (1 core) | ORT GEMM, 1 thread | ORT GEMM, 2 threads | 2 threads ÷ 1 thread | ORT 2 threads ÷ tfjs |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...results.map((r) => `| ${r.dtype} | ${r.variants.tfjs.toFixed(2)} | ${r.variants.ort1.toFixed(2)} | ${r.variants.ort2.toFixed(2)} | ${(r.variants.ort2 / r.variants.ort1).toFixed(2)}× | ${(r.variants.ort2 / r.variants.tfjs).toFixed(2)}× |`),
     '',
     '| method (float32 data, one query) | queries/s | × plain loop | max rel. error vs plain loop |',
     '|---|---:|---:|---:|',

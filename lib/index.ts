@@ -21,6 +21,10 @@ export { ModernBert } from './models/modernbert';
 export { presetConfig, type ModernBertConfig } from './models/config';
 export { ParallelEncoder } from './models/parallel-encode';
 export type { Encoder, TrainableEncoder } from './models/encoder';
+export { openEncoder, encoderForModel, resolveEngine, type Engine } from './models/engine';
+export { OrtEncoder } from './models/onnx/ort-encoder';
+export { exportOnnx, ensureOnnx } from './models/onnx/export';
+export { buildModernBertOnnx, type OnnxHead } from './models/onnx/modernbert-onnx';
 export type { Encoded, HeadKind } from './scores/encoded';
 
 // ── Tokenize: markers, prompts, [MASK] expansion, skiplist (PyLate / sentence-transformers) ──

@@ -19,7 +19,7 @@ export async function encodeBatched(
   texts: string[],
   role: Role,
   tokenize: (texts: string[], role: Role) => TokenizedBatch,
-  forward: (batch: TokenizedBatch) => Encoded,
+  forward: (batch: TokenizedBatch) => Encoded | Promise<Encoded>,
   opts: EncodeOptions = {},
 ): Promise<Encoded> {
   const batchSize = Math.max(1, opts.batchSize ?? 32);
@@ -31,7 +31,7 @@ export async function encodeBatched(
   for (let start = 0; start < n; start += batchSize) {
     const rows = order.slice(start, start + batchSize);
     const batch = tokenize(rows.map((i) => texts[i]), role);
-    const out = forward(batch);
+    const out = await forward(batch);
     parts.push({ rows, L: batch.length, emb: (await out.embeddings.data()) as Float32Array, mask: out.mask ? ((await out.mask.data()) as Float32Array) : undefined });
     tf.dispose([out.embeddings, out.mask].filter((t): t is tf.Tensor => !!t));
     done += rows.length;

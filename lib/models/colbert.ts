@@ -71,18 +71,25 @@ export class ColbertModel implements TrainableEncoder {
     return model;
   }
 
-  /**
-   * Loads a PyLate ColBERT folder; a plain ModernBERT or sentence-transformers folder becomes a ColBERT
-   * model the way PyLate makes one (markers added, embeddings grown, new projection).
-   */
-  static async fromPretrained(dir: string, opts: ColbertLoadOptions = {}): Promise<ColbertModel> {
+  /** The tokenizer a folder's model uses (PyLate's settings, with `overrides`), without loading weights. */
+  static tokenizerFromDir(dir: string, opts: Pick<ColbertLoadOptions, 'overrides'> = {}): ColbertTokenizer {
     const layout = inspectCheckpoint(dir);
     if (!layout.hasTokenizer) throw new UserError(`${dir}: no tokenizer.json`);
     const stFile = path.join(dir, CONFIG_ST_FILE);
     const base = layout.kind === 'colbert' && fs.existsSync(stFile) ? readColbertConfig(stFile) : defaultColbertConfig();
     const cfg = opts.overrides ? withColbertOverrides(base, opts.overrides) : base;
     const sbert = readSentenceBertConfig(dir);
-    const tokenizer = new ColbertTokenizer(TextTokenizer.fromDir(dir), cfg, { lowercase: sbert?.do_lower_case ?? false });
+    return new ColbertTokenizer(TextTokenizer.fromDir(dir), cfg, { lowercase: sbert?.do_lower_case ?? false });
+  }
+
+  /**
+   * Loads a PyLate ColBERT folder; a plain ModernBERT or sentence-transformers folder becomes a ColBERT
+   * model the way PyLate makes one (markers added, embeddings grown, new projection).
+   */
+  static async fromPretrained(dir: string, opts: ColbertLoadOptions = {}): Promise<ColbertModel> {
+    const layout = inspectCheckpoint(dir);
+    const tokenizer = ColbertModel.tokenizerFromDir(dir, opts);
+    const sbert = readSentenceBertConfig(dir);
     const backbone = loadBackbone(dir);
     let proj: tf.Tensor2D;
     if (layout.kind === 'colbert') {

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../util/errors';
 import { writeDirAtomic, writeJsonAtomic } from '../util/atomic';
 import { DenseTokenizer, TextTokenizer } from '../tokenize/index';
-import { loadBackbone, writeBackbone } from './backbone-io';
+import { loadBackbone, readBackboneConfig, writeBackbone } from './backbone-io';
 import { encodeBatched, type EncodeOptions } from './batched-encode';
 import { denseModules, inspectCheckpoint, meanPoolingConfig, readJsonFile, readPoolingConfig, readSentenceBertConfig, writeModules, writePoolingConfig, writeSentenceBertConfig } from './checkpoint-files';
 import { withTokenizerIds, type ModernBertConfig } from './config';
@@ -64,6 +64,18 @@ export class DenseModel implements TrainableEncoder {
 
   /** Loads a sentence-transformers folder, or a plain ModernBERT folder (then mean pooling + normalize). */
   static async fromPretrained(dir: string, opts: Partial<DenseSettings> = {}): Promise<DenseModel> {
+    const settings = DenseModel.settingsFromDir(dir, opts);
+    const text = TextTokenizer.fromDir(dir);
+    const backbone = loadBackbone(dir);
+    if (text.size > backbone.config.vocabSize) {
+      backbone.dispose();
+      throw new UserError(`${dir}: tokenizer has ${text.size} tokens but config.json vocab_size is ${backbone.config.vocabSize}`);
+    }
+    return new DenseModel(backbone, text, settings);
+  }
+
+  /** A folder's pooling, normalisation and tokenization settings (with `opts` overriding), without loading weights. */
+  static settingsFromDir(dir: string, opts: Partial<DenseSettings> = {}): DenseSettings {
     const layout = inspectCheckpoint(dir);
     if (!layout.hasTokenizer) throw new UserError(`${dir}: no tokenizer.json`);
     let pooling: Pooling = 'mean';
@@ -79,20 +91,14 @@ export class DenseModel implements TrainableEncoder {
     }
     const st = fs.existsSync(path.join(dir, ST_CONFIG)) ? readJsonFile<Record<string, any>>(path.join(dir, ST_CONFIG)) : {};
     const sbert = readSentenceBertConfig(dir);
-    const text = TextTokenizer.fromDir(dir);
-    const backbone = loadBackbone(dir);
-    if (text.size > backbone.config.vocabSize) {
-      backbone.dispose();
-      throw new UserError(`${dir}: tokenizer has ${text.size} tokens but config.json vocab_size is ${backbone.config.vocabSize}`);
-    }
-    return new DenseModel(backbone, text, {
+    return {
       pooling: opts.pooling ?? pooling,
       normalize: opts.normalize ?? (layout.modules ? layout.normalize : true),
-      maxSeqLength: opts.maxSeqLength ?? sbert?.max_seq_length ?? Math.min(512, backbone.config.maxPositionEmbeddings),
+      maxSeqLength: opts.maxSeqLength ?? sbert?.max_seq_length ?? Math.min(512, readBackboneConfig(dir).maxPositionEmbeddings),
       prompts: opts.prompts ?? st.prompts ?? {},
       defaultPromptName: opts.defaultPromptName ?? st.default_prompt_name ?? null,
       lowercase: opts.lowercase ?? sbert?.do_lower_case ?? false,
-    });
+    };
   }
 
   get dim(): number {

@@ -17,3 +17,7 @@ export * from './safetensors';
 export * from './checkpoint-files';
 export * from './parallel-encode';
 export * from './masked-lm';
+export * from './engine';
+export * from './onnx/ort-encoder';
+export * from './onnx/export';
+export * from './onnx/modernbert-onnx';

@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { writeJsonAtomic } from '../util/atomic';
 import { readJsonFile } from '../util/json';
-import { loadEncoder, modelFingerprint } from '../models/load';
+import { modelFingerprint } from '../models/load';
+import { openEncoder } from '../models/engine';
 import { ColbertModel } from '../models/colbert';
 import { presetConfig } from '../models/config';
 import type { Encoder } from '../models/encoder';
@@ -218,7 +219,7 @@ export async function runPlan(plan: Plan, o: RunPlanOptions): Promise<RunPlanSum
     const rec = records.get(f.phase)!;
     const spec = plan.phases.find((p) => p.id === f.phase)!;
     const id = slug(`${o.preset}-${f.label}-seed${o.seed}`);
-    await evalOne(f, id, () => loadEncoder(rec.modelDir), rec, {
+    await evalOne(f, id, () => openEncoder(rec.modelDir), rec, { // ort unless CZ_ENGINE=tfjs
       pipeline: f.pipeline,
       phase: phaseName(spec),
       ablation: f.ablation,

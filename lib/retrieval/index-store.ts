@@ -36,6 +36,10 @@ export interface SearchOptions {
   progress?: string;
   /** When given, seconds spent in each stage are added to it (where the time goes). */
   timings?: SearchTimings;
+  /** Where the products run (lib/scores maxSimBlocked): 'ort' (native, multi-core) or 'tfjs'; default ort where it loads unless CZ_ENGINE=tfjs. */
+  product?: 'ort' | 'tfjs';
+  /** ORT threads (default: all cores, or CZ_THREADS). */
+  threads?: number;
 }
 
 export type { SearchTimings };
@@ -148,7 +152,7 @@ export abstract class VectorIndex {
     let done = 0;
     for (let b0 = 0; b0 < queries.length; b0 += queryBatch) {
       const batch = queries.slice(b0, b0 + queryBatch);
-      maxSimBlocked(batch, { dim, offsets: this.offsets, store: this.store }, out.slice(b0, b0 + queryBatch), { maxBlockFloats, tick: (n) => bar?.update((done += n)), timings: opts.timings });
+      maxSimBlocked(batch, { dim, offsets: this.offsets, store: this.store }, out.slice(b0, b0 + queryBatch), { maxBlockFloats, tick: (n) => bar?.update((done += n)), timings: opts.timings, product: opts.product, threads: opts.threads });
     }
     bar?.stop();
     return out;

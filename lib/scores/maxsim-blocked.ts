@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { matMul } from '../backend/index';
+import { gemm, useOrtProducts } from '../backend/ort-gemm';
 import { decodeF16 } from '../util/f16';
 
 /** Documents' vectors: document d's tokens are rows offsets[d]..offsets[d+1] of `store` ([tokens × dim]). */
@@ -39,6 +40,13 @@ export interface MaxSimBlockedOptions {
   tick?: (docs: number) => void;
   /** When given, seconds spent in each stage are added to it. */
   timings?: SearchTimings;
+  /**
+   * Where the block products run: 'ort' (ONNX Runtime's native GEMM, all cores or `threads`) or 'tfjs'
+   * (the active tfjs backend). Default: ort where it loads, unless CZ_ENGINE=tfjs.
+   */
+  product?: 'ort' | 'tfjs';
+  /** ORT threads for the products (default: all cores, or CZ_THREADS). */
+  threads?: number;
 }
 
 /** Scores every query (row-major [tokens × dim]) against every document; out[q][d] receives the score. */
@@ -59,7 +67,8 @@ export function maxSimBlocked(queries: Float32Array[], docs: RaggedVectors, out:
   queries.forEach((q, qi) => {
     for (let r = 0; r < q.length / dim; r++) for (let c = 0; c < dim; c++) qt[c * m + qStart[qi] + r] = q[r * dim + c];
   });
-  const qtT = tf.tensor2d(qt, [dim, m]);
+  const native = (opts.product ?? (useOrtProducts() ? 'ort' : 'tfjs')) === 'ort';
+  const qtT = native ? null : tf.tensor2d(qt, [dim, m]);
   // Both the block [T, dim] and its product [T, m] stay within maxBlockFloats (unless one document is longer).
   const blockTokens = Math.max(1, Math.floor(maxBlockFloats / Math.max(m, dim)));
   const rowMax = new Float32Array(m);
@@ -80,9 +89,14 @@ export function maxSimBlocked(queries: Float32Array[], docs: RaggedVectors, out:
         const c0 = clock();
         const block = raw instanceof Uint16Array ? decodeF16(raw, f16Scratch!).subarray(0, T * dim) : raw;
         const c1 = clock();
-        const sims = tf.tidy(() => matMul(tf.tensor2d(block, [T, dim]), qtT));
-        const s = sims.dataSync() as Float32Array;
-        sims.dispose();
+        let s: Float32Array;
+        if (native) {
+          s = gemm(block, qt, T, dim, m, { threads: opts.threads });
+        } else {
+          const sims = tf.tidy(() => matMul(tf.tensor2d(block, [T, dim]), qtT!));
+          s = sims.dataSync() as Float32Array;
+          sims.dispose();
+        }
         const c2 = clock();
         for (let d = d0; d < d1; d++) {
           const a = offsets[d] - t0;
@@ -113,6 +127,6 @@ export function maxSimBlocked(queries: Float32Array[], docs: RaggedVectors, out:
       d0 = d1;
     }
   } finally {
-    qtT.dispose();
+    qtT?.dispose();
   }
 }

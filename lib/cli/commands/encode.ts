@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { initBackend } from '../../backend/index';
 import { UserError } from '../../util/errors';
 import { readCorpus } from '../../data/beir';
-import { loadEncoder } from '../../models/load';
+import { addEngineOptions, openModel } from './engine-options';
 import { encodeParallel } from '../../models/parallel-encode';
 import type { Encoded } from '../../scores/encoded';
 import type { Role } from '../../tokenize/types';
@@ -34,7 +34,7 @@ export async function encodeWithProgress(model: { encode: (t: string[], r: Role,
 }
 
 export function registerEncode(program: Command): void {
-  program
+  const cmd = program
     .command('encode')
     .description('encode texts (JSONL {"_id","text"}) with a model; writes embeddings (and the scoring mask for ColBERT) as safetensors')
     .requiredOption('--model <dir>', 'model folder (PyLate ColBERT or sentence-transformers dense)')
@@ -43,14 +43,15 @@ export function registerEncode(program: Command): void {
     .requiredOption('--out <file>', 'output .safetensors: embeddings [n, tokens, dim] + mask [n, tokens] (ColBERT) or embeddings [n, dim] (dense)')
     .option('--overwrite', 'replace --out when the file exists')
     .option('--batch-size <n>', 'texts per forward pass', positiveInt, 32)
-    .option('--workers <n>', 'encoding threads (one core and one model copy each; capped at the number of batches, a warning above the cores, refused when the memory estimate does not fit)', positiveInt, 1)
-    .action(async (opts: { model: string; input: string; as: Role; out: string; batchSize: number; workers: number; overwrite?: boolean }) => {
+    .option('--workers <n>', 'encoding threads (one core and one model copy each; capped at the number of batches, a warning above the cores, refused when the memory estimate does not fit)', positiveInt, 1);
+  addEngineOptions(cmd)
+    .action(async (opts: { model: string; input: string; as: Role; out: string; batchSize: number; workers: number; overwrite?: boolean; engine?: string; threads?: number }) => {
       checkOutput(opts.out, { command: 'encode', kind: 'file', overwrite: opts.overwrite });
       await initBackend();
       const { ids, texts } = readTexts(opts.input);
       // Before the model loads: no more workers than batches, a warning above the cores, a refusal above memory.
       const workers = planParallelism({ what: '--workers', requested: opts.workers, perWorkerBytes: encodeWorkerBytes(opts.model, opts.batchSize), work: Math.ceil(texts.length / opts.batchSize) });
-      const model = await loadEncoder(opts.model);
+      const model = await openModel(opts.model, opts);
       const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
       let kind: string = model.kind;
       if (workers > 1) {

@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { initBackend } from '../../backend/index';
 import { UserError } from '../../util/errors';
 import { readCorpus } from '../../data/beir';
-import { loadEncoder, modelFingerprint } from '../../models/load';
+import { modelFingerprint } from '../../models/load';
+import { addEngineOptions, openModel } from './engine-options';
 import { ParallelEncoder } from '../../models/parallel-encode';
 import { saveIndex } from '../../retrieval/io';
 import type { StorageDtype } from '../../retrieval/index-store';
@@ -36,7 +37,7 @@ export function corpusFile(spec: string): string {
 }
 
 export function registerIndex(program: Command): void {
-  program
+  const cmd = program
     .command('index')
     .description('encode a corpus (BEIR folder or JSONL) and write an exact index (multi-vector for ColBERT, single-vector for dense)')
     .requiredOption('--model <dir>', 'model folder')
@@ -46,15 +47,16 @@ export function registerIndex(program: Command): void {
     .option('--dtype <type>', 'vector storage: float32 or float16', 'float32')
     .option('--batch-size <n>', 'texts per forward pass', positiveInt, 32)
     .option('--chunk <n>', 'documents encoded before they are added to the index (bounds memory)', positiveInt, 1024)
-    .option('--workers <n>', 'encoding threads (one core and one model copy each; capped at the number of batches, a warning above the cores, refused when the memory estimate does not fit)', positiveInt, 1)
-    .action(async (opts: { model: string; corpus: string; out: string; dtype: string; batchSize: number; chunk: number; workers: number; overwrite?: boolean }) => {
+    .option('--workers <n>', 'encoding threads (one core and one model copy each; capped at the number of batches, a warning above the cores, refused when the memory estimate does not fit)', positiveInt, 1);
+  addEngineOptions(cmd)
+    .action(async (opts: { model: string; corpus: string; out: string; dtype: string; batchSize: number; chunk: number; workers: number; overwrite?: boolean; engine?: string; threads?: number }) => {
       checkOutput(opts.out, { command: 'index', kind: 'dir', overwrite: opts.overwrite, isOurs: isIndexDir });
       if (opts.dtype !== 'float32' && opts.dtype !== 'float16') throw new UserError(`--dtype must be float32 or float16, got ${opts.dtype}`);
       await initBackend();
       const docs = readCorpus(corpusFile(opts.corpus));
       // Before the model loads: no more workers than batches, a warning above the cores, a refusal above memory.
       const workers = planParallelism({ what: '--workers', requested: opts.workers, perWorkerBytes: encodeWorkerBytes(opts.model, opts.batchSize), work: Math.ceil(docs.length / opts.batchSize) });
-      const model = await loadEncoder(opts.model);
+      const model = await openModel(opts.model, opts);
       // More than one worker: each loads the model in its own thread (tfjs-wasm computes on one core).
       const encoder = workers > 1 ? new ParallelEncoder(opts.model, model.kind, model.dim, workers) : model;
       const index = await indexCorpus(encoder, docs, {

@@ -15,6 +15,7 @@ export const COMMANDS: Array<{ name: string; load: () => Register }> = [
   { name: 'score', load: () => require('./score').registerScore },
   { name: 'index', load: () => require('./index-corpus').registerIndex },
   { name: 'search', load: () => require('./search').registerSearch },
+  { name: 'export-onnx', load: () => require('./export-onnx').registerExportOnnx },
   { name: 'train', load: () => require('./train').registerTrain },
   { name: 'gradcheck', load: () => require('./gradcheck').registerGradcheck },
   { name: 'data', load: () => require('./data').registerData },

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../backend/index';
-import { loadEncoder } from '../../models/load';
+import { addEngineOptions, openModel } from './engine-options';
 import { colbertScores, dotScores } from '../../scores/index';
 import { writeFileAtomic } from '../../util/atomic';
 import { checkOutput } from '../../util/output';
@@ -9,7 +9,7 @@ import { encodeWithProgress, readTexts } from './encode';
 import { positiveInt } from '../options';
 
 export function registerScore(program: Command): void {
-  program
+  const cmd = program
     .command('score')
     .description('score every query against every document: JSON matrix [queries][documents] (MaxSim for ColBERT, dot product for dense)')
     .requiredOption('--model <dir>', 'model folder')
@@ -18,13 +18,14 @@ export function registerScore(program: Command): void {
     .option('--batch-size <n>', 'texts per forward pass', positiveInt, 32)
     .option('--out <file>', 'write the JSON here instead of stdout (an existing file is replaced only with --overwrite)')
     .option('--overwrite', 'replace --out when the file exists')
-    .option('--ids', 'print {"queries": ids, "documents": ids, "scores": matrix} instead of the bare matrix')
-    .action(async (opts: { model: string; queries: string; documents: string; batchSize: number; out?: string; ids?: boolean; overwrite?: boolean }) => {
+    .option('--ids', 'print {"queries": ids, "documents": ids, "scores": matrix} instead of the bare matrix');
+  addEngineOptions(cmd)
+    .action(async (opts: { model: string; queries: string; documents: string; batchSize: number; out?: string; ids?: boolean; overwrite?: boolean; engine?: string; threads?: number }) => {
       if (opts.out) checkOutput(opts.out, { command: 'score', kind: 'file', overwrite: opts.overwrite });
       await initBackend();
       const queries = readTexts(opts.queries);
       const docs = readTexts(opts.documents);
-      const model = await loadEncoder(opts.model);
+      const model = await openModel(opts.model, opts);
       const q = await encodeWithProgress(model, queries.texts, 'query', opts.batchSize);
       const d = await encodeWithProgress(model, docs.texts, 'document', opts.batchSize);
       const s = model.kind === 'colbert'

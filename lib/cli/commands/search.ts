@@ -5,14 +5,15 @@ import { UserError } from '../../util/errors';
 import { loadBeir, readQueries } from '../../data/beir';
 import { writeTrecRun } from '../../data/trec';
 import type { Query } from '../../data/types';
-import { loadEncoder, modelFingerprint } from '../../models/load';
+import { modelFingerprint } from '../../models/load';
+import { addEngineOptions, openModel } from './engine-options';
 import { loadIndex } from '../../retrieval/io';
 import { searchQueries } from '../../retrieval/corpus';
 import { positiveInt } from '../options';
 import { checkOutput } from '../../util/output';
 
 export function registerSearch(program: Command): void {
-  program
+  const cmd = program
     .command('search')
     .description('encode queries and retrieve the top k documents of an index exactly; writes a TREC run')
     .requiredOption('--index <dir>', 'index folder written by `index`')
@@ -24,13 +25,14 @@ export function registerSearch(program: Command): void {
     .option('--overwrite', 'replace --out when the file exists')
     .option('--batch-size <n>', 'queries per forward pass', positiveInt, 32)
     .option('--tag <tag>', 'run tag (last column)', 'colbert-zero')
-    .option('--force', 'search even if the index was built with another model (or records none)')
-    .action(async (opts: { index: string; model: string; queries: string; split: string; k: number; out: string; batchSize: number; tag: string; force?: boolean; overwrite?: boolean }) => {
+    .option('--force', 'search even if the index was built with another model (or records none)');
+  addEngineOptions(cmd)
+    .action(async (opts: { index: string; model: string; queries: string; split: string; k: number; out: string; batchSize: number; tag: string; force?: boolean; overwrite?: boolean; engine?: string; threads?: number }) => {
       checkOutput(opts.out, { command: 'search', kind: 'file', overwrite: opts.overwrite });
       await initBackend();
       if (!fs.existsSync(opts.queries)) throw new UserError(`${opts.queries}: not found`);
       const queries: Query[] = fs.statSync(opts.queries).isDirectory() ? loadBeir(opts.queries, opts.split).queries : readQueries(opts.queries);
-      const model = await loadEncoder(opts.model);
+      const model = await openModel(opts.model, opts);
       const index = loadIndex(opts.index, { kind: model.kind === 'colbert' ? 'multivector' : 'dense', dim: model.dim, modelFingerprint: modelFingerprint(opts.model), force: opts.force });
       const run = await searchQueries(model, index, queries, { k: opts.k, batchSize: opts.batchSize, progress: 'search' });
       writeTrecRun(opts.out, run, { tag: opts.tag });

@@ -1,0 +1,109 @@
+/**
+ * Synchronous float32 matrix products on ONNX Runtime's native CPU kernels (multi-threaded MLAS), for
+ * code that cannot await: MaxSim's block products and, optionally, the 2-D products of lib/backend/matmul.
+ *
+ * onnxruntime-node's public `InferenceSession.run` returns a promise, but it only defers (setImmediate) a
+ * call to the native session's synchronous `run`. This module opens that native session directly through
+ * the package's binding (`onnxruntime-node/dist/binding`, the object its own session handler uses) and
+ * calls `run` synchronously. That binding is not a documented API: a future onnxruntime-node may change it,
+ * and `gemmAvailable()` then reports false (callers fall back to tfjs only when they were not told to use ORT).
+ *
+ * One graph per transpose combination: Gemm(A, B, transA, transB) with dynamic M, K, N.
+ */
+import { GraphBuilder, FLOAT } from './onnx-graph';
+import { defaultThreads, loadOrt } from './ort';
+
+interface NativeSession {
+  loadModel(buffer: ArrayBufferLike, offset: number, length: number, options: object): void;
+  run(feeds: Record<string, unknown>, fetches: Record<string, null>, options: object): Record<string, { data: Float32Array } | { cpuData?: Float32Array; data: Float32Array }>;
+}
+
+let binding: { InferenceSession: new () => NativeSession } | null | undefined;
+let bindingError = '';
+const sessions = new Map<string, NativeSession>();
+let sessionThreads = 0;
+
+function nativeBinding(): { InferenceSession: new () => NativeSession } | null {
+  if (binding !== undefined) return binding;
+  try {
+    loadOrt();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const b = require('onnxruntime-node/dist/binding') as { binding: { InferenceSession: new () => NativeSession }; initOrt: () => void };
+    b.initOrt();
+    binding = typeof b.binding?.InferenceSession === 'function' ? b.binding : null;
+    if (!binding) bindingError = 'onnxruntime-node/dist/binding has no InferenceSession';
+  } catch (e) {
+    binding = null;
+    bindingError = (e as Error).message.split('\n')[0];
+  }
+  return binding;
+}
+
+/** True when synchronous ORT products are available here; `gemmUnavailableReason()` says why not. */
+export function gemmAvailable(): boolean {
+  return nativeBinding() !== null;
+}
+
+export function gemmUnavailableReason(): string {
+  nativeBinding();
+  return bindingError;
+}
+
+function session(transA: boolean, transB: boolean, threads: number): NativeSession {
+  if (threads !== sessionThreads) {
+    sessions.clear();
+    sessionThreads = threads;
+  }
+  const key = `${+transA}${+transB}`;
+  let s = sessions.get(key);
+  if (!s) {
+    const b = nativeBinding();
+    if (!b) throw new Error(`ORT GEMM unavailable: ${bindingError}`);
+    const g = new GraphBuilder();
+    const a = g.input('a', FLOAT, transA ? ['k', 'm'] : ['m', 'k']);
+    const bb = g.input('b', FLOAT, transB ? ['n', 'k'] : ['k', 'n']);
+    g.output(g.op('Gemm', [a, bb], { transA: +transA, transB: +transB }), 'c', FLOAT, ['m', 'n']);
+    const bytes = g.serialize({ producer: 'colbert-zero-workbook', version: 'gemm/1' });
+    s = new b.InferenceSession();
+    s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      logSeverityLevel: 3,
+      executionProviders: ['cpu'],
+    });
+    sessions.set(key, s);
+  }
+  return s;
+}
+
+/**
+ * op(a)·op(b) for row-major float32 matrices: a is [m, k] ([k, m] when transA), b is [k, n] ([n, k] when
+ * transB); returns [m, n]. Runs synchronously on `threads` threads (default: all cores, or CZ_THREADS).
+ */
+export function gemm(a: Float32Array, b: Float32Array, m: number, k: number, n: number, opts: { transA?: boolean; transB?: boolean; threads?: number } = {}): Float32Array {
+  const ort = loadOrt();
+  const transA = opts.transA ?? false;
+  const transB = opts.transB ?? false;
+  if (a.length !== m * k || b.length !== k * n) throw new Error(`gemm: expected ${m}×${k} and ${k}×${n} values, got ${a.length} and ${b.length}`);
+  const s = session(transA, transB, opts.threads ?? defaultThreads());
+  const out = s.run(
+    { a: new ort.Tensor('float32', a, transA ? [k, m] : [m, k]), b: new ort.Tensor('float32', b, transB ? [n, k] : [k, n]) },
+    { c: null },
+    {},
+  );
+  return out.c.data as Float32Array;
+}
+
+/**
+ * Whether search-time products run on ORT: yes where the synchronous binding loads, unless CZ_ENGINE is
+ * tfjs; CZ_ENGINE=ort where it does not load is an error (never a silent fallback).
+ */
+export function useOrtProducts(): boolean {
+  const env = process.env.CZ_ENGINE?.trim();
+  if (env === 'tfjs') return false;
+  if (gemmAvailable()) return true;
+  if (env === 'ort') throw new Error(`CZ_ENGINE=ort: ONNX Runtime products are unavailable: ${bindingError}`);
+  return false;
+}

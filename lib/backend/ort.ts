@@ -1,0 +1,96 @@
+/**
+ * ONNX Runtime (the `onnxruntime-node` package: a native CPU build ships inside it) loaded on demand, and
+ * sessions with this project's defaults: all cores for one operator (intra-op threads), full graph
+ * optimisation, warnings off.
+ *
+ * Execution providers: `cpu` (default) or `cuda` (`CZ_ORT_PROVIDER=cuda` or the `provider` option). The
+ * CUDA provider needs onnxruntime-node's CUDA libraries, which its install step downloads unless
+ * ONNXRUNTIME_NODE_INSTALL=skip; it is untested in this project. A provider that cannot start is an error.
+ */
+import * as os from 'node:os';
+import type * as Ort from 'onnxruntime-node';
+import { UserError } from '../util/errors';
+
+export type OrtModule = typeof Ort;
+export type OrtProvider = 'cpu' | 'cuda';
+
+let loaded: OrtModule | undefined;
+let failure: string | undefined;
+
+/** onnxruntime-node, or a UserError saying why it does not load. */
+export function loadOrt(): OrtModule {
+  if (loaded) return loaded;
+  if (failure === undefined) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      loaded = require('onnxruntime-node') as OrtModule;
+      return loaded;
+    } catch (e) {
+      failure = (e as Error).message.split('\n')[0];
+    }
+  }
+  throw new UserError(`engine 'ort' could not be loaded: onnxruntime-node: ${failure} (reinstall with npm ci, or use --engine tfjs)`);
+}
+
+/** True when onnxruntime-node loads on this machine. */
+export function ortAvailable(): boolean {
+  try {
+    loadOrt();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface OrtSessionOptions {
+  /** Intra-op threads; default: the machine's cores (os.availableParallelism), or CZ_THREADS. */
+  threads?: number;
+  /** Execution provider; default CZ_ORT_PROVIDER or 'cpu'. */
+  provider?: OrtProvider;
+}
+
+function envThreads(): number | undefined {
+  const v = process.env.CZ_THREADS?.trim();
+  if (!v) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`CZ_THREADS must be a positive integer, got "${v}"`);
+  return n;
+}
+
+function envProvider(): OrtProvider | undefined {
+  const v = process.env.CZ_ORT_PROVIDER?.trim();
+  if (!v) return undefined;
+  if (v !== 'cpu' && v !== 'cuda') throw new UserError(`CZ_ORT_PROVIDER must be cpu or cuda, got "${v}"`);
+  return v;
+}
+
+export function defaultThreads(): number {
+  return envThreads() ?? (os.availableParallelism?.() ?? os.cpus().length);
+}
+
+/** An inference session on a model file or serialised bytes; `where` names it in errors. */
+export async function createSession(model: string | Uint8Array, where: string, opts: OrtSessionOptions = {}): Promise<Ort.InferenceSession> {
+  const ort = loadOrt();
+  const provider = opts.provider ?? envProvider() ?? 'cpu';
+  const options: Ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: opts.threads ?? defaultThreads(),
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    logSeverityLevel: 3,
+    executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+  };
+  try {
+    return typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
+  } catch (e) {
+    throw new UserError(`${where}: onnxruntime (${provider}) could not open the model: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** int64 tensor from int32 ids. */
+export function int64Tensor(data: Int32Array, dims: number[]): Ort.Tensor {
+  const ort = loadOrt();
+  const out = new BigInt64Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = BigInt(data[i]);
+  return new ort.Tensor('int64', out, dims);
+}

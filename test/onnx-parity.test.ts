@@ -1,0 +1,255 @@
+/**
+ * ModernBERT on ONNX Runtime (lib/models/onnx) against transformers, PyLate and sentence-transformers
+ * (the committed golden fixtures) and against the tfjs models, at float32 to ≤ 1e-4: last hidden states
+ * with global and sliding layers and padding, ColBERT token embeddings (documents longer than the local
+ * window, prompts, [MASK] query expansion attended or not, no expansion), MaxSim scores through encode(),
+ * truncated long texts, dense mean pooling with and without prompt, CLS pooling; dynamic batch and length.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../lib/backend';
+import { readCheckpointTensors, readSafetensors } from '../lib/models/safetensors';
+import { readBackboneConfig } from '../lib/models/backbone-io';
+import { ColbertModel } from '../lib/models/colbert';
+import { DenseModel } from '../lib/models/dense';
+import type { TokenizedBatch } from '../lib/tokenize/types';
+import { buildModernBertOnnx } from '../lib/models/onnx/modernbert-onnx';
+import { OrtEncoder } from '../lib/models/onnx/ort-encoder';
+import { encoderForModel } from '../lib/models/engine';
+import { createSession, int64Tensor } from '../lib/backend/ort';
+import { colbertScores } from '../lib/scores';
+import { assertClose } from './helpers/tensors';
+import { PROJECT_ROOT } from './helpers/shared';
+
+const FIX = path.join(PROJECT_ROOT, 'test', 'fixtures', 'models');
+type G = { shape: number[]; data: Float32Array | Int32Array };
+const golden = readSafetensors(path.join(FIX, 'golden.safetensors'));
+const g = (k: string): G => {
+  const t = golden.tensors.get(k);
+  assert.ok(t, `golden lacks ${k}`);
+  return t as unknown as G;
+};
+const meta = (k: string): string[] => JSON.parse(golden.metadata[k]);
+
+function goldenBatch(prefix: string): TokenizedBatch {
+  const ids = g(`${prefix}.input_ids`);
+  return { n: ids.shape[0], length: ids.shape[1], inputIds: ids.data as Int32Array, attentionMask: g(`${prefix}.attention_mask`).data as Int32Array, scoringMask: g(`${prefix}.mask`).data as Int32Array };
+}
+
+function scored(emb: ArrayLike<number>, mask: ArrayLike<number>, dim: number): Float32Array {
+  const out: number[] = [];
+  for (let i = 0; i < mask.length; i++) if (mask[i]) for (let d = 0; d < dim; d++) out.push(emb[i * dim + d]);
+  return Float32Array.from(out);
+}
+
+/** A private copy of a fixture folder (model.onnx is written beside the checkpoint). */
+const tmpDirs: string[] = [];
+function copyFixture(name: string): string {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cz-onnx-')), name);
+  fs.cpSync(path.join(FIX, name), dir, { recursive: true });
+  tmpDirs.push(path.dirname(dir));
+  return dir;
+}
+after(() => tmpDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+describe('ModernBERT graph vs transformers (hidden states)', () => {
+  before(async () => {
+    await initBackend();
+  });
+
+  it('matches eager last hidden states on every position (global + sliding layers, padding)', async () => {
+    const dir = path.join(FIX, 'hf-mlm');
+    const config = readBackboneConfig(dir);
+    assert.ok(config.layerTypes.includes('sliding_attention') && config.layerTypes.includes('full_attention'));
+    const { tensors } = readCheckpointTensors(dir);
+    const bytes = buildModernBertOnnx(config, (n) => {
+      const t = tensors.get(n) ?? tensors.get(`model.${n}`);
+      return t ? { shape: t.shape, data: t.data as Float32Array } : undefined;
+    }, { kind: 'hidden' }, dir);
+    const session = await createSession(bytes, 'hf-mlm graph', { threads: 1 });
+    const ids = g('hidden.input_ids');
+    const mask = g('hidden.attention_mask').data as Int32Array;
+    const [n, L] = ids.shape;
+    assert.ok(L > config.localAttention / 2 + 1, 'fixture must exceed the local window');
+    assert.ok(mask.some((m) => m === 0), 'fixture must have padding');
+    const out = await session.run({ input_ids: int64Tensor(ids.data as Int32Array, [n, L]), attention_mask: int64Tensor(mask, [n, L]) });
+    assert.deepEqual(out.hidden.dims, [n, L, config.hiddenSize]);
+    assertClose(out.hidden.data as Float32Array, g('hidden.eager').data, 1e-4, 'hidden (eager, all positions)');
+    // Dynamic shapes: a sub-batch at a shorter length gives the same rows as the model at that length.
+    const sub = await session.run({ input_ids: int64Tensor((ids.data as Int32Array).slice(0, L), [1, L]), attention_mask: int64Tensor(mask.slice(0, L), [1, L]) });
+    assertClose(sub.hidden.data as Float32Array, (g('hidden.eager').data as Float32Array).slice(0, L * config.hiddenSize), 1e-4, 'hidden (batch of one)');
+    await session.release();
+  });
+
+  it('names a missing or misshapen tensor', () => {
+    const dir = path.join(FIX, 'hf-mlm');
+    const config = readBackboneConfig(dir);
+    const { tensors } = readCheckpointTensors(dir);
+    const get = (n: string) => {
+      const t = tensors.get(n) ?? tensors.get(`model.${n}`);
+      return t ? { shape: t.shape, data: t.data as Float32Array } : undefined;
+    };
+    assert.throws(() => buildModernBertOnnx(config, (n) => (n === 'layers.1.mlp.Wo.weight' ? undefined : get(n)), { kind: 'hidden' }, 'x.safetensors'), /x\.safetensors: missing tensor "layers\.1\.mlp\.Wo\.weight"/);
+    assert.throws(() => buildModernBertOnnx(config, (n) => (n === 'final_norm.weight' ? { shape: [3], data: new Float32Array(3) } : get(n)), { kind: 'hidden' }, 'x.safetensors'), /tensor "final_norm\.weight" has shape \[3\]/);
+  });
+});
+
+describe('ColBERT on ONNX Runtime vs PyLate and tfjs', () => {
+  let dir: string;
+  let ort: OrtEncoder;
+  let tfjs: ColbertModel;
+  before(async () => {
+    await initBackend();
+    dir = copyFixture('colbert');
+    ort = await OrtEncoder.open(dir, { threads: 2 });
+    tfjs = await ColbertModel.fromPretrained(dir);
+  });
+  after(() => {
+    ort?.dispose();
+    tfjs?.dispose();
+  });
+
+  async function check(prefix: string, enc = ort, model = tfjs) {
+    const want = goldenBatch(prefix);
+    const got = await enc.run(want);
+    assertClose(scored(got, want.scoringMask, enc.dim), scored(g(`${prefix}.embeddings`).data, want.scoringMask, enc.dim), 1e-4, `${prefix}: vs PyLate`);
+    const ref = model.forward(want, { training: false });
+    assertClose(got, ref.embeddings.dataSync(), 1e-4, `${prefix}: vs tfjs (every position)`);
+    tf.dispose([ref.embeddings, ref.mask!]);
+  }
+
+  it('built model.onnx beside the checkpoint', () => {
+    assert.equal(ort.built, true);
+    assert.ok(fs.existsSync(path.join(dir, 'model.onnx')));
+    assert.equal(ort.kind, 'colbert');
+    assert.equal(ort.dim, 16);
+  });
+
+  it('query and document token embeddings (documents longer than the local window)', async () => {
+    assert.ok(g('colbert.document.input_ids').shape[1] > tfjs.backbone.config.localAttention / 2 + 1);
+    await check('colbert.query');
+    await check('colbert.document');
+    await check('colbert.query_prompt');
+    await check('colbert.document_prompt');
+  });
+
+  it('without query expansion, and attending to the [MASK] expansion tokens', async () => {
+    await check('colbert.query_noexpansion');
+    await check('colbert.query_attend');
+  });
+
+  it('tokenizes as the tfjs model does, with the folder overrides', async () => {
+    const attend = await OrtEncoder.open(dir, { threads: 1, colbert: { overrides: { attend_to_expansion_tokens: true } } });
+    assert.equal(attend.built, false, 'the cached model.onnx is reused: overrides change tokenization only');
+    const tok = attend.tokenize(meta('queries'), 'query');
+    const ref = (await ColbertModel.fromPretrained(dir, { overrides: { attend_to_expansion_tokens: true } }));
+    assert.deepEqual(tok, ref.tokenize(meta('queries'), 'query'));
+    ref.dispose();
+    attend.dispose();
+  });
+
+  it('encode() batches, reorders and gives PyLate MaxSim scores', async () => {
+    const noPrompt = await OrtEncoder.open(dir, { threads: 1, colbert: { overrides: { prompts: {} } } });
+    const q = await noPrompt.encode(meta('queries'), 'query', { batchSize: 2 });
+    const d = await noPrompt.encode(meta('documents'), 'document', { batchSize: 2 });
+    const s = colbertScores(q.embeddings as tf.Tensor3D, d.embeddings as tf.Tensor3D, q.mask, d.mask);
+    assertClose(s, g('colbert.scores').data, 1e-4, 'MaxSim scores');
+    tf.dispose([q.embeddings, q.mask!, d.embeddings, d.mask!, s]);
+    noPrompt.dispose();
+  });
+
+  it('truncates long texts exactly as the tfjs model, batch by batch', async () => {
+    const long = Array.from({ length: 80 }, (_, i) => `word${i % 17} token${i % 5}`).join(' ');
+    const texts = [long, 'short text', `${long} and more`, 'a'];
+    const a = await ort.encode(texts, 'document', { batchSize: 3 });
+    const b = await tfjs.encode(texts, 'document', { batchSize: 3 });
+    assert.deepEqual(a.embeddings.shape, b.embeddings.shape);
+    assert.equal(a.embeddings.shape[1], tfjs.tokenizer.config.document_length);
+    assertClose(a.embeddings, b.embeddings, 1e-4, 'truncated documents');
+    assert.deepEqual(Array.from(a.mask!.dataSync()), Array.from(b.mask!.dataSync()));
+    tf.dispose([a.embeddings, a.mask!, b.embeddings, b.mask!]);
+  });
+
+  it('a plain ModernBERT folder becomes the same ColBERT model as in tfjs (markers added, projection seeded)', async () => {
+    const plain = copyFixture('hf-mlm');
+    const enc = await OrtEncoder.open(plain, { threads: 1, fallback: 'colbert', colbert: { embeddingSize: 8, seed: 1 } });
+    const ref = await ColbertModel.fromPretrained(plain, { embeddingSize: 8, seed: 1 });
+    const texts = ['hello world', 'late interaction retrieval with many tokens'];
+    const a = await enc.encode(texts, 'query');
+    const b = await ref.encode(texts, 'query');
+    assert.deepEqual(a.embeddings.shape, [2, 32, 8]);
+    assertClose(a.embeddings, b.embeddings, 1e-4, 'plain folder as ColBERT');
+    tf.dispose([a.embeddings, a.mask!, b.embeddings, b.mask!]);
+    enc.dispose();
+    ref.dispose();
+  });
+
+  it('a model in memory (training weights) evaluates on ORT with the same numbers (encoderForModel)', async () => {
+    const onOrt = await encoderForModel(tfjs, { engine: 'ort' });
+    assert.ok(onOrt.encoder instanceof OrtEncoder);
+    const onTfjs = await encoderForModel(tfjs, { engine: 'tfjs' });
+    assert.equal(onTfjs.encoder, tfjs);
+    const texts = meta('documents');
+    const a = await onOrt.encoder.encode(texts, 'document');
+    const b = await tfjs.encode(texts, 'document');
+    assertClose(a.embeddings, b.embeddings, 1e-4, 'in-memory graph vs tfjs');
+    tf.dispose([a.embeddings, a.mask!, b.embeddings, b.mask!]);
+    onOrt.dispose();
+    onTfjs.dispose();
+  });
+
+  it('rejects token ids outside the vocabulary by name', async () => {
+    const bad = goldenBatch('colbert.query');
+    const ids = Int32Array.from(bad.inputIds);
+    ids[3] = 100000;
+    await assert.rejects(ort.run({ ...bad, inputIds: ids }), /token id 100000 is outside the model's vocabulary \(vocab_size 383\)/);
+  });
+});
+
+describe('dense model on ONNX Runtime vs sentence-transformers and tfjs', () => {
+  before(async () => {
+    await initBackend();
+  });
+
+  it('mean-pooled, normalised embeddings with and without prompt', async () => {
+    const dir = copyFixture('dense');
+    const enc = await OrtEncoder.open(dir, { threads: 2 });
+    assert.equal(enc.kind, 'dense');
+    const ref = await DenseModel.fromPretrained(dir);
+    const tok = ref.tokenizer.tokenize(meta('dense_texts'), 'document', { prompt: null });
+    assertClose(await enc.run(tok), g('dense.embeddings').data, 1e-4, 'dense embeddings');
+    const q = await enc.encode(meta('queries'), 'query');
+    assertClose(q.embeddings, g('dense.query_prompt').data, 1e-4, 'dense query embeddings with prompt');
+    const r = await ref.encode(meta('dense_texts'), 'document', { batchSize: 4 });
+    const e = await enc.encode(meta('dense_texts'), 'document', { batchSize: 4 });
+    assertClose(e.embeddings, r.embeddings, 1e-4, 'dense encode vs tfjs');
+    tf.dispose([q.embeddings, r.embeddings, e.embeddings]);
+    enc.dispose();
+    ref.dispose();
+  });
+
+  it('CLS pooling without normalisation', async () => {
+    const dir = copyFixture('dense');
+    const pc = path.join(dir, '1_Pooling', 'config.json');
+    const cfg = JSON.parse(fs.readFileSync(pc, 'utf8'));
+    fs.writeFileSync(pc, JSON.stringify({ ...cfg, pooling_mode_mean_tokens: false, pooling_mode_cls_token: true }));
+    const modules = JSON.parse(fs.readFileSync(path.join(dir, 'modules.json'), 'utf8')) as { type: string }[];
+    fs.writeFileSync(path.join(dir, 'modules.json'), JSON.stringify(modules.filter((m) => !m.type.endsWith('Normalize'))));
+    const enc = await OrtEncoder.open(dir, { threads: 1 });
+    const ref = await DenseModel.fromPretrained(dir);
+    assert.equal(ref.settings.pooling, 'cls');
+    assert.equal(ref.settings.normalize, false);
+    const a = await enc.encode(meta('dense_texts'), 'document');
+    const b = await ref.encode(meta('dense_texts'), 'document');
+    assertClose(a.embeddings, b.embeddings, 1e-4, 'CLS pooling');
+    const norms = Array.from(a.embeddings.square().sum(1).sqrt().dataSync() as Float32Array);
+    assert.ok(norms.some((v) => Math.abs(v - 1) > 1e-3), 'not normalised');
+    tf.dispose([a.embeddings, b.embeddings]);
+    enc.dispose();
+    ref.dispose();
+  });
+});

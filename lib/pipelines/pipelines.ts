@@ -63,6 +63,16 @@ export interface Plan {
   finals: PlanFinal[];
 }
 
+/** A table row's name for an ablation of (c), e.g. "(c) unsup. prompts; fine-tuning: prompts off, +length on". */
+export function ablationLabel(a: Ablation): string {
+  const on = (x: boolean) => (x ? 'on' : 'off');
+  const same = a.supervisedPrompts === a.kdPrompts && a.supervisedLength === a.kdLength;
+  const tune = same
+    ? `prompts ${on(a.supervisedPrompts)}, +length ${on(a.supervisedLength)}`
+    : `supervised prompts ${on(a.supervisedPrompts)} +length ${on(a.supervisedLength)}, KD prompts ${on(a.kdPrompts)} +length ${on(a.kdLength)}`;
+  return `(c) unsup. ${a.unsupervisedPrompts ? 'with' : 'without'} prompts; fine-tuning: ${tune}`;
+}
+
 function ablationTag(a: Ablation): string {
   const b = (x: boolean) => (x ? '1' : '0');
   return `p${b(a.unsupervisedPrompts)}${b(a.supervisedPrompts)}${b(a.kdPrompts)}-l${b(a.supervisedLength)}${b(a.kdLength)}`;
@@ -85,7 +95,8 @@ export function buildPlan(scale: PlanScale, data: PlanData, o: { seed: number; p
   const main = MAIN_SETTING;
   const mlm = add('mlm', 'mlm', 'dense', { preset: scale.backbone.preset, vocabSize: scale.backbone.vocabSize, tokenizer: scale.backbone.tokenizer, initSeed: o.seed + 1 }, false, false);
   const needDense = pipelines.includes('a') || pipelines.includes('b');
-  const unsupDense = needDense ? add('unsupervised-dense', 'unsupervised', 'dense', { parent: mlm }, main.unsupervisedPrompts, false) : '';
+  // Unsupervised lengths include the prompts' tokens when there are prompts (Table 1: 39 / 187).
+  const unsupDense = needDense ? add('unsupervised-dense', 'unsupervised', 'dense', { parent: mlm }, main.unsupervisedPrompts, main.unsupervisedPrompts) : '';
   const finals: PlanFinal[] = [];
   if (pipelines.includes('a')) {
     const supDense = add('supervised-dense', 'supervised', 'dense', { parent: unsupDense }, main.supervisedPrompts, main.supervisedLength);
@@ -97,7 +108,7 @@ export function buildPlan(scale: PlanScale, data: PlanData, o: { seed: number; p
     finals.push({ label: '(b) supervised + KD', pipeline: 'b', phase: add('b/kd-colbert', 'distillation', 'colbert', { parent: sup }, main.kdPrompts, main.kdLength), ablation: main });
   }
   const zero = (a: Ablation): string => {
-    const unsup = add(`c/unsupervised-colbert${a.unsupervisedPrompts ? '' : '-noprompts'}`, 'unsupervised', 'colbert', { parent: mlm }, a.unsupervisedPrompts, false);
+    const unsup = add(`c/unsupervised-colbert${a.unsupervisedPrompts ? '' : '-noprompts'}`, 'unsupervised', 'colbert', { parent: mlm }, a.unsupervisedPrompts, a.unsupervisedPrompts);
     const supTag = `p${a.supervisedPrompts ? 1 : 0}l${a.supervisedLength ? 1 : 0}`;
     const sup = add(`c/supervised-colbert-${a.unsupervisedPrompts ? 'u1' : 'u0'}-${supTag}`, 'supervised', 'colbert', { parent: unsup }, a.supervisedPrompts, a.supervisedLength);
     return add(`c/kd-colbert-${ablationTag(a)}`, 'distillation', 'colbert', { parent: sup }, a.kdPrompts, a.kdLength);
@@ -110,7 +121,7 @@ export function buildPlan(scale: PlanScale, data: PlanData, o: { seed: number; p
   }
   for (const a of o.ablations ?? []) {
     if (ablationTag(a) === ablationTag(main) && pipelines.includes('c')) continue;
-    finals.push({ label: `(c) ${ablationTag(a)}`, pipeline: 'c', phase: zero(a), ablation: a });
+    finals.push({ label: ablationLabel(a), pipeline: 'c', phase: zero(a), ablation: a });
   }
   return { phases: [...phases.values()], finals };
 }
@@ -118,7 +129,8 @@ export function buildPlan(scale: PlanScale, data: PlanData, o: { seed: number; p
 /**
  * Tables 4/5's grid over (c): prompts on/off at the supervised and KD stages with their "+Length" on/off,
  * over the unsupervised model trained with and without prompts. `full` gives every combination (32);
- * otherwise the rows the paper reports: aligned and misaligned prompts, and length with and without prompts.
+ * otherwise the paper's rows: prompts × "+Length" on/off for both fine-tuning stages together, over each
+ * unsupervised model (8 settings, the main one included).
  */
 export function ablationGrid(full: boolean): Ablation[] {
   if (full) {
@@ -130,5 +142,7 @@ export function ablationGrid(full: boolean): Ablation[] {
     return out;
   }
   const all = (p: boolean, l: boolean, u: boolean): Ablation => ({ unsupervisedPrompts: u, supervisedPrompts: p, supervisedLength: l, kdPrompts: p, kdLength: l });
-  return [all(true, true, true), all(false, false, true), all(true, false, true), all(false, false, false), all(true, true, false)];
+  const out: Ablation[] = [];
+  for (const u of [true, false]) for (const p of [true, false]) for (const l of [true, false]) out.push(all(p, l, u));
+  return out;
 }

@@ -19,7 +19,7 @@ import { evaluate } from '../eval/trec/evaluate';
 import { buildReport } from '../report/report';
 import { buildPlan, ablationGrid, PIPELINES, type Plan, type PlanData } from './pipelines';
 import { bm25Baseline, runPlan, untrainedBase, type RunPlanSummary, type TestSet } from './runner';
-import { factNotes, presetNamed, withFacts, PAPER_FACTS, type FactChoices, type Preset } from './scales';
+import { factNotes, paperGpuHours, presetNamed, withFacts, PAPER_FACTS, type FactChoices, type Preset } from './scales';
 import { phaseLengths } from './phase';
 
 export interface ReproduceOptions {
@@ -128,16 +128,31 @@ async function presetData(preset: Preset, dir: string, log: (l: string) => void)
   throw new UserError(`preset ${preset.name}: its data (${preset.data}) is not prepared by this version; run --preset smoke`);
 }
 
-/** One line per phase of a plan: what it trains, from what, at which lengths. */
-export function formatPlan(plan: Plan): string {
+/** The data the paper preset trains and evaluates on (see data-manifests/ and `colbert-zero data`). */
+export const PAPER_DATA_NEEDED = [
+  'data the paper preset needs (colbert-zero data fetch ID, or data import ID PATH):',
+  '  answerdotai/ModernBERT-base                 the backbone (MLM phase: not retrained)',
+  '  nomic-ai/nomic-embed-unsupervised-data      unsupervised contrastive phase',
+  '  nomic-ai/nomic-embed-supervised             supervised phase (mined hard negatives)',
+  '  lightonai/ms-marco-en-bge-gemma             knowledge distillation (32 candidates, bge-reranker-v2-gemma scores)',
+  '  BEIR test sets (15, incl. CQADupStack)      evaluation (Table 2)',
+].join('\n');
+
+/** One line per phase of a plan: what it trains, from what, at which lengths (and, at paper scale, Table 1's GPU-hours). */
+export function formatPlan(plan: Plan, withGpuHours = false): string {
+  let total = 0;
   const lines = plan.phases.map((p) => {
+    const gpu = withGpuHours ? paperGpuHours(p.objective) : null;
+    if (gpu) total += gpu.hours;
+    const cost = withGpuHours ? (gpu ? `  ${gpu.hours} GPU-h (${gpu.gpus} × ${gpu.gpu})` : '  (the released ModernBERT-base)') : '';
     const from = 'parent' in p.init ? p.init.parent : `random ${p.init.preset}`;
     const l = phaseLengths(p);
     const h = p.hyper;
-    return `  ${p.id.padEnd(38)} ${p.objective.padEnd(12)} ${p.setting.padEnd(7)} from ${from.padEnd(34)} batch ${String(h.batchSize).padStart(5)}  steps ${String(h.steps).padStart(5)}  q/d ${l.queryLength}/${l.documentLength}  prompts ${p.prompts ? 'on' : 'off'}`;
+    return `  ${p.id.padEnd(38)} ${p.objective.padEnd(12)} ${p.setting.padEnd(7)} from ${from.padEnd(34)} batch ${String(h.batchSize * (h.accumulationSteps ?? 1)).padStart(5)}  q/d ${l.queryLength}/${l.documentLength}  prompts ${p.prompts ? 'on' : 'off'}${cost}`;
   });
   const finals = plan.finals.map((f) => `  evaluate ${f.label} (${f.phase})`);
-  return [...lines, ...finals].join('\n');
+  const sum = withGpuHours ? [`  total: ${total} GPU-hours for the ${plan.phases.length} phases of this plan (each trained once)`] : [];
+  return [...lines, ...sum, ...finals].join('\n');
 }
 
 /** Runs (or, for a dry run, prints) a preset; see the module comment. */
@@ -157,7 +172,8 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
   const planData: PlanData = data?.plan ?? { mlm: [], unsupervised: [], supervised: [], distillation: [] };
   const plans = preset.seeds.map((seed) => buildPlan(scale, planData, { seed, pipelines: preset.pipelines, ablations }));
   if (dryRun) {
-    for (const [i, plan] of plans.entries()) log(`seed ${preset.seeds[i]}:\n${formatPlan(plan)}`);
+    for (const [i, plan] of plans.entries()) log(`seed ${preset.seeds[i]}:\n${formatPlan(plan, preset.data === 'paper')}`);
+    if (preset.data === 'paper') log(PAPER_DATA_NEEDED);
     return { preset: preset.name, dryRun: true, plans, runs: [] };
   }
   const runs: RunPlanSummary[] = [];

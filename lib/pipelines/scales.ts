@@ -14,6 +14,7 @@
  * "search_query: " and for "search_document: "). The defaults follow the paper's text.
  */
 import { UserError } from '../util/errors';
+import { trainingSettings } from '../report/paper';
 import type { PhaseHyper } from './phase';
 import { PROMPT_EXTRA_LENGTH } from './presets';
 import type { Objective } from './phase';
@@ -89,10 +90,10 @@ export const PRESETS: Record<PresetName, Preset> = {
       dim: 64,
       hyper: hyper(
         {
-          mlm: { batchSize: 64, miniBatch: 32, steps: 150, lr: 1e-3, warmupSteps: 10 },
-          unsupervised: { batchSize: 128, miniBatch: 64, steps: 150, lr: 3e-4, warmupSteps: 10, temperature: TEMPERATURES.paper },
-          supervised: { batchSize: 32, miniBatch: 32, steps: 150, lr: 2e-4, warmupSteps: 10, temperature: 0.05, negatives: 3 },
-          distillation: { batchSize: 32, steps: 150, lr: 3e-4, warmupSteps: 10, candidates: 8, accumulationSteps: 2 },
+          mlm: { batchSize: 32, steps: 100, lr: 1e-3, warmupSteps: 10 },
+          unsupervised: { batchSize: 64, steps: 100, lr: 5e-4, warmupSteps: 10, temperature: TEMPERATURES.paper },
+          supervised: { batchSize: 16, steps: 100, lr: 3e-4, warmupSteps: 10, temperature: 0.05, negatives: 3 },
+          distillation: { batchSize: 16, steps: 100, lr: 3e-4, warmupSteps: 10, candidates: 8, accumulationSteps: 2 },
         },
         32,
         64,
@@ -119,22 +120,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     name: 'paper',
     description: "Table 1's settings on the real data (ModernBERT-base; the Nomic mixtures, ms-marco-en-bge-gemma, BEIR): printed as a plan with the data it needs and GPU-hours per phase",
     data: 'paper',
-    scale: {
-      backbone: { preset: 'base' },
-      dim: 128,
-      hyper: hyper(
-        {
-          // ModernBERT-base's own MLM pre-training is not redone at this scale: the paper starts from it.
-          mlm: { batchSize: 4096, steps: 1, lr: 8e-4 },
-          // Table 1 (lengths before the +7 of the prompts; learning rates: one point of Table 1's sweep range).
-          unsupervised: { batchSize: 16384, miniBatch: 256, steps: 1, lr: 1e-4, temperature: TEMPERATURES.paper },
-          supervised: { batchSize: 64, steps: 1, lr: 1e-6, temperature: 0.2, negatives: 7, documentLength: 512 },
-          distillation: { batchSize: 64, steps: 1, lr: 1e-5, candidates: 32, accumulationSteps: 2, documentLength: 512 },
-        },
-        32,
-        180,
-      ),
-    },
+    scale: undefined as unknown as PlanScale, // from Table 1, below
     seeds: [0],
     pipelines: ['a', 'b', 'c'],
     ablations: 'paper-rows',
@@ -143,6 +129,40 @@ export const PRESETS: Record<PresetName, Preset> = {
   },
 };
 PRESETS.study.scale = PRESETS.demo.scale;
+PRESETS.paper.scale = paperScale();
+
+/**
+ * Table 1 as a scale (results/paper/table-1.json through lib/report/paper.ts): batch sizes (KD: 64 × 2
+ * accumulation), temperatures, lengths (Table 1's include the 7 prompt tokens: the base lengths here are
+ * 7 less, "+Length" adds them back), and the geometric middle of each learning-rate sweep range. One epoch
+ * of each dataset is a step count only the data knows; the plan shows 1 step per phase.
+ */
+export function paperScale(): PlanScale {
+  const t = new Map(trainingSettings().map((s) => [s.phase, s]));
+  const get = (p: 'unsupervised' | 'supervised' | 'kd') => t.get(p)!;
+  const lr = (p: 'unsupervised' | 'supervised' | 'kd') => Math.sqrt(get(p).lrRange[0] * get(p).lrRange[1]);
+  const base = (p: 'unsupervised' | 'supervised' | 'kd') => ({ queryLength: get(p).queryLength - PROMPT_EXTRA_LENGTH, documentLength: get(p).documentLength - PROMPT_EXTRA_LENGTH });
+  const kd = get('kd');
+  return {
+    backbone: { preset: 'base' },
+    dim: 128,
+    hyper: {
+      // ModernBERT-base's own MLM pre-training is not redone: the paper starts from the released model.
+      mlm: { batchSize: 4096, steps: 1, lr: 8e-4, queryLength: 32, documentLength: 1024 },
+      unsupervised: { batchSize: get('unsupervised').batchSize, miniBatch: 256, steps: 1, lr: lr('unsupervised'), temperature: get('unsupervised').temperature!, ...base('unsupervised') },
+      supervised: { batchSize: get('supervised').batchSize, miniBatch: 64, steps: 1, lr: lr('supervised'), temperature: get('supervised').temperature!, negatives: 7, ...base('supervised') },
+      distillation: { batchSize: kd.batchSize / kd.gradientAccumulation, accumulationSteps: kd.gradientAccumulation, steps: 1, lr: lr('kd'), candidates: 32, ...base('kd') },
+    },
+  };
+}
+
+/** Table 1's GPU-hours of a phase's objective (MLM: none, the paper starts from ModernBERT-base). */
+export function paperGpuHours(objective: Objective): { hours: number; gpus: number; gpu: string } | null {
+  const name = objective === 'distillation' ? 'kd' : objective;
+  if (name === 'mlm') return null;
+  const s = trainingSettings().find((x) => x.phase === name)!;
+  return { hours: s.gpuHours, gpus: s.gpus, gpu: s.gpu };
+}
 
 export function presetNamed(name: string): Preset {
   if (!(name in PRESETS)) throw new UserError(`unknown preset "${name}" (${Object.keys(PRESETS).join(', ')})`);

@@ -1,0 +1,80 @@
+/** The paper's pipelines as phase graphs: shared phases once, keys that follow config, parent and data; Table 1 at paper scale. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { buildPlan, ablationGrid, MAIN_SETTING } from '../lib/pipelines/pipelines';
+import { orderPhases, phaseKey, phaseLengths, phaseTrainConfig } from '../lib/pipelines/phase';
+import { PRESETS, withFacts, PAPER_FACTS } from '../lib/pipelines/scales';
+import { runCli } from './helpers/cli';
+import { tmpDir } from './train-helpers/fixtures';
+
+function files(dir: string) {
+  const f = (n: string) => {
+    const p = path.join(dir, `${n}.jsonl`);
+    fs.writeFileSync(p, `{"n":"${n}"}\n`);
+    return [p];
+  };
+  return { mlm: f('mlm'), unsupervised: f('unsupervised'), supervised: f('supervised'), distillation: f('distillation') };
+}
+
+test('pipelines a, b, c: the dense unsupervised phase is shared by (a) and (b); (c) never runs a dense phase', () => {
+  const plan = buildPlan(PRESETS.smoke.scale, files(tmpDir('plan')), { seed: 0 });
+  const ids = plan.phases.map((p) => p.id);
+  assert.equal(new Set(ids).size, ids.length);
+  const parentOf = (id: string) => (plan.phases.find((p) => p.id === id)!.init as { parent: string }).parent;
+  assert.equal(parentOf('a/kd-colbert'), 'supervised-dense');
+  assert.equal(parentOf('supervised-dense'), 'unsupervised-dense');
+  assert.equal(parentOf('b/supervised-colbert'), 'unsupervised-dense');
+  const chain = (id: string): string[] => ('parent' in plan.phases.find((p) => p.id === id)!.init ? [...chain(parentOf(id)), id] : [id]);
+  const c = plan.finals.find((f) => f.label === '(c) ColBERT-Zero')!;
+  assert.deepEqual(chain(c.phase).map((id) => plan.phases.find((p) => p.id === id)!.setting), ['dense', 'colbert', 'colbert', 'colbert']); // MLM, then ColBERT only
+  assert.deepEqual(orderPhases(plan.phases).map((p) => p.id).indexOf('mlm'), 0);
+});
+
+test('phase keys change with the settings, the parent and the data, and nothing else', () => {
+  const dir = tmpDir('keys');
+  const data = files(dir);
+  const plan = buildPlan(PRESETS.smoke.scale, data, { seed: 0 });
+  const p = plan.phases.find((x) => x.id === 'b/supervised-colbert')!;
+  const sums = new Map<string, string>();
+  const k = phaseKey(p, 'parent1', sums);
+  assert.equal(phaseKey({ ...p, id: 'renamed' }, 'parent1', sums), k, 'the id is a name, not a setting');
+  assert.notEqual(phaseKey(p, 'parent2', sums), k);
+  assert.notEqual(phaseKey({ ...p, prompts: false }, 'parent1', sums), k);
+  assert.notEqual(phaseKey({ ...p, hyper: { ...p.hyper, lr: p.hyper.lr * 2 } }, 'parent1', sums), k);
+  fs.appendFileSync(data.supervised[0], '{"n":"more"}\n');
+  assert.notEqual(phaseKey(p, 'parent1', new Map()), k, 'new data, new key');
+});
+
+test('the ablation grid: the paper rows are 8 settings (prompts × length, over each unsupervised model), the full grid 32', () => {
+  assert.equal(ablationGrid(false).length, 8);
+  assert.equal(ablationGrid(true).length, 32);
+  assert.ok(ablationGrid(false).some((a) => JSON.stringify(a) === JSON.stringify(MAIN_SETTING)));
+  const plan = buildPlan(PRESETS.smoke.scale, files(tmpDir('grid')), { seed: 0, pipelines: ['c'], ablations: ablationGrid(false) });
+  assert.equal(plan.finals.filter((f) => f.pipeline === 'c').length, 8 + 1); // 8 settings + the main setting's supervised model
+  assert.equal(plan.phases.filter((p) => p.objective === 'unsupervised').length, 2);
+});
+
+test('prompts and "+Length" reach the training config; the tokenizer fact shortens +Length to 4', () => {
+  const data = files(tmpDir('facts'));
+  const sup = (scale: typeof PRESETS.smoke.scale) => buildPlan(scale, data, { seed: 0 }).phases.find((p) => p.id === 'b/supervised-colbert')!;
+  const p = sup(PRESETS.smoke.scale);
+  const cfg = phaseTrainConfig(p, { parentModel: 'parent-model', output: 'out' });
+  assert.deepEqual((cfg.model as { prompts?: unknown }).prompts, { query: 'search_query: ', document: 'search_document: ' });
+  assert.equal((cfg.model as { queryLength: number }).queryLength, PRESETS.smoke.scale.hyper.supervised.queryLength + 7);
+  const short = sup(withFacts(PRESETS.smoke.scale, { ...PAPER_FACTS, promptLength: 'tokenizer' }));
+  assert.equal(phaseLengths(short).queryLength, PRESETS.smoke.scale.hyper.supervised.queryLength + 4);
+  const t = withFacts(PRESETS.smoke.scale, { ...PAPER_FACTS, unsupervisedTemperature: 'script' });
+  assert.equal(t.hyper.unsupervised.temperature, 0.02);
+});
+
+test('reproduce --preset paper prints the plan with Table 1 and its GPU-hours, and trains nothing', () => {
+  const dir = tmpDir('paper');
+  const r = runCli(['reproduce', '--preset', 'paper', '--results', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /c\/unsupervised-colbert +unsupervised colbert from mlm +batch 16384 +q\/d 39\/187 +prompts on +368 GPU-h \(32 × GH200\)/);
+  assert.match(r.stderr, /a\/kd-colbert +distillation colbert from supervised-dense +batch +128 +q\/d 39\/519/);
+  assert.match(r.stderr, /nomic-ai\/nomic-embed-unsupervised-data/);
+  assert.ok(!fs.existsSync(path.join(dir, 'models')));
+});

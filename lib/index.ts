@@ -66,6 +66,14 @@ export type { RunSummary, LogRecord, EvalRecord } from './train/run';
 // ── The paper's settings: ColBERT-Zero's prompts and lengths ──
 export { COLBERT_ZERO_PROMPTS, PROMPT_EXTRA_LENGTH, COLBERT_ZERO_LENGTHS, colbertZeroOverrides } from './pipelines/presets';
 
+// ── Pipelines: the paper's phases, pipelines (a) (b) (c), ablations and the main job ──
+export { reproduce, formatPlan } from './pipelines/reproduce';
+export { buildPlan, ablationGrid, PIPELINES, MAIN_SETTING, type Plan, type Ablation } from './pipelines/pipelines';
+export { runPlan } from './pipelines/runner';
+export { PRESETS, presetNamed, type Preset } from './pipelines/scales';
+export { phaseTrainConfig, phaseKey, type PhaseSpec } from './pipelines/phase';
+export { paperTable, trainingSettings } from './report/paper';
+
 // ── Report: result files, paired significance tests, tables in the paper's shapes, the paper's claims ──
 export { writeResult, readResults, type EvaluationResult } from './report/results';
 export { pairedTTest, randomizationTest, correct } from './report/significance';

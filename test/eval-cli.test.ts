@@ -83,7 +83,7 @@ test('bad input is exit 1 and one stderr line naming file:line', async () => {
   const badQrels = path.join(TMP, 'bad.qrels');
   fs.writeFileSync(badQrels, '1 0 d1 1\n1 0 d2 x\n');
   await oneErrorLine(['eval-run', '--qrels', badQrels, '--run', shortRun], new RegExp(`${badQrels}:2: relevance 'x'`));
-  await oneErrorLine(['eval-run', '--qrels', path.join(TMP, 'absent'), '--run', badRun], /absent: cannot open \(no such file\)/);
+  await oneErrorLine(['eval-run', '--qrels', path.join(TMP, 'absent'), '--run', badRun], /absent: not found \(expected a qrels file\)/);
   const otherRun = path.join(TMP, 'other.run');
   fs.writeFileSync(otherRun, '7 Q0 d1 1 0.9 t\n');
   await oneErrorLine(['eval-run', '--qrels', qrels, '--run', otherRun], /no query of the run is judged/);

@@ -86,7 +86,7 @@ describe('model commands', () => {
 
   it('encode --workers 2 gives what one thread gives', () => {
     ok(['encode', '--model', p('m'), '--input', p('d.jsonl'), '--as', 'document', '--out', p('d1.safetensors')]);
-    ok(['encode', '--model', p('m'), '--input', p('d.jsonl'), '--as', 'document', '--out', p('d2.safetensors'), '--workers', '2']);
+    ok(['encode', '--model', p('m'), '--input', p('d.jsonl'), '--as', 'document', '--out', p('d2.safetensors'), '--workers', '2', '--batch-size', '2']); // ≥ 2 batches, so both workers run
     const one = readSafetensors(p('d1.safetensors'));
     const two = readSafetensors(p('d2.safetensors'));
     assert.deepEqual(two.metadata.ids, one.metadata.ids);

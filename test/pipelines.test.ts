@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { buildPlan, ablationGrid, MAIN_SETTING } from '../lib/pipelines/pipelines';
 import { orderPhases, phaseKey, phaseLengths, phaseTrainConfig } from '../lib/pipelines/phase';
 import { PRESETS, withFacts, PAPER_FACTS } from '../lib/pipelines/scales';
+import { checkDiskSpace } from '../lib/pipelines/runner';
 import { runCli } from './helpers/cli';
 import { tmpDir } from './train-helpers/fixtures';
 
@@ -75,6 +76,19 @@ test('reproduce --preset paper prints the plan with Table 1 and its GPU-hours, a
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /c\/unsupervised-colbert +unsupervised colbert from mlm +batch 16384 +q\/d 39\/187 +prompts on +368 GPU-h \(32 × GH200\)/);
   assert.match(r.stderr, /a\/kd-colbert +distillation colbert from supervised-dense +batch +128 +q\/d 39\/519/);
-  assert.match(r.stderr, /nomic-ai\/nomic-embed-unsupervised-data/);
+  assert.match(r.stderr, /phases 1-3: .*ms-marco-en-bge-gemma.*nomic-embed-unsupervised-data/);
+  assert.match(r.stderr, /evaluation \(Table 2, Tables 3-5\): .*beir-scifact/);
   assert.ok(!fs.existsSync(path.join(dir, 'models')));
+});
+
+test('bad plans fail before any training: an unknown parent, a cycle, a missing data file, a full disk', () => {
+  const dir = tmpDir('bad-plans');
+  const plan = buildPlan(PRESETS.smoke.scale, files(dir), { seed: 0 });
+  const kd = plan.phases.find((p) => p.id === 'a/kd-colbert')!;
+  assert.throws(() => orderPhases([...plan.phases.filter((p) => p !== kd), { ...kd, init: { parent: 'nope' } }]), /phase a\/kd-colbert starts from unknown phase nope/);
+  const mlm = plan.phases.find((p) => p.id === 'mlm')!;
+  assert.throws(() => orderPhases([{ ...mlm, init: { parent: 'unsupervised-dense' } }, ...plan.phases.filter((p) => p !== mlm)]), /phases form a cycle/);
+  assert.throws(() => phaseKey({ ...kd, data: [path.join(dir, 'missing.jsonl')] }, 'x', new Map()), /missing\.jsonl: data file not found/);
+  assert.throws(() => checkDiskSpace(dir, plan.phases, 1e18), /GB free, the 9 phases left to train need about/);
+  checkDiskSpace(dir, plan.phases); // the smoke preset's few MB fit
 });

@@ -69,7 +69,7 @@ test('report: usage errors exit 2; bad or missing data exits 1 with one line nam
   const { root, runs } = resultsDir();
   const bad = runCli(['report', '--results', runs, '--test', 'wilcoxon']);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--test must be one of t, randomization/);
+  assert.match(bad.stderr, /'--test <name>' argument 'wilcoxon' is invalid\. must be one of t, randomization/);
   assert.equal(runCli(['report', '--results', runs, '--alpha', '2']).code, 2);
   assert.equal(runCli(['report', '--results', runs, '--correction', 'sidak']).code, 2);
 

@@ -113,7 +113,7 @@ test('train --sweep runs one training per learning rate and names the best by th
   fs.writeFileSync(path.join(beir, 'queries.jsonl'), topics.map((t, i) => JSON.stringify({ _id: `q${i}`, text: t.split(' ')[0] })).join('\n') + '\n');
   fs.writeFileSync(path.join(beir, 'qrels', 'test.tsv'), 'query-id\tcorpus-id\tscore\n' + topics.map((_, i) => `q${i}\td${i}\t1`).join('\n') + '\n');
   const file = writeConfig(dir, 'sweep', { steps: 2, eval: { datasets: [{ dir: beir }], k: 4, measures: ['ndcg_cut.10'] } });
-  const r = cli(['train', '--config', file, '--sweep', '1e-3:1e-1:2', '--metric', 'ndcg_cut_10']);
+  const r = cli(['train', '--config', file, '--sweep', '1e-3:1e-1:2', '--metrics', 'ndcg_cut_10']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.split('\n').filter((l) => l.startsWith('lr ')).length, 2);
   assert.match(r.stdout, /best lr (1\.000e-3|1\.000e-1) \(ndcg_cut_10 /);

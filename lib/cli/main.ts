@@ -20,10 +20,16 @@ export const EXIT_USAGE = 2;
 export function buildProgram(only?: string): Command {
   const program = new Command('colbert-zero')
     .description('Late-interaction retrieval workbook: train, encode, search and evaluate ColBERT and dense models.')
+    .version((require('../../package.json') as { version: string }).version, '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  if (only === '--version' || only === '-V') return program; // no command needed: answer at once
   const chosen = COMMANDS.filter((c) => c.name === only);
   for (const c of chosen.length ? chosen : COMMANDS) c.load()(program);
+  // commander shows nothing special for a required option: say it in the help.
+  for (const cmd of program.commands) {
+    for (const o of cmd.options) if (o.mandatory && !/\(required/.test(o.description)) o.description += ' (required)';
+  }
   return program;
 }
 
@@ -42,6 +48,11 @@ function report(e: unknown): number {
 
 /** Parses argv (as process.argv: node, script, ...args) and runs the command; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // `help NAME` for a command that does not exist: commander would print the whole help and exit 0.
+  if (argv[2] === 'help' && argv[3] !== undefined && !COMMANDS.some((c) => c.name === argv[3])) {
+    process.stderr.write(`colbert-zero: error: unknown command '${argv[3]}' (commands: ${COMMANDS.map((c) => c.name).join(', ')})\n`);
+    return EXIT_USAGE;
+  }
   try {
     await buildProgram(argv[2]).parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
@@ -50,10 +61,27 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Entry point for bin/: runs main and exits with its code. */
+/**
+ * Entry point for bin/: runs main, then exits with its code once stdout and stderr have handed every
+ * byte to the OS. Exiting at once would drop what a pipe has not taken yet (a slow reader gets only the
+ * first 64 KiB); not exiting could hang on lingering handles (worker threads), hence the explicit exit.
+ */
 export function run(argv: string[]): void {
-  main(argv).then(
-    (code) => process.exit(code),
-    (e) => process.exit(report(e)),
-  );
+  // The reader went away (`| head -1`): the rest has nowhere to go, which is not an error of ours.
+  for (const s of [process.stdout, process.stderr]) {
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK);
+      throw e;
+    });
+  }
+  main(argv).then(exitAfterFlush, (e) => exitAfterFlush(report(e)));
+}
+
+function exitAfterFlush(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  // A write's callback runs after every earlier write of that stream has been flushed.
+  const done = () => --pending === 0 && process.exit(code);
+  process.stdout.write('', done);
+  process.stderr.write('', done);
 }

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { UserError } from '../util/errors';
+import { fsProblem, openForReading } from '../util/fs-errors';
 import { readBeirQrels } from './beir';
 import { readTrecQrels } from './trec';
 import type { Qrels } from './types';
@@ -11,14 +12,14 @@ import type { Qrels } from './types';
 export function readQrelsFile(file: string): Qrels {
   let head: string;
   try {
-    const fd = fs.openSync(file, 'r');
+    const fd = openForReading(file, 'a qrels file');
     const buf = Buffer.alloc(4096);
     const n = fs.readSync(fd, buf, 0, buf.length, 0);
     fs.closeSync(fd);
     head = buf.subarray(0, n).toString('utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`${file}: cannot open (${code === 'ENOENT' ? 'no such file' : code ?? String(e)})`);
+    if (e instanceof UserError) throw e;
+    throw new UserError(fsProblem(file, e, 'a qrels file'));
   }
   const first = head.split('\n').find((l) => l.trim() !== '' && !l.trimStart().startsWith('#')) ?? '';
   const beir = first.split('\t').length === 3 && first.trim().split(/\s+/).length <= 3;

@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import { UserError } from '../util/errors';
+import { readTextFile } from '../util/fs-errors';
 
 /** One training example per phase (the JSON line, typed). */
 export interface PairExample {
@@ -44,12 +45,19 @@ function check(value: unknown, kind: 'string' | 'strings' | 'numbers'): boolean 
   return kind === 'strings' ? value.every((x) => typeof x === 'string') : value.every((x) => typeof x === 'number' && Number.isFinite(x));
 }
 
+const ORIGIN = Symbol('origin');
+
+/** `file:line` of an example read by readTrainingFile (undefined for examples made in code). */
+export function originOf(ex: Example): string | undefined {
+  return (ex as unknown as Record<symbol, string | undefined>)[ORIGIN];
+}
+
 /** Parses one JSONL file of `phase` examples; throws UserError naming `file:line` on the first bad line. */
 export function readTrainingFile(file: string, phase: Phase): Example[] {
   if (!fs.existsSync(file)) throw new UserError(`${file}: training data file not found`);
   const fields = FIELDS[phase];
   const out: Example[] = [];
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const lines = readTextFile(file, 'a JSONL training file').split('\n');
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
     const where = `${file}:${i + 1}`;
@@ -68,6 +76,8 @@ export function readTrainingFile(file: string, phase: Phase): Example[] {
     if (phase === 'distillation' && (obj.documents as unknown[]).length !== (obj.scores as unknown[]).length) {
       throw new UserError(`${where}: "documents" has ${(obj.documents as unknown[]).length} entries but "scores" has ${(obj.scores as unknown[]).length}`);
     }
+    // Where the example came from, for errors found later (batches): hidden from JSON and deepEqual.
+    Object.defineProperty(obj, ORIGIN, { value: where, enumerable: false });
     out.push(obj as unknown as Example);
   });
   if (out.length === 0) throw new UserError(`${file}: no examples`);

@@ -55,6 +55,28 @@ function num(raw: Json, key: string, fallback?: number, where = 'config.json'): 
   return v;
 }
 
+/** A size or count: a positive integer (a shape error deep in TensorFlow would not name the key). */
+function count(raw: Json, key: string, fallback: number | undefined, where: string): number {
+  const v = num(raw, key, fallback, where);
+  if (!Number.isInteger(v) || v < 1) throw new UserError(`${where}: "${key}" must be a positive integer, got ${v}`);
+  return v;
+}
+
+/** A token id: a non-negative integer. */
+function tokenId(raw: Json, key: string, fallback: number, where: string): number {
+  const v = num(raw, key, fallback, where);
+  if (!Number.isInteger(v) || v < 0) throw new UserError(`${where}: "${key}" must be a non-negative integer, got ${v}`);
+  return v;
+}
+
+/** A number in [lo, hi) (dropout rates), or > 0 when hi is omitted (epsilons, theta, init ranges). */
+function inRange(raw: Json, key: string, fallback: number, where: string, lo: number, hi?: number): number {
+  const v = num(raw, key, fallback, where);
+  const ok = hi === undefined ? v > lo : v >= lo && v < hi;
+  if (!ok) throw new UserError(`${where}: "${key}" must be ${hi === undefined ? `> ${lo}` : `in [${lo}, ${hi})`}, got ${v}`);
+  return v;
+}
+
 function bool(raw: Json, key: string, fallback: boolean, where: string): boolean {
   const v = raw[key];
   if (v === undefined || v === null) return fallback;
@@ -87,11 +109,12 @@ export function parseModernBertConfig(raw: Json, where = 'config.json'): ModernB
   if (raw.model_type !== undefined && raw.model_type !== 'modernbert') {
     throw new UserError(`${where}: model_type "${raw.model_type}" is not supported (only "modernbert")`);
   }
-  const hiddenSize = num(raw, 'hidden_size', undefined, where);
-  const numHeads = num(raw, 'num_attention_heads', undefined, where);
-  const numLayers = num(raw, 'num_hidden_layers', undefined, where);
+  const hiddenSize = count(raw, 'hidden_size', undefined, where);
+  const numHeads = count(raw, 'num_attention_heads', undefined, where);
+  const numLayers = count(raw, 'num_hidden_layers', undefined, where);
   if (hiddenSize % numHeads !== 0) throw new UserError(`${where}: hidden_size ${hiddenSize} is not a multiple of num_attention_heads ${numHeads}`);
-  const every = num(raw, 'global_attn_every_n_layers', 3, where);
+  if ((hiddenSize / numHeads) % 2 !== 0) throw new UserError(`${where}: hidden_size / num_attention_heads = ${hiddenSize / numHeads} must be even (rotary embeddings rotate pairs)`);
+  const every = count(raw, 'global_attn_every_n_layers', 3, where);
   let layerTypes: LayerType[];
   if (Array.isArray(raw.layer_types)) {
     layerTypes = raw.layer_types.map((t, i) => {
@@ -103,22 +126,22 @@ export function parseModernBertConfig(raw: Json, where = 'config.json'): ModernB
     layerTypes = Array.from({ length: numLayers }, (_, i) => (i % every === 0 ? 'full_attention' : 'sliding_attention'));
   }
   return {
-    vocabSize: num(raw, 'vocab_size', undefined, where),
+    vocabSize: count(raw, 'vocab_size', undefined, where),
     hiddenSize,
-    intermediateSize: num(raw, 'intermediate_size', undefined, where),
+    intermediateSize: count(raw, 'intermediate_size', undefined, where),
     numLayers,
     numHeads,
     headDim: hiddenSize / numHeads,
     hiddenActivation: activation(raw, 'hidden_activation', where),
-    maxPositionEmbeddings: num(raw, 'max_position_embeddings', 8192, where),
-    normEps: num(raw, 'norm_eps', 1e-5, where),
+    maxPositionEmbeddings: count(raw, 'max_position_embeddings', 8192, where),
+    normEps: inRange(raw, 'norm_eps', 1e-5, where, 0),
     normBias: bool(raw, 'norm_bias', false, where),
     attentionBias: bool(raw, 'attention_bias', false, where),
     mlpBias: bool(raw, 'mlp_bias', false, where),
-    attentionDropout: num(raw, 'attention_dropout', 0, where),
-    embeddingDropout: num(raw, 'embedding_dropout', 0, where),
-    mlpDropout: num(raw, 'mlp_dropout', 0, where),
-    localAttention: num(raw, 'local_attention', 128, where),
+    attentionDropout: inRange(raw, 'attention_dropout', 0, where, 0, 1),
+    embeddingDropout: inRange(raw, 'embedding_dropout', 0, where, 0, 1),
+    mlpDropout: inRange(raw, 'mlp_dropout', 0, where, 0, 1),
+    localAttention: count(raw, 'local_attention', 128, where),
     layerTypes,
     globalRopeTheta: ropeTheta(raw, 'full_attention', 'global_rope_theta', 160000, where),
     localRopeTheta: ropeTheta(raw, 'sliding_attention', 'local_rope_theta', 10000, where),
@@ -126,13 +149,13 @@ export function parseModernBertConfig(raw: Json, where = 'config.json'): ModernB
     classifierActivation: activation(raw, 'classifier_activation', where),
     decoderBias: bool(raw, 'decoder_bias', true, where),
     tieWordEmbeddings: bool(raw, 'tie_word_embeddings', true, where),
-    initializerRange: num(raw, 'initializer_range', 0.02, where),
+    initializerRange: inRange(raw, 'initializer_range', 0.02, where, 0),
     initializerCutoffFactor: num(raw, 'initializer_cutoff_factor', 2, where),
-    padTokenId: num(raw, 'pad_token_id', 50283, where),
-    bosTokenId: num(raw, 'bos_token_id', 50281, where),
-    eosTokenId: num(raw, 'eos_token_id', 50282, where),
-    clsTokenId: num(raw, 'cls_token_id', 50281, where),
-    sepTokenId: num(raw, 'sep_token_id', 50282, where),
+    padTokenId: tokenId(raw, 'pad_token_id', 50283, where),
+    bosTokenId: tokenId(raw, 'bos_token_id', 50281, where),
+    eosTokenId: tokenId(raw, 'eos_token_id', 50282, where),
+    clsTokenId: tokenId(raw, 'cls_token_id', 50281, where),
+    sepTokenId: tokenId(raw, 'sep_token_id', 50282, where),
   };
 }
 

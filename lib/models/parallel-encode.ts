@@ -40,7 +40,8 @@ export async function encodeParallel(
   role: Role,
   opts: { workers: number; batchSize?: number; onProgress?: (done: number, total: number) => void },
 ): Promise<ParallelEncoded> {
-  const workers = Math.max(1, Math.min(opts.workers, texts.length || 1));
+  // Never more workers than batches: an idle worker still loads tfjs and the model.
+  const workers = Math.max(1, Math.min(opts.workers, Math.ceil(texts.length / (opts.batchSize ?? 32)) || 1));
   const per = Math.ceil(texts.length / workers);
   const shards = Array.from({ length: workers }, (_, w) => texts.slice(w * per, (w + 1) * per));
   const progress = new Array(workers).fill(0);

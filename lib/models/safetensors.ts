@@ -22,6 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
+import { openForReading } from '../util/fs-errors';
 import { decodeF16, encodeF16 } from '../util/f16';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -132,11 +133,7 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
 }
 
 function openOrThrow(file: string): number {
-  try {
-    return fs.openSync(file, 'r');
-  } catch (e) {
-    throw new UserError(`cannot open ${file}: ${(e as Error).message}`);
-  }
+  return openForReading(file, 'a .safetensors file');
 }
 
 function readExact(fd: number, length: number, position: number, file: string, what: string): Uint8Array {

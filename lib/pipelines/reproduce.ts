@@ -17,6 +17,7 @@ import { teacherRun, wordnetDistillation } from '../data/wordnet-teacher';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
 import { evaluate } from '../eval/trec/evaluate';
 import { buildReport } from '../report/report';
+import { loadManifests } from '../data/manifests/load';
 import { buildPlan, ablationGrid, PIPELINES, type Plan, type PlanData } from './pipelines';
 import { bm25Baseline, runPlan, untrainedBase, type RunPlanSummary, type TestSet } from './runner';
 import { factNotes, paperGpuHours, presetNamed, withFacts, PAPER_FACTS, type FactChoices, type Preset } from './scales';
@@ -128,15 +129,24 @@ async function presetData(preset: Preset, dir: string, log: (l: string) => void)
   throw new UserError(`preset ${preset.name}: its data (${preset.data}) is not prepared by this version; run --preset smoke`);
 }
 
-/** The data the paper preset trains and evaluates on (see data-manifests/ and `colbert-zero data`). */
-export const PAPER_DATA_NEEDED = [
-  'data the paper preset needs (colbert-zero data fetch ID, or data import ID PATH):',
-  '  answerdotai/ModernBERT-base                 the backbone (MLM phase: not retrained)',
-  '  nomic-ai/nomic-embed-unsupervised-data      unsupervised contrastive phase',
-  '  nomic-ai/nomic-embed-supervised             supervised phase (mined hard negatives)',
-  '  lightonai/ms-marco-en-bge-gemma             knowledge distillation (32 candidates, bge-reranker-v2-gemma scores)',
-  '  BEIR test sets (15, incl. CQADupStack)      evaluation (Table 2)',
-].join('\n');
+/**
+ * The data the paper preset trains and evaluates on, from data-manifests/ (each validated as it is read:
+ * a manifest that does not validate stops the plan here, in one line).
+ */
+export function paperDataNeeded(): string {
+  const groups: Array<{ group: string; what: string }> = [
+    { group: 'checkpoint', what: 'starting points and baselines' },
+    { group: 'training-data', what: 'phases 1-3' },
+    { group: 'beir', what: 'evaluation (Table 2, Tables 3-5)' },
+  ];
+  const all = loadManifests();
+  const lines = ['data the paper preset needs (colbert-zero data fetch ID, or data import ID PATH; data list shows them all):'];
+  for (const g of groups) {
+    const ids = all.filter((m) => m.group === g.group).map((m) => m.id);
+    lines.push(`  ${g.what}: ${ids.join(', ')}`);
+  }
+  return lines.join('\n');
+}
 
 /** One line per phase of a plan: what it trains, from what, at which lengths (and, at paper scale, Table 1's GPU-hours). */
 export function formatPlan(plan: Plan, withGpuHours = false): string {
@@ -173,7 +183,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
   const plans = preset.seeds.map((seed) => buildPlan(scale, planData, { seed, pipelines: preset.pipelines, ablations }));
   if (dryRun) {
     for (const [i, plan] of plans.entries()) log(`seed ${preset.seeds[i]}:\n${formatPlan(plan, preset.data === 'paper')}`);
-    if (preset.data === 'paper') log(PAPER_DATA_NEEDED);
+    if (preset.data === 'paper') log(paperDataNeeded());
     return { preset: preset.name, dryRun: true, plans, runs: [] };
   }
   const runs: RunPlanSummary[] = [];
@@ -197,5 +207,14 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
   }
   const report = buildReport(path.join(resultsDir, 'runs'), path.join(resultsDir, 'report'));
   log(`report: ${report.files.join(', ')}`);
+  // Said plainly: did the trained ColBERT learn more than the untrained base and BM25 on the held-out test set?
+  const mine = report.report.presets.find((p) => p.preset === preset.name);
+  for (const id of ['c-beats-base', 'c-beats-bm25']) {
+    const c = mine?.claims.find((x) => x.id === id);
+    if (!c) continue;
+    const what = id === 'c-beats-base' ? 'the untrained base' : 'BM25';
+    const said = c.verdict === 'supports' ? 'beats' : c.verdict === 'contradicts' ? 'does NOT beat (it is significantly worse than)' : 'does not significantly beat';
+    log(`ColBERT-Zero (c) ${said} ${what} on the test set: ${c.reason}`);
+  }
   return { preset: preset.name, dryRun: false, plans, runs, report: { markdown: report.markdown, files: report.files } };
 }

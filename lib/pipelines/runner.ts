@@ -14,6 +14,7 @@ import { writeJsonAtomic } from '../util/atomic';
 import { readJsonFile } from '../util/json';
 import { loadEncoder, modelFingerprint } from '../models/load';
 import { ColbertModel } from '../models/colbert';
+import { presetConfig } from '../models/config';
 import type { Encoder } from '../models/encoder';
 import { evaluateRetrieval, type EvalDataset } from '../eval/evaluator';
 import { evaluate } from '../eval/trec/evaluate';
@@ -47,6 +48,8 @@ export interface RunPlanOptions {
   measures?: string[];
   /** Progress lines (one per phase and evaluation) go here; stderr by default. */
   log?: (line: string) => void;
+  /** Disk bytes each phase needs (default: estimated from the backbone's size). */
+  bytesPerPhase?: number;
   /** Extra baselines evaluated beside the plan's models (the untrained base, a lexical scorer). */
   baselines?: Baseline[];
 }
@@ -81,6 +84,21 @@ export interface RunPlanSummary {
 
 const DEFAULT_MEASURES = ['ndcg_cut.10', 'recall.100', 'recip_rank'];
 
+/**
+ * Refuses to start when the disk cannot hold what the phases left to train will write: per phase the
+ * model, one checkpoint (weights and AdamW's two moments) and the saved model, ~5 copies of the weights.
+ */
+export function checkDiskSpace(dir: string, phases: PhaseSpec[], bytesPerPhase?: number): void {
+  if (phases.length === 0) return;
+  const preset = phases[0].init && 'preset' in phases[0].init ? phases[0].init.preset : null;
+  const cfg = preset ? presetConfig(preset) : null;
+  const params = cfg ? cfg.vocabSize * cfg.hiddenSize + cfg.numLayers * (4 * cfg.hiddenSize * cfg.hiddenSize + 3 * cfg.hiddenSize * cfg.intermediateSize) : 150e6;
+  const need = phases.length * (bytesPerPhase ?? 5 * 4 * params);
+  const st = fs.statfsSync(dir);
+  const free = Number(st.bavail) * Number(st.bsize);
+  if (free < need) throw new UserError(`${dir}: ${(free / 1e9).toFixed(2)} GB free, the ${phases.length} phases left to train need about ${(need / 1e9).toFixed(2)} GB (models and checkpoints); free some space or choose another --results`);
+}
+
 /** `objective/setting` of a phase in the result schema's words. */
 function phaseName(p: PhaseSpec): EvaluationResult['phase'] {
   return p.objective;
@@ -100,6 +118,7 @@ export async function runPlan(plan: Plan, o: RunPlanOptions): Promise<RunPlanSum
   const keys = new Map<string, string>();
   for (const p of ordered) keys.set(p.id, phaseKey(p, 'parent' in p.init ? keys.get(p.init.parent)! : null, checksums));
   fs.mkdirSync(o.resultsDir, { recursive: true });
+  checkDiskSpace(o.resultsDir, ordered.filter((p) => !fs.existsSync(path.join(phaseDir(o.resultsDir, p, keys.get(p.id)!), 'phase.json'))), o.bytesPerPhase);
 
   // Time left: seconds per example-step measured on phases trained in this run, per objective.
   const rate = new Map<string, number>();

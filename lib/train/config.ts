@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../util/errors';
+import { readTextFile } from '../util/fs-errors';
 
 const ModuleModel = z.strictObject({
   /** A module exporting a factory that returns a TrainableEncoder (path relative to the config file). */
@@ -129,9 +130,10 @@ export function parseTrainConfig(raw: unknown, where = 'config'): TrainConfig {
 /** Reads and validates a config file; relative paths in it are resolved against its directory. */
 export function loadTrainConfig(file: string): TrainConfig {
   if (!fs.existsSync(file)) throw new UserError(`${file}: config file not found`);
+  const text = readTextFile(file, 'a JSON run config');
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    raw = JSON.parse(text);
   } catch (e) {
     throw new UserError(`${file}: not valid JSON (${(e as Error).message})`);
   }

@@ -17,7 +17,7 @@
  *
  * Determinism: batch k and every dropout seed of step k are functions of (config.seed, k), and the
  * checkpoint holds all variables and optimizer moments, so resuming gives the same numbers as never
- * stopping. A non-finite loss stops the run before the update, naming the step; the last good
+ * stopping. A non-finite loss or gradient stops the run before the update, naming the step; the last good
  * checkpoint is left as it was. Rank 0 writes files.
  */
 import * as fs from 'node:fs';
@@ -27,6 +27,7 @@ import { initBackend } from '../backend/select';
 import { UserError } from '../util/errors';
 import { progressBar } from '../util/progress';
 import { writeDirAtomic } from '../util/atomic';
+import { writeMarker } from '../util/output';
 import type { TrainConfig } from './config';
 import { readTrainingFile, textsOf } from '../data/training';
 import { LocalTransport, sumInOrder, type Transport } from './devices/transport';
@@ -54,6 +55,8 @@ export interface RunHooks {
   /** Called after each optimizer step (tests inject crashes or corruption here). */
   onStepEnd?(step: number, model: TrainModel): void | Promise<void>;
   onLog?(rec: LogRecord): void;
+  /** Sees (and may replace) step's full gradient before it is checked and applied (tests inject non-finite values). */
+  onGradients?(step: number, grads: tf.Tensor[]): tf.Tensor[];
 }
 
 export interface RunOptions {
@@ -77,9 +80,11 @@ export interface RunSummary {
   modelDir: string;
 }
 
+/** A non-finite loss or gradient: the run stops before the optimizer update, so every checkpoint stays finite. */
 export class NonFiniteLossError extends UserError {
-  constructor(readonly step: number, loss: number, lastCheckpoint: string | null) {
-    super(`non-finite loss (${loss}) at step ${step}; stopped before the update${lastCheckpoint ? `, last good checkpoint: ${lastCheckpoint}` : ' (no checkpoint written yet)'}`);
+  constructor(readonly step: number, value: number, lastCheckpoint: string | null, readonly what: 'loss' | 'gradient' = 'loss') {
+    const shown = what === 'loss' ? `(${value})` : `(norm ${value})`;
+    super(`non-finite ${what} ${shown} at step ${step}; stopped before the update${lastCheckpoint ? `, last good checkpoint: ${lastCheckpoint}` : ' (no checkpoint written yet)'}`);
   }
 }
 
@@ -247,6 +252,8 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
   if (opts.resume) {
     lastCkpt = latestCheckpoint(config.output);
     if (lastCkpt) start = loadCheckpoint(lastCkpt, variables, opt, config).step;
+    // Resume-or-start keeps restartable jobs simple, but it must not look like a resumed run.
+    else if (lead) process.stderr.write(`--resume: no checkpoint in ${config.output}; starting from step 0\n`);
   } else if (latestCheckpoint(config.output)) {
     // Starting over would mix two runs in one folder (and a later --resume could pick the old one).
     throw new UserError(`${config.output} already holds checkpoints of a run; use --resume to continue it, or another output`);
@@ -254,6 +261,7 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
   if (lead) {
     fs.mkdirSync(config.output, { recursive: true });
     fs.writeFileSync(path.join(config.output, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    writeMarker(config.output, 'train');
     // The log keeps exactly the steps the weights have seen: lines past the resumed step are dropped.
     for (const f of [logFile, evalFile]) {
       const kept = fs.existsSync(f) && start > 0 ? fs.readFileSync(f, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step <= start) : [];
@@ -282,9 +290,15 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
         throw new NonFiniteLossError(step + 1, loss, lastCkpt);
       }
       let all = [...full, ...ex];
-      let gradNorm: number;
+      if (opts.hooks?.onGradients) all = opts.hooks.onGradients(step + 1, all);
+      // Checked in float64 over the elements (a float32 norm can overflow on finite values); the
+      // all-reduced gradient is the same on every replica, so all of them stop here together.
+      let gradNorm = Math.sqrt(sumOfSquares(all));
+      if (!Number.isFinite(gradNorm)) {
+        all.forEach((g) => g.dispose());
+        throw new NonFiniteLossError(step + 1, gradNorm, lastCkpt, 'gradient');
+      }
       if (config.optimizer.clipNorm !== undefined) ({ norm: gradNorm, grads: all } = clipByGlobalNorm(all, config.optimizer.clipNorm));
-      else gradNorm = Math.sqrt(sumOfSquares(all));
       const lr = learningRateAt(step, schedule);
       opt.apply(all, lr);
       all.forEach((g) => g.dispose());

@@ -8,7 +8,8 @@ import type { Encoded } from '../scores/encoded';
 import { contrastiveLoss } from '../losses/contrastive';
 import { distillationLoss } from '../losses/distillation';
 import type { EmbeddingLoss } from './gradcache';
-import type { DistillationExample, PairExample, TripletExample } from '../data/training';
+import { originOf, type DistillationExample, type PairExample, type TripletExample } from '../data/training';
+import { UserError } from '../util/errors';
 
 
 /** Texts of a step, in global order, and the loss over their embeddings. */
@@ -33,7 +34,7 @@ export function contrastiveTask(examples: Array<PairExample | TripletExample>, n
       documents.push(ex.document);
       continue;
     }
-    if (ex.negatives.length < negatives) throw new Error(`example with query "${ex.query.slice(0, 40)}" has ${ex.negatives.length} negatives, ${negatives} needed`);
+    if (ex.negatives.length < negatives) throw new UserError(`${originOf(ex) ?? `example with query "${ex.query.slice(0, 40)}"`}: has ${ex.negatives.length} negatives, the config's "negatives" needs ${negatives}`);
     documents.push(ex.positive, ...ex.negatives.slice(0, negatives));
   }
   return { queries: examples.map((e) => e.query), documents, docsPerQuery: 'document' in (examples[0] ?? {}) ? 1 : 1 + negatives };
@@ -43,7 +44,7 @@ export function distillationTask(examples: DistillationExample[], candidates: nu
   const teacher = new Float32Array(examples.length * candidates);
   const documents: string[] = [];
   examples.forEach((ex, i) => {
-    if (ex.documents.length < candidates) throw new Error(`example with query "${ex.query.slice(0, 40)}" has ${ex.documents.length} documents, ${candidates} needed`);
+    if (ex.documents.length < candidates) throw new UserError(`${originOf(ex) ?? `example with query "${ex.query.slice(0, 40)}"`}: has ${ex.documents.length} documents, the config's "candidates" needs ${candidates}`);
     documents.push(...ex.documents.slice(0, candidates));
     teacher.set(ex.scores.slice(0, candidates), i * candidates);
   });

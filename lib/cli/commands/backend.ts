@@ -1,16 +1,16 @@
 import type { Command } from 'commander';
 import { initBackend, measureMatMulGflops } from '../../backend/index';
+import { positiveInt } from '../options';
 
 export function registerBackend(program: Command): void {
   program
     .command('backend')
     .description('print the active compute backend and its measured float32 matMul GFLOP/s')
-    .option('--size <n>', 'matrix size for the measurement', '512')
+    .option('--size <n>', 'matrix size for the measurement', positiveInt, 512)
     .option('--json', 'print JSON')
-    .action(async (opts: { size: string; json?: boolean }) => {
+    .action(async (opts: { size: number; json?: boolean }) => {
       const info = await initBackend();
-      const n = Number(opts.size);
-      const m = await measureMatMulGflops(Number.isInteger(n) && n > 0 ? n : 512);
+      const m = await measureMatMulGflops(opts.size);
       if (opts.json) {
         process.stdout.write(JSON.stringify({ backend: info.name, tfBackend: info.tfName, chosenBy: info.chosenBy, matmul: m }) + '\n');
       } else {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { initBackend } from '../../backend/index';
 import { UserError } from '../../util/errors';
 import { readCorpus } from '../../data/beir';
@@ -10,20 +10,11 @@ import type { Encoded } from '../../scores/encoded';
 import type { Role } from '../../tokenize/types';
 import { writeSafetensors } from '../../models/safetensors';
 import { progressBar } from '../../util/progress';
+import { checkOutput } from '../../util/output';
+import { encodeWorkerBytes, planParallelism } from '../../util/limits';
+import { oneOf, positiveInt } from '../options';
 
-/** Positive integer option parser. */
-export function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
-    return n;
-  };
-}
-
-export function parseRole(v: string): Role {
-  if (v !== 'query' && v !== 'document') throw new InvalidArgumentError(`must be 'query' or 'document'`);
-  return v;
-}
+export const parseRole: (v: string) => Role = oneOf('query', 'document');
 
 /** Texts of a JSONL file of {"_id", "text", "title"?}; a title is joined before the text, as BEIR evaluations do. */
 export function readTexts(file: string): { ids: string[]; texts: string[] } {
@@ -50,17 +41,21 @@ export function registerEncode(program: Command): void {
     .requiredOption('--input <file>', 'JSONL, one {"_id", "text"} per line ("title" is joined before the text when present)')
     .requiredOption('--as <role>', "'query' or 'document'", parseRole)
     .requiredOption('--out <file>', 'output .safetensors: embeddings [n, tokens, dim] + mask [n, tokens] (ColBERT) or embeddings [n, dim] (dense)')
-    .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
-    .option('--workers <n>', 'encoding threads (tfjs-wasm uses one core each; each loads the model)', positiveInt('--workers'), 1)
-    .action(async (opts: { model: string; input: string; as: Role; out: string; batchSize: number; workers: number }) => {
+    .option('--overwrite', 'replace --out when the file exists')
+    .option('--batch-size <n>', 'texts per forward pass', positiveInt, 32)
+    .option('--workers <n>', 'encoding threads (one core and one model copy each; capped at the number of batches, a warning above the cores, refused when the memory estimate does not fit)', positiveInt, 1)
+    .action(async (opts: { model: string; input: string; as: Role; out: string; batchSize: number; workers: number; overwrite?: boolean }) => {
+      checkOutput(opts.out, { command: 'encode', kind: 'file', overwrite: opts.overwrite });
       await initBackend();
       const { ids, texts } = readTexts(opts.input);
+      // Before the model loads: no more workers than batches, a warning above the cores, a refusal above memory.
+      const workers = planParallelism({ what: '--workers', requested: opts.workers, perWorkerBytes: encodeWorkerBytes(opts.model, opts.batchSize), work: Math.ceil(texts.length / opts.batchSize) });
       const model = await loadEncoder(opts.model);
       const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
       let kind: string = model.kind;
-      if (opts.workers > 1) {
+      if (workers > 1) {
         const bar = progressBar(`encode ${opts.as}s`, texts.length, 'texts');
-        const enc = await encodeParallel(opts.model, texts, opts.as, { workers: opts.workers, batchSize: opts.batchSize, onProgress: (d) => bar.update(d) });
+        const enc = await encodeParallel(opts.model, texts, opts.as, { workers, batchSize: opts.batchSize, onProgress: (d) => bar.update(d) });
         bar.stop();
         const n = texts.length;
         tensors.embeddings = { shape: enc.kind === 'dense' ? [n, enc.dim] : [n, enc.length, enc.dim], data: enc.embeddings };
@@ -74,7 +69,7 @@ export function registerEncode(program: Command): void {
       writeSafetensors(opts.out, tensors, {
         metadata: { ids: JSON.stringify(ids), role: opts.as, kind, model: path.basename(path.resolve(opts.model)) },
       });
-      process.stderr.write(`encoded ${texts.length} texts as ${opts.as} → ${opts.out} (embeddings [${tensors.embeddings.shape}])\n`);
+      process.stderr.write(`encoded ${texts.length} texts as ${opts.as} → ${opts.out} (embeddings [${tensors.embeddings.shape}], ${workers} worker${workers > 1 ? 's' : ''})\n`);
       model.dispose();
     });
 }

@@ -1,17 +1,10 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { integerAtLeast, positiveInt } from '../options';
 import { UserError } from '../../util/errors';
 import { readQrelsFile } from '../../data/qrels';
 import { readTrecRun } from '../../data/trec';
 import { evaluate, formatTrecEval } from '../../eval/trec/evaluate';
 import { splitMeasureList } from '../../eval/trec/measures';
-
-function integer(name: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
-    return n;
-  };
-}
 
 export function registerEvalRun(program: Command): void {
   program
@@ -25,9 +18,9 @@ export function registerEvalRun(program: Command): void {
       (v: string, prev: string[] = []) => prev.concat(splitMeasureList(v)),
     )
     .option('--per-query', 'also print each query (trec_eval -q)')
-    .option('--min-rel <n>', 'lowest relevance that counts as relevant (trec_eval -l)', integer('--min-rel', -1000000), 1)
+    .option('--min-rel <n>', 'lowest relevance that counts as relevant (trec_eval -l)', integerAtLeast(-1000000), 1)
     .option('--complete', 'average over every judged query; queries missing from the run score 0 (trec_eval -c)')
-    .option('--max-docs <n>', 'use only the first N documents of each ranking (trec_eval -M)', integer('--max-docs', 1))
+    .option('--max-docs <n>', 'use only the first N documents of each ranking (trec_eval -M)', positiveInt)
     .option('--judged-only', 'drop unjudged documents from each ranking first (trec_eval -J; rarely what you want)')
     .option('--json', 'print JSON {measures, all, perQuery?} instead of trec_eval text')
     .action((opts: { qrels: string; run: string; metrics?: string[]; perQuery?: boolean; minRel: number; complete?: boolean; maxDocs?: number; judgedOnly?: boolean; json?: boolean }) => {

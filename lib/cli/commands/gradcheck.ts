@@ -1,13 +1,7 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { loadTrainConfig } from '../../train/config';
 import { gradcheck } from '../../train/gradcheck';
-import { positiveInt } from './train';
-
-function positiveNumber(value: string): number {
-  const x = Number(value);
-  if (!(x > 0)) throw new InvalidArgumentError('must be a positive number');
-  return x;
-}
+import { positiveInt, positiveNumber } from '../options';
 
 export function registerGradcheck(program: Command): void {
   program

@@ -10,7 +10,19 @@ import { ParallelEncoder } from '../../models/parallel-encode';
 import { saveIndex } from '../../retrieval/io';
 import type { StorageDtype } from '../../retrieval/index-store';
 import { indexCorpus } from '../../retrieval/corpus';
-import { positiveInt } from './encode';
+import { positiveInt } from '../options';
+import { checkOutput } from '../../util/output';
+import { encodeWorkerBytes, planParallelism } from '../../util/limits';
+import { INDEX_FORMAT } from '../../retrieval/io';
+
+/** A previous `index` output: its manifest names the index format. */
+function isIndexDir(dir: string): boolean {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')).format === INDEX_FORMAT;
+  } catch {
+    return false;
+  }
+}
 
 /** A BEIR folder's corpus.jsonl, or a JSONL file itself. */
 export function corpusFile(spec: string): string {
@@ -29,22 +41,26 @@ export function registerIndex(program: Command): void {
     .description('encode a corpus (BEIR folder or JSONL) and write an exact index (multi-vector for ColBERT, single-vector for dense)')
     .requiredOption('--model <dir>', 'model folder')
     .requiredOption('--corpus <dir|file>', 'BEIR dataset folder (its corpus.jsonl) or a JSONL of {"_id", "title"?, "text"}')
-    .requiredOption('--out <dir>', 'index folder (replaced atomically)')
+    .requiredOption('--out <dir>', 'index folder: a new path, or with --overwrite a previous index (never anything else)')
+    .option('--overwrite', 'replace --out when it is an index written by this command (atomically)')
     .option('--dtype <type>', 'vector storage: float32 or float16', 'float32')
-    .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
-    .option('--chunk <n>', 'documents encoded before they are added to the index (bounds memory)', positiveInt('--chunk'), 1024)
-    .option('--workers <n>', 'encoding threads (tfjs-wasm uses one core each; each loads the model)', positiveInt('--workers'), 1)
-    .action(async (opts: { model: string; corpus: string; out: string; dtype: string; batchSize: number; chunk: number; workers: number }) => {
+    .option('--batch-size <n>', 'texts per forward pass', positiveInt, 32)
+    .option('--chunk <n>', 'documents encoded before they are added to the index (bounds memory)', positiveInt, 1024)
+    .option('--workers <n>', 'encoding threads (one core and one model copy each; capped at the number of batches, a warning above the cores, refused when the memory estimate does not fit)', positiveInt, 1)
+    .action(async (opts: { model: string; corpus: string; out: string; dtype: string; batchSize: number; chunk: number; workers: number; overwrite?: boolean }) => {
+      checkOutput(opts.out, { command: 'index', kind: 'dir', overwrite: opts.overwrite, isOurs: isIndexDir });
       if (opts.dtype !== 'float32' && opts.dtype !== 'float16') throw new UserError(`--dtype must be float32 or float16, got ${opts.dtype}`);
       await initBackend();
       const docs = readCorpus(corpusFile(opts.corpus));
+      // Before the model loads: no more workers than batches, a warning above the cores, a refusal above memory.
+      const workers = planParallelism({ what: '--workers', requested: opts.workers, perWorkerBytes: encodeWorkerBytes(opts.model, opts.batchSize), work: Math.ceil(docs.length / opts.batchSize) });
       const model = await loadEncoder(opts.model);
       // More than one worker: each loads the model in its own thread (tfjs-wasm computes on one core).
-      const encoder = opts.workers > 1 ? new ParallelEncoder(opts.model, model.kind, model.dim, opts.workers) : model;
+      const encoder = workers > 1 ? new ParallelEncoder(opts.model, model.kind, model.dim, workers) : model;
       const index = await indexCorpus(encoder, docs, {
         dtype: opts.dtype as StorageDtype,
         batchSize: opts.batchSize,
-        chunkSize: opts.chunk * opts.workers,
+        chunkSize: opts.chunk * workers,
         progress: 'index',
         modelFingerprint: modelFingerprint(opts.model),
       });

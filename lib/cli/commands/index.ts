@@ -17,5 +17,6 @@ export const COMMANDS: Array<{ name: string; load: () => Register }> = [
   { name: 'search', load: () => require('./search').registerSearch },
   { name: 'train', load: () => require('./train').registerTrain },
   { name: 'gradcheck', load: () => require('./gradcheck').registerGradcheck },
+  { name: 'data', load: () => require('./data').registerData },
   { name: 'report', load: () => require('./report').registerReport },
 ];

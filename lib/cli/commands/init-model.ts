@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { initBackend } from '../../backend/index';
 import { UserError } from '../../util/errors';
 import { writeBackbone } from '../../models/backbone-io';
@@ -11,17 +11,17 @@ import { DenseModel } from '../../models/dense';
 import { ModernBert } from '../../models/modernbert';
 import { TextTokenizer } from '../../tokenize/index';
 import { tinyTokenizerFiles } from '../../tokenize/tiny';
-import { writeDirAtomic } from '../../util/atomic';
-import { positiveInt } from './encode';
+import { checkOutput, writeOutputDir } from '../../util/output';
+import { nonNegativeInt, oneOf, positiveInt } from '../options';
 
 type Head = 'colbert' | 'dense' | 'mlm';
 
-function resolveConfig(spec: string): { config: ModernBertConfig; dir: string | null; preset: boolean } {
+function resolveConfig(spec: string): { config: ModernBertConfig; dir: string | null; file: string | null; preset: boolean } {
   const preset = presetConfig(spec);
-  if (preset) return { config: preset, dir: null, preset: true };
+  if (preset) return { config: preset, dir: null, file: null, preset: true };
   const file = fs.existsSync(spec) && fs.statSync(spec).isDirectory() ? path.join(spec, 'config.json') : spec;
-  if (!fs.existsSync(file)) throw new UserError(`--config ${spec}: not a preset (tiny, small, base) and no such file`);
-  return { config: parseModernBertConfig(readJsonFile(file), file), dir: path.dirname(file), preset: false };
+  if (!fs.existsSync(file)) throw new UserError(file === spec ? `--config ${spec}: not a preset (tiny, small, base) and no such file` : `--config ${spec}: a folder without config.json (expected a preset, a config.json or its folder)`);
+  return { config: parseModernBertConfig(readJsonFile(file), file), dir: path.dirname(file), file, preset: false };
 }
 
 export function registerInitModel(program: Command): void {
@@ -29,19 +29,14 @@ export function registerInitModel(program: Command): void {
     .command('init-model')
     .description('write a randomly initialised ModernBERT model (ColBERT, dense or masked-LM layout) that PyLate / transformers can load')
     .requiredOption('--config <name|file>', 'tiny | small | base (ModernBERT-base) | a ModernBERT config.json (or its folder)')
-    .requiredOption('--out <dir>', 'output model folder (replaced atomically)')
-    .option('--seed <n>', 'weight seed', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('--seed must be a non-negative integer');
-      return n;
-    }, 0)
-    .option('--head <kind>', "colbert (PyLate layout) | dense (sentence-transformers, mean pooling) | mlm (ModernBertForMaskedLM)", (v) => {
-      if (!['colbert', 'dense', 'mlm'].includes(v)) throw new InvalidArgumentError("must be colbert, dense or mlm");
-      return v as Head;
-    }, 'colbert' as Head)
-    .option('--dim <n>', 'ColBERT projection size', positiveInt('--dim'), 128)
+    .requiredOption('--out <dir>', 'output model folder: a new path, or with --overwrite a previous init-model folder (never anything else)')
+    .option('--overwrite', 'replace --out when it is a model folder written by init-model (atomically)')
+    .option('--seed <n>', 'weight seed', nonNegativeInt, 0)
+    .option('--head <kind>', "colbert (PyLate layout) | dense (sentence-transformers, mean pooling) | mlm (ModernBertForMaskedLM)", oneOf<Head>('colbert', 'dense', 'mlm'), 'colbert' as Head)
+    .option('--dim <n>', 'ColBERT projection size', positiveInt, 128)
     .option('--tokenizer <dir>', 'folder with tokenizer.json (default: the config file\'s folder if it has one, else the built-in WordPiece tokenizer)')
-    .action(async (opts: { config: string; out: string; seed: number; head: Head; dim: number; tokenizer?: string }) => {
+    .action(async (opts: { config: string; out: string; seed: number; head: Head; dim: number; tokenizer?: string; overwrite?: boolean }) => {
+      checkOutput(opts.out, { command: 'init-model', kind: 'dir', overwrite: opts.overwrite });
       await initBackend();
       const resolved = resolveConfig(opts.config);
       const tokDir = opts.tokenizer ?? (resolved.dir && fs.existsSync(path.join(resolved.dir, 'tokenizer.json')) ? resolved.dir : null);
@@ -49,18 +44,22 @@ export function registerInitModel(program: Command): void {
       // works offline); a preset's vocabulary then shrinks to it, which keeps tiny models tiny.
       const text = tokDir ? TextTokenizer.fromDir(tokDir) : new TextTokenizer(tinyTokenizerFiles().files, 'built-in WordPiece tokenizer');
       const config = !tokDir && resolved.preset ? { ...resolved.config, vocabSize: text.size } : resolved.config;
+      // A config file's vocab_size is the user's: too small for the tokenizer is an error, never silently grown.
+      if (resolved.file && config.vocabSize < text.size) {
+        throw new UserError(`${resolved.file}: "vocab_size" is ${config.vocabSize}, but the tokenizer (${tokDir ?? 'built-in WordPiece'}) needs at least ${text.size}`);
+      }
       if (!tokDir) process.stderr.write(`no --tokenizer given: using the built-in WordPiece tokenizer (${text.size} pieces)\n`);
       if (opts.head === 'colbert') {
         const model = ColbertModel.create(config, text, { seed: opts.seed, embeddingSize: opts.dim });
-        await model.save(opts.out);
+        await writeOutputDir(opts.out, 'init-model', (tmp) => model.save(tmp));
         model.dispose();
       } else if (opts.head === 'dense') {
         const model = DenseModel.create(config, text, { seed: opts.seed });
-        await model.save(opts.out);
+        await writeOutputDir(opts.out, 'init-model', (tmp) => model.save(tmp));
         model.dispose();
       } else {
         const model = ModernBert.random({ ...config, vocabSize: Math.max(config.vocabSize, text.size) }, opts.seed);
-        await writeDirAtomic(opts.out, (tmp) => {
+        await writeOutputDir(opts.out, 'init-model', (tmp) => {
           writeBackbone(tmp, model, { mlm: true, tokenizer: text });
           text.save(tmp);
         });

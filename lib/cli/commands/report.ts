@@ -1,21 +1,8 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { integerAtLeast, nonNegativeInt, numberWhere, oneOf } from '../options';
 import { buildReport } from '../../report/report';
 import { CORRECTIONS, TEST_NAMES, type Correction, type TestName } from '../../report/significance';
 
-function choice<T extends string>(name: string, allowed: readonly T[]) {
-  return (v: string): T => {
-    if (!(allowed as readonly string[]).includes(v)) throw new InvalidArgumentError(`${name} must be one of ${allowed.join(', ')}`);
-    return v as T;
-  };
-}
-
-function number(name: string, test: (n: number) => boolean, what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !test(n)) throw new InvalidArgumentError(`${name} must be ${what}`);
-    return n;
-  };
-}
 
 export function registerReport(program: Command): void {
   program
@@ -24,11 +11,11 @@ export function registerReport(program: Command): void {
     .option('--results <dir>', 'folder of result files (<id>.json)', 'results/runs')
     .option('--out <dir>', 'where report.md and report.json go', 'results/report')
     .option('--baseline <label>', "the row every other row of Table 2 is tested against (default: KD-only (a) distilled, else the base model, else BM25; 'none' for no marks)")
-    .option('--test <name>', 'paired test over queries: t (paired t-test) or randomization (sign flips)', choice('--test', TEST_NAMES), 't' as TestName)
-    .option('--correction <name>', 'multiple-testing correction: holm, bonferroni or none', choice('--correction', CORRECTIONS), 'holm' as Correction)
-    .option('--alpha <p>', 'significance level', number('--alpha', (n) => n > 0 && n < 1, 'a number between 0 and 1'), 0.05)
-    .option('--permutations <n>', 'randomization test: random sign flips (exact enumeration when 2^queries is smaller)', number('--permutations', (n) => Number.isInteger(n) && n >= 100, 'an integer ≥ 100'), 10000)
-    .option('--seed <n>', 'randomization test: seed of the sign flips', number('--seed', (n) => Number.isInteger(n) && n >= 0, 'an integer ≥ 0'), 0)
+    .option('--test <name>', 'paired test over queries: t (paired t-test) or randomization (sign flips)', oneOf(...TEST_NAMES), 't' as TestName)
+    .option('--correction <name>', 'multiple-testing correction: holm, bonferroni or none', oneOf(...CORRECTIONS), 'holm' as Correction)
+    .option('--alpha <p>', 'significance level', numberWhere((n) => n > 0 && n < 1, 'a number between 0 and 1'), 0.05)
+    .option('--permutations <n>', 'randomization test: random sign flips (exact enumeration when 2^queries is smaller)', integerAtLeast(100), 10000)
+    .option('--seed <n>', 'randomization test: seed of the sign flips', nonNegativeInt, 0)
     .action((opts: { results: string; out: string; baseline?: string; test: TestName; correction: Correction; alpha: number; permutations: number; seed: number }) => {
       const { report, files } = buildReport(opts.results, opts.out, {
         baseline: opts.baseline === undefined ? undefined : opts.baseline === 'none' ? null : opts.baseline,

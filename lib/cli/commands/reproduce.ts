@@ -1,15 +1,10 @@
 /** `colbert-zero reproduce`: the main job, a preset of the paper's pipelines end to end. */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { oneOf } from '../options';
 import { initBackend } from '../../backend/select';
 import { reproduce } from '../../pipelines/reproduce';
 import { PRESETS, type FactChoices } from '../../pipelines/scales';
 
-function choice<T extends string>(name: string, allowed: readonly T[]) {
-  return (v: string): T => {
-    if (!(allowed as readonly string[]).includes(v)) throw new InvalidArgumentError(`${name} must be one of ${allowed.join(', ')}`);
-    return v as T;
-  };
-}
 
 export function registerReproduce(program: Command): void {
   program
@@ -18,8 +13,8 @@ export function registerReproduce(program: Command): void {
     .option('--preset <name>', `${Object.values(PRESETS).map((p) => `${p.name}: ${p.description}`).join('; ')}`, 'demo')
     .option('--results <dir>', 'where data/, models/, runs/ and report/ go', 'results')
     .option('--dry-run', 'validate and print the plan; train nothing')
-    .option('--unsupervised-temperature <which>', "paper (Table 1: 0.2) or script (PyLate's released script: 0.02)", choice('--unsupervised-temperature', ['paper', 'script'] as const), 'paper')
-    .option('--prompt-length <which>', 'tokens "+Length" adds: paper (7, as the text says) or tokenizer (4, what the ModernBERT tokenizer gives)', choice('--prompt-length', ['paper', 'tokenizer'] as const), 'paper')
+    .option('--unsupervised-temperature <which>', "paper (Table 1: 0.2) or script (PyLate's released script: 0.02)", oneOf('paper', 'script'), 'paper')
+    .option('--prompt-length <which>', 'tokens "+Length" adds: paper (7, as the text says) or tokenizer (4, what the ModernBERT tokenizer gives)', oneOf('paper', 'tokenizer'), 'paper')
     .action(async (opts: { preset: string; results: string; dryRun?: boolean; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength'] }) => {
       await initBackend();
       const r = await reproduce({

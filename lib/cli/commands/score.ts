@@ -4,7 +4,9 @@ import { initBackend } from '../../backend/index';
 import { loadEncoder } from '../../models/load';
 import { colbertScores, dotScores } from '../../scores/index';
 import { writeFileAtomic } from '../../util/atomic';
-import { encodeWithProgress, positiveInt, readTexts } from './encode';
+import { checkOutput } from '../../util/output';
+import { encodeWithProgress, readTexts } from './encode';
+import { positiveInt } from '../options';
 
 export function registerScore(program: Command): void {
   program
@@ -13,10 +15,12 @@ export function registerScore(program: Command): void {
     .requiredOption('--model <dir>', 'model folder')
     .requiredOption('--queries <file>', 'JSONL {"_id", "text"}')
     .requiredOption('--documents <file>', 'JSONL {"_id", "text", "title"?}')
-    .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
-    .option('--out <file>', 'write the JSON here instead of stdout')
+    .option('--batch-size <n>', 'texts per forward pass', positiveInt, 32)
+    .option('--out <file>', 'write the JSON here instead of stdout (an existing file is replaced only with --overwrite)')
+    .option('--overwrite', 'replace --out when the file exists')
     .option('--ids', 'print {"queries": ids, "documents": ids, "scores": matrix} instead of the bare matrix')
-    .action(async (opts: { model: string; queries: string; documents: string; batchSize: number; out?: string; ids?: boolean }) => {
+    .action(async (opts: { model: string; queries: string; documents: string; batchSize: number; out?: string; ids?: boolean; overwrite?: boolean }) => {
+      if (opts.out) checkOutput(opts.out, { command: 'score', kind: 'file', overwrite: opts.overwrite });
       await initBackend();
       const queries = readTexts(opts.queries);
       const docs = readTexts(opts.documents);

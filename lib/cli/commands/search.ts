@@ -8,7 +8,8 @@ import type { Query } from '../../data/types';
 import { loadEncoder, modelFingerprint } from '../../models/load';
 import { loadIndex } from '../../retrieval/io';
 import { searchQueries } from '../../retrieval/corpus';
-import { positiveInt } from './encode';
+import { positiveInt } from '../options';
+import { checkOutput } from '../../util/output';
 
 export function registerSearch(program: Command): void {
   program
@@ -18,12 +19,14 @@ export function registerSearch(program: Command): void {
     .requiredOption('--model <dir>', 'the model the index was built with')
     .requiredOption('--queries <file|dir>', 'JSONL {"_id", "text"}, or a BEIR folder (its judged queries of --split)')
     .option('--split <name>', 'qrels split when --queries is a BEIR folder', 'test')
-    .option('--k <n>', 'documents per query', positiveInt('--k'), 100)
-    .requiredOption('--out <file>', 'TREC run file')
-    .option('--batch-size <n>', 'queries per forward pass', positiveInt('--batch-size'), 32)
+    .option('--k <n>', 'documents per query', positiveInt, 100)
+    .requiredOption('--out <file>', 'TREC run file (an existing file is replaced only with --overwrite)')
+    .option('--overwrite', 'replace --out when the file exists')
+    .option('--batch-size <n>', 'queries per forward pass', positiveInt, 32)
     .option('--tag <tag>', 'run tag (last column)', 'colbert-zero')
     .option('--force', 'search even if the index was built with another model (or records none)')
-    .action(async (opts: { index: string; model: string; queries: string; split: string; k: number; out: string; batchSize: number; tag: string; force?: boolean }) => {
+    .action(async (opts: { index: string; model: string; queries: string; split: string; k: number; out: string; batchSize: number; tag: string; force?: boolean; overwrite?: boolean }) => {
+      checkOutput(opts.out, { command: 'search', kind: 'file', overwrite: opts.overwrite });
       await initBackend();
       if (!fs.existsSync(opts.queries)) throw new UserError(`${opts.queries}: not found`);
       const queries: Query[] = fs.statSync(opts.queries).isDirectory() ? loadBeir(opts.queries, opts.split).queries : readQueries(opts.queries);

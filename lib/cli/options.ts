@@ -1,0 +1,42 @@
+/**
+ * The one set of option parsers every command uses. A bad value is commander's usage error (exit 2)
+ * naming the option; nothing is silently replaced by a default.
+ */
+import { InvalidArgumentError } from 'commander';
+
+/** An integer ≥ min, written as digits (so '', ' ', '1.5', '0x10' and '1e3' are refused). */
+export function integerAtLeast(min: number): (v: string) => number {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^[-+]?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(min === 1 ? 'must be a positive integer' : `must be an integer ≥ ${min}`);
+    }
+    return n;
+  };
+}
+
+export const positiveInt = integerAtLeast(1);
+export const nonNegativeInt = integerAtLeast(0);
+
+export function positiveNumber(v: string): number {
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x) || x <= 0) throw new InvalidArgumentError('must be a positive number');
+  return x;
+}
+
+/** A number (written as one) that passes `test`; `what` says what is expected ("between 0 and 1"). */
+export function numberWhere(test: (n: number) => boolean, what: string): (v: string) => number {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || !test(n)) throw new InvalidArgumentError(`must be ${what}`);
+    return n;
+  };
+}
+
+/** One of the given words. */
+export function oneOf<T extends string>(...values: readonly T[]): (v: string) => T {
+  return (v: string): T => {
+    if (!(values as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${values.join(', ')}`);
+    return v as T;
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Parallelism has limits: never more workers than batches, one warning line above the core count, and a
+ * refusal (with the estimate) before starting when the workers cannot fit in memory.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runCli } from './helpers/cli';
+import { encodeWorkerBytes, memoryBudget, planParallelism, ENCODE_WORKER_BASE_BYTES } from '../lib/util/limits';
+import { trainDeviceEstimate } from '../lib/train/limits';
+import { parseTrainConfig } from '../lib/train/config';
+import { UserError } from '../lib/util/errors';
+
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-limits-'));
+process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
+const cores = os.availableParallelism();
+
+test('planParallelism: capped at the work, warns above the cores, refuses above memory', () => {
+  const lines: string[] = [];
+  const warn = (l: string) => lines.push(l);
+  assert.equal(planParallelism({ what: '--workers', requested: 64, perWorkerBytes: 1e6, work: 2 }, warn), 2);
+  assert.deepEqual(lines, []);
+  assert.equal(planParallelism({ what: '--workers', requested: cores + 1, perWorkerBytes: 1e6 }, warn), cores + 1);
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], new RegExp(`^--workers ${cores + 1}: more than the ${cores} cores here`));
+  const per = memoryBudget() / 2 + 1;
+  assert.throws(() => planParallelism({ what: '--devices', requested: 2, perWorkerBytes: per, fixed: true }, warn),
+    (e) => e instanceof UserError && /^--devices 2: needs about \d+\.\d GB \(\d+ MB per worker.*use at most 1$/.test(e.message));
+  // A fixed count (devices: the batch split) is never lowered, only checked.
+  assert.equal(planParallelism({ what: '--devices', requested: 3, perWorkerBytes: 1, fixed: true, work: 1 }, warn), 3);
+});
+
+test('memory estimates grow with the model and the batch', () => {
+  const raw = (over: Record<string, unknown>) => parseTrainConfig({
+    model: { type: 'modernbert', preset: 'base' }, head: 'colbert', phase: 'supervised', data: { sources: ['x.jsonl'] },
+    batchSize: 64, negatives: 3, optimizer: { lr: 1e-4 }, steps: 1, output: 'o', ...over,
+  }, 'test');
+  const base = trainDeviceEstimate(raw({}), 2);
+  const tiny = trainDeviceEstimate(raw({ model: { type: 'modernbert', preset: 'tiny', vocabSize: 4096 } }), 2);
+  assert.ok(base > 4 * 4 * 100e6, `base: ${base}`); // ModernBERT-base: > 100M parameters × 4 copies × 4 bytes
+  assert.ok(tiny < base / 10 && tiny >= 350e6, `tiny: ${tiny}`);
+  assert.ok(trainDeviceEstimate(raw({ miniBatch: 4 }), 2) < base);
+  assert.equal(encodeWorkerBytes(path.join(TMP, 'no-model'), 32) > ENCODE_WORKER_BASE_BYTES, true);
+});
+
+test('encode --workers 64 on 3 texts starts one worker (no more than the batches)', { timeout: 120_000 }, () => {
+  const m = path.join(TMP, 'm');
+  assert.equal(runCli(['init-model', '--config', 'tiny', '--out', m]).code, 0);
+  const input = path.join(TMP, 't.jsonl');
+  fs.writeFileSync(input, ['a b', 'c d', 'e f'].map((t, i) => JSON.stringify({ _id: `d${i}`, text: t })).join('\n') + '\n');
+  const started = Date.now();
+  const r = runCli(['encode', '--model', m, '--input', input, '--as', 'document', '--out', path.join(TMP, 'e.safetensors'), '--workers', '64']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /encoded 3 texts .*, 1 worker\)/);
+  assert.doesNotMatch(r.stderr, /more than the .* cores/);
+  assert.ok(Date.now() - started < 60_000);
+});
+
+test('train --devices N that cannot fit in memory is refused before any device starts', { timeout: 120_000 }, () => {
+  const ex = runCli(['train', '--example', 'supervised-colbert', '--data-dir', path.join(TMP, 'ex')]);
+  assert.equal(ex.code, 0, ex.stderr);
+  // 4096 devices (the batch splits over them): hundreds of MB each is far beyond any machine's memory.
+  const cfg = { ...JSON.parse(ex.stdout), batchSize: 4096, miniBatch: 1, eval: undefined };
+  const file = path.join(TMP, 'big.json');
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  const started = Date.now();
+  const r = runCli(['train', '--config', file, '--devices', '4096']);
+  assert.equal(r.code, 1, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.match(lines[0], /^--devices 4096: more than the \d+ cores here/);
+  assert.match(lines[1], /^colbert-zero: error: --devices 4096: needs about \d+\.\d GB \(\d+ MB per worker/);
+  assert.ok(Date.now() - started < 30_000, 'refused before starting');
+  assert.ok(!fs.existsSync(path.join(cfg.output, 'log.jsonl')));
+});

@@ -13,7 +13,7 @@
  */
 import { hypernymsOf, type Wordnet } from './wordnet';
 import { synsetDoc, type WordnetSets } from './wordnet-sets';
-import type { DistillationExample } from './training';
+import type { DistillationExample, TripletExample } from './training';
 import type { Query, Run } from './types';
 import { mulberry32, shuffleInPlace } from '../util/rng';
 
@@ -94,4 +94,21 @@ export function teacherRun(wn: Wordnet, queries: Array<Query & { synset: string 
     run.set(q.id, new Map(scored.slice(0, k)));
   }
   return run;
+}
+
+/**
+ * The supervised triples with exactly `n` negatives each: the sets' own hard negatives (other senses of
+ * the query's words, co-hyponyms) first, then random training senses for queries that have fewer.
+ */
+export function padNegatives(wn: Wordnet, sets: WordnetSets, n: number, seed: number): TripletExample[] {
+  const pool = [...sets.trainSynsets].sort();
+  const rand = mulberry32(seed);
+  return sets.supervised.map((ex) => {
+    const negatives = ex.negatives.slice(0, n);
+    while (negatives.length < n) {
+      const t = docText(wn, pool[Math.floor(rand() * pool.length)]);
+      if (t !== ex.positive && !negatives.includes(t)) negatives.push(t);
+    }
+    return { query: ex.query, positive: ex.positive, negatives };
+  });
 }

@@ -13,7 +13,7 @@ import { readJsonFile } from '../util/json';
 import { writeSyntheticBeir, writeSyntheticSources } from '../data/synthetic';
 import { loadWordnet } from '../data/wordnet';
 import { buildWordnetSets, writeWordnetSets, WORDNET_SET_FILES } from '../data/wordnet-sets';
-import { teacherRun, wordnetDistillation } from '../data/wordnet-teacher';
+import { padNegatives, teacherRun, wordnetDistillation } from '../data/wordnet-teacher';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
 import { evaluate } from '../eval/trec/evaluate';
 import { buildReport } from '../report/report';
@@ -98,26 +98,32 @@ async function syntheticData(dir: string): Promise<PresetData> {
  * nDCG@10 on the validation set is recorded beside it (teacher.json).
  */
 async function wordnetData(dir: string, log: (l: string) => void): Promise<PresetData> {
-  const ready = path.join(dir, 'teacher.json');
+  const ready = path.join(dir, 'prepared.json');
+  const teacherFile = path.join(dir, 'teacher.json');
   const setsDir = path.join(dir, 'sets');
   const kdFile = path.join(dir, 'distillation', 'wordnet-teacher.jsonl');
+  const supFile = path.join(dir, 'supervised', 'example-sense-7.jsonl');
   if (!fs.existsSync(ready)) {
     log('data: building the WordNet sets (once; about a minute)');
     const wn = loadWordnet();
     const sets = buildWordnetSets(wn);
     await writeWordnetSets(sets, setsDir);
+    // Every supervised example with 7 hard negatives: polysemy and co-hyponyms first (the sets' own), then
+    // random training senses where a query has fewer.
+    writeFileAtomic(supFile, padNegatives(wn, sets, 7, 2).map((e) => JSON.stringify(e)).join('\n') + '\n');
     const kd = wordnetDistillation(wn, sets, { candidates: 8, seed: 1 });
     writeFileAtomic(kdFile, kd.map((e) => JSON.stringify(e)).join('\n') + '\n');
     const v = sets.validation;
     const run = teacherRun(wn, v.queries, v.corpus.map((d) => d.id));
     const ndcg = evaluate(v.qrels, run, { measures: ['ndcg_cut.10'] }).all['ndcg_cut_10'];
-    writeJsonAtomic(ready, { teacher: 'Wu-Palmer similarity to the query\'s own sense (privileged: it knows the sense)', validationNdcg10: ndcg, distillationExamples: kd.length, candidates: 8 });
+    writeJsonAtomic(teacherFile, { teacher: 'Wu-Palmer similarity to the query\'s own sense (privileged: it knows the sense)', validationNdcg10: ndcg, distillationExamples: kd.length, candidates: 8 });
+    writeJsonAtomic(ready, { sets: setsDir, supervised: supFile, distillation: kdFile, teacher: teacherFile });
   }
-  const teacher = readJsonFile(ready) as { validationNdcg10: number };
+  const teacher = readJsonFile(teacherFile) as { validationNdcg10: number };
   log(`data: WordNet sets ready; the teacher's nDCG@10 on the validation set is ${teacher.validationNdcg10.toFixed(4)}`);
   const at = (rel: readonly string[]) => rel.map((f) => path.join(setsDir, f));
   return {
-    plan: { mlm: at(WORDNET_SET_FILES.mlm), unsupervised: at(WORDNET_SET_FILES.unsupervised), supervised: at(WORDNET_SET_FILES.supervised), distillation: [kdFile] },
+    plan: { mlm: at(WORDNET_SET_FILES.mlm), unsupervised: at(WORDNET_SET_FILES.unsupervised), supervised: [supFile], distillation: [kdFile] },
     test: [{ name: 'wordnet-test', dir: path.join(setsDir, WORDNET_SET_FILES.test), split: 'test' }],
     validation: [{ name: 'wordnet-validation', dir: path.join(setsDir, WORDNET_SET_FILES.validation), split: 'dev' }],
   };

@@ -1,4 +1,5 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { nonNegativeInt } from '../options';
 import { findManifest, loadManifests, manifestsDir } from '../../data/manifests/load';
 import type { Manifest } from '../../data/manifests/schema';
 import { copyDir, dataDir, fetchData, importData, readLock } from '../../data/store';
@@ -37,14 +38,6 @@ function printVerify(r: VerifyReport): string {
   return `${r.id} (${r.origin === 'hub' ? 'fetched' : 'imported'} copy in ${r.dir})\n${lines.join('\n')}\n${r.ok ? 'verified' : 'NOT verified'}\n`;
 }
 
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be an integer ≥ 0`);
-    return n;
-  };
-}
-
 export function registerData(program: Command): void {
   const data = program
     .command('data')
@@ -70,7 +63,7 @@ export function registerData(program: Command): void {
     .description("download a manifest's files from the Hugging Face Hub into the cache (resumable: *.part + HTTP Range; checksummed, then renamed), then verify the copy")
     .argument('<id>', 'manifest id (see `data list`)')
     .option('--only <globs>', "only the files whose path matches one of these comma-separated globs or substrings (e.g. 'reddit_title_body')", (v: string) => v.split(',').filter(Boolean))
-    .option('--retries <n>', 'extra attempts after an interrupted transfer, each resuming where the last stopped', positiveInt('--retries'), 3)
+    .option('--retries <n>', 'extra attempts after an interrupted transfer, each resuming where the last stopped', nonNegativeInt, 3)
     .action(async (id: string, opts: { only?: string[]; retries: number }) => {
       const m = findManifest(id);
       const r = await fetchData(m, { only: opts.only, retries: opts.retries, log: (l) => process.stderr.write(`${l}\n`) });

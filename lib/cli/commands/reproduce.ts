@@ -5,7 +5,6 @@ import { initBackend } from '../../backend/select';
 import { reproduce } from '../../pipelines/reproduce';
 import { PRESETS, type FactChoices } from '../../pipelines/scales';
 
-
 export function registerReproduce(program: Command): void {
   program
     .command('reproduce')

@@ -4,6 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PROJECT_ROOT } from './helpers/shared';
 import { evaluateClaims, formatClaims, PAPER_CLAIMS, type Claim } from '../lib/report/claims';
 import { groupSettings } from '../lib/report/tables';
 import type { EvaluationResult } from '../lib/report/results';
@@ -19,6 +22,12 @@ test('claims are data: unique ids, a statement, a source in the paper, a compari
     assert.ok(c.statement.length > 10 && c.source.length > 3, c.id);
     assert.ok(c.comparison.kind === 'better' || c.comparison.kind === 'ratio');
   }
+  // Links to the paper's transcribed claims name claims that exist there.
+  const transcribed = new Set(JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'results', 'paper', 'claims.json'), 'utf8')).claims.map((c: { id: string }) => c.id));
+  const links = PAPER_CLAIMS.flatMap((c) => c.paperClaims ?? []);
+  assert.ok(links.length >= 10);
+  assert.deepEqual(links.filter((id) => !transcribed.has(id)), []);
+  assert.match(formatClaims(evaluateClaims(settingsOf(mainSet()))), /\(results\/paper\/claims\.json: `kd-only-gap`\)/);
 });
 
 test('better → supports, equal → cannot resolve, worse → contradicts, missing → cannot resolve (with the reason)', () => {

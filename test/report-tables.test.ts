@@ -256,3 +256,14 @@ test('results as the pipelines record them (every switch written, main = all on)
   ]);
   assert.equal(t.rows[1].comparison!.outcome, 'better');
 });
+
+test('Table 2 with one dataset: the Avg cell carries that dataset\'s test, counted once in the correction', () => {
+  const rs = mainSet().map((r) => ({ ...r, datasets: r.datasets.slice(0, 1), mean: { ndcg_cut_10: r.datasets[0].metrics.ndcg_cut_10, recall_100: r.datasets[0].metrics.recall_100 } }));
+  const t = mainTable(settingsOf(rs), 'a-distilled');
+  assert.deepEqual(t.columns, ['alpha']);
+  assert.equal(t.comparisons, 3);
+  const c = t.rows.find((r) => r.label === 'c-distilled')!;
+  assert.equal(c.avg.comparison, c.cells[0].comparison);
+  assert.equal(c.avg.comparison!.outcome, 'better');
+  assert.match(formatMainTable(t, resolveOptions()), /correction over the 3 comparisons of this table/);
+});

@@ -34,6 +34,8 @@ export interface Claim {
   statement: string;
   /** Where the paper says it (table / section), with the paper's numbers when it gives them. */
   source: string;
+  /** The ids of the matching claims in the paper's transcription (`results/paper/claims.json`), if any. */
+  paperClaims?: string[];
   comparison: ClaimComparison;
 }
 
@@ -47,24 +49,28 @@ export const PAPER_CLAIMS: Claim[] = [
     id: 'c-beats-a',
     statement: 'ColBERT-Zero (c, every phase as ColBERT, distilled) beats KD-only (a, distilled from the dense supervised model)',
     source: 'Table 2 (55.43 vs 54.09 BEIR Avg); Section 3.1',
+    paperClaims: ['kd-only-gap'],
     comparison: { kind: 'better', better: { pipeline: 'c', phase: 'distillation', ablation: MAIN }, worse: { pipeline: 'a', phase: 'distillation', ablation: MAIN } },
   },
   {
     id: 'b-beats-a',
     statement: 'Supervised + KD as ColBERT (b, distilled) beats KD-only (a, distilled)',
     source: 'Table 2 (55.12 vs 54.09); Section 3.1 ("a gain of more than 1 nDCG@10 over KD alone")',
+    paperClaims: ['supervised-kd-beats-kd-only'],
     comparison: { kind: 'better', better: { pipeline: 'b', phase: 'distillation', ablation: MAIN }, worse: { pipeline: 'a', phase: 'distillation', ablation: MAIN } },
   },
   {
     id: 'c-beats-b',
     statement: 'Full ColBERT pre-training (c) keeps an edge over supervised + KD (b)',
     source: 'Table 2 (55.43 vs 55.12, "0.31 difference"); Section 3.1',
+    paperClaims: ['supervised-kd-near-zero'],
     comparison: { kind: 'better', better: { pipeline: 'c', phase: 'distillation', ablation: MAIN }, worse: { pipeline: 'b', phase: 'distillation', ablation: MAIN } },
   },
   {
     id: 'b-reaches-99.4pct-of-c',
     statement: 'Supervised + KD (b) reaches at least 99.4 % of ColBERT-Zero (c)',
     source: 'Section 3.1 ("roughly 10× cheaper for 99.4% of the performance")',
+    paperClaims: ['supervised-kd-99-4-percent'],
     comparison: { kind: 'ratio', numerator: { pipeline: 'b', phase: 'distillation', ablation: MAIN }, denominator: { pipeline: 'c', phase: 'distillation', ablation: MAIN }, atLeast: 0.994 },
   },
   {
@@ -77,6 +83,7 @@ export const PAPER_CLAIMS: Claim[] = [
     id: 'b-aligned-prompts',
     statement: 'Fine-tuning a model pre-trained with prompts (dense unsupervised, b): with prompts beats without (aligned > misaligned)',
     source: 'Table 3 (55.12 vs 54.44); Section 3.2',
+    paperClaims: ['prompt-alignment'],
     comparison: {
       kind: 'better',
       better: { pipeline: 'b', phase: 'distillation', ablation: { unsupervisedPrompts: true, ...ALL_ON } },
@@ -87,6 +94,7 @@ export const PAPER_CLAIMS: Claim[] = [
     id: 'c-aligned-prompts',
     statement: 'Fine-tuning the ColBERT unsupervised model pre-trained with prompts (c): with prompts beats without (aligned > misaligned)',
     source: 'Table 3 (55.43 vs 54.17); Section 3.2',
+    paperClaims: ['prompt-alignment'],
     comparison: {
       kind: 'better',
       better: { pipeline: 'c', phase: 'distillation', ablation: { unsupervisedPrompts: true, ...ALL_ON } },
@@ -97,6 +105,7 @@ export const PAPER_CLAIMS: Claim[] = [
     id: 'c-misaligned-prompts-hurt',
     statement: 'Fine-tuning the ColBERT unsupervised model pre-trained without prompts: without prompts beats with (adding misaligned prompts hurts)',
     source: 'Table 3 (54.61 vs 54.18); Section 3.2',
+    paperClaims: ['prompt-alignment'],
     comparison: {
       kind: 'better',
       better: { pipeline: 'c', phase: 'distillation', ablation: { unsupervisedPrompts: false, ...ALL_OFF } },
@@ -107,6 +116,7 @@ export const PAPER_CLAIMS: Claim[] = [
     id: 'prompts-intrinsic',
     statement: 'Full pre-training with prompts throughout beats full pre-training without prompts throughout (prompts help beyond alignment)',
     source: 'Table 3 (55.43 vs 54.61); Section 3.2, Appendix A',
+    paperClaims: ['prompt-gap'],
     comparison: {
       kind: 'better',
       better: { pipeline: 'c', phase: 'distillation', ablation: { unsupervisedPrompts: true, ...ALL_ON } },
@@ -117,18 +127,21 @@ export const PAPER_CLAIMS: Claim[] = [
     id: 'a-prompt-helps',
     statement: 'KD-only (a): distilling with prompts beats distilling without (no prompt, no length)',
     source: 'Table 5 (+1.25: 53.83 vs 52.58)',
+    paperClaims: ['prompt-alignment', 'kd-only-most-sensitive-to-prompts'],
     comparison: { kind: 'better', better: { pipeline: 'a', phase: 'distillation', ablation: { kdPrompts: true, kdLength: false } }, worse: { pipeline: 'a', phase: 'distillation', ablation: { kdPrompts: false, kdLength: false } } },
   },
   {
     id: 'a-length-helps',
     statement: 'KD-only (a): distilling with the +7 lengths beats distilling without (no prompt)',
     source: 'Table 5 (+0.70: 53.28 vs 52.58)',
+    paperClaims: ['length-helps'],
     comparison: { kind: 'better', better: { pipeline: 'a', phase: 'distillation', ablation: { kdPrompts: false, kdLength: true } }, worse: { pipeline: 'a', phase: 'distillation', ablation: { kdPrompts: false, kdLength: false } } },
   },
   {
     id: 'a-both-best',
     statement: 'KD-only (a): prompts and lengths together beat prompts alone (the effects add up)',
     source: 'Table 5 (54.09 vs 53.83); Appendix A',
+    paperClaims: ['prompt-length-additive'],
     comparison: { kind: 'better', better: { pipeline: 'a', phase: 'distillation', ablation: { kdPrompts: true, kdLength: true } }, worse: { pipeline: 'a', phase: 'distillation', ablation: { kdPrompts: true, kdLength: false } } },
   },
   {
@@ -151,6 +164,7 @@ export interface ClaimResult {
   id: string;
   statement: string;
   source: string;
+  paperClaims: string[];
   verdict: Verdict;
   /** Why, in one sentence with the numbers. */
   reason: string;
@@ -220,7 +234,7 @@ export function evaluateClaims(settings: Setting[], opts: TableOptions = {}, cla
   const out = claims.map((claim) => {
     const c = claim.comparison;
     const [selA, selB] = c.kind === 'better' ? [c.better, c.worse] : [c.numerator, c.denominator];
-    const base: ClaimResult = { id: claim.id, statement: claim.statement, source: claim.source, verdict: 'cannot resolve', reason: '', a: null, b: null, datasets: [] };
+    const base: ClaimResult = { id: claim.id, statement: claim.statement, source: claim.source, paperClaims: claim.paperClaims ?? [], verdict: 'cannot resolve', reason: '', a: null, b: null, datasets: [] };
     const a = pick(settings, selA);
     const b = pick(settings, selB);
     if (typeof a === 'string' || typeof b === 'string') {
@@ -270,7 +284,10 @@ export function evaluateClaims(settings: Setting[], opts: TableOptions = {}, cla
 export function formatClaims(results: ClaimResult[], opts: TableOptions = {}): string {
   const o = resolveOptions(opts);
   const lines = ['| Claim | Paper | Verdict | Evidence |', '|---|---|---|---|'];
-  for (const r of results) lines.push(`| ${r.statement} (\`${r.id}\`) | ${r.source} | **${r.verdict}** | ${r.reason.replace(/\|/g, '\\|')} |`);
+  for (const r of results) {
+    const linked = r.paperClaims.length ? ` (results/paper/claims.json: ${r.paperClaims.map((c) => `\`${c}\``).join(', ')})` : '';
+    lines.push(`| ${r.statement} (\`${r.id}\`) | ${r.source}${linked} | **${r.verdict}** | ${r.reason.replace(/\|/g, '\\|')} |`);
+  }
   const tested = results.filter((r) => r.comparison).length;
   const test = o.test === 't' ? 'paired two-sided t-test' : `paired two-sided randomization test (${o.permutations} sign flips or exact, seed ${o.seed})`;
   return `${lines.join('\n')}\n\nEach claim compares the Avg ${o.measure === 'ndcg_cut_10' ? 'nDCG@10' : o.measure} of two settings over the datasets both have, with the ${test} stratified over datasets; ${correctionName(o.correction)} correction over the ${tested} claim${tested === 1 ? '' : 's'} with data; α = ${o.alpha}. "cannot resolve" means not significant or not run — never evidence against the claim. A ratio claim ("at least r of") tests A − r·B.\n`;

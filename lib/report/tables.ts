@@ -375,7 +375,8 @@ export function mainTable(settings: Setting[], baseline: string | null, opts: Ta
         const raw = runComparison(s, base, [c], o);
         if (raw) family.push({ raw, against: base.label, set: (x) => (cells[i].comparison = x) });
       });
-      if (avg.value !== null && rowAverage(columns.map((c) => ({ value: datasetValue(base, c, o.measure).value }))) !== null) {
+      // With one dataset the Avg test is that dataset's test: counted once in the family.
+      if (columns.length > 1 && avg.value !== null && rowAverage(columns.map((c) => ({ value: datasetValue(base, c, o.measure).value }))) !== null) {
         const raw = runComparison(s, base, columns, o);
         if (raw) family.push({ raw, against: base.label, set: (x) => (avg.comparison = x) });
       }
@@ -383,6 +384,7 @@ export function mainTable(settings: Setting[], baseline: string | null, opts: Ta
     return { label: s.label, pipeline: s.pipeline, phase: s.phase, seeds: s.results.map((r) => r.seed), avg, cells, baseline: s === base };
   });
   finishFamily(family, o);
+  if (columns.length === 1) for (const r of rows) r.avg.comparison = r.cells[0].comparison;
   return {
     kind: 'main',
     preset: rowsOf[0].preset,

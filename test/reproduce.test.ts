@@ -52,3 +52,16 @@ test('reproduce: an unknown preset is one line before any work', () => {
   assert.match(r.stderr.trim(), /^colbert-zero: error: unknown preset "nope" \(smoke, demo, study, paper\)$/);
   assert.ok(!fs.existsSync(path.join(dir, 'models')));
 });
+
+test('reproduce and report write only into folders they made: a user folder is refused before any work', () => {
+  const dir = tmpDir('reproduce-user');
+  fs.writeFileSync(path.join(dir, 'notes.txt'), 'mine');
+  const r = runCli(['reproduce', '--preset', 'smoke', '--results', dir]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr.trim().split('\n').pop()!, /--results .*: exists and is not a previous reproduce output/);
+  assert.deepEqual(fs.readdirSync(dir), ['notes.txt']);
+  const rep = runCli(['report', '--results', dir, '--out', dir]);
+  assert.equal(rep.code, 1);
+  assert.match(rep.stderr, /--out .*: exists and is not a previous report output/);
+  assert.deepEqual(fs.readdirSync(dir), ['notes.txt']);
+});

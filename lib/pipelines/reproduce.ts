@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { writeDirAtomic } from '../util/atomic';
 import { readJsonFile } from '../util/json';
+import { checkOutputFolder, hasMarker, writeMarker } from '../util/output';
 import { writeSyntheticBeir, writeSyntheticSources } from '../data/synthetic';
 import { loadWordnet } from '../data/wordnet';
 import { buildWordnetSets, writeWordnetSets, WORDNET_SET_FILES } from '../data/wordnet-sets';
@@ -184,6 +185,12 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
   log(`  pipelines: ${preset.pipelines.map((p) => `(${p}) ${PIPELINES[p]}`).join('; ')}`);
 
   const resultsDir = path.resolve(o.resultsDir);
+  // The results folder is ours to fill: new, empty, or one reproduce made (its marker). Anything else is a
+  // user's folder, refused before any work.
+  if (!dryRun) {
+    checkOutputFolder(o.resultsDir, { command: 'reproduce', option: '--results' });
+    if (!hasMarker(resultsDir, 'reproduce')) writeMarker(resultsDir, 'reproduce');
+  }
   const data = dryRun && preset.data !== 'synthetic' ? null : await presetData(preset, path.join(resultsDir, 'data', preset.data), log);
   const planData: PlanData = data?.plan ?? { mlm: [], unsupervised: [], supervised: [], distillation: [] };
   const plans = preset.seeds.map((seed) => buildPlan(scale, planData, { seed, pipelines: preset.pipelines, ablations }));

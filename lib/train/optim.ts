@@ -112,8 +112,7 @@ export function globalNorm(grads: tf.Tensor[]): number {
  * Scales gradients so their global norm is at most maxNorm (torch: coefficient maxNorm/(norm+1e-6),
  * clamped at 1). Returns the norm before clipping and new gradient tensors (the inputs are disposed).
  */
-export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): { norm: number; grads: tf.Tensor[] } {
-  const norm = globalNorm(grads);
+export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number, norm = globalNorm(grads)): { norm: number; grads: tf.Tensor[] } {
   const coef = Math.min(1, maxNorm / (norm + 1e-6));
   if (coef >= 1) return { norm, grads };
   const out = grads.map((g) => tf.mul(g, coef));

@@ -298,7 +298,8 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
         all.forEach((g) => g.dispose());
         throw new NonFiniteLossError(step + 1, gradNorm, lastCkpt, 'gradient');
       }
-      if (config.optimizer.clipNorm !== undefined) ({ norm: gradNorm, grads: all } = clipByGlobalNorm(all, config.optimizer.clipNorm));
+      // The norm just computed serves the clipping too (one pass over the gradients, not two).
+      if (config.optimizer.clipNorm !== undefined) ({ norm: gradNorm, grads: all } = clipByGlobalNorm(all, config.optimizer.clipNorm, gradNorm));
       const lr = learningRateAt(step, schedule);
       opt.apply(all, lr);
       all.forEach((g) => g.dispose());

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../util/errors';
-import { writeDirAtomic, writeJsonAtomic } from '../util/atomic';
+import { processAlive, writeDirAtomic, writeJsonAtomic } from '../util/atomic';
 import { downloadFile, listHubFiles, resolveUrl, sha256File, type HubOptions } from './hub';
 import type { FileEntry, Manifest, Source } from './manifests/schema';
 
@@ -62,15 +62,6 @@ function writeLock(lock: LockFile, root: string): void {
   writeJsonAtomic(lockPath(lock.id, root), lock);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * One writer per copy: `locks/<id>.busy` holds the writing process's id while a fetch or import runs.
  * A file left by a process that no longer exists is taken over. Returns the release function.
@@ -85,7 +76,7 @@ export function claimCopy(id: string, root = dataDir()): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(fs.readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
         throw new UserError(`${id}: another fetch or import of it is running (process ${pid}); if none is, remove ${file}`);
       }
       fs.rmSync(file, { force: true }); // left by a process that is gone

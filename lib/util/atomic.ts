@@ -9,7 +9,8 @@ function tempName(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now()}`);
 }
 
-function alive(pid: number): boolean {
+/** True when a process with this id is running (signal 0 probes without sending anything). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -30,7 +31,7 @@ export function removeStaleTemporaries(target: string): string[] {
   for (const name of fs.readdirSync(dir)) {
     if (!name.startsWith(prefix)) continue;
     const m = /^(\d+)-\d+(-old)?$/.exec(name.slice(prefix.length));
-    if (!m || alive(Number(m[1]))) continue;
+    if (!m || processAlive(Number(m[1]))) continue;
     fs.rmSync(path.join(dir, name), { recursive: true, force: true });
     removed.push(name);
   }

@@ -85,3 +85,8 @@ export { pairedTTest, randomizationTest, correct } from './report/significance';
 export { groupSettings, mainTable, ablationTable, seedTable } from './report/tables';
 export { evaluateClaims, PAPER_CLAIMS, type Claim } from './report/claims';
 export { buildReport } from './report/report';
+
+// ── Figures and notebook display: plotly figures, static PNG and HTML tables in notebooks, HTML/PNG files ──
+export { barChart, lineChart, histogramChart, heatmap, figureProblems, type Figure } from './report/figures';
+export { show, showTable, showMarkdown, aq, type Row } from './report/display';
+export { writeFigures, renderPngs, figureHtml, findChromium, closeRenderer } from './report/render';

@@ -90,3 +90,5 @@ export { buildReport } from './report/report';
 export { barChart, lineChart, histogramChart, heatmap, figureProblems, type Figure } from './report/figures';
 export { show, showTable, showMarkdown, aq, type Row } from './report/display';
 export { writeFigures, renderPngs, figureHtml, findChromium, closeRenderer } from './report/render';
+export { printedRows, table2Figure, table4DeltaFigure, table5Figure, costFigure } from './report/paper-figures';
+export { beirRows, ablationRows, deltaRows, pipelineCosts, averageChecks, table5Checks, sameModelMismatches, claims as paperClaims, evaluateClaim as evaluatePaperClaim, type BeirRow } from './report/paper';

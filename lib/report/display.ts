@@ -47,6 +47,18 @@ function formatCell(v: unknown, digits: number): string {
   return String(v);
 }
 
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+}
+
+/** A plain HTML table (no inline styles: small in a committed notebook, and code hosts strip them anyway). */
+export function htmlTable(rows: Array<Record<string, string>>, title?: string): string {
+  const cols = rows.length ? Object.keys(rows[0]) : [];
+  const head = `<tr>${cols.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>`;
+  const body = rows.map((r) => `<tr>${cols.map((c) => `<td>${escapeHtml(r[c] ?? '')}</td>`).join('')}</tr>`).join('\n');
+  return `${title ? `<p><b>${escapeHtml(title)}</b></p>\n` : ''}<table>\n<thead>${head}</thead>\n<tbody>\n${body}\n</tbody>\n</table>`;
+}
+
 /** Rows (or an arquero table) with numbers at `digits` decimals: an HTML table in a notebook, text elsewhere. */
 export function showTable(rows: Row[] | ColumnTable, o: { title?: string; digits?: number } = {}): void {
   const objects = (Array.isArray(rows) ? rows : (rows.objects() as Row[])).map((r) =>
@@ -54,8 +66,7 @@ export function showTable(rows: Row[] | ColumnTable, o: { title?: string; digits
   );
   const d = tslabDisplay();
   if (d) {
-    const html = aq.from(objects).toHTML({ limit: Infinity });
-    d.html(o.title ? `<p><b>${o.title}</b></p>\n${html}` : html);
+    d.html(htmlTable(objects, o.title));
     return;
   }
   if (o.title) console.log(o.title);

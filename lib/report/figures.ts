@@ -139,7 +139,16 @@ export function heatmap(
       marker: { symbol: 'circle-open', size: 14, color: 'red', line: { width: 2 } },
     });
   }
-  return { data, layout: layout(a, { yaxis: { title: { text: a.y }, autorange: 'reversed', automargin: true } }) };
+  // Every row and column labelled (plotly skips labels when crowded): one tick each, and room for them.
+  const height = Math.max(480, 200 + 24 * ys.length);
+  return {
+    data,
+    layout: layout(a, {
+      height,
+      xaxis: { title: { text: a.x }, automargin: true, dtick: 1 },
+      yaxis: { title: { text: a.y }, autorange: 'reversed', automargin: true, dtick: 1 },
+    }),
+  };
 }
 
 function axisTitle(l: Record<string, unknown>, axis: string): string {

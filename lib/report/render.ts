@@ -12,6 +12,12 @@ import { figureProblems, type Figure } from './figures';
 export const PLOTLY_BUNDLE = 'plotly.min.js';
 export const FIGURE_SIZE = { width: 860, height: 480 };
 
+/** A figure's size in pixels: its layout's width and height when it sets them. */
+export function figureSize(fig: Figure): { width: number; height: number } {
+  const w = fig.layout.width, h = fig.layout.height;
+  return { width: typeof w === 'number' ? w : FIGURE_SIZE.width, height: typeof h === 'number' ? h : FIGURE_SIZE.height };
+}
+
 function plotlyBundlePath(): string {
   return require.resolve('plotly.js-dist-min');
 }
@@ -36,7 +42,7 @@ function escapeHtml(s: string): string {
 /** One page showing one figure; `bundleHref` is where the page finds plotly (a relative file). */
 export function figureHtml(fig: Figure, bundleHref = PLOTLY_BUNDLE): string {
   const title = String((fig.layout.title as { text?: string } | undefined)?.text ?? 'figure');
-  const { width, height } = FIGURE_SIZE;
+  const { width, height } = figureSize(fig);
   return [
     '<!doctype html>',
     `<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>`,
@@ -85,19 +91,22 @@ export async function renderPngs(figs: Figure[]): Promise<Buffer[] | null> {
     if (p.length) throw new Error(`figure "${String((f.layout.title as { text?: string })?.text)}": ${p.join('; ')}`);
   }
   const b = await openBrowser(exe);
-  const page = await b.newPage({ viewport: { width: FIGURE_SIZE.width + 40, height: FIGURE_SIZE.height + 40 } });
+  const page = await b.newPage();
   try {
-    await page.setContent(`<div id="figure" style="width:${FIGURE_SIZE.width}px;height:${FIGURE_SIZE.height}px"></div>`);
+    await page.setContent('<div id="figure"></div>');
     await page.addScriptTag({ path: plotlyBundlePath() });
     const out: Buffer[] = [];
     for (const f of figs) {
       const url = await page.evaluate(
         async ({ data, layout, size }) => {
           const P = (globalThis as unknown as { Plotly: { newPlot: Function; toImage: Function } }).Plotly;
-          await P.newPlot('figure', data, layout, { staticPlot: true });
-          return P.toImage('figure', { format: 'png', width: size.width, height: size.height }) as Promise<string>;
+          const div = (globalThis as unknown as { document: { getElementById(id: string): { style: Record<string, string> } } }).document.getElementById('figure');
+          div.style.width = `${size.width}px`;
+          div.style.height = `${size.height}px`;
+          await P.newPlot(div, data, layout, { staticPlot: true });
+          return P.toImage(div, { format: 'png', width: size.width, height: size.height }) as Promise<string>;
         },
-        { data: f.data, layout: f.layout, size: FIGURE_SIZE },
+        { data: f.data, layout: f.layout, size: figureSize(f) },
       );
       out.push(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'));
     }
@@ -134,4 +143,49 @@ export async function writeFigures(dir: string, figs: Array<{ name: string; figu
     }
   }
   return { files, png: pngs !== null };
+}
+
+export interface PageCheck {
+  /** figures drawn by plotly on the page: title, axis titles, legend entries (or colour-bar title), traces */
+  plots: Array<{ title: string; xTitle: string; yTitle: string; legend: string[]; colorbar: string; traces: number }>;
+  /** static images on the page (a rendered notebook's figures) and those that failed to decode */
+  images: number;
+  brokenImages: number;
+}
+
+// Runs in the page. A string, not a function: the TypeScript loader adds helpers to compiled functions
+// that do not exist in the browser.
+const READ_PAGE = `(() => {
+  const text = (e) => ((e && e.textContent) || '').trim();
+  const plots = Array.from(document.querySelectorAll('.js-plotly-plot')).map((p) => ({
+    title: text(p.querySelector('.gtitle')),
+    xTitle: text(p.querySelector('.g-xtitle')),
+    yTitle: text(p.querySelector('.g-ytitle')),
+    legend: Array.from(p.querySelectorAll('.legend .legendtext')).map(text),
+    colorbar: text(p.querySelector('.colorbar .cbtitle')),
+    traces: p.querySelectorAll('.trace, .hm, .heatmaplayer image').length,
+  }));
+  const imgs = Array.from(document.querySelectorAll('img'));
+  return { plots, images: imgs.length, brokenImages: imgs.filter((i) => !i.complete || !i.naturalWidth).length };
+})()`;
+
+/**
+ * Opens an HTML file in headless Chromium as a reader would, waits for it to draw, optionally saves a
+ * screenshot of the whole page, and reports what it shows. Null when no Chromium is installed.
+ */
+export async function inspectPage(htmlFile: string, o: { screenshot?: string } = {}): Promise<PageCheck | null> {
+  const exe = findChromium();
+  if (!exe) return null;
+  const b = await openBrowser(exe);
+  const page = await b.newPage({ viewport: { width: 1280, height: 900 } });
+  try {
+    await page.goto('file://' + path.resolve(htmlFile), { waitUntil: 'load' });
+    // A figure page marks its body when plotly has drawn (figureHtml); a notebook page has no plotly.
+    await page.waitForFunction("!window.Plotly || document.body.dataset.rendered === 'yes'", undefined, { timeout: 30_000 });
+    if (o.screenshot) await page.screenshot({ path: o.screenshot, fullPage: true });
+    return (await page.evaluate(READ_PAGE)) as PageCheck;
+  } finally {
+    await page.close().catch(() => undefined);
+    releaseLater();
+  }
 }

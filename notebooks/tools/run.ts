@@ -1,6 +1,7 @@
 /**
  * `npm run notebooks`: executes every notebook headless on the tslab kernel, top to bottom, and fails on
- * any failing cell. The executed notebooks and an HTML rendering of each go to results/notebooks/.
+ * any failing cell. The executed notebooks and an HTML rendering of each go to results/notebooks/; each
+ * rendering is opened in headless Chromium (every figure must decode) and a screenshot saved beside it.
  *
  *   npm run notebooks                          quick mode: the smoke preset
  *   npm run notebooks -- --preset demo         at a larger preset (CZ_NOTEBOOK_PRESET inside the kernel)
@@ -15,6 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { installKernel, KERNEL_NAME, ROOT } from './kernel';
+import { closeRenderer, inspectPage } from '../../lib/report/render';
 
 const NOTEBOOKS = path.join(ROOT, 'notebooks');
 const OUT = path.join(ROOT, 'results', 'notebooks');
@@ -64,7 +66,12 @@ export function errorOutputs(nb: { cells: Array<{ cell_type: string; outputs?: A
   return out;
 }
 
-function main(): void {
+/** How many figures (image/png outputs) a notebook holds. */
+export function pngOutputs(nb: { cells: Array<{ outputs?: Array<{ data?: Record<string, unknown> }> }> }): number {
+  return nb.cells.reduce((n, c) => n + (c.outputs ?? []).filter((o) => o.data && 'image/png' in o.data).length, 0);
+}
+
+async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const all = fs.readdirSync(NOTEBOOKS).filter((f) => /^\d\d-.*\.ipynb$/.test(f)).sort();
   const chosen = args.only.length ? all.filter((f) => args.only.some((p) => f.startsWith(p))) : all;
@@ -92,14 +99,33 @@ function main(): void {
         failed.push(name);
         continue;
       }
-      const errors = errorOutputs(JSON.parse(fs.readFileSync(executed, 'utf8')));
+      const nb = JSON.parse(fs.readFileSync(executed, 'utf8'));
+      const errors = errorOutputs(nb);
+      // tslab does not report execution counts; every code cell ran, in order, so number them.
+      let count = 0;
+      for (const c of nb.cells) if (c.cell_type === 'code') c.execution_count = ++count;
+      fs.writeFileSync(executed, JSON.stringify(nb, null, 1) + '\n');
       if (errors.length) {
         process.stderr.write(`${errors.join('\n')}\n== ${name}: FAILED\n`);
         failed.push(name);
         continue;
       }
       const h = spawnSync(py, ['-m', 'jupyter', 'nbconvert', '--to', 'html', '--output-dir', OUT, executed], { env, encoding: 'utf8' });
-      if (h.status !== 0) process.stderr.write(`   (no HTML rendering: ${(h.stderr || '').trim().split('\n').pop()})\n`);
+      if (h.status !== 0) {
+        process.stderr.write(`${(h.stderr || '').trim().split('\n').slice(-5).join('\n')}\n== ${name}: no HTML rendering: FAILED\n`);
+        failed.push(name);
+        continue;
+      }
+      // Open the rendering in a real browser: every figure must decode and show.
+      const html = path.join(OUT, name.replace(/\.ipynb$/, '.html'));
+      const seen = await inspectPage(html, { screenshot: html.replace(/\.html$/, '.screenshot.png') });
+      const pngs = pngOutputs(nb);
+      if (seen && (seen.brokenImages > 0 || seen.images < pngs)) {
+        process.stderr.write(`== ${name}: the HTML rendering shows ${seen.images - seen.brokenImages} of ${pngs} figures: FAILED\n`);
+        failed.push(name);
+        continue;
+      }
+      if (!seen) process.stderr.write('   (no Chromium: the HTML rendering was not opened in a browser)\n');
       fs.copyFileSync(executed, path.join(OUT, name));
       if (args.update) fs.copyFileSync(executed, path.join(NOTEBOOKS, name));
       fs.rmSync(tmp, { recursive: true, force: true });
@@ -107,9 +133,10 @@ function main(): void {
     }
   } finally {
     fs.rmSync(jupyterPath, { recursive: true, force: true });
+    await closeRenderer();
   }
   if (failed.length) fail(`${failed.length} of ${chosen.length} failed: ${failed.join(', ')}`);
   process.stderr.write(`notebooks: ${chosen.length} executed; results/notebooks/ has each as .ipynb and .html\n`);
 }
 
-if (require.main === module) main();
+if (require.main === module) void main();

@@ -1,0 +1,115 @@
+/**
+ * The paper's tables as something to look at: each table's rows as printed (for display, cell for cell
+ * the transcription), and the figures notebook 7 draws — Table 2 as grouped bars per dataset, Tables 4
+ * and 5 as delta heatmaps, and nDCG@10 against GPU-hours for the three pipelines (Table 1 × Table 2).
+ * Every number comes from `results/paper/` through lib/report/paper.ts.
+ */
+import { barChart, heatmap, lineChart, type Figure } from './figures';
+import { ablationRows, beirRows, deltaRows, paperTable, pipelineCosts, PAPER_DIR, PAPER_PIPELINES, BEIR_IDS, type BeirId } from './paper';
+
+/** Table n as printed: one object per row, "row" first, then every column label with its printed cell. */
+export function printedRows(n: number, dir = PAPER_DIR): Array<Record<string, string>> {
+  const t = paperTable(n, dir);
+  return t.rows.map((r) => {
+    const row: Record<string, string> = { row: r.group && n !== 1 ? `${r.group} — ${r.label}` : r.label };
+    t.columns.forEach((c, k) => (row[c.label] = r.cells[k]));
+    return row;
+  });
+}
+
+/** Table 2's column label of each BEIR id (the paper's own spelling). */
+function datasetLabels(dir: string): Record<BeirId, string> {
+  const out = {} as Record<BeirId, string>;
+  for (const c of paperTable(2, dir).columns) if (c.dataset) out[c.dataset] = c.label;
+  return out;
+}
+
+/** A Table 4/5 group as a short name: which pipeline's stage, from which base. */
+export function shortGroup(group: string | undefined): string {
+  const g = group ?? '';
+  if (/^KD from dense supervised/.test(g)) return '(a) KD-only';
+  if (/^Supervised \+ KD from dense unsupervised/.test(g)) return '(b) sup.+KD, dense base';
+  if (/^Supervised \+ KD from ColBERT unsupervised \(without prompts\)/.test(g)) return '(c) base w/o prompts';
+  if (/^Supervised \+ KD from ColBERT unsupervised/.test(g)) return '(c) ColBERT-Zero';
+  return g;
+}
+
+/** Table 2: nDCG@10 per dataset (and Avg) of the three pipelines' final models and the two GTE baselines. */
+export function table2Figure(dir = PAPER_DIR): Figure {
+  const rows = new Map(beirRows(2, dir).map((r) => [r.id, r]));
+  const labels = datasetLabels(dir);
+  const pick: Array<[string, string]> = [
+    [PAPER_PIPELINES.a.table2Row, '(a) KD-only'],
+    [PAPER_PIPELINES.b.table2Row, '(b) supervised + KD'],
+    [PAPER_PIPELINES.c.table2Row, '(c) ColBERT-Zero'],
+    ['baselines/gte-moderncolbert', 'GTE-ModernColBERT'],
+    ['baselines/gte-modernbert', 'gte-modernbert (dense)'],
+  ];
+  return barChart({
+    title: 'Table 2: nDCG@10 on BEIR, the three pipelines and two baselines',
+    x: 'dataset',
+    y: 'nDCG@10 (×100)',
+    categories: ['Avg', ...BEIR_IDS.map((d) => labels[d])],
+    series: pick.map(([id, name]) => {
+      const r = rows.get(id);
+      if (!r) throw new Error(`Table 2 has no row ${id}`);
+      return { name, values: [r.avg, ...BEIR_IDS.map((d) => r.values[d])] };
+    }),
+  });
+}
+
+/** Table 4: each row minus its block's no-prompt, no-length row, per dataset and on Avg. */
+export function table4DeltaFigure(dir = PAPER_DIR): Figure {
+  const rows = ablationRows(dir);
+  const labels = datasetLabels(dir);
+  const baselineOf = (id: string) => id.replace(/\/prompt-[a-z]+-length-[a-z]+$/, '/prompt-no-length-no');
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const shown = rows.filter((r) => !r.id.endsWith('/prompt-no-length-no'));
+  const mark = (v: boolean | 'eval-only') => (v === 'eval-only' ? '†' : v ? '✓' : '×');
+  return heatmap({
+    title: 'Table 4: gain over the same stage without prompt and length (nDCG@10 points)',
+    x: 'dataset',
+    y: 'stage (group, phase, +Prompt +Length)',
+    xs: ['Avg', ...BEIR_IDS.map((d) => labels[d])],
+    ys: shown.map((r) => `${shortGroup(r.group)} ${r.label.toLowerCase()} P${mark(r.prompt)} L${mark(r.length)}`),
+    z: shown.map((r) => {
+      const b = byId.get(baselineOf(r.id));
+      if (!b) throw new Error(`Table 4 row ${r.id} has no baseline row`);
+      return [r.avg - b.avg, ...BEIR_IDS.map((d) => r.values[d] - b.values[d])].map((x) => Math.round(x * 100) / 100);
+    }),
+    colorbar: 'Δ nDCG@10',
+    diverging: true,
+  });
+}
+
+/** Table 5: the deltas of +Prompt, +Length and +Both over each stage's baseline ("–" is an empty cell). */
+export function table5Figure(dir = PAPER_DIR): Figure {
+  const rows = deltaRows(dir);
+  return heatmap({
+    title: 'Table 5: BEIR-average gain of prompts and length over each baseline',
+    x: 'added at training',
+    y: 'stage',
+    xs: ['+Prompt', '+Length', '+Both'],
+    ys: rows.map((r) => `${shortGroup(r.group)} ${r.label.toLowerCase()} (${r.baseline.toFixed(2)})`),
+    z: rows.map((r) => [r.prompt, r.length, r.both].map((c) => (c ? c.delta : Number.NaN))),
+    colorbar: 'Δ nDCG@10',
+    diverging: true,
+    annotate: 2,
+  });
+}
+
+/** Table 1 × Table 2: each pipeline's BEIR average against the GPU-hours of the phases it runs. */
+export function costFigure(dir = PAPER_DIR): Figure {
+  const costs = pipelineCosts(dir);
+  const hours = costs.map((c) => c.gpuHours);
+  const fig = lineChart({
+    title: 'nDCG@10 against training cost (GPU-hours of the ColBERT phases)',
+    x: 'GH200 GPU-hours (log scale)',
+    y: 'BEIR average nDCG@10 (×100)',
+    logX: true,
+    series: costs.map((c) => ({ name: `(${c.pipeline}) ${c.name}`, x: [c.gpuHours], y: [c.avg], labels: [`${c.avg.toFixed(2)} @ ${c.gpuHours} h`] })),
+  });
+  // Room on both sides for the point labels (a log axis takes its range in log10 units).
+  (fig.layout.xaxis as Record<string, unknown>).range = [Math.log10(Math.min(...hours) / 2), Math.log10(Math.max(...hours) * 2)];
+  return fig;
+}

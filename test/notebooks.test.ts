@@ -1,0 +1,194 @@
+/**
+ * The committed notebooks: they import only the public API, were executed top to bottom without an error,
+ * and carry their figures as static images; notebook 7 shows the paper's tables exactly as transcribed.
+ * The figures the library draws name their axes and legends, and do so once drawn in a real browser.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PROJECT_ROOT } from './helpers/shared';
+import { figureProblems, barChart, heatmap, lineChart, histogramChart, type Figure } from '../lib/report/figures';
+import { printedRows, table2Figure, table4DeltaFigure, table5Figure, costFigure } from '../lib/report/paper-figures';
+import { closeRenderer, findChromium, inspectPage, writeFigures } from '../lib/report/render';
+import { htmlTable } from '../lib/report/display';
+import { errorOutputs, pngOutputs } from '../notebooks/tools/run';
+
+const NOTEBOOKS = path.join(PROJECT_ROOT, 'notebooks');
+const EXPECTED = [
+  '01-late-interaction.ipynb',
+  '02-unsupervised.ipynb',
+  '03-supervised.ipynb',
+  '04-distillation.ipynb',
+  '05-pipelines.ipynb',
+  '06-prompts-and-length.ipynb',
+  '07-paper-tables.ipynb',
+  '08-your-checkpoint.ipynb',
+];
+
+interface Output {
+  output_type: string;
+  data?: Record<string, string | string[]>;
+  text?: string | string[];
+}
+interface Cell {
+  cell_type: string;
+  source: string | string[];
+  execution_count?: number | null;
+  outputs?: Output[];
+}
+interface Notebook {
+  cells: Cell[];
+  metadata: { kernelspec?: { name?: string } };
+}
+
+const joined = (x: string | string[] | undefined) => (Array.isArray(x) ? x.join('') : (x ?? ''));
+const committed = () => fs.readdirSync(NOTEBOOKS).filter((f) => f.endsWith('.ipynb')).sort();
+const load = (name: string) => JSON.parse(fs.readFileSync(path.join(NOTEBOOKS, name), 'utf8')) as Notebook;
+
+/** Every module a cell's code names: static imports, `export … from`, dynamic import() and require(). */
+export function importedModules(code: string): string[] {
+  const out: string[] = [];
+  for (const re of [/\bfrom\s+['"]([^'"]+)['"]/g, /\bimport\s+['"]([^'"]+)['"]/g, /\bimport\s*\(\s*['"`]([^'"`]+)['"`]\s*\)/g, /\brequire\s*\(\s*['"`]([^'"`]+)['"`]\s*\)/g]) {
+    for (const m of code.matchAll(re)) out.push(m[1]);
+  }
+  // A computed module name cannot be checked: count it as a violation.
+  if (/\b(?:require|import)\s*\(\s*[^'"`\s)]/.test(code)) out.push('<computed>');
+  return out;
+}
+
+test('the notebooks are the eight the workbook promises, in reading order', () => {
+  assert.deepEqual(committed(), EXPECTED);
+});
+
+test('the import check sees every way to load a module', () => {
+  assert.deepEqual(importedModules("import { a } from './lib/index';\nimport * as tf from '@tensorflow/tfjs';"), ['./lib/index', '@tensorflow/tfjs']);
+  assert.deepEqual(importedModules("const fs = require('node:fs'); await import(\"./lib/models/load\");"), ['./lib/models/load', 'node:fs']);
+  assert.deepEqual(importedModules("import './lib/x';"), ['./lib/x']);
+  assert.deepEqual(importedModules('const m = require(name);'), ['<computed>']);
+});
+
+for (const name of committed()) {
+  test(`${name}: imports only ./lib/index, runs on the colbert-zero kernel, has its preset variable`, () => {
+    const nb = load(name);
+    assert.equal(nb.metadata.kernelspec?.name, 'colbert-zero');
+    const code = nb.cells.filter((c) => c.cell_type === 'code').map((c) => joined(c.source));
+    const bad = code.flatMap(importedModules).filter((m) => m !== './lib/index');
+    assert.deepEqual(bad, [], `${name} imports something other than ./lib/index`);
+    assert.match(code[0], /const PRESET = process\.env\.CZ_NOTEBOOK_PRESET \?\? 'smoke'/, `${name}: the first code cell sets PRESET`);
+  });
+
+  test(`${name}: committed executed, top to bottom, with no error and static figures`, () => {
+    const nb = load(name);
+    const code = nb.cells.filter((c) => c.cell_type === 'code');
+    // nbclient records when each cell ran; the runner numbers the cells once all ran without an error.
+    const ran = code.map((c) => (c as { metadata?: { execution?: Record<string, string> } }).metadata?.execution?.['iopub.status.idle']);
+    assert.ok(ran.every((t) => typeof t === 'string'), `${name}: a code cell was not executed`);
+    assert.deepEqual(ran, [...(ran as string[])].sort(), `${name}: cells were not executed top to bottom`);
+    assert.deepEqual(code.map((c) => c.execution_count), code.map((_, i) => i + 1), `${name}: execution counts`);
+    assert.deepEqual(errorOutputs(nb as never), []);
+    for (const c of code) {
+      for (const o of c.outputs ?? []) {
+        const png = o.data?.['image/png'];
+        if (png) assert.equal(Buffer.from(joined(png), 'base64').subarray(0, 8).toString('hex'), '89504e470d0a1a0a', `${name}: an image/png output is not a PNG`);
+        // Code hosts do not run scripts: a figure must be an image, not HTML/JS.
+        assert.ok(!o.data?.['application/vnd.plotly.v1+json'] && !/<script/i.test(joined(o.data?.['text/html'])), `${name}: an output needs JavaScript to show`);
+      }
+    }
+    assert.ok(fs.statSync(path.join(NOTEBOOKS, name)).size < 2_000_000, `${name} is over 2 MB`);
+  });
+}
+
+/** The rows of every HTML table output whose title starts with `title`. */
+function htmlTables(nb: Notebook): Array<{ title: string; header: string[]; rows: string[][] }> {
+  const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+  const cells = (tr: string, tag: string) => [...tr.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => unescape(m[1]));
+  const out: Array<{ title: string; header: string[]; rows: string[][] }> = [];
+  for (const c of nb.cells) {
+    for (const o of c.outputs ?? []) {
+      const html = joined(o.data?.['text/html']);
+      if (!html.includes('<table>')) continue;
+      const title = unescape(/<p><b>([\s\S]*?)<\/b><\/p>/.exec(html)?.[1] ?? '');
+      const trs = [...html.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => m[1]);
+      out.push({ title, header: cells(trs[0] ?? '', 'th'), rows: trs.slice(1).map((tr) => cells(tr, 'td')) });
+    }
+  }
+  return out;
+}
+
+test('the HTML table reader reads what showTable writes', () => {
+  const html = htmlTable([{ row: 'a <b>', 'x&y': '1.50' }, { row: 'c', 'x&y': '–' }], 'Table 9: t');
+  const got = htmlTables({ cells: [{ cell_type: 'code', source: '', outputs: [{ output_type: 'display_data', data: { 'text/html': html } }] }], metadata: {} });
+  assert.deepEqual(got, [{ title: 'Table 9: t', header: ['row', 'x&y'], rows: [['a <b>', '1.50'], ['c', '–']] }]);
+});
+
+test('notebook 7 shows every table of the paper exactly as transcribed', { skip: fs.existsSync(path.join(NOTEBOOKS, '07-paper-tables.ipynb')) ? false : 'notebook 7 not committed' }, () => {
+  const tables = htmlTables(load('07-paper-tables.ipynb'));
+  for (const n of [1, 2, 3, 4, 5]) {
+    const shown = tables.filter((t) => t.title.startsWith(`Table ${n}:`));
+    assert.equal(shown.length, 1, `notebook 7 shows Table ${n} once`);
+    const expected = printedRows(n);
+    assert.deepEqual(shown[0].header, Object.keys(expected[0]), `Table ${n}: columns`);
+    assert.deepEqual(shown[0].rows, expected.map((r) => Object.values(r)), `Table ${n}: cells`);
+  }
+});
+
+const paperFigures: Array<[string, () => Figure]> = [
+  ['table-2', table2Figure],
+  ['table-4', table4DeltaFigure],
+  ['table-5', table5Figure],
+  ['cost', costFigure],
+];
+
+test("the paper's figures have titles, axis titles and legends", () => {
+  for (const [name, make] of paperFigures) assert.deepEqual(figureProblems(make()), [], name);
+});
+
+test('figureProblems catches a figure a reader could not name', () => {
+  const ok = barChart({ title: 't', x: 'x', y: 'y', categories: ['a'], series: [{ name: 's', values: [1] }] });
+  assert.deepEqual(figureProblems(ok), []);
+  assert.deepEqual(figureProblems({ ...ok, layout: { ...ok.layout, title: { text: ' ' } } }), ['no title']);
+  assert.deepEqual(figureProblems({ ...ok, layout: { ...ok.layout, xaxis: {} } }), ['x axis has no title']);
+  assert.deepEqual(figureProblems({ ...ok, data: [{ type: 'bar', name: '' }] }), ['a bar trace has no legend name']);
+  assert.deepEqual(figureProblems({ ...ok, layout: { ...ok.layout, showlegend: false } }), ['legend hidden']);
+  const hm = heatmap({ title: 't', x: 'x', y: 'y', xs: ['a'], ys: ['b'], z: [[1]], colorbar: '' });
+  assert.deepEqual(figureProblems(hm), ['heatmap has no colour-bar title']);
+  assert.throws(() => barChart({ title: 't', x: 'x', y: 'y', categories: ['a', 'b'], series: [{ name: 's', values: [1] }] }), /1 values for 2 categories/);
+  assert.deepEqual(figureProblems(lineChart({ title: 't', x: 'x', y: 'y', series: [{ name: 's', x: [1], y: [2] }] })), []);
+  assert.deepEqual(figureProblems(histogramChart({ title: 't', x: 'x', y: 'y', series: [{ name: 's', values: [1, 2] }] })), []);
+});
+
+test('drawn in headless Chromium, each figure shows its title, axis titles, legend and data', { skip: findChromium() ? false : 'no Chromium (install Debian\'s chromium or set CZ_CHROMIUM)', timeout: 180_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-fig-'));
+  try {
+    const figs = paperFigures.map(([name, make]) => ({ name, figure: make() }));
+    const { files, png } = await writeFigures(dir, figs);
+    assert.ok(png, 'PNG files were written');
+    assert.equal(files.filter((f) => f.endsWith('plotly.min.js')).length, 1, 'one shared plotly bundle');
+    for (const { name, figure } of figs) {
+      const html = fs.readFileSync(path.join(dir, `${name}.html`), 'utf8');
+      assert.match(html, /<script src="plotly\.min\.js"><\/script>/);
+      assert.ok(html.length < 100_000, `${name}.html holds no copy of plotly`);
+      assert.equal(fs.readFileSync(path.join(dir, `${name}.png`)).subarray(0, 8).toString('hex'), '89504e470d0a1a0a');
+      const seen = await inspectPage(path.join(dir, `${name}.html`));
+      assert.ok(seen);
+      assert.equal(seen.plots.length, 1, name);
+      const p = seen.plots[0];
+      assert.equal(p.title, (figure.layout.title as { text: string }).text);
+      assert.equal(p.xTitle, (figure.layout.xaxis as { title: { text: string } }).title.text);
+      assert.equal(p.yTitle, (figure.layout.yaxis as { title: { text: string } }).title.text);
+      const named = figure.data.filter((t) => t.type !== 'heatmap').map((t) => t.name);
+      assert.deepEqual(p.legend, named, `${name}: legend`);
+      if (figure.data.some((t) => t.type === 'heatmap')) assert.ok(p.colorbar.length > 0, `${name}: colour bar title`);
+      assert.ok(p.traces >= figure.data.length, `${name}: ${p.traces} traces drawn for ${figure.data.length}`);
+    }
+  } finally {
+    await closeRenderer();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('pngOutputs counts the figures of a notebook', () => {
+  assert.equal(pngOutputs({ cells: [{ outputs: [{ data: { 'image/png': 'x' } }, { data: { 'text/plain': 'y' } }] }, { outputs: [{ data: { 'image/png': 'z' } }] }] }), 2);
+});

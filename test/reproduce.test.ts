@@ -65,3 +65,16 @@ test('reproduce and report write only into folders they made: a user folder is r
   assert.match(rep.stderr, /--out .*: exists and is not a previous report output/);
   assert.deepEqual(fs.readdirSync(dir), ['notes.txt']);
 });
+
+test('reproduce --seeds replaces the preset seeds: one plan per seed, every phase trained with it; a bad list is one line', async () => {
+  const { reproduce } = await import('../lib/index');
+  const lines: string[] = [];
+  const r = await reproduce({ preset: 'paper', resultsDir: tmpDir('reproduce-seeds'), seeds: [3, 5], log: (l) => lines.push(l) });
+  assert.equal(r.plans.length, 2);
+  assert.match(lines.join('\n'), /seeds: 3, 5 \(the preset's: 0\)/);
+  assert.deepEqual(r.plans.map((p) => [...new Set(p.phases.map((x) => x.seed))]), [[3], [5]], 'every phase of a plan trains with its seed (the seed is part of the phase key)');
+  await assert.rejects(reproduce({ preset: 'paper', resultsDir: 'unused', seeds: [1, 1] }), /seeds: 1,1: give distinct non-negative integers/);
+  const bad = runCli(['reproduce', '--preset', 'smoke', '--seeds', '1,x', '--results', tmpDir('reproduce-seeds-cli')]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--seeds.*expected comma-separated non-negative integers/);
+});

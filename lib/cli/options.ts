@@ -40,3 +40,10 @@ export function oneOf<T extends string>(...values: readonly T[]): (v: string) =>
     return v as T;
   };
 }
+
+/** "0,1,2" → [0, 1, 2]: comma-separated non-negative integers (seeds). */
+export function nonNegativeIntList(v: string): number[] {
+  const parts = v.split(',').map((x) => x.trim());
+  if (!parts.every((x) => /^\d+$/.test(x))) throw new InvalidArgumentError('expected comma-separated non-negative integers, e.g. 0,1,2');
+  return parts.map(Number);
+}

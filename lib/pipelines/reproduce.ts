@@ -30,6 +30,8 @@ export interface ReproduceOptions {
   facts?: FactChoices;
   /** Only validate and print the plan. */
   dryRun?: boolean;
+  /** Train and evaluate with these seeds instead of the preset's (more seeds: the spread over seeds). */
+  seeds?: number[];
   log?: (line: string) => void;
   codeVersion?: string;
 }
@@ -175,13 +177,18 @@ export function formatPlan(plan: Plan, withGpuHours = false): string {
 /** Runs (or, for a dry run, prints) a preset; see the module comment. */
 export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> {
   const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  const preset = presetNamed(o.preset);
+  const named = presetNamed(o.preset);
+  if (o.seeds && (o.seeds.length === 0 || o.seeds.some((x) => !Number.isInteger(x) || x < 0) || new Set(o.seeds).size !== o.seeds.length)) {
+    throw new UserError(`seeds: ${o.seeds.join(',')}: give distinct non-negative integers`);
+  }
+  const preset = o.seeds ? { ...named, seeds: o.seeds } : named;
   const facts = o.facts ?? PAPER_FACTS;
   const scale = withFacts(preset.scale, facts);
   const ablations = preset.ablations === 'none' ? [] : ablationGrid(preset.ablations === 'full');
   const dryRun = o.dryRun || preset.dryRun;
   log(`preset ${preset.name}: ${preset.description}`);
   for (const n of factNotes(facts)) log(`  note: ${n}`);
+  if (o.seeds) log(`  seeds: ${o.seeds.join(', ')} (the preset's: ${named.seeds.join(', ')})`);
   log(`  pipelines: ${preset.pipelines.map((p) => `(${p}) ${PIPELINES[p]}`).join('; ')}`);
 
   const resultsDir = path.resolve(o.resultsDir);

@@ -1,6 +1,6 @@
 /** `colbert-zero reproduce`: the main job, a preset of the paper's pipelines end to end. */
 import type { Command } from 'commander';
-import { oneOf } from '../options';
+import { nonNegativeIntList, oneOf } from '../options';
 import { initBackend } from '../../backend/select';
 import { reproduce } from '../../pipelines/reproduce';
 import { PRESETS, type FactChoices } from '../../pipelines/scales';
@@ -12,14 +12,16 @@ export function registerReproduce(program: Command): void {
     .option('--preset <name>', `${Object.values(PRESETS).map((p) => `${p.name}: ${p.description}`).join('; ')}`, 'demo')
     .option('--results <dir>', 'where data/, models/, runs/ and report/ go', 'results')
     .option('--dry-run', 'validate and print the plan; train nothing')
+    .option('--seeds <list>', "comma-separated seeds instead of the preset's (e.g. 0,1,2: the report adds the spread over seeds)", nonNegativeIntList)
     .option('--unsupervised-temperature <which>', "paper (Table 1: 0.2) or script (PyLate's released script: 0.02)", oneOf('paper', 'script'), 'paper')
     .option('--prompt-length <which>', 'tokens "+Length" adds: paper (7, as the text says) or tokenizer (4, what the ModernBERT tokenizer gives)', oneOf('paper', 'tokenizer'), 'paper')
-    .action(async (opts: { preset: string; results: string; dryRun?: boolean; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength'] }) => {
+    .action(async (opts: { preset: string; results: string; dryRun?: boolean; seeds?: number[]; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength'] }) => {
       await initBackend();
       const r = await reproduce({
         preset: opts.preset,
         resultsDir: opts.results,
         dryRun: opts.dryRun,
+        seeds: opts.seeds,
         facts: { unsupervisedTemperature: opts.unsupervisedTemperature, promptLength: opts.promptLength },
       });
       if (r.report) process.stdout.write(r.report.markdown);

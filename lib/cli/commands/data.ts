@@ -38,6 +38,19 @@ function printVerify(r: VerifyReport): string {
   return `${r.id} (${r.origin === 'hub' ? 'fetched' : 'imported'} copy in ${r.dir})\n${lines.join('\n')}\n${r.ok ? 'verified' : 'NOT verified'}\n`;
 }
 
+/**
+ * Verifies a copy just fetched or imported and prints the report; a copy that does not match its manifest
+ * sets exit code 1. Checksums are not re-hashed: fetch and import have just checked or recorded them.
+ */
+async function verifyNewCopy(m: Manifest, how: 'fetched' | 'imported'): Promise<void> {
+  const v = await verifyData(m, { checksums: false });
+  await out(printVerify(v));
+  if (!v.ok) {
+    process.stderr.write(`colbert-zero: error: ${m.id}: the ${how} copy does not match its manifest (see the FAIL lines)\n`);
+    process.exitCode = 1;
+  }
+}
+
 export function registerData(program: Command): void {
   const data = program
     .command('data')
@@ -71,12 +84,7 @@ export function registerData(program: Command): void {
         `${m.id}: ${r.downloaded.length} file${r.downloaded.length === 1 ? '' : 's'} downloaded (${r.bytes} bytes), ${r.alreadyHere.length} already in the cache; copy in ${r.dir}\n`,
       );
       if (opts.only) return; // a partial copy: its counts cannot match the manifest's
-      const v = await verifyData(m, { checksums: false }); // checksums were just checked on download
-      await out(printVerify(v));
-      if (!v.ok) {
-        process.stderr.write(`colbert-zero: error: ${m.id}: the fetched copy does not match its manifest (see the FAIL lines)\n`);
-        process.exitCode = 1;
-      }
+      await verifyNewCopy(m, 'fetched');
     });
 
   data
@@ -88,12 +96,7 @@ export function registerData(program: Command): void {
       const m = findManifest(id);
       const r = await importData(m, from);
       await out(`${m.id}: imported ${r.files} file${r.files === 1 ? '' : 's'} (${r.bytes} bytes) into ${r.dir}\n`);
-      const v = await verifyData(m, { checksums: false });
-      await out(printVerify(v));
-      if (!v.ok) {
-        process.stderr.write(`colbert-zero: error: ${m.id}: the imported copy does not match its manifest (see the FAIL lines)\n`);
-        process.exitCode = 1;
-      }
+      await verifyNewCopy(m, 'imported');
     });
 
   data

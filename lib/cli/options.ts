@@ -40,3 +40,14 @@ export function oneOf<T extends string>(...values: readonly T[]): (v: string) =>
     return v as T;
   };
 }
+
+/** `key=value,key=value` -> { key: value } (a value may be empty; a part without a key is refused). */
+export function keyValues(v: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of v.split(',').filter((p) => p.trim())) {
+    const i = part.indexOf('=');
+    if (i <= 0 || !part.slice(0, i).trim()) throw new InvalidArgumentError(`expected KEY=VALUE, got "${part}"`);
+    out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+  }
+  return out;
+}

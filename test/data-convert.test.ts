@@ -172,6 +172,38 @@ test('supervised triplets: document becomes positive, the negative list stays wh
   await assert.rejects(convert('nomic-embed-supervised', { from: bad, out: path.join(tmp, 'x'), columns: { negative: 'hard_negatives' } }), /--columns negative=hard_negatives: no such role for triplets-parquet \(roles: query, positive, negatives\)/);
 });
 
+test('--source-column: a copy that keeps every source in one split is split by its dataset column', async () => {
+  const src = newDir('mirror');
+  put(src, 'data/train-00000-of-00002.parquet', [
+    { name: 'query', data: ['f0', 'n0', 'f1'] },
+    { name: 'document', data: ['F0', 'N0', 'F1'] },
+    { name: 'negative', data: [['x'], ['y', 'z'], ['w']] },
+    { name: 'dataset', data: ['fever_hn_mine', 'nq/cocondensor', 'fever_hn_mine'] },
+  ]);
+  put(src, 'data/train-00001-of-00002.parquet', [
+    { name: 'query', data: ['n1'] },
+    { name: 'document', data: ['N1'] },
+    { name: 'negative', data: [['v']] },
+    { name: 'dataset', data: ['nq/cocondensor'] },
+  ]);
+  // by file name alone both files are the split "train": one file, the sources mixed
+  const one = await convert('nomic-embed-supervised', { from: src, out: path.join(tmp, 'mirror-one') });
+  assert.deepEqual(one.files.map((f) => [f.file, f.lines]), [['train.jsonl', 4]]);
+  const r = await convert('nomic-embed-supervised', { from: src, out: path.join(tmp, 'mirror-out'), sourceColumn: 'dataset' });
+  assert.deepEqual(
+    r.files.map((f) => [f.file, f.lines, f.inputs]),
+    [
+      ['fever_hn_mine.jsonl', 2, ['data/train-00000-of-00002.parquet']],
+      ['nq_cocondensor.jsonl', 2, ['data/train-00000-of-00002.parquet', 'data/train-00001-of-00002.parquet']],
+    ],
+  );
+  assert.deepEqual(jsonl(path.join(tmp, 'mirror-out', 'nq_cocondensor.jsonl')), [
+    { query: 'n0', positive: 'N0', negatives: ['y', 'z'] },
+    { query: 'n1', positive: 'N1', negatives: ['v'] },
+  ]);
+  await assert.rejects(convert('nomic-embed-supervised', { from: src, out: path.join(tmp, 'mirror-2'), sourceColumn: 'source' }), /no column "source" \(has query, document, negative, dataset\)/);
+});
+
 test('distillation: queries and documents joined by id (string ids), candidates in order with their scores; an unknown id leaves its row out; no spool is left', async () => {
   const src = newDir('kd');
   put(src, 'train/train-00000-of-00001.parquet', [
@@ -288,6 +320,10 @@ test('the CLI: data convert on a cache copy (import), one line without a copy, a
   assert.match(r.stdout, /^nq_cocondensor_hn_mine_reranked_min15\.jsonl: 3 lines from 1 parquet file \(at least 2 negatives a line\)$/m);
   assert.match(r.stdout, /launch\.sh reads them as \$DATA\/supervised\/\*\.jsonl/);
   assert.deepEqual(jsonl(path.join(out, 'nq_cocondensor_hn_mine_reranked_min15.jsonl'))[1], { query: 'q1', positive: 'p1', negatives: ['c', 'd', 'e'] });
+
+  const bySource = runCli(['data', 'convert', 'nomic-embed-supervised', '--out', path.join(tmp, 'cli-3'), '--source-column', 'dataset'], { env });
+  assert.equal(bySource.code, 0, bySource.stderr);
+  assert.match(bySource.stdout, /^nq\.jsonl: 3 lines from 1 parquet file/m);
 
   const usage = runCli(['data', 'convert', 'nomic-embed-supervised', '--out', path.join(tmp, 'cli-2'), '--columns', 'negatives'], { env });
   assert.equal(usage.code, 2, usage.stderr);

@@ -18,7 +18,8 @@
  * - supervised: `query`, `document` (the positive), `negative` (a list of texts), and `dataset`.
  *   PyLate's examples/train/ColBERT-zero/supervised.py reads `negative` as a list and drops `dataset`.
  *   This repository's file names were not seen here: the source is taken from the file name as for the
- *   unsupervised set, or from the folder when the name is a bare shard (`train-00000-of-00001`, `0000`).
+ *   unsupervised set, or from the folder when the name is a bare shard (`train-00000-of-00001`, `0000`);
+ *   a copy that keeps all sources in one split names each row's source with `sourceColumn: 'dataset'`.
  * - distillation: three configs, `train` (`query_id`, `document_ids`, `scores`), `queries` (`query_id`,
  *   `text`) and `documents` (`document_id`, `text`): PyLate's examples/train/ColBERT-zero/distillation.py
  *   loads these configs and joins them by id (pylate.utils.KDProcessing). The types (string ids, float32
@@ -60,6 +61,8 @@ export interface ConvertOptions {
   overwrite?: boolean;
   /** Role -> column, for columns named otherwise than in CONVERT_LAYOUTS. */
   columns?: Record<string, string>;
+  /** Nomic mixtures: name each row's source by this column (e.g. `dataset`) instead of by its file's split. */
+  sourceColumn?: string;
   /** A progress bar with this label (on a terminal; see lib/util/progress). */
   progress?: string;
 }
@@ -108,7 +111,12 @@ export function sourceOf(rel: string): string {
   const stem = parts.pop()!.replace(/\.parquet$/, '').replace(/-\d+-of-\d+$/, '');
   const generic = (s: string) => /^\d+$/.test(s) || s === 'train' || s === 'data' || s === 'default' || s === '';
   const named = generic(stem) ? [...parts].reverse().find((p) => !generic(p)) : stem;
-  return (named ?? 'train').replace(/[^A-Za-z0-9_.-]+/g, '_');
+  return safeName(named ?? 'train');
+}
+
+/** A source name as a file name: letters, digits, `_`, `.`, `-` (anything else becomes `_`; no leading dot). */
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^\./, '_');
 }
 
 function resolveColumns(format: string, given: Record<string, string> | undefined): Record<string, string> {
@@ -178,7 +186,8 @@ export async function convertTrainingData(o: ConvertOptions): Promise<ConvertRep
   if (rels.length === 0) throw new UserError(`${o.from}: no parquet files`);
   const streams = new Map<string, ParquetStream>();
   for (const rel of rels) streams.set(rel, await openParquet(path.join(o.from, rel)));
-  const plan = layout.objective === 'distillation' ? planDistillation(o.from, streams, columns) : planContrastive(streams, columns);
+  if (o.sourceColumn && layout.objective === 'distillation') throw new UserError('--source-column applies to the Nomic mixtures (the distillation set is one source)');
+  const plan = layout.objective === 'distillation' ? planDistillation(o.from, streams, columns) : planContrastive(streams, columns, o.sourceColumn);
   checkOutput(o.out, { command: CONVERT_COMMAND, kind: 'dir', overwrite: o.overwrite });
 
   const total = rels.reduce((n, r) => n + streams.get(r)!.rows, 0);
@@ -187,7 +196,7 @@ export async function convertTrainingData(o: ConvertOptions): Promise<ConvertRep
   const report: ConvertReport = { id: m.id, format: m.format, objective: layout.objective, out: path.resolve(o.out), columns, files: [] };
   try {
     await writeOutputDir(o.out, CONVERT_COMMAND, async (tmp) => {
-      report.files = 'sources' in plan ? await writeContrastive(tmp, plan, streams, columns, layout.objective, counter) : [await writeDistillation(tmp, m.id, plan, streams, columns, counter)];
+      report.files = 'files' in plan ? await writeContrastive(tmp, plan, streams, columns, layout.objective, o.sourceColumn, counter) : [await writeDistillation(tmp, m.id, plan, streams, columns, counter)];
       fs.writeFileSync(path.join(tmp, 'conversion.json'), JSON.stringify(report, null, 2) + '\n');
     });
   } finally {
@@ -208,44 +217,61 @@ function tick(c: Counter, rows: number): void {
 
 // ------------------------------------------------------------------------------------- contrastive
 
-function planContrastive(streams: Map<string, ParquetStream>, columns: Record<string, string>): { sources: Map<string, string[]> } {
-  const sources = new Map<string, string[]>();
-  for (const [rel, s] of streams) {
-    requireColumns(s.file, s.columns, Object.values(columns), HINT);
-    const src = sourceOf(rel);
-    sources.set(src, [...(sources.get(src) ?? []), rel]);
-  }
-  return { sources };
+/** Checks every file's columns (and the source column, when sources are named by one). */
+function planContrastive(streams: Map<string, ParquetStream>, columns: Record<string, string>, sourceColumn: string | undefined): { files: string[] } {
+  for (const s of streams.values()) requireColumns(s.file, s.columns, [...Object.values(columns), ...(sourceColumn ? [sourceColumn] : [])], sourceColumn ? `${HINT}; --source-column ${sourceColumn} names the source column` : HINT);
+  return { files: [...streams.keys()] };
 }
 
-async function writeContrastive(tmp: string, plan: { sources: Map<string, string[]> }, streams: Map<string, ParquetStream>, columns: Record<string, string>, objective: Objective, counter: Counter): Promise<ConvertedFile[]> {
-  const out: ConvertedFile[] = [];
-  const want = Object.values(columns);
-  for (const [source, inputs] of plan.sources) {
-    const file = `${source}.jsonl`;
-    const w = new LineWriter(path.join(tmp, file));
-    const f: ConvertedFile = { file, inputs, lines: 0, skipped: 0 };
-    try {
-      for (const rel of inputs) {
-        const s = streams.get(rel)!;
-        for (let g = 0; g < s.groups.length; g++) {
-          const rows = await s.readGroup(g, want);
-          for (const r of rows) {
-            const line = objective === 'unsupervised' ? pairLine(r, columns) : tripletLine(r, columns, f);
-            if (line === null) f.skipped++;
-            else w.push(line);
+/**
+ * One JSONL per source, each source's lines in file and row order. The source is the file's split
+ * (sourceOf) or, with `sourceColumn`, the row's value in that column (for copies that keep every source in
+ * one split and name it in a column, such as `dataset`).
+ */
+async function writeContrastive(tmp: string, plan: { files: string[] }, streams: Map<string, ParquetStream>, columns: Record<string, string>, objective: Objective, sourceColumn: string | undefined, counter: Counter): Promise<ConvertedFile[]> {
+  const bySource = new Map<string, { f: ConvertedFile; w: LineWriter | null }>();
+  const entry = (source: string, rel: string) => {
+    let e = bySource.get(source);
+    if (!e) bySource.set(source, (e = { f: { file: `${source}.jsonl`, inputs: [], lines: 0, skipped: 0 }, w: null }));
+    if (e.f.inputs[e.f.inputs.length - 1] !== rel) e.f.inputs.push(rel);
+    return e;
+  };
+  const want = [...Object.values(columns), ...(sourceColumn ? [sourceColumn] : [])];
+  try {
+    for (const rel of plan.files) {
+      const s = streams.get(rel)!;
+      const fileSource = sourceOf(rel);
+      for (let g = 0; g < s.groups.length; g++) {
+        const rows = await s.readGroup(g, want);
+        for (const r of rows) {
+          let source = fileSource;
+          if (sourceColumn) {
+            const named = r[sourceColumn];
+            if (!isText(named) || !named) throw new UserError(`${s.file}: a row of row group ${g} has no ${sourceColumn} (the --source-column), so its source is unknown`);
+            source = safeName(named);
           }
-          tick(counter, rows.length);
+          const e = entry(source, rel);
+          const line = objective === 'unsupervised' ? pairLine(r, columns) : tripletLine(r, columns, e.f);
+          if (line === null) {
+            e.f.skipped++;
+            continue;
+          }
+          e.w ??= new LineWriter(path.join(tmp, e.f.file));
+          e.w.push(line);
         }
+        tick(counter, rows.length);
       }
-    } finally {
-      w.close();
     }
-    f.lines = w.count;
-    if (f.lines === 0) throw new UserError(`${inputs.join(', ')}: no usable rows for ${file} (${f.skipped} left out: a value missing or not text)`);
+  } finally {
+    for (const e of bySource.values()) e.w?.close();
+  }
+  const out: ConvertedFile[] = [];
+  for (const { f, w } of bySource.values()) {
+    f.lines = w?.count ?? 0;
+    if (f.lines === 0) throw new UserError(`${f.inputs.join(', ')}: no usable rows for ${f.file} (${f.skipped} left out: a value missing or not text)`);
     out.push(f);
   }
-  return out;
+  return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
 
 const isText = (v: unknown): v is string => typeof v === 'string';

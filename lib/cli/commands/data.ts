@@ -137,15 +137,16 @@ export function registerData(program: Command): void {
     .requiredOption('--out <dir>', 'output folder of JSONL files (use it as $DATA/<phase folder> of launch.sh): a new or empty path, or with --overwrite a previous data convert folder')
     .option('--from <dir>', 'read this folder of parquet files instead of the cached copy (it is only read)')
     .option('--columns <role=column,...>', `columns named otherwise than the dataset's (roles: ${Object.entries(CONVERT_LAYOUTS).map(([f, l]) => `${f}: ${Object.keys(l.columns).join(' ')}`).join('; ')})`, keyValues)
+    .option('--source-column <name>', "Nomic mixtures: name each row's source by this column (e.g. dataset) instead of by its file's split, for copies that keep every source in one split")
     .option('--overwrite', 'replace --out when it is a folder written by data convert (atomically)')
-    .action(async (id: string, opts: { out: string; from?: string; columns?: Record<string, string>; overwrite?: boolean }) => {
+    .action(async (id: string, opts: { out: string; from?: string; columns?: Record<string, string>; sourceColumn?: string; overwrite?: boolean }) => {
       const m = findManifest(id);
       let from = opts.from;
       if (!from) {
         if (!readLock(m.id)) throw new UserError(`${m.id}: no copy in the cache (${dataDir()}); run colbert-zero data fetch ${m.id}, or data import ${m.id} PATH (or pass --from DIR)`);
         from = copyDir(m.id);
       }
-      const r = await convertTrainingData({ manifest: m, from, out: opts.out, overwrite: opts.overwrite, columns: opts.columns, progress: `convert ${m.id}` });
+      const r = await convertTrainingData({ manifest: m, from, out: opts.out, overwrite: opts.overwrite, columns: opts.columns, sourceColumn: opts.sourceColumn, progress: `convert ${m.id}` });
       await out(printConversion(r));
     });
 

@@ -13,39 +13,9 @@ import { initBackend } from '../lib/index';
 import { readSafetensors } from '../lib/models/safetensors';
 import { ColbertModel } from '../lib/index';
 import { DenseModel } from '../lib/index';
-import type { TokenizedBatch } from '../lib/index';
 import { colbertScores } from '../lib/index';
 import { assertClose } from './helpers/tensors';
-import { PROJECT_ROOT } from './helpers/shared';
-
-const FIX = path.join(PROJECT_ROOT, 'test', 'fixtures', 'models');
-type G = { shape: number[]; data: Float32Array | Int32Array };
-const golden = readSafetensors(path.join(FIX, 'golden.safetensors'));
-const g = (k: string): G => {
-  const t = golden.tensors.get(k);
-  assert.ok(t, `golden lacks ${k}`);
-  return t as unknown as G;
-};
-const meta = (k: string): string[] => JSON.parse(golden.metadata[k]);
-
-/** The golden batch for a prefix, as a TokenizedBatch. */
-function goldenBatch(prefix: string): TokenizedBatch {
-  const ids = g(`${prefix}.input_ids`);
-  return {
-    n: ids.shape[0],
-    length: ids.shape[1],
-    inputIds: ids.data as Int32Array,
-    attentionMask: g(`${prefix}.attention_mask`).data as Int32Array,
-    scoringMask: g(`${prefix}.mask`).data as Int32Array,
-  };
-}
-
-/** Embeddings at scored positions only: [n·L, dim] rows where mask = 1. */
-function scored(emb: ArrayLike<number>, mask: ArrayLike<number>, dim: number): Float32Array {
-  const out: number[] = [];
-  for (let i = 0; i < mask.length; i++) if (mask[i]) for (let d = 0; d < dim; d++) out.push(emb[i * dim + d]);
-  return Float32Array.from(out);
-}
+import { FIX, g, goldenBatch, meta, scored } from './helpers/golden';
 
 async function checkColbert(model: ColbertModel, prefix: string, texts: string[], role: 'query' | 'document', prompt?: boolean) {
   const want = goldenBatch(prefix);

@@ -9,28 +9,17 @@ import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/index';
-import { readCheckpointTensors, readSafetensors } from '../lib/models/safetensors';
+import { readCheckpointTensors } from '../lib/models/safetensors';
 import { parseModernBertConfig, presetConfig } from '../lib/models/config';
 import { ModernBert } from '../lib/index';
 import { assertClose, seededFloats } from './helpers/tensors';
 import { embed } from '../lib/models/layers';
-import { PROJECT_ROOT } from './helpers/shared';
-
-const FIX = path.join(PROJECT_ROOT, 'test', 'fixtures', 'models');
-
-function golden(): Map<string, { shape: number[]; data: Float32Array | Int32Array }> {
-  const g = readSafetensors(path.join(FIX, 'golden.safetensors'));
-  return g.tensors as unknown as Map<string, { shape: number[]; data: Float32Array | Int32Array }>;
-}
+import { g, hfMlmFixture } from './helpers/golden';
 
 function loadHfMlm(): ModernBert {
-  const dir = path.join(FIX, 'hf-mlm');
+  const { dir, get } = hfMlmFixture();
   const config = parseModernBertConfig(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')));
-  const { tensors } = readCheckpointTensors(dir);
-  return ModernBert.fromTensors(config, (name) => {
-    const t = tensors.get(name) ?? tensors.get('model.' + name);
-    return t ? { shape: t.shape, data: t.data as Float32Array } : undefined;
-  }, dir);
+  return ModernBert.fromTensors(config, get, dir);
 }
 
 /** Rows of a [n, L, H] array where mask is 1. */
@@ -46,32 +35,30 @@ describe('ModernBERT vs transformers', () => {
   });
 
   it('matches eager last hidden states on every position, sdpa on real tokens', () => {
-    const g = golden();
     const model = loadHfMlm();
-    const ids = g.get('hidden.input_ids')!;
-    const mask = g.get('hidden.attention_mask')!.data as Int32Array;
+    const ids = g('hidden.input_ids');
+    const mask = g('hidden.attention_mask').data as Int32Array;
     const [n, L] = ids.shape;
     assert.ok(L > model.config.localAttention / 2 + 1, 'fixture must exceed the local window');
     const h = model.forward(ids.data as Int32Array, mask, n, L);
     const got = h.dataSync();
-    assertClose(got, g.get('hidden.eager')!.data, 1e-4, 'hidden (eager, all positions)');
+    assertClose(got, g('hidden.eager').data, 1e-4, 'hidden (eager, all positions)');
     const H = model.config.hiddenSize;
-    assertClose(pick(got, mask, H), pick(g.get('hidden.sdpa')!.data, mask, H), 1e-4, 'hidden (sdpa, real tokens)');
+    assertClose(pick(got, mask, H), pick(g('hidden.sdpa').data, mask, H), 1e-4, 'hidden (sdpa, real tokens)');
     h.dispose();
     model.dispose();
   });
 
   it('matches masked-LM logits', () => {
-    const g = golden();
     const model = loadHfMlm();
-    const ids = g.get('hidden.input_ids')!;
+    const ids = g('hidden.input_ids');
     const [n, L] = ids.shape;
     const logits = tf.tidy(() => {
-      const h = model.forward(ids.data as Int32Array, g.get('hidden.attention_mask')!.data as Int32Array, n, L);
+      const h = model.forward(ids.data as Int32Array, g('hidden.attention_mask').data as Int32Array, n, L);
       const rows = h.slice([1, 0, 0], [1, 6, model.config.hiddenSize]).reshape([6, model.config.hiddenSize]) as tf.Tensor2D;
       return model.mlmLogits(rows);
     });
-    assertClose(logits, g.get('mlm_logits.eager')!.data, 1e-4, 'mlm logits');
+    assertClose(logits, g('mlm_logits.eager').data, 1e-4, 'mlm logits');
     logits.dispose();
     model.dispose();
   });
@@ -79,7 +66,7 @@ describe('ModernBERT vs transformers', () => {
   it('round-trips its state dict in transformers layout', () => {
     const model = loadHfMlm();
     const sd = model.stateDict('model.');
-    const { tensors } = readCheckpointTensors(path.join(FIX, 'hf-mlm'));
+    const { tensors } = readCheckpointTensors(hfMlmFixture().dir);
     for (const [name, t] of tensors) {
       const mine = sd.get(name);
       assert.ok(mine, `state dict lacks ${name}`);
@@ -91,13 +78,12 @@ describe('ModernBERT vs transformers', () => {
   });
 
   it('names a missing tensor and a wrong shape', () => {
-    const dir = path.join(FIX, 'hf-mlm');
+    const { dir, get: tensor } = hfMlmFixture();
     const config = parseModernBertConfig(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')));
-    const { tensors } = readCheckpointTensors(dir);
     const get = (skip: string, reshape?: string) => (name: string) => {
-      const t = tensors.get('model.' + name) ?? tensors.get(name);
+      const t = tensor(name);
       if (!t || name === skip) return undefined;
-      return { shape: name === reshape ? [t.shape[0] + 1, ...t.shape.slice(1)] : t.shape, data: t.data as Float32Array };
+      return { shape: name === reshape ? [t.shape[0] + 1, ...t.shape.slice(1)] : t.shape, data: t.data };
     };
     assert.throws(() => ModernBert.fromTensors(config, get('layers.1.attn.Wqkv.weight'), dir), /missing tensor "layers\.1\.attn\.Wqkv\.weight"/);
     assert.throws(() => ModernBert.fromTensors(config, get('', 'layers.2.mlp.Wo.weight'), dir), /"layers\.2\.mlp\.Wo\.weight" has shape/);

@@ -12,39 +12,16 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/backend';
-import { readCheckpointTensors, readSafetensors } from '../lib/models/safetensors';
 import { readBackboneConfig } from '../lib/models/backbone-io';
 import { ColbertModel } from '../lib/models/colbert';
 import { DenseModel } from '../lib/models/dense';
-import type { TokenizedBatch } from '../lib/tokenize/types';
 import { buildModernBertOnnx } from '../lib/models/onnx/modernbert-onnx';
 import { OrtEncoder } from '../lib/models/onnx/ort-encoder';
 import { encoderForModel } from '../lib/models/engine';
 import { createSession, int64Tensor } from '../lib/backend/ort';
 import { colbertScores } from '../lib/scores';
 import { assertClose } from './helpers/tensors';
-import { PROJECT_ROOT } from './helpers/shared';
-
-const FIX = path.join(PROJECT_ROOT, 'test', 'fixtures', 'models');
-type G = { shape: number[]; data: Float32Array | Int32Array };
-const golden = readSafetensors(path.join(FIX, 'golden.safetensors'));
-const g = (k: string): G => {
-  const t = golden.tensors.get(k);
-  assert.ok(t, `golden lacks ${k}`);
-  return t as unknown as G;
-};
-const meta = (k: string): string[] => JSON.parse(golden.metadata[k]);
-
-function goldenBatch(prefix: string): TokenizedBatch {
-  const ids = g(`${prefix}.input_ids`);
-  return { n: ids.shape[0], length: ids.shape[1], inputIds: ids.data as Int32Array, attentionMask: g(`${prefix}.attention_mask`).data as Int32Array, scoringMask: g(`${prefix}.mask`).data as Int32Array };
-}
-
-function scored(emb: ArrayLike<number>, mask: ArrayLike<number>, dim: number): Float32Array {
-  const out: number[] = [];
-  for (let i = 0; i < mask.length; i++) if (mask[i]) for (let d = 0; d < dim; d++) out.push(emb[i * dim + d]);
-  return Float32Array.from(out);
-}
+import { FIX, g, goldenBatch, hfMlmFixture, meta, scored } from './helpers/golden';
 
 /** A private copy of a fixture folder (model.onnx is written beside the checkpoint). */
 const tmpDirs: string[] = [];
@@ -62,14 +39,10 @@ describe('ModernBERT graph vs transformers (hidden states)', () => {
   });
 
   it('matches eager last hidden states on every position (global + sliding layers, padding)', async () => {
-    const dir = path.join(FIX, 'hf-mlm');
+    const { dir, get } = hfMlmFixture();
     const config = readBackboneConfig(dir);
     assert.ok(config.layerTypes.includes('sliding_attention') && config.layerTypes.includes('full_attention'));
-    const { tensors } = readCheckpointTensors(dir);
-    const bytes = buildModernBertOnnx(config, (n) => {
-      const t = tensors.get(n) ?? tensors.get(`model.${n}`);
-      return t ? { shape: t.shape, data: t.data as Float32Array } : undefined;
-    }, { kind: 'hidden' }, dir);
+    const bytes = buildModernBertOnnx(config, get, { kind: 'hidden' }, dir);
     const session = await createSession(bytes, 'hf-mlm graph', { threads: 1 });
     const ids = g('hidden.input_ids');
     const mask = g('hidden.attention_mask').data as Int32Array;
@@ -86,13 +59,8 @@ describe('ModernBERT graph vs transformers (hidden states)', () => {
   });
 
   it('names a missing or misshapen tensor', () => {
-    const dir = path.join(FIX, 'hf-mlm');
+    const { dir, get } = hfMlmFixture();
     const config = readBackboneConfig(dir);
-    const { tensors } = readCheckpointTensors(dir);
-    const get = (n: string) => {
-      const t = tensors.get(n) ?? tensors.get(`model.${n}`);
-      return t ? { shape: t.shape, data: t.data as Float32Array } : undefined;
-    };
     assert.throws(() => buildModernBertOnnx(config, (n) => (n === 'layers.1.mlp.Wo.weight' ? undefined : get(n)), { kind: 'hidden' }, 'x.safetensors'), /x\.safetensors: missing tensor "layers\.1\.mlp\.Wo\.weight"/);
     assert.throws(() => buildModernBertOnnx(config, (n) => (n === 'final_norm.weight' ? { shape: [3], data: new Float32Array(3) } : get(n)), { kind: 'hidden' }, 'x.safetensors'), /tensor "final_norm\.weight" has shape \[3\]/);
   });

@@ -47,3 +47,14 @@ export function nonNegativeIntList(v: string): number[] {
   if (!parts.every((x) => /^\d+$/.test(x))) throw new InvalidArgumentError('expected comma-separated non-negative integers, e.g. 0,1,2');
   return parts.map(Number);
 }
+
+/** `key=value,key=value` -> { key: value } (a value may be empty; a part without a key is refused). */
+export function keyValues(v: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of v.split(',').filter((p) => p.trim())) {
+    const i = part.indexOf('=');
+    if (i <= 0 || !part.slice(0, i).trim()) throw new InvalidArgumentError(`expected KEY=VALUE, got "${part}"`);
+    out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+  }
+  return out;
+}

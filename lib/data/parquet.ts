@@ -57,8 +57,52 @@ export interface ParquetInfo {
 export async function parquetInfo(file: string): Promise<ParquetInfo> {
   const buf = fileBuffer(file);
   const md = await metadataOf(file, buf);
-  const columns = parquetSchema(md).children.map((c) => c.element.name);
-  return { rows: Number(md.num_rows), columns };
+  return { rows: Number(md.num_rows), columns: topColumns(md) };
+}
+
+function topColumns(md: FileMetaData): string[] {
+  return parquetSchema(md).children.map((c) => c.element.name);
+}
+
+/** One error line naming the file and every column it lacks (and what it has); `hint` says how to name another. */
+export function requireColumns(file: string, have: string[], want: string[], hint = ''): void {
+  const missing = want.filter((c) => !have.includes(c));
+  if (missing.length) throw new UserError(`${file}: no column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `"${c}"`).join(', ')} (has ${have.join(', ')})${hint}`);
+}
+
+/** A parquet file opened for streaming: its footer, then its rows one row group at a time. */
+export interface ParquetStream {
+  file: string;
+  rows: number;
+  /** Top-level column names, in file order. */
+  columns: string[];
+  /** Rows per row group, in file order. */
+  groups: number[];
+  /** The rows of row group `i` as objects, only the named columns (checked to exist before any read). */
+  readGroup(i: number, columns: string[]): Promise<Array<Record<string, unknown>>>;
+}
+
+export async function openParquet(file: string): Promise<ParquetStream> {
+  const buf = fileBuffer(file);
+  const metadata = await metadataOf(file, buf);
+  const groups = metadata.row_groups.map((g) => Number(g.num_rows));
+  const starts: number[] = [];
+  groups.reduce((at, n) => (starts.push(at), at + n), 0);
+  const columns = topColumns(metadata);
+  return {
+    file,
+    rows: Number(metadata.num_rows),
+    columns,
+    groups,
+    async readGroup(i, want) {
+      requireColumns(file, columns, want);
+      try {
+        return (await parquetReadObjects({ file: buf, metadata, columns: want, rowStart: starts[i], rowEnd: starts[i] + groups[i], compressors })) as Array<Record<string, unknown>>;
+      } catch (e) {
+        throw new UserError(`${file}: cannot read row group ${i} (${(e as Error).message.split('\n')[0]})`);
+      }
+    },
+  };
 }
 
 /** Rows `[rowStart, rowEnd)` as objects (all rows by default), optionally only some columns. */
@@ -68,11 +112,7 @@ export async function readParquetRows(
 ): Promise<Array<Record<string, unknown>>> {
   const buf = fileBuffer(file);
   const metadata = await metadataOf(file, buf);
-  if (opts.columns) {
-    const have = new Set(parquetSchema(metadata).children.map((c) => c.element.name));
-    const missing = opts.columns.filter((c) => !have.has(c));
-    if (missing.length) throw new UserError(`${file}: no column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `"${c}"`).join(', ')} (has ${[...have].join(', ')})`);
-  }
+  if (opts.columns) requireColumns(file, topColumns(metadata), opts.columns);
   try {
     return (await parquetReadObjects({
       file: buf,

@@ -250,51 +250,78 @@ def st_training_args(args, per_device_batch, split_batches, prompts=None):
     )
 `;
 
-const CONTRASTIVE_COLBERT = String.raw`
-def main():
-    args = parse_args()
-    from sentence_transformers import SentenceTransformerTrainer
-    from pylate import losses, models, utils
+/** Four spaces before every non-empty line: a part of main()'s body. */
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => (l ? `    ${l}` : l))
+    .join('\n');
+}
 
-    world = world_size()
-    per_device = check_divisible(PHASE["batchSize"], world, "batch size")
-    prompts = PHASE["prompts"] or None
-    model = models.ColBERT(
-        model_name_or_path=args.init,
-        query_length=PHASE["queryLength"],
-        document_length=PHASE["documentLength"],
-        embedding_size=PHASE["dim"],
-        prompts=prompts,
-    )
-    record_prompts(model)
-    train, query_columns, document_columns = contrastive_sources(args.data)
-    if args.mini_batch:
-        loss = losses.CachedContrastive(
-            model=model,
-            mini_batch_size=min(args.mini_batch, per_device),
-            gather_across_devices=PHASE["gatherAcrossDevices"],
-            temperature=PHASE["temperature"],
-        )
-    else:
-        loss = losses.Contrastive(model=model, gather_across_devices=PHASE["gatherAcrossDevices"], temperature=PHASE["temperature"])
-    training_args = st_training_args(args, PHASE["batchSize"], True)
-    check_distributed(training_args, per_device)
-    trainer = SentenceTransformerTrainer(
+/**
+ * The main() of a sentence-transformers phase (contrastive ColBERT or dense, distillation): the steps every
+ * one takes — arguments, the per-device batch, the model with this phase's prompts, the data, the loss, the
+ * training arguments checked against torchrun's group, the trainer, the final save — with the parts that
+ * differ given as Python at main()'s indentation.
+ */
+function stMain(p: { imports: string; note?: string; model: string; data: string; loss: string; trainingArgs: string; collator?: string }): string {
+  const body = [
+    'args = parse_args()',
+    p.imports,
+    '',
+    'world = world_size()',
+    ...(p.note ? [p.note] : []),
+    'per_device = check_divisible(PHASE["batchSize"], world, "batch size")',
+    'prompts = PHASE["prompts"] or None',
+    p.model,
+    'record_prompts(model)',
+    p.data,
+    p.loss,
+    `training_args = ${p.trainingArgs}`,
+    'check_distributed(training_args, per_device)',
+    'trainer = SentenceTransformerTrainer(',
+    '    model=model,',
+    '    args=training_args,',
+    '    train_dataset=train,',
+    '    loss=loss,',
+    ...(p.collator ? [`    data_collator=${p.collator},`] : []),
+    ')',
+    'trainer.train()',
+    'save_final(trainer, model.save_pretrained, args.output)',
+  ].join('\n');
+  return `\ndef main():\n${indent(body)}\n\n\nif __name__ == "__main__":\n    main()\n`;
+}
+
+/** PyLate's ColBERT model with this phase's lengths, dimension and prompts (contrastive and distillation). */
+const COLBERT_MODEL = String.raw`model = models.ColBERT(
+    model_name_or_path=args.init,
+    query_length=PHASE["queryLength"],
+    document_length=PHASE["documentLength"],
+    embedding_size=PHASE["dim"],
+    prompts=prompts,
+)`;
+
+const PYLATE_IMPORTS = 'from sentence_transformers import SentenceTransformerTrainer\nfrom pylate import losses, models, utils';
+
+const CONTRASTIVE_COLBERT = stMain({
+  imports: PYLATE_IMPORTS,
+  model: COLBERT_MODEL,
+  data: 'train, query_columns, document_columns = contrastive_sources(args.data)',
+  loss: String.raw`if args.mini_batch:
+    loss = losses.CachedContrastive(
         model=model,
-        args=training_args,
-        train_dataset=train,
-        loss=loss,
-        data_collator=utils.ColBERTCollator(tokenize_fn=model.tokenize, prompts=prompt_map(query_columns, document_columns)),
+        mini_batch_size=min(args.mini_batch, per_device),
+        gather_across_devices=PHASE["gatherAcrossDevices"],
+        temperature=PHASE["temperature"],
     )
-    trainer.train()
-    save_final(trainer, model.save_pretrained, args.output)
+else:
+    loss = losses.Contrastive(model=model, gather_across_devices=PHASE["gatherAcrossDevices"], temperature=PHASE["temperature"])`,
+  trainingArgs: 'st_training_args(args, PHASE["batchSize"], True)',
+  collator: 'utils.ColBERTCollator(tokenize_fn=model.tokenize, prompts=prompt_map(query_columns, document_columns))',
+});
 
-
-if __name__ == "__main__":
-    main()
-`;
-
-const CONTRASTIVE_DENSE = String.raw`
+const CONTRASTIVE_DENSE =
+  String.raw`
 def dense_model(init, max_length, prompts):
     """A sentence-transformers model: the folder as saved, or a bare transformer with mean pooling and L2 normalisation."""
     from sentence_transformers import SentenceTransformer, models
@@ -308,76 +335,30 @@ def dense_model(init, max_length, prompts):
     model.max_seq_length = max_length
     return model
 
+` +
+  stMain({
+    imports: 'from sentence_transformers import SentenceTransformerTrainer, losses',
+    model: String.raw`# One sequence length for queries and documents: sentence-transformers truncates both at max_seq_length.
+model = dense_model(args.init, max(PHASE["queryLength"], PHASE["documentLength"]), prompts)`,
+    data: 'train, query_columns, document_columns = contrastive_sources(args.data)',
+    loss: String.raw`scale = 1.0 / PHASE["temperature"]
+if args.mini_batch:
+    loss = losses.CachedMultipleNegativesRankingLoss(model, scale=scale, mini_batch_size=min(args.mini_batch, per_device), gather_across_devices=PHASE["gatherAcrossDevices"])
+else:
+    loss = losses.MultipleNegativesRankingLoss(model, scale=scale, gather_across_devices=PHASE["gatherAcrossDevices"])`,
+    trainingArgs: 'st_training_args(args, PHASE["batchSize"], True, prompt_map(query_columns, document_columns))',
+  });
 
-def main():
-    args = parse_args()
-    from sentence_transformers import SentenceTransformerTrainer, losses
-
-    world = world_size()
-    per_device = check_divisible(PHASE["batchSize"], world, "batch size")
-    prompts = PHASE["prompts"] or None
-    # One sequence length for queries and documents: sentence-transformers truncates both at max_seq_length.
-    model = dense_model(args.init, max(PHASE["queryLength"], PHASE["documentLength"]), prompts)
-    record_prompts(model)
-    train, query_columns, document_columns = contrastive_sources(args.data)
-    scale = 1.0 / PHASE["temperature"]
-    if args.mini_batch:
-        loss = losses.CachedMultipleNegativesRankingLoss(model, scale=scale, mini_batch_size=min(args.mini_batch, per_device), gather_across_devices=PHASE["gatherAcrossDevices"])
-    else:
-        loss = losses.MultipleNegativesRankingLoss(model, scale=scale, gather_across_devices=PHASE["gatherAcrossDevices"])
-    training_args = st_training_args(args, PHASE["batchSize"], True, prompt_map(query_columns, document_columns))
-    check_distributed(training_args, per_device)
-    trainer = SentenceTransformerTrainer(
-        model=model,
-        args=training_args,
-        train_dataset=train,
-        loss=loss,
-    )
-    trainer.train()
-    save_final(trainer, model.save_pretrained, args.output)
-
-
-if __name__ == "__main__":
-    main()
-`;
-
-const DISTILLATION = String.raw`
-def main():
-    args = parse_args()
-    from sentence_transformers import SentenceTransformerTrainer
-    from pylate import losses, models, utils
-
-    world = world_size()
-    # Distillation needs no cross-device negatives: each process takes its own share of the batch, and
-    # gradient accumulation makes the effective batch (Table 1: 128 = 64 x 2).
-    per_device = check_divisible(PHASE["batchSize"], world, "batch size")
-    prompts = PHASE["prompts"] or None
-    model = models.ColBERT(
-        model_name_or_path=args.init,
-        query_length=PHASE["queryLength"],
-        document_length=PHASE["documentLength"],
-        embedding_size=PHASE["dim"],
-        prompts=prompts,
-    )
-    record_prompts(model)
-    train = distillation_sources(args.data)
-    loss = losses.Distillation(model=model, normalize_scores=PHASE["normalizeScores"])
-    training_args = st_training_args(args, per_device, False)
-    check_distributed(training_args, per_device)
-    trainer = SentenceTransformerTrainer(
-        model=model,
-        args=training_args,
-        train_dataset=train,
-        loss=loss,
-        data_collator=utils.ColBERTCollator(tokenize_fn=model.tokenize, prompts=prompt_map(["query"], ["documents"])),
-    )
-    trainer.train()
-    save_final(trainer, model.save_pretrained, args.output)
-
-
-if __name__ == "__main__":
-    main()
-`;
+const DISTILLATION = stMain({
+  imports: PYLATE_IMPORTS,
+  note: String.raw`# Distillation needs no cross-device negatives: each process takes its own share of the batch, and
+# gradient accumulation makes the effective batch (Table 1: 128 = 64 x 2).`,
+  model: COLBERT_MODEL,
+  data: 'train = distillation_sources(args.data)',
+  loss: 'loss = losses.Distillation(model=model, normalize_scores=PHASE["normalizeScores"])',
+  trainingArgs: 'st_training_args(args, per_device, False)',
+  collator: 'utils.ColBERTCollator(tokenize_fn=model.tokenize, prompts=prompt_map(["query"], ["documents"]))',
+});
 
 /** The script of one phase: header, settings (JSON, read with json.loads), common helpers, its objective's code. */
 export function phaseScript(o: { header: string[]; settings: Record<string, unknown>; objective: string; setting: string }): string {

@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
-import { nonNegativeInt } from '../options';
+import { keyValues, nonNegativeInt } from '../options';
+import { UserError } from '../../util/errors';
 import { findManifest, loadManifests, manifestsDir } from '../../data/manifests/load';
 import type { Manifest } from '../../data/manifests/schema';
 import { copyDir, dataDir, fetchData, importData, readLock } from '../../data/store';
 import { verifyData, type VerifyReport } from '../../data/verify';
+import { CONVERT_LAYOUTS, convertTrainingData, type ConvertReport } from '../../data/convert';
+import { EXPORT_DATA } from '../../pipelines/export-pylate';
 
 /** Writes to stdout and waits for it to be flushed; a reader that closed the pipe early (`| head`) is not an error. */
 function out(text: string): Promise<void> {
@@ -38,10 +41,33 @@ function printVerify(r: VerifyReport): string {
   return `${r.id} (${r.origin === 'hub' ? 'fetched' : 'imported'} copy in ${r.dir})\n${lines.join('\n')}\n${r.ok ? 'verified' : 'NOT verified'}\n`;
 }
 
+/**
+ * Verifies a copy just fetched or imported and prints the report; a copy that does not match its manifest
+ * sets exit code 1. Checksums are not re-hashed: fetch and import have just checked or recorded them.
+ */
+async function verifyNewCopy(m: Manifest, how: 'fetched' | 'imported'): Promise<void> {
+  const v = await verifyData(m, { checksums: false });
+  await out(printVerify(v));
+  if (!v.ok) {
+    process.stderr.write(`colbert-zero: error: ${m.id}: the ${how} copy does not match its manifest (see the FAIL lines)\n`);
+    process.exitCode = 1;
+  }
+}
+
+function printConversion(r: ConvertReport): string {
+  const lines = r.files.map((f) => {
+    const extra = [f.skipped ? `${f.skipped} rows left out` : '', f.minNegatives !== undefined ? `at least ${f.minNegatives} negatives a line` : '', f.candidates ? `${f.candidates[0]}-${f.candidates[1]} candidates a line` : ''].filter(Boolean);
+    return `${f.file}: ${f.lines} lines from ${f.inputs.length} parquet file${f.inputs.length === 1 ? '' : 's'}${extra.length ? ` (${extra.join('; ')})` : ''}`;
+  });
+  const total = r.files.reduce((n, f) => n + f.lines, 0);
+  const folder = EXPORT_DATA[r.objective].folder;
+  return `${lines.join('\n')}\n${r.id}: ${total} lines in ${r.files.length} JSONL file${r.files.length === 1 ? '' : 's'} (${EXPORT_DATA[r.objective].layout}) in ${r.out}\nexport-pylate's launch.sh reads them as $DATA/${folder}/*.jsonl (the ${r.objective} phase)\n`;
+}
+
 export function registerData(program: Command): void {
   const data = program
     .command('data')
-    .description(`the paper's datasets and checkpoints: list the manifests, fetch from the Hugging Face Hub, import a copy, verify (cache: CZ_DATA_DIR, default ${dataDir()})`);
+    .description(`the paper's datasets and checkpoints: list the manifests, fetch from the Hugging Face Hub, import a copy, verify it, convert a training set to the export's JSONL (cache: CZ_DATA_DIR, default ${dataDir()})`);
 
   data
     .command('list')
@@ -71,12 +97,7 @@ export function registerData(program: Command): void {
         `${m.id}: ${r.downloaded.length} file${r.downloaded.length === 1 ? '' : 's'} downloaded (${r.bytes} bytes), ${r.alreadyHere.length} already in the cache; copy in ${r.dir}\n`,
       );
       if (opts.only) return; // a partial copy: its counts cannot match the manifest's
-      const v = await verifyData(m, { checksums: false }); // checksums were just checked on download
-      await out(printVerify(v));
-      if (!v.ok) {
-        process.stderr.write(`colbert-zero: error: ${m.id}: the fetched copy does not match its manifest (see the FAIL lines)\n`);
-        process.exitCode = 1;
-      }
+      await verifyNewCopy(m, 'fetched');
     });
 
   data
@@ -88,12 +109,7 @@ export function registerData(program: Command): void {
       const m = findManifest(id);
       const r = await importData(m, from);
       await out(`${m.id}: imported ${r.files} file${r.files === 1 ? '' : 's'} (${r.bytes} bytes) into ${r.dir}\n`);
-      const v = await verifyData(m, { checksums: false });
-      await out(printVerify(v));
-      if (!v.ok) {
-        process.stderr.write(`colbert-zero: error: ${m.id}: the imported copy does not match its manifest (see the FAIL lines)\n`);
-        process.exitCode = 1;
-      }
+      await verifyNewCopy(m, 'imported');
     });
 
   data
@@ -110,6 +126,28 @@ export function registerData(program: Command): void {
         process.stderr.write(`colbert-zero: error: ${m.id}: ${v.checks.filter((c) => !c.ok).length} check(s) failed\n`);
         process.exitCode = 1;
       }
+    });
+
+  data
+    .command('convert')
+    .description(
+      "a training set's copy (parquet) -> the JSONL files the export-pylate scripts read: one file per source of the Nomic mixtures ({query, document} / {query, positive, negatives}), ms-marco-en-bge-gemma with its ids resolved to texts ({query, documents, scores}); rows are streamed, the folder is written whole or not at all",
+    )
+    .argument('<id>', 'manifest id: nomic-embed-unsupervised-data, nomic-embed-supervised or ms-marco-en-bge-gemma')
+    .requiredOption('--out <dir>', 'output folder of JSONL files (use it as $DATA/<phase folder> of launch.sh): a new or empty path, or with --overwrite a previous data convert folder')
+    .option('--from <dir>', 'read this folder of parquet files instead of the cached copy (it is only read)')
+    .option('--columns <role=column,...>', `columns named otherwise than the dataset's (roles: ${Object.entries(CONVERT_LAYOUTS).map(([f, l]) => `${f}: ${Object.keys(l.columns).join(' ')}`).join('; ')})`, keyValues)
+    .option('--source-column <name>', "Nomic mixtures: name each row's source by this column (e.g. dataset) instead of by its file's split, for copies that keep every source in one split")
+    .option('--overwrite', 'replace --out when it is a folder written by data convert (atomically)')
+    .action(async (id: string, opts: { out: string; from?: string; columns?: Record<string, string>; sourceColumn?: string; overwrite?: boolean }) => {
+      const m = findManifest(id);
+      let from = opts.from;
+      if (!from) {
+        if (!readLock(m.id)) throw new UserError(`${m.id}: no copy in the cache (${dataDir()}); run colbert-zero data fetch ${m.id}, or data import ${m.id} PATH (or pass --from DIR)`);
+        from = copyDir(m.id);
+      }
+      const r = await convertTrainingData({ manifest: m, from, out: opts.out, overwrite: opts.overwrite, columns: opts.columns, sourceColumn: opts.sourceColumn, progress: `convert ${m.id}` });
+      await out(printConversion(r));
     });
 
   data.addHelpText('after', `\nManifests: ${manifestsDir()}\nEnvironment: CZ_DATA_DIR (cache), CZ_HUB_URL (hub base URL), HF_TOKEN (gated repositories), CZ_MANIFESTS_DIR (a folder of your own manifests).`);

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/index';
 import { distillationByHand, infoNCEByHand, minMaxNormalize } from '../lib/losses/explain';
-import { distillationFromScores } from '../lib/losses/distillation';
+import { distillationFromScores, distillationLoss } from '../lib/losses/distillation';
 import { infoNCEFromScores } from '../lib/losses/contrastive';
 import { mulberry32 } from '../lib/util/rng';
 
@@ -70,4 +70,16 @@ test('normalizeTeacher is the loss on min–max-normalised teacher scores; off b
   const loss = (t: number[][], o: { normalizeTeacher?: boolean }) => tf.tidy(() => distillationFromScores(tf.tensor2d(student), tf.tensor2d(t), o).dataSync()[0]);
   close(loss(teacher, { normalizeTeacher: true }), loss(teacher.map(minMaxNormalize), {}), 1e-6, 'normalised inside vs before');
   assert.ok(Math.abs(loss(teacher, {}) - loss(teacher, { normalizeTeacher: true })) > 1e-3, 'the option changes the loss');
+});
+
+test('distillationLoss takes the teacher scores as a tensor or as plain rows, with the same value', () => {
+  const q = { kind: 'dense' as const, embeddings: tf.tensor2d([[1, 0], [0.6, 0.8]]) };
+  const d = { kind: 'dense' as const, embeddings: tf.tensor2d([[1, 0], [0, 1], [0.8, 0.6], [0.6, 0.8], [1, 0], [0, 1]]) };
+  const teacher = [[3, 1, 2], [0, 2, 5]];
+  const a = tf.tidy(() => distillationLoss(q, d, teacher).dataSync()[0]);
+  const b = tf.tidy(() => distillationLoss(q, d, tf.tensor2d(teacher)).dataSync()[0]);
+  assert.equal(a, b);
+  // Cosines by hand: query 0 → [1, 0, 0.8], query 1 → [1, 0.6, 0.8]; then the KL walkthrough.
+  close(a, distillationByHand([[1, 0, 0.8], [1, 0.6, 0.8]], teacher).loss, 1e-5, 'against the walkthrough');
+  tf.dispose([q.embeddings, d.embeddings]);
 });

@@ -44,8 +44,11 @@ export function distillationFromScores(student: tf.Tensor2D, teacher: tf.Tensor2
 
 /**
  * Distillation on embeddings: `documents` holds n candidates per query, query-major ([B·n, ...]);
- * `teacherScores` is [B, n].
+ * `teacherScores` is [B, n] (a tensor, or plain rows as a training file holds them).
  */
-export function distillationLoss(queries: Encoded, documents: Encoded, teacherScores: tf.Tensor2D, opts: DistillationOptions = {}): tf.Scalar {
-  return tf.tidy(() => distillationFromScores(groupScores(queries, documents, teacherScores.shape[1]), teacherScores, opts));
+export function distillationLoss(queries: Encoded, documents: Encoded, teacherScores: tf.Tensor2D | number[][], opts: DistillationOptions = {}): tf.Scalar {
+  return tf.tidy(() => {
+    const teacher = Array.isArray(teacherScores) ? tf.tensor2d(teacherScores) : teacherScores;
+    return distillationFromScores(groupScores(queries, documents, teacher.shape[1]), teacher, opts);
+  });
 }

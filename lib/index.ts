@@ -52,10 +52,13 @@ export { readTrainingFile, type Example, type Phase } from './data/training';
 // ── Evaluate: trec_eval-exact measures, and NanoBEIR-style evaluation of an encoder ──
 export { evaluate, formatTrecEval, type EvalOptions } from './eval/trec/evaluate';
 export { evaluateRetrieval, formatRetrievalReport, DEFAULT_RETRIEVAL_MEASURES, type RetrievalReport } from './eval/evaluator';
+export { spearman, kendallTau, perQueryRankCorrelation, type RankCorrelationReport } from './eval/correlation';
+export { scoreMatrix, candidateScores, hardNegativeReport, type HardNegativeReport } from './eval/objectives';
 
 // ── Losses: the three phases' objectives over embeddings ──
 export { contrastiveLoss } from './losses/contrastive';
 export { distillationLoss } from './losses/distillation';
+export { infoNCEByHand, distillationByHand, minMaxNormalize, type InfoNCEWalkthrough, type DistillationWalkthrough } from './losses/explain';
 export { mlmLoss, maskTokens } from './losses/mlm';
 
 // ── Train: one config for every phase; GradCache; several devices ──
@@ -63,7 +66,9 @@ export { train } from './train/launch';
 export { loadTrainConfig, parseTrainConfig, type TrainConfig } from './train/config';
 export { exampleConfig, EXAMPLES } from './train/examples';
 export { gradCacheStep, plainStep } from './train/gradcache';
-export { gradcheck } from './train/gradcheck';
+export { gradcheck, type GradcheckReport } from './train/gradcheck';
+export { stepMemory, type StepMemory } from './train/memory';
+export { batchSourceMix } from './train/sampling';
 export { sweepRuns } from './train/sweep';
 export type { RunSummary, LogRecord, EvalRecord } from './train/run';
 
@@ -74,6 +79,7 @@ export { COLBERT_ZERO_PROMPTS, PROMPT_EXTRA_LENGTH, COLBERT_ZERO_LENGTHS, colber
 export { reproduce, formatPlan } from './pipelines/reproduce';
 export { buildPlan, ablationGrid, PIPELINES, MAIN_SETTING, type Plan, type Ablation } from './pipelines/pipelines';
 export { runPlan } from './pipelines/runner';
+export { phaseModels, findPhaseModel, type PhaseModel } from './pipelines/phase-models';
 export { PRESETS, presetNamed, type Preset } from './pipelines/scales';
 export { phaseTrainConfig, phaseKey, type PhaseSpec } from './pipelines/phase';
 export { paperTable, trainingSettings } from './report/paper';

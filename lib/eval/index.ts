@@ -5,3 +5,5 @@ export { formResRels, RELVALUE_NONPOOL, RELVALUE_UNJUDGED } from './trec/res-rel
 export type { ResRels, RelsOptions } from './trec/res-rels';
 export { formatFixed } from './trec/format';
 export * from './evaluator';
+export * from './correlation';
+export * from './objectives';

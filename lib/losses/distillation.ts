@@ -3,7 +3,8 @@
  * its n candidates and the teacher's scores are both log-softmaxed and the loss is KL(teacher ‖ student),
  * averaged over queries ("batchmean"). PyLate by default min–max normalises the STUDENT scores per query
  * ((s − min) / (max − min + 1e-8)) before the softmax; the teacher scores are used as given. That is
- * `normalizeStudent` here, on by default like PyLate, and recorded in every run's config.
+ * `normalizeStudent` here, on by default like PyLate, and recorded in every run's config. `normalizeTeacher`
+ * (off by default, not in PyLate) does the same to the teacher's scores, for experiments with the loss.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Encoded } from '../scores/encoded';
@@ -12,6 +13,11 @@ import { groupScores } from './embedding-scores';
 export interface DistillationOptions {
   /** Min–max normalise student scores per query (PyLate default: true). */
   normalizeStudent?: boolean;
+  /**
+   * Min–max normalise the TEACHER's scores per query as well (default false: PyLate uses them as given).
+   * Puts the teacher on the student's [0, 1] scale, which flattens its softmax; for experiments.
+   */
+  normalizeTeacher?: boolean;
   /** Divisor of the summed KL; default the number of queries given. */
   normalizer?: number;
 }
@@ -22,14 +28,15 @@ export function distillationFromScores(student: tf.Tensor2D, teacher: tf.Tensor2
     if (student.shape[0] !== teacher.shape[0] || student.shape[1] !== teacher.shape[1]) {
       throw new Error(`distillation: student scores [${student.shape}] vs teacher scores [${teacher.shape}]`);
     }
-    let s: tf.Tensor2D = student;
-    if (opts.normalizeStudent ?? true) {
-      const mx = tf.max(s, 1, true);
-      const mn = tf.min(s, 1, true);
-      s = tf.div(tf.sub(s, mn), tf.add(tf.sub(mx, mn), 1e-8));
-    }
+    const minMax = (x: tf.Tensor2D): tf.Tensor2D => {
+      const mx = tf.max(x, 1, true);
+      const mn = tf.min(x, 1, true);
+      return tf.div(tf.sub(x, mn), tf.add(tf.sub(mx, mn), 1e-8));
+    };
+    const s = (opts.normalizeStudent ?? true) ? minMax(student) : student;
+    const t = opts.normalizeTeacher ? minMax(teacher) : teacher;
     const logS = tf.logSoftmax(s, 1);
-    const logT = tf.logSoftmax(teacher, 1);
+    const logT = tf.logSoftmax(t, 1);
     const kl = tf.sum(tf.mul(tf.exp(logT), tf.sub(logT, logS)));
     return tf.div(kl, opts.normalizer ?? student.shape[0]) as tf.Scalar;
   });
@@ -37,8 +44,11 @@ export function distillationFromScores(student: tf.Tensor2D, teacher: tf.Tensor2
 
 /**
  * Distillation on embeddings: `documents` holds n candidates per query, query-major ([B·n, ...]);
- * `teacherScores` is [B, n].
+ * `teacherScores` is [B, n] (a tensor, or plain rows as a training file holds them).
  */
-export function distillationLoss(queries: Encoded, documents: Encoded, teacherScores: tf.Tensor2D, opts: DistillationOptions = {}): tf.Scalar {
-  return tf.tidy(() => distillationFromScores(groupScores(queries, documents, teacherScores.shape[1]), teacherScores, opts));
+export function distillationLoss(queries: Encoded, documents: Encoded, teacherScores: tf.Tensor2D | number[][], opts: DistillationOptions = {}): tf.Scalar {
+  return tf.tidy(() => {
+    const teacher = Array.isArray(teacherScores) ? tf.tensor2d(teacherScores) : teacherScores;
+    return distillationFromScores(groupScores(queries, documents, teacher.shape[1]), teacher, opts);
+  });
 }

@@ -2,3 +2,4 @@ export * from './contrastive';
 export * from './distillation';
 export * from './mlm';
 export { pairwiseScores, groupScores } from './embedding-scores';
+export * from './explain';

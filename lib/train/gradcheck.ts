@@ -5,7 +5,7 @@
 import type { TrainConfig } from './config';
 import { probeGradient } from './run';
 
-import { relativeError } from '../util/numeric';
+import { maxAbsDifference, relativeError } from '../util/numeric';
 
 export { relativeError };
 
@@ -17,6 +17,9 @@ export interface GradcheckReport {
   devices: number;
   /** N devices vs 1 device (GradCache both), when devices > 1. */
   devicesVsOne?: number;
+  /** The same comparisons as max|a−b| over every gradient entry, beside the largest |entry| of the plain gradient. */
+  maxAbsDiff: { gradCacheVsPlain: number; devicesVsPlain?: number; devicesVsOne?: number };
+  maxAbsGradient: number;
 }
 
 export async function gradcheck(config: TrainConfig, devices: number): Promise<GradcheckReport> {
@@ -27,12 +30,16 @@ export async function gradcheck(config: TrainConfig, devices: number): Promise<G
     loss: { plain: plain.loss, gradCache: cached.loss },
     gradCacheVsPlain: relativeError(cached.gradient, plain.gradient),
     devices,
+    maxAbsDiff: { gradCacheVsPlain: maxAbsDifference(cached.gradient, plain.gradient) },
+    maxAbsGradient: maxAbsDifference(plain.gradient, new Float32Array(plain.gradient.length)),
   };
   if (devices > 1) {
     const { probeOnDevices } = require('./devices/pool') as typeof import('./devices/pool');
     const multi = await probeOnDevices({ ...config, devices }, devices, config.deviceTransport);
     report.loss.devices = multi.loss;
     report.devicesVsOne = relativeError(multi.gradient, cached.gradient);
+    report.maxAbsDiff.devicesVsOne = maxAbsDifference(multi.gradient, cached.gradient);
+    report.maxAbsDiff.devicesVsPlain = maxAbsDifference(multi.gradient, plain.gradient);
   }
   return report;
 }

@@ -113,3 +113,16 @@ export class BatchSampler {
     return order.map(([src, k]) => ({ source: src, items: perSource[src][k] }));
   }
 }
+
+/**
+ * How many examples of each source the first `steps` batches hold, [step][source]: one non-zero count
+ * per row with "proportional" or "round-robin" mixing (single-source batches), several with "shuffled".
+ */
+export function batchSourceMix(o: SamplerOptions, steps: number): number[][] {
+  const sampler = new BatchSampler(o);
+  return Array.from({ length: steps }, (_, s) => {
+    const counts = new Array<number>(o.sizes.length).fill(0);
+    for (const it of sampler.batchAt(s).items) counts[it.source]++;
+    return counts;
+  });
+}

@@ -13,3 +13,14 @@ export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   }
   return diff === 0 ? 0 : diff / Math.max(scale, 1e-30);
 }
+
+/** max|a−b| element-wise (Infinity where a difference is NaN). */
+export function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`cannot compare arrays of different sizes: ${a.length} vs ${b.length}`);
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    diff = Number.isNaN(d) ? Infinity : Math.max(diff, d);
+  }
+  return diff;
+}

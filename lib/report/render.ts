@@ -77,6 +77,12 @@ export async function closeRenderer(): Promise<void> {
 }
 
 /** PNG images of figures, rendered by plotly in Chromium; null when no Chromium is installed. */
+/** A figure's PNG size: its layout's `width` / `height` when set (a tall heatmap), else FIGURE_SIZE. */
+export function pngSize(f: Figure): { width: number; height: number } {
+  const n = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v) : d);
+  return { width: n(f.layout.width, FIGURE_SIZE.width), height: n(f.layout.height, FIGURE_SIZE.height) };
+}
+
 export async function renderPngs(figs: Figure[]): Promise<Buffer[] | null> {
   const exe = findChromium();
   if (!exe) return null;
@@ -97,7 +103,7 @@ export async function renderPngs(figs: Figure[]): Promise<Buffer[] | null> {
           await P.newPlot('figure', data, layout, { staticPlot: true });
           return P.toImage('figure', { format: 'png', width: size.width, height: size.height }) as Promise<string>;
         },
-        { data: f.data, layout: f.layout, size: FIGURE_SIZE },
+        { data: f.data, layout: f.layout, size: pngSize(f) },
       );
       out.push(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'));
     }

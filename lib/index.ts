@@ -42,7 +42,7 @@ export { dotScores, dotScoresPairwise, cosineScores, cosineScoresPairwise } from
 
 // ── Explain: MaxSim written out on real text, pairs scored by any encoder, where scores come from ──
 export { explainMaxSim, type MaxSimExplanation, type MaxSimPick } from './scores/explain';
-export { explainPair, explainPairs, scorePairs, judgedPairs, contrastPairs, maxSimByRole, type TextPair, type PairExplanation, type ContrastPair, type RoleAttribution } from './retrieval/explain';
+export { explainPair, explainPairs, scorePairs, judgedPairs, unjudgedPairs, contrastPairs, maxSimByRole, marginByRole, type TextPair, type PairExplanation, type ContrastPair, type RoleAttribution } from './retrieval/explain';
 
 // ── Index and search: exact indexes, the retrieval trip corpus → index → run ──
 export { indexCorpus, searchQueries, encodeTexts } from './retrieval/corpus';

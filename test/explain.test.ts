@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   initBackend, loadEncoder, ColbertModel, DenseModel, colbertScores, explainMaxSim, explainPair, scorePairs,
-  judgedPairs, contrastPairs, maxSimByRole, sharedDataPath, type PairExplanation, type TokenView,
+  judgedPairs, unjudgedPairs, contrastPairs, maxSimByRole, marginByRole, sharedDataPath, type PairExplanation, type TokenView,
 } from '../lib/index';
 import { seededFloats } from './helpers/tensors';
 import { PROJECT_ROOT } from './helpers/shared';
@@ -175,6 +175,35 @@ test('maxSimByRole: shares per token kind and what prompt / [MASK] tokens pick, 
   // Both prompt tokens picked "fruit": not the query word's match.
   assert.deepEqual([m.prompt.picks, m.prompt.sameAsTextPick, m.prompt.top], [4, 0, [{ token: 'fruit', count: 4 }]]);
   assert.deepEqual(r.perPair[0].sums, { text: 1, prompt: 0.75, expansion: 1, marker: 0.25, special: 1 });
+});
+
+test('unjudgedPairs: one document per query, never a relevant one, the same for the same seed', () => {
+  const a = unjudgedPairs(set, Infinity, 3);
+  assert.equal(a.length, 2);
+  for (const p of a) assert.ok(!((set.qrels.get(p.queryId)!.get(p.documentId) ?? 0) > 0), `${p.queryId} got relevant ${p.documentId}`);
+  assert.deepEqual(unjudgedPairs(set, Infinity, 3), a);
+  assert.equal(unjudgedPairs(set, 1, 3).length, 1);
+});
+
+test('marginByRole: a constant floor adds nothing to the margin; the groups\' margins add up to the score margin', () => {
+  const queryTokens = [tv('[CLS]', 'special'), tv('search', 'prompt'), tv('apple', 'text'), tv('[MASK]', 'expansion')];
+  const documentTokens = [tv('[CLS]', 'special'), tv('search', 'prompt'), tv('apple', 'text'), tv('pear', 'text')];
+  const ex = (maxes: number[], j: number[]): PairExplanation => ({
+    query: 'apple', document: '', queryTokens, documentTokens, similarities: [], documentScored: [true, true, true, true],
+    picks: maxes.map((m, i) => ({ queryToken: i, documentToken: j[i], max: m, scored: true, contribution: m })),
+    score: maxes.reduce((x, y) => x + y, 0),
+  });
+  // Relevant: special 1, prompt 1, text 0.9, [MASK] 0.6; other: special 1, prompt 1, text 0.2, [MASK] 0.4.
+  const r = marginByRole([ex([1, 1, 0.9, 0.6], [0, 1, 2, 2])], [ex([1, 1, 0.2, 0.4], [0, 1, 3, 3])]);
+  const by = Object.fromEntries(r.rows.map((x) => [x.group, x]));
+  assert.ok(Math.abs(r.meanMargin - 0.9) < 1e-12);
+  assert.equal(by.special.margin, 0);
+  assert.equal(by.prompt.margin, 0);
+  assert.ok(Math.abs(by.text.shareOfMargin - 0.7 / 0.9) < 1e-12);
+  assert.ok(Math.abs(by.expansion.shareOfMargin - 0.2 / 0.9) < 1e-12);
+  assert.deepEqual([by.text.higherForRelevant, by.prompt.higherForRelevant], [1, 0]);
+  assert.ok(Math.abs(r.rows.reduce((s, x) => s + x.shareOfMargin, 0) - 1) < 1e-12);
+  assert.throws(() => marginByRole([ex([1, 1, 1, 1], [0, 1, 2, 2])], []), /1 relevant pairs but 0 others/);
 });
 
 test('sharedDataPath looks only in CZ_SHARED_DATA when it is set', () => {

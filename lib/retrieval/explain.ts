@@ -20,6 +20,7 @@ import { dotScoresPairwise } from '../scores/dense';
 import { explainMaxSim, type MaxSimExplanation } from '../scores/explain';
 import type { TokenKind, TokenView } from '../tokenize/colbert';
 import { UserError } from '../util/errors';
+import { mulberry32 } from '../util/rng';
 
 /** A query and a document text. */
 export interface TextPair {
@@ -262,4 +263,63 @@ export function maxSimByRole(explained: PairExplanation[], o: { top?: number } =
       .map(([token, count]) => ({ token, count })),
   }));
   return { pairs: explained.length, perPair, shares, matches };
+}
+
+/**
+ * Each judged query (the first `limit`) with one document not judged relevant to it, drawn with a seeded
+ * generator (a different document per query): the other side of `judgedPairs` for contrasts.
+ */
+export function unjudgedPairs(set: BeirDataset, limit = Infinity, seed = 0): JudgedPair[] {
+  const rand = mulberry32(seed);
+  const out: JudgedPair[] = [];
+  const n = set.corpus.length;
+  for (const q of set.queries) {
+    if (out.length >= limit) break;
+    const judged = set.qrels.get(q.id) ?? new Map<string, number>();
+    const start = Math.floor(rand() * n);
+    for (let k = 0; k < n; k++) {
+      const d = set.corpus[(start + k) % n];
+      if ((judged.get(d.id) ?? 0) > 0) continue;
+      out.push({ queryId: q.id, query: q.text, documentId: d.id, document: documentText(d), grade: judged.get(d.id) ?? 0 });
+      break;
+    }
+  }
+  return out;
+}
+
+export interface MarginRow {
+  group: QueryTokenGroup;
+  /** Mean Σ of the group's maxima against the relevant documents, and against the other ones. */
+  relevant: number;
+  other: number;
+  /** relevant − other: what the group adds to the score margin that ranks the relevant document first. */
+  margin: number;
+  /** margin / the mean total margin (the groups' shares add up to 1). */
+  shareOfMargin: number;
+  /** Fraction of queries where the group's Σ is higher for the relevant document. */
+  higherForRelevant: number;
+}
+
+/**
+ * Which query tokens separate a relevant document from another one: pair i of `relevant` and of `other`
+ * share their query; per token group, the mean Σ of maxima against each, their difference (the group's part
+ * of the score margin) and how often it favours the relevant document. A group that adds the same to every
+ * document (a constant floor) has margin 0, however large its share of the score.
+ */
+export function marginByRole(relevant: PairExplanation[], other: PairExplanation[]): { pairs: number; meanMargin: number; rows: MarginRow[] } {
+  if (relevant.length !== other.length) throw new UserError(`marginByRole: ${relevant.length} relevant pairs but ${other.length} others`);
+  relevant.forEach((r, i) => {
+    if (r.query !== other[i].query) throw new UserError(`marginByRole: pair ${i} has two different queries ("${r.query}" / "${other[i].query}")`);
+  });
+  const a = maxSimByRole(relevant).perPair;
+  const b = maxSimByRole(other).perPair;
+  const n = a.length;
+  const mean = (f: (i: number) => number) => (n ? Array.from({ length: n }, (_, i) => f(i)).reduce((x, y) => x + y, 0) / n : NaN);
+  const meanMargin = mean((i) => a[i].score - b[i].score);
+  const rows = QUERY_TOKEN_GROUPS.map((g) => {
+    const rel = mean((i) => a[i].sums[g]);
+    const oth = mean((i) => b[i].sums[g]);
+    return { group: g, relevant: rel, other: oth, margin: rel - oth, shareOfMargin: (rel - oth) / meanMargin, higherForRelevant: mean((i) => (a[i].sums[g] > b[i].sums[g] ? 1 : 0)) };
+  });
+  return { pairs: n, meanMargin, rows };
 }

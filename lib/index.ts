@@ -11,6 +11,7 @@
 // ── Set up: the compute backend (wasm everywhere; tfjs-node where installed) ──
 export { initBackend, activeBackend, BACKEND_NAMES, type BackendName } from './backend/select';
 export { UserError } from './util/errors';
+export { sharedDataPath } from './util/shared-data';
 
 // ── Load and encode: ModernBERT with a ColBERT (multi-vector) or dense (single-vector) head ──
 export { loadEncoder, modelFingerprint } from './models/load';
@@ -33,10 +34,15 @@ export { ColbertTokenizer } from './tokenize/colbert';
 export { DenseTokenizer } from './tokenize/dense';
 export { defaultColbertConfig, withColbertOverrides, type ColbertTokenizerConfig } from './tokenize/colbert-config';
 export type { Role, TokenizedBatch } from './tokenize/types';
+export type { TokenView, TokenKind } from './tokenize/colbert';
 
 // ── Score: MaxSim (late interaction) and dense similarities, differentiable ──
 export { colbertScores, colbertScoresPairwise, colbertKdScores } from './scores/maxsim';
 export { dotScores, dotScoresPairwise, cosineScores, cosineScoresPairwise } from './scores/dense';
+
+// ── Explain: MaxSim written out on real text, pairs scored by any encoder, where scores come from ──
+export { explainMaxSim, type MaxSimExplanation, type MaxSimPick } from './scores/explain';
+export { explainPair, explainPairs, scorePairs, judgedPairs, unjudgedPairs, contrastPairs, maxSimByRole, marginByRole, type TextPair, type PairExplanation, type ContrastPair, type RoleAttribution } from './retrieval/explain';
 
 // ── Index and search: exact indexes, the retrieval trip corpus → index → run ──
 export { indexCorpus, searchQueries, encodeTexts } from './retrieval/corpus';
@@ -73,22 +79,21 @@ export { sweepRuns } from './train/sweep';
 export type { RunSummary, LogRecord, EvalRecord } from './train/run';
 
 // ── The paper's settings: ColBERT-Zero's prompts and lengths ──
-export { COLBERT_ZERO_PROMPTS, PROMPT_EXTRA_LENGTH, COLBERT_ZERO_LENGTHS, colbertZeroOverrides } from './pipelines/presets';
+export { COLBERT_ZERO_PROMPTS, PROMPT_EXTRA_LENGTH, COLBERT_ZERO_LENGTHS, colbertZeroOverrides, promptTokens } from './pipelines/presets';
 
 // ── Pipelines: the paper's phases, pipelines (a) (b) (c), ablations and the main job; a pipeline as PyLate / torchrun scripts ──
-export { reproduce, formatPlan } from './pipelines/reproduce';
+export { reproduce, formatPlan, finalModels, modelDirOf, type FinalModel, type ReproduceSummary } from './pipelines/reproduce';
 export { buildPlan, ablationGrid, PIPELINES, MAIN_SETTING, type Plan, type Ablation } from './pipelines/pipelines';
 export { runPlan } from './pipelines/runner';
 export { phaseModels, findPhaseModel, type PhaseModel } from './pipelines/phase-models';
 export { PRESETS, presetNamed, type Preset } from './pipelines/scales';
 export { phaseTrainConfig, phaseKey, type PhaseSpec } from './pipelines/phase';
-export { paperTable, trainingSettings } from './report/paper';
 export { exportPylate, type ExportOptions } from './pipelines/export-pylate';
 
 // ── Report: result files, paired significance tests, tables in the paper's shapes, the paper's claims ──
 export { writeResult, readResults, type EvaluationResult } from './report/results';
 export { pairedTTest, randomizationTest, correct } from './report/significance';
-export { groupSettings, mainTable, ablationTable, seedTable } from './report/tables';
+export { groupSettings, mainTable, ablationTable, ablationSummary, seedTable } from './report/tables';
 export { evaluateClaims, PAPER_CLAIMS, type Claim } from './report/claims';
 export { buildReport } from './report/report';
 
@@ -96,5 +101,7 @@ export { buildReport } from './report/report';
 export { barChart, lineChart, histogramChart, heatmap, figureProblems, type Figure } from './report/figures';
 export { show, showTable, showMarkdown, aq, type Row } from './report/display';
 export { writeFigures, renderPngs, figureHtml, findChromium, closeRenderer } from './report/render';
+
+// ── The paper's tables: Tables 1–5 as transcribed under results/paper/, their checks and figures ──
 export { printedRows, table2Figure, table4DeltaFigure, table5Figure, costFigure } from './report/paper-figures';
-export { beirRows, ablationRows, deltaRows, pipelineCosts, averageChecks, table5Checks, sameModelMismatches, claims as paperClaims, evaluateClaim as evaluatePaperClaim, type BeirRow } from './report/paper';
+export { paperTable, trainingSettings, ablationRows, deltaRows, promptAlignment, beirRows, pipelineCosts, averageChecks, table5Checks, sameModelMismatches, claims as paperClaims, evaluateClaim as evaluatePaperClaim, type BeirRow } from './report/paper';

@@ -21,6 +21,7 @@ import {
   deltaRows,
   evaluateClaim,
   pipelineCosts,
+  promptAlignment,
   paperTable,
   sameModelMismatches,
   table5Checks,
@@ -213,4 +214,24 @@ test('cell by cell: every transcribed row is a line of its table in the paper te
       assert.deepEqual(body[r], [label, ...printed], `Table ${n} row ${row.id}`);
     });
   }
+});
+
+test('promptAlignment: adding prompts to fine-tuning helps the final models pre-trained with prompts and hurts the one without', () => {
+  const a = promptAlignment();
+  assert.equal(a.holds, true);
+  assert.equal(a.rows.length, deltaRows().length);
+  // Each +Both delta is Table 4's (prompt, length) row minus its (no prompt, no length) row, to rounding.
+  const t4 = new Map(ablationRows().map((r) => [r.id, r.avg]));
+  for (const [i, r] of a.rows.entries()) {
+    const id = deltaRows()[i].id;
+    if (r.addBoth === null) continue;
+    assert.ok(Math.abs(r.addBoth - (t4.get(`${id}/prompt-yes-length-yes`)! - t4.get(`${id}/prompt-no-length-no`)!)) < 0.011, id);
+  }
+  const without = a.rows.filter((r) => !r.pretrainedWithPrompts);
+  assert.ok(without.length > 0 && without.every((r) => r.addPrompt === null));
+  assert.equal(without.find((r) => r.stage === 'Distilled')!.addBoth, -0.43);
+  // A copy where the without-prompts model gains from prompts: the finding no longer holds.
+  const dir = corruptedCopy('table-5.json', (s) => s.replace('−0.43 (54.18)', '+0.43 (54.18)'));
+  assert.equal(promptAlignment(dir).holds, false);
+  clearPaperCache();
 });

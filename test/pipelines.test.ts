@@ -7,6 +7,7 @@ import { buildPlan, ablationGrid, MAIN_SETTING } from '../lib/pipelines/pipeline
 import { orderPhases, phaseKey, phaseLengths, phaseTrainConfig } from '../lib/pipelines/phase';
 import { PRESETS, withFacts, PAPER_FACTS } from '../lib/pipelines/scales';
 import { checkDiskSpace } from '../lib/pipelines/runner';
+import { reproduce, finalModels, modelDirOf } from '../lib/pipelines/reproduce';
 import { runCli } from './helpers/cli';
 import { tmpDir } from './train-helpers/fixtures';
 
@@ -91,4 +92,28 @@ test('bad plans fail before any training: an unknown parent, a cycle, a missing 
   assert.throws(() => phaseKey({ ...kd, data: [path.join(dir, 'missing.jsonl')] }, 'x', new Map()), /missing\.jsonl: data file not found/);
   assert.throws(() => checkDiskSpace(dir, plan.phases, 1e18), /GB free, the 9 phases left to train need about/);
   checkDiskSpace(dir, plan.phases); // the smoke preset's few MB fit
+});
+
+test('reproduce({ ablations }) overrides the preset: the paper rows at smoke scale, as a dry run here (nothing trained)', async () => {
+  const dir = tmpDir('ablations-override');
+  const lines: string[] = [];
+  const r = await reproduce({ preset: 'smoke', resultsDir: dir, dryRun: true, ablations: 'paper-rows', log: (l) => lines.push(l) });
+  assert.equal(r.ablations, 'paper-rows');
+  const plan = r.plans[0];
+  const settings = plan.finals.filter((f) => f.ablation !== null && f.pipeline === 'c');
+  // The 8 rows of Tables 3–5 (the main one included) plus the main setting's supervised model.
+  assert.equal(new Set(settings.map((f) => f.phase)).size, 9);
+  assert.equal(plan.phases.filter((p) => p.objective === 'unsupervised' && p.setting === 'colbert').length, 2, 'with and without prompts');
+  assert.ok(lines.some((l) => /c\/kd-colbert-p000-l00/.test(l)), 'the plan is printed');
+  assert.equal(r.testSets.length, 1);
+  assert.ok(fs.existsSync(path.join(r.testSets[0].dir, 'corpus.jsonl')));
+  assert.ok(!fs.existsSync(path.join(dir, 'models')), 'nothing trained');
+  // A dry run names its models but has no folders for them.
+  assert.ok(finalModels(r).every((m) => m.modelDir === null && m.seed === 0));
+  assert.throws(() => modelDirOf(r, '(c) ColBERT-Zero'), /was not trained/);
+  assert.throws(() => modelDirOf(r, 'nope'), /no model labelled "nope".*\(c\) ColBERT-Zero/);
+  const plain = await reproduce({ preset: 'smoke', resultsDir: dir, dryRun: true, log: () => {} });
+  assert.equal(plain.ablations, 'none');
+  assert.equal(plain.plans[0].finals.length, 5);
+  await assert.rejects(reproduce({ preset: 'smoke', resultsDir: dir, dryRun: true, ablations: 'some' as never, log: () => {} }), /ablations must be none, paper-rows or full/);
 });

@@ -14,7 +14,7 @@ import {
   readColbertConfig, writeColbertConfig, withColbertOverrides, pyStrip, punctuationSkiplist, tinyTokenizerFiles,
   TINY_MIN_VOCAB,
 } from '../lib/tokenize';
-import { COLBERT_ZERO_PROMPTS, colbertZeroOverrides } from '../lib/index';
+import { COLBERT_ZERO_PROMPTS, colbertZeroOverrides, promptTokens } from '../lib/index';
 import { UserError } from '../lib/index';
 import { sharedPath, skipWithoutShared } from './helpers/shared';
 
@@ -233,4 +233,32 @@ test('tiny tokenizer is read identically by Python tokenizers and transformers (
       assert.deepEqual(tok.encode(t, { maxLength: 8 }), want.truncated_8[i], `${size} truncated: ${t}`);
     });
   }
+});
+
+test('explain names each position: special, marker, prompt, text, expansion; skiplisted document tokens', () => {
+  const cfg = { ...defaultColbertConfig(), query_length: 11, prompts: { ...COLBERT_ZERO_PROMPTS } };
+  const tok = new ColbertTokenizer(bert(), cfg);
+  // [CLS] [Q] search _ query : hello [SEP] [MASK]×3 (query_length 11; the prompt is 4 BERT tokens: search _ query :)
+  const q = tok.explain('hello', 'query');
+  assert.deepEqual(q.map((v) => `${v.token}:${v.kind}`), ['[CLS]:special', '[Q] :marker', 'search:prompt', '_:prompt', 'query:prompt', '::prompt', 'hello:text', '[SEP]:special', '[MASK]:expansion', '[MASK]:expansion', '[MASK]:expansion']);
+  assert.deepEqual(Array.from(tok.tokenize(['hello'], 'query').inputIds), q.map((v) => v.id), 'the same positions as tokenize');
+  // Documents: "_" and ":" of the prompt and "," of the text are punctuation → skipped, not scored.
+  const d = tok.explain('Hello, world', 'document');
+  assert.deepEqual(d.map((v) => `${v.token}:${v.kind}${v.skipped ? '/skip' : ''}`), ['[CLS]:special', '[D] :marker', 'search:prompt', '_:prompt/skip', 'document:prompt', '::prompt/skip', 'hello:text', ',:text/skip', 'world:text', '[SEP]:special']);
+  assert.ok(d.every((v) => v.scored === !v.skipped));
+  // Without prompts nothing is a prompt; padding to full length is padding for documents.
+  const plain = new ColbertTokenizer(bert(), { ...defaultColbertConfig(), document_length: 7 }, { usePrompts: false });
+  assert.deepEqual(plain.explain('hello', 'document', { padToMaxLength: true }).map((v) => v.kind), ['special', 'marker', 'text', 'special', 'padding', 'padding', 'padding']);
+});
+
+test('promptTokens: each ColBERT-Zero prompt is 4 BERT tokens', () => {
+  const p = promptTokens(bert());
+  assert.deepEqual(p.map((x) => [x.role, x.tokens.join(' ')]), [['query', 'search _ query :'], ['document', 'search _ document :']]);
+});
+
+test('promptTokens: with the ModernBERT tokenizer each prompt is 4 tokens, not the 7 the paper adds', { skip: skipWithoutShared('tokenizers/modernbert/tokenizer.json') }, () => {
+  const tok = TextTokenizer.fromDir(path.dirname(sharedPath('tokenizers/modernbert/tokenizer.json')!));
+  const p = promptTokens(tok);
+  assert.deepEqual(p.map((x) => x.ids.length), [4, 4]);
+  assert.deepEqual(p[0].tokens, ['search', '_', 'query', ':']);
 });

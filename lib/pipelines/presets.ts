@@ -5,6 +5,8 @@
  * these give it.
  */
 import type { ColbertTokenizerConfig } from '../tokenize/colbert-config';
+import type { TextTokenizer } from '../tokenize/text-tokenizer';
+import { pyStrip } from '../tokenize/pystr';
 
 /** ColBERT-Zero's prompts (from Nomic's pre-training). Its scripts add 7 to both lengths when they are used (PROMPT_EXTRA_LENGTH). */
 export const COLBERT_ZERO_PROMPTS: Readonly<Record<string, string>> = Object.freeze({
@@ -41,4 +43,25 @@ export function colbertZeroOverrides(phase: ColbertZeroPhase, opts: { prompts: b
     document_length: base.document_length + extra,
     prompts: opts.prompts ? { ...COLBERT_ZERO_PROMPTS } : { query: '', document: '' },
   };
+}
+
+/** One prompt as a tokenizer splits it. */
+export interface PromptTokens {
+  role: string;
+  prompt: string;
+  /** The prompt's tokens (tokenizer spelling, e.g. `search`, `_`, `query`, `:`) and ids, special tokens excluded. */
+  tokens: string[];
+  ids: number[];
+}
+
+/**
+ * How many tokens each prompt really takes with `tokenizer` (the prompt alone, stripped as
+ * sentence-transformers strips the text it is prepended to, no special tokens): with ModernBERT's tokenizer
+ * `search_query: ` and `search_document: ` are 4 tokens each, where the paper's "+Length" adds 7.
+ */
+export function promptTokens(tokenizer: TextTokenizer, prompts: Readonly<Record<string, string>> = COLBERT_ZERO_PROMPTS): PromptTokens[] {
+  return Object.entries(prompts).map(([role, prompt]) => {
+    const ids = tokenizer.encodeText(pyStrip(prompt));
+    return { role, prompt, tokens: ids.map((id) => tokenizer.idToToken(id) ?? `<${id}>`), ids };
+  });
 }

@@ -19,7 +19,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
 import { evaluate } from '../eval/trec/evaluate';
 import { buildReport } from '../report/report';
 import { loadManifests } from '../data/manifests/load';
-import { buildPlan, ablationGrid, PIPELINES, type Plan, type PlanData } from './pipelines';
+import { buildPlan, ablationGrid, PIPELINES, type Plan, type PlanData, type PlanFinal } from './pipelines';
 import { bm25Baseline, runPlan, untrainedBase, type RunPlanSummary, type TestSet } from './runner';
 import { factNotes, paperGpuHours, presetNamed, withFacts, PAPER_FACTS, type FactChoices, type Preset } from './scales';
 import { phaseLengths } from './phase';
@@ -34,6 +34,12 @@ export interface ReproduceOptions {
   seeds?: number[];
   log?: (line: string) => void;
   codeVersion?: string;
+  /**
+   * Overrides the preset's ablations (lib/pipelines/scales.ts): 'paper-rows' adds the 8 settings of
+   * Tables 3–5 to (c) at this preset's scale (e.g. the smoke preset from a notebook), 'full' all 32,
+   * 'none' none. Default: the preset's own.
+   */
+  ablations?: Preset['ablations'];
 }
 
 export interface PresetData {
@@ -45,8 +51,14 @@ export interface PresetData {
 export interface ReproduceSummary {
   preset: string;
   dryRun: boolean;
+  /** Which ablations ran (the preset's, or the `ablations` option). */
+  ablations: Preset['ablations'];
+  /** One plan per seed, in `seeds` order. */
+  seeds: number[];
   plans: Plan[];
   runs: RunPlanSummary[];
+  /** The held-out test sets every model was evaluated on (BEIR folders); empty for a dry run without data. */
+  testSets: TestSet[];
   report?: { markdown: string; files: string[] };
 }
 
@@ -184,7 +196,9 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
   const preset = o.seeds ? { ...named, seeds: o.seeds } : named;
   const facts = o.facts ?? PAPER_FACTS;
   const scale = withFacts(preset.scale, facts);
-  const ablations = preset.ablations === 'none' ? [] : ablationGrid(preset.ablations === 'full');
+  const ablationChoice = o.ablations ?? preset.ablations;
+  if (!['none', 'paper-rows', 'full'].includes(ablationChoice)) throw new UserError(`ablations must be none, paper-rows or full, got "${ablationChoice}"`);
+  const ablations = ablationChoice === 'none' ? [] : ablationGrid(ablationChoice === 'full');
   const dryRun = o.dryRun || preset.dryRun;
   log(`preset ${preset.name}: ${preset.description}`);
   for (const n of factNotes(facts)) log(`  note: ${n}`);
@@ -204,7 +218,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
   if (dryRun) {
     for (const [i, plan] of plans.entries()) log(`seed ${preset.seeds[i]}:\n${formatPlan(plan, preset.data === 'paper')}`);
     if (preset.data === 'paper') log(paperDataNeeded());
-    return { preset: preset.name, dryRun: true, plans, runs: [] };
+    return { preset: preset.name, dryRun: true, ablations: ablationChoice, seeds: preset.seeds, plans, runs: [], testSets: data?.test ?? [] };
   }
   const runs: RunPlanSummary[] = [];
   const unsup = scale.hyper.unsupervised;
@@ -236,5 +250,40 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
     const said = c.verdict === 'supports' ? 'beats' : c.verdict === 'contradicts' ? 'does NOT beat (it is significantly worse than)' : 'does not significantly beat';
     log(`ColBERT-Zero (c) ${said} ${what} on the test set: ${c.reason}`);
   }
-  return { preset: preset.name, dryRun: false, plans, runs, report: { markdown: report.markdown, files: report.files } };
+  return { preset: preset.name, dryRun: false, ablations: ablationChoice, seeds: preset.seeds, plans, runs, testSets: data!.test, report: { markdown: report.markdown, files: report.files } };
+}
+
+/** A model a reproduce run evaluated: its table label, pipeline, phase, seed and folder. */
+export interface FinalModel {
+  label: string;
+  pipeline: PlanFinal['pipeline'];
+  phase: string;
+  seed: number;
+  /** The trained model's folder (results/models/<phase>-<key>/model); null for a dry run. */
+  modelDir: string | null;
+}
+
+/**
+ * The evaluated models of a reproduce run, per seed, with their folders: e.g. the ColBERT-Zero model is the
+ * one labelled '(c) ColBERT-Zero', the dense model that pipeline (a) distils from 'dense supervised'.
+ */
+export function finalModels(summary: ReproduceSummary): FinalModel[] {
+  return summary.plans.flatMap((plan, i) =>
+    plan.finals.map((f) => ({
+      label: f.label,
+      pipeline: f.pipeline,
+      phase: f.phase,
+      seed: summary.seeds[i],
+      modelDir: summary.runs[i]?.phases.find((p) => p.id === f.phase)?.modelDir ?? null,
+    })),
+  );
+}
+
+/** The folder of the model labelled `label` (seed: the first one run); a missing label names the ones there are. */
+export function modelDirOf(summary: ReproduceSummary, label: string, seed = summary.seeds[0]): string {
+  const all = finalModels(summary);
+  const hit = all.find((m) => m.label === label && m.seed === seed);
+  if (!hit) throw new UserError(`no model labelled "${label}" for seed ${seed}; the run has: ${[...new Set(all.map((m) => m.label))].join('; ')}`);
+  if (hit.modelDir === null) throw new UserError(`"${label}" was not trained (a dry run)`);
+  return hit.modelDir;
 }

@@ -587,3 +587,37 @@ export function pipelineCosts(dir = PAPER_DIR): { pipeline: PaperPipeline; name:
     return { pipeline: p, name: def.name, avg: row.avg, gpuHours: def.phases.reduce((s, ph) => s + hours.get(ph)!, 0) };
   });
 }
+
+export interface AlignmentRow {
+  /** Table 5's group, e.g. "Supervised + KD from ColBERT unsupervised (without prompts)". */
+  group: string;
+  /** "Supervised" or "Distilled". */
+  stage: string;
+  /** Whether the model fine-tuned here was pre-trained (unsupervised phase) with prompts. */
+  pretrainedWithPrompts: boolean;
+  /** Table 5's Δ of adding the prompts alone, and prompts with +Length, to fine-tuning (null where printed "–"). */
+  addPrompt: number | null;
+  addBoth: number | null;
+  /** Fine-tuning with prompts matches pre-training (always true for +Prompt / +Both on a with-prompts model). */
+  aligned: boolean;
+}
+
+/**
+ * The alignment finding (Section 3.2, Appendix A) in Table 5's numbers: for each group and stage, what
+ * adding prompts to fine-tuning did, and whether that matched how the model was pre-trained. `holds`:
+ * at the distilled stage (the final models), every with-prompts model gained from prompts (+Both > 0) and
+ * every without-prompts model lost (+Both < 0). The supervised stage is reported, not judged: there
+ * +Both is negative even for aligned models (the paper's token-budget trade-off, Appendix A).
+ */
+export function promptAlignment(dir = PAPER_DIR): { rows: AlignmentRow[]; holds: boolean } {
+  const rows = deltaRows(dir).map((r) => {
+    const g = r.group ?? r.id;
+    const m = /\((with|without) prompts\)/.exec(g);
+    if (!m) throw new UserError(`Table 5 row "${r.id}": its group does not say "with prompts" or "without prompts"`);
+    const pretrainedWithPrompts = m[1] === 'with';
+    return { group: g, stage: r.label, pretrainedWithPrompts, addPrompt: r.prompt?.delta ?? null, addBoth: r.both?.delta ?? null, aligned: pretrainedWithPrompts };
+  });
+  const distilled = rows.filter((r) => r.stage === 'Distilled' && r.addBoth !== null);
+  const holds = distilled.length > 0 && distilled.some((r) => !r.pretrainedWithPrompts) && distilled.every((r) => (r.pretrainedWithPrompts ? r.addBoth! > 0 : r.addBoth! < 0));
+  return { rows, holds };
+}

@@ -12,11 +12,6 @@ import { figureProblems, type Figure } from './figures';
 export const PLOTLY_BUNDLE = 'plotly.min.js';
 export const FIGURE_SIZE = { width: 860, height: 480 };
 
-/** A figure's size in pixels: its layout's width and height when it sets them. */
-export function figureSize(fig: Figure): { width: number; height: number } {
-  const w = fig.layout.width, h = fig.layout.height;
-  return { width: typeof w === 'number' ? w : FIGURE_SIZE.width, height: typeof h === 'number' ? h : FIGURE_SIZE.height };
-}
 
 function plotlyBundlePath(): string {
   return require.resolve('plotly.js-dist-min');
@@ -42,7 +37,7 @@ function escapeHtml(s: string): string {
 /** One page showing one figure; `bundleHref` is where the page finds plotly (a relative file). */
 export function figureHtml(fig: Figure, bundleHref = PLOTLY_BUNDLE): string {
   const title = String((fig.layout.title as { text?: string } | undefined)?.text ?? 'figure');
-  const { width, height } = figureSize(fig);
+  const { width, height } = pngSize(fig);
   return [
     '<!doctype html>',
     `<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>`,
@@ -83,6 +78,12 @@ export async function closeRenderer(): Promise<void> {
 }
 
 /** PNG images of figures, rendered by plotly in Chromium; null when no Chromium is installed. */
+/** A figure's PNG size: its layout's `width` / `height` when set (a tall heatmap), else FIGURE_SIZE. */
+export function pngSize(f: Figure): { width: number; height: number } {
+  const n = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v) : d);
+  return { width: n(f.layout.width, FIGURE_SIZE.width), height: n(f.layout.height, FIGURE_SIZE.height) };
+}
+
 export async function renderPngs(figs: Figure[]): Promise<Buffer[] | null> {
   const exe = findChromium();
   if (!exe) return null;
@@ -106,7 +107,7 @@ export async function renderPngs(figs: Figure[]): Promise<Buffer[] | null> {
           await P.newPlot(div, data, layout, { staticPlot: true });
           return P.toImage(div, { format: 'png', width: size.width, height: size.height }) as Promise<string>;
         },
-        { data: f.data, layout: f.layout, size: figureSize(f) },
+        { data: f.data, layout: f.layout, size: pngSize(f) },
       );
       out.push(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'));
     }

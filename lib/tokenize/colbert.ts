@@ -32,12 +32,23 @@ export interface TokenizeOptions {
   prompt?: string | null;
 }
 
+/**
+ * What a position of a tokenized text is (`ColbertTokenizer.explain`): the tokenizer's own special
+ * tokens ([CLS], [SEP]), the [Q]/[D] marker, a token of the prompt, a token of the text, a query's [MASK]
+ * expansion, or batch padding. A prompt token is one of the longest run of leading text tokens equal to
+ * the prompt tokenized alone (a token straddling the prompt's end counts as text).
+ */
+export type TokenKind = 'special' | 'marker' | 'prompt' | 'text' | 'expansion' | 'padding';
+
 /** One position of a tokenized text, for display (`ColbertTokenizer.explain`). */
 export interface TokenView {
   id: number;
   token: string;
+  kind: TokenKind;
   attended: boolean;
   scored: boolean;
+  /** A document token left out of scoring because it is on the skiplist (punctuation). */
+  skipped: boolean;
 }
 
 export interface ColbertTokenizerOptions {
@@ -158,15 +169,45 @@ export class ColbertTokenizer {
     return batch;
   }
 
-  /** The positions of one text as the model sees them: token strings, attention and scoring flags. */
+  /**
+   * The positions of one text as the model sees them: token strings, what each is (TokenKind), attention
+   * and scoring flags. The same positions, in the same order, as `tokenize([text], role, opts)`.
+   */
   explain(text: string, role: Role, opts: TokenizeOptions = {}): TokenView[] {
     const b = this.tokenize([text], role, opts);
-    return Array.from(b.inputIds, (id, i) => ({
-      id,
-      token: this.text.idToToken(id) ?? `<${id}>`,
-      attended: b.attentionMask[i] === 1,
-      scored: b.scoringMask[i] === 1,
-    }));
+    const isQuery = role === 'query';
+    const prompt = opts.prompt === undefined ? this.promptFor(role) : opts.prompt ?? '';
+    const prefixId = isQuery ? this.queryPrefixId : this.documentPrefixId;
+    const maxLength = isQuery ? this.config.query_length : this.config.document_length;
+    let s = pyStrip(prompt + text);
+    if (this.lowercase) s = s.toLowerCase();
+    // The row before the marker and the padding: prefix specials, the text's tokens, suffix specials.
+    const row = this.text.encode(s, { maxLength: prefixId === null ? maxLength : maxLength - 1 });
+    const probe = this.text.addSpecialTokens([-1]);
+    const before = probe.indexOf(-1);
+    const after = probe.length - before - 1;
+    const content = row.slice(before, row.length - after);
+    let p = pyStrip(prompt);
+    if (this.lowercase) p = p.toLowerCase();
+    const promptIds = p === '' ? [] : this.text.encodeText(p);
+    let nPrompt = 0;
+    while (nPrompt < promptIds.length && nPrompt < content.length && promptIds[nPrompt] === content[nPrompt]) nPrompt++;
+    // Kinds of the row's positions, then the marker inserted after the first position (PyLate).
+    const kinds: TokenKind[] = row.map((_, i) => (i < before || i >= row.length - after ? 'special' : i - before < nPrompt ? 'prompt' : 'text'));
+    if (prefixId !== null) kinds.splice(Math.min(1, kinds.length), 0, 'marker');
+    const filler: TokenKind = isQuery && this.config.do_query_expansion ? 'expansion' : 'padding';
+    return Array.from(b.inputIds, (id, i) => {
+      const kind = kinds[i] ?? filler;
+      const scored = b.scoringMask[i] === 1;
+      return {
+        id,
+        token: this.text.idToToken(id) ?? `<${id}>`,
+        kind,
+        attended: b.attentionMask[i] === 1,
+        scored,
+        skipped: !isQuery && !scored && b.attentionMask[i] === 1 && this.skiplistIds.has(id),
+      };
+    });
   }
 }
 

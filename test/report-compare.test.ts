@@ -101,6 +101,8 @@ test("paperCostPoints: Table 1's GPU-hours of each pipeline's ColBERT phases aga
   const fig = costFigure(paperCostPoints(), { title: 'paper', x: 'GPU-hours', series: 'paper', logX: true });
   assert.deepEqual(figureProblems(fig), []);
   assert.equal((fig.layout.xaxis as { type?: string }).type, 'log');
+  assert.equal(fig.data[0].mode, 'markers+text', 'each point is labelled with its pipeline');
+  assert.deepEqual(fig.data[0].text, ['(a) KD-only', '(b) supervised + KD', '(c) ColBERT-Zero']);
 });
 
 test("checkpointBesidePaper: the checkpoint's values × 100 beside Table 2's columns for the same sets, BEIR order", () => {

@@ -71,13 +71,18 @@ export function pipelinesFigure(rows: PipelineBesidePaper[], o: { preset: string
 
 /** nDCG@10 against training cost: one labelled point per pipeline (the run's seconds, or the paper's GPU-hours). */
 export function costFigure(points: Array<{ name: string; cost: number; ndcg10: number }>, o: { title: string; x: string; series: string; logX?: boolean }): Figure {
-  return lineChart({
+  const lo = Math.min(...points.map((p) => p.cost));
+  const hi = Math.max(...points.map((p) => p.cost));
+  const fig = lineChart({
     title: o.title,
     x: o.x,
     y: 'nDCG@10 × 100',
     logX: o.logX,
-    series: [{ name: o.series, x: points.map((p) => p.cost), y: points.map((p) => p.ndcg10), labels: points.map((p) => p.name), mode: 'markers' }],
+    series: [{ name: o.series, x: points.map((p) => p.cost), y: points.map((p) => p.ndcg10), labels: points.map((p) => p.name) }],
   });
+  // Labels lean inwards at the ends of the axis (so the plot area does not cut them) and sit below the points between.
+  if (points.length > 1) fig.data[0].textposition = points.map((p) => (p.cost === hi ? 'top left' : p.cost === lo ? 'top right' : 'bottom center'));
+  return fig;
 }
 
 /** The run's points for `costFigure`: each pipeline's ColBERT-phase seconds (`which: 'colbert'`) or every phase's. */
@@ -114,11 +119,15 @@ export function checkpointBesidePaper(values: Record<string, number>, o: { model
 
 /** Grouped bars of `checkpointBesidePaper`'s rows: one group per dataset, one bar per row. */
 export function checkpointFigure(t: { datasets: BeirId[]; rows: CheckpointRow[] }, o: { title?: string } = {}): Figure {
-  return barChart({
+  const fig = barChart({
     title: o.title ?? 'Your checkpoint beside the paper (Table 2)',
     x: 'BEIR dataset',
     y: 'nDCG@10 × 100',
     categories: t.datasets,
     series: t.rows.map((r) => ({ name: r.model, values: t.datasets.map((d) => r.values[d] ?? NaN) })),
   });
+  // Many long row names: the legend goes to the right, one name per line, clear of the x axis title.
+  fig.layout.legend = { orientation: 'v', x: 1.02, y: 1, font: { size: 11 } };
+  fig.layout.margin = { t: 60, r: 20, b: 60, l: 70 };
+  return fig;
 }

@@ -15,6 +15,7 @@ export { sharedDataPath } from './util/shared-data';
 
 // ── Load and encode: ModernBERT with a ColBERT (multi-vector) or dense (single-vector) head ──
 export { loadEncoder, modelFingerprint } from './models/load';
+export { describeEncoder, type EncoderDescription } from './models/describe';
 export { ColbertModel, type ColbertLoadOptions } from './models/colbert';
 export { DenseModel } from './models/dense';
 export { MaskedLmModel } from './models/masked-lm';
@@ -54,6 +55,9 @@ export type { Doc, Query, Qrels, Run } from './data/types';
 export { loadBeir, readCorpus, readQueries, documentText } from './data/beir';
 export { readTrecRun, readTrecQrels, writeTrecRun } from './data/trec';
 export { readTrainingFile, type Example, type Phase } from './data/training';
+export { sampleBeir, type BeirSample } from './data/sample';
+export { localBeirSets, type LocalBeirSet } from './data/local';
+export { listManifests, type ManifestRow } from './data/manifests/list';
 
 // ── Evaluate: trec_eval-exact measures, and NanoBEIR-style evaluation of an encoder ──
 export { evaluate, formatTrecEval, type EvalOptions } from './eval/trec/evaluate';
@@ -82,8 +86,8 @@ export type { RunSummary, LogRecord, EvalRecord } from './train/run';
 export { COLBERT_ZERO_PROMPTS, PROMPT_EXTRA_LENGTH, COLBERT_ZERO_LENGTHS, colbertZeroOverrides, promptTokens } from './pipelines/presets';
 
 // ── Pipelines: the paper's phases, pipelines (a) (b) (c), ablations and the main job; a pipeline as PyLate / torchrun scripts ──
-export { reproduce, formatPlan, finalModels, modelDirOf, type FinalModel, type ReproduceSummary } from './pipelines/reproduce';
-export { buildPlan, ablationGrid, PIPELINES, MAIN_SETTING, type Plan, type Ablation } from './pipelines/pipelines';
+export { reproduce, formatPlan, finalModels, modelDirOf, presetTestSets, type FinalModel, type ReproduceSummary } from './pipelines/reproduce';
+export { buildPlan, ablationGrid, phaseUse, PIPELINES, MAIN_SETTING, type Plan, type Ablation, type PhaseUse } from './pipelines/pipelines';
 export { runPlan } from './pipelines/runner';
 export { phaseModels, findPhaseModel, type PhaseModel } from './pipelines/phase-models';
 export { PRESETS, presetNamed, type Preset } from './pipelines/scales';
@@ -93,9 +97,12 @@ export { exportPylate, type ExportOptions } from './pipelines/export-pylate';
 // ── Report: result files, paired significance tests, tables in the paper's shapes, the paper's claims ──
 export { writeResult, readResults, type EvaluationResult } from './report/results';
 export { pairedTTest, randomizationTest, correct } from './report/significance';
-export { groupSettings, mainTable, ablationTable, ablationSummary, seedTable } from './report/tables';
+export { groupSettings, mainTable, ablationTable, ablationSummary, seedTable, defaultBaseline } from './report/tables';
 export { evaluateClaims, PAPER_CLAIMS, type Claim } from './report/claims';
-export { buildReport } from './report/report';
+export { buildReport, buildReportFigures } from './report/report';
+export { pipelineRunCosts, trainedModelDir, type PipelineRunCost } from './report/phases';
+export { pipelinesBesidePaper, pipelinesFigure, costFigure, runCostPoints, paperCostPoints, checkpointBesidePaper, checkpointFigure } from './report/compare';
+export { mainTableFigure, ablationDeltaFigure } from './report/report-figures';
 
 // ── Figures and notebook display: plotly figures, static PNG and HTML tables in notebooks, HTML/PNG files ──
 export { barChart, lineChart, histogramChart, heatmap, figureProblems, type Figure } from './report/figures';
@@ -103,5 +110,5 @@ export { show, showTable, showMarkdown, aq, type Row } from './report/display';
 export { writeFigures, renderPngs, figureHtml, findChromium, closeRenderer } from './report/render';
 
 // ── The paper's tables: Tables 1–5 as transcribed under results/paper/, their checks and figures ──
-export { printedRows, table2Figure, table4DeltaFigure, table5Figure, costFigure } from './report/paper-figures';
+export { printedRows, table2Figure, table4DeltaFigure, table5Figure, paperCostFigure } from './report/paper-figures';
 export { paperTable, trainingSettings, ablationRows, deltaRows, promptAlignment, beirRows, pipelineCosts, averageChecks, table5Checks, sameModelMismatches, claims as paperClaims, evaluateClaim as evaluatePaperClaim, type BeirRow } from './report/paper';

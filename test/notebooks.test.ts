@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from './helpers/shared';
 import { figureProblems, barChart, heatmap, lineChart, histogramChart, type Figure } from '../lib/report/figures';
-import { printedRows, table2Figure, table4DeltaFigure, table5Figure, costFigure } from '../lib/report/paper-figures';
+import { printedRows, table2Figure, table4DeltaFigure, table5Figure, paperCostFigure } from '../lib/report/paper-figures';
 import { closeRenderer, findChromium, inspectPage, writeFigures } from '../lib/report/render';
 import { htmlTable } from '../lib/report/display';
 import { errorOutputs, pngOutputs } from '../notebooks/tools/run';
@@ -138,7 +138,7 @@ const paperFigures: Array<[string, () => Figure]> = [
   ['table-2', table2Figure],
   ['table-4', table4DeltaFigure],
   ['table-5', table5Figure],
-  ['cost', costFigure],
+  ['cost', paperCostFigure],
 ];
 
 test("the paper's figures have titles, axis titles and legends", () => {

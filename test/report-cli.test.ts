@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { runCli } from './helpers/cli';
 import { writeResult } from '../lib/report/results';
 import { makeResult, mainSet, better } from './helpers/report';
+import { findChromium } from '../lib/report/render';
 
 function resultsDir(): { root: string; runs: string } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-report-cli-'));
@@ -45,7 +46,46 @@ test('report: writes report.md and report.json from the result files; says what 
   assert.equal(claim.verdict, 'supports');
   const prompt = json.presets[0].claims.find((c: { id: string }) => c.id === 'a-prompt-helps');
   assert.equal(prompt.verdict, 'supports');
-  assert.deepEqual(fs.readdirSync(out).sort(), ['report.json', 'report.md']);
+  const png = findChromium() ? ['smoke-ablation-deltas.png', 'smoke-main.png'] : [];
+  assert.deepEqual(fs.readdirSync(out).sort(), ['plotly.min.js', 'report.json', 'report.md', 'smoke-ablation-deltas.html', ...png.slice(0, 1), 'smoke-main.html', ...png.slice(1)].sort());
+});
+
+test('report: the figures as standalone HTML sharing one plotly bundle, and PNG where Chromium is installed; listed in report.md and report.json', async (t) => {
+  const { root, runs } = resultsDir();
+  const out = path.join(root, 'figs');
+  const r = runCli(['report', '--results', runs, '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const json = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+  assert.deepEqual(json.figures.map((f: { name: string }) => f.name), ['smoke-main', 'smoke-ablation-deltas']);
+  const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+  for (const name of ['smoke-main', 'smoke-ablation-deltas']) {
+    const html = fs.readFileSync(path.join(out, `${name}.html`), 'utf8');
+    assert.match(html, /<script src="plotly\.min\.js"><\/script>/, 'the page loads the shared bundle');
+    assert.ok(html.length < 20000, 'no copy of plotly inside the page');
+    assert.match(md, new RegExp(`\\[${name}\\.html\\]\\(${name}\\.html\\)`));
+  }
+  assert.ok(fs.statSync(path.join(out, 'plotly.min.js')).size > 1e6);
+  // The main figure's bars are the table's numbers.
+  const main = fs.readFileSync(path.join(out, 'smoke-main.html'), 'utf8');
+  const avg = json.presets[0].main.rows.find((x: { label: string }) => x.label === 'c-distilled').avg.value;
+  assert.ok(main.includes(String(100 * avg)), 'the Avg bar of c-distilled');
+  if (!findChromium()) {
+    t.skip('no Chromium installed (set CZ_CHROMIUM or install Debian\'s chromium): PNG export not checked');
+    assert.equal(json.figures[0].png, null);
+    assert.match(r.stdout, /HTML only \(no Chromium found/);
+    return;
+  }
+  for (const name of ['smoke-main', 'smoke-ablation-deltas']) {
+    const png = fs.readFileSync(path.join(out, `${name}.png`));
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${name}.png is a PNG`);
+    assert.equal(png.readUInt32BE(16), 860, 'width');
+    assert.equal(png.readUInt32BE(20), 480, 'height');
+    assert.ok(png.length > 5000, `${name}.png has content`);
+  }
+  // --no-figures writes only the two report files.
+  const bare = path.join(root, 'bare');
+  assert.equal(runCli(['report', '--results', runs, '--out', bare, '--no-figures']).code, 0);
+  assert.deepEqual(fs.readdirSync(bare).sort(), ['report.json', 'report.md']);
 });
 
 test('report: --test randomization --correction bonferroni --alpha 0.01 --baseline base are applied and named', () => {

@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { runCli } from './helpers/cli';
 import { tmpDir } from './train-helpers/fixtures';
 import { readResults } from '../lib/report/results';
+import { pipelineRunCosts, trainedModelDir } from '../lib/report/phases';
+import { findChromium } from '../lib/report/render';
 
 test('reproduce --preset smoke: trains each phase once, evaluates every pipeline, writes results and the report; a rerun trains nothing', () => {
   const dir = tmpDir('reproduce');
@@ -29,6 +31,20 @@ test('reproduce --preset smoke: trains each phase once, evaluates every pipeline
   assert.equal(models.length, 9);
   assert.match(first.stdout, /Main results \(Table 2 shape\)/);
   assert.ok(fs.existsSync(path.join(dir, 'report', 'report.json')));
+  // The report's figures beside it (HTML always; PNG where Chromium is installed).
+  assert.ok(fs.existsSync(path.join(dir, 'report', 'smoke-main.html')));
+  assert.equal(fs.existsSync(path.join(dir, 'report', 'smoke-main.png')), findChromium() !== null);
+  // Each phase records its parent's key, so a pipeline's training time is the sum over its chain.
+  const record = (prefix: string) => JSON.parse(fs.readFileSync(path.join(dir, 'models', models.find((m) => m.startsWith(prefix))!, 'phase.json'), 'utf8'));
+  assert.equal(record('c_kd-colbert').parentKey, record('c_supervised-colbert').key);
+  assert.equal(record('mlm-').parentKey, null);
+  const costs = pipelineRunCosts(dir, 'smoke');
+  assert.deepEqual(costs.map((c) => c.pipeline), ['a', 'b', 'c']);
+  const c = costs[2];
+  const sum = ['mlm-', 'c_unsupervised-colbert', 'c_supervised-colbert', 'c_kd-colbert'].reduce((t, p) => t + record(p).seconds, 0);
+  assert.ok(Math.abs(c.totalSeconds - sum) < 1e-9, `(c) total ${c.totalSeconds} vs the records' ${sum}`);
+  assert.ok(Math.abs(c.colbertSeconds - (sum - record('mlm-').seconds)) < 1e-9, '(c) ColBERT phases: all but the backbone');
+  assert.equal(trainedModelDir(dir, 'smoke', 'c'), path.join(dir, 'models', models.find((m) => m.startsWith('c_kd-colbert'))!, 'model'));
 
   // Interrupted inside the last phase: its marker and model gone, its checkpoint kept → it resumes there.
   const last = models.find((m) => m.startsWith('c_kd-colbert'))!;

@@ -146,3 +146,41 @@ export function ablationGrid(full: boolean): Ablation[] {
   for (const u of [true, false]) for (const p of [true, false]) for (const l of [true, false]) out.push(all(p, l, u));
   return out;
 }
+
+/** One phase of a plan and the evaluated models whose chain of phases goes through it. */
+export interface PhaseUse {
+  id: string;
+  objective: string;
+  setting: string;
+  /** The parent phase's id, or null for a phase from a random init. */
+  parent: string | null;
+  /** Labels of the plan's evaluated models that go through this phase (a phase in several is trained once). */
+  usedBy: string[];
+  /** The pipelines (a, b, c) among them. */
+  pipelines: string[];
+}
+
+/** For each phase of `plan`, which evaluated models (and pipelines) go through it: the phases they share are trained once. */
+export function phaseUse(plan: Plan): PhaseUse[] {
+  const byId = new Map(plan.phases.map((p) => [p.id, p]));
+  const chainOf = (id: string): string[] => {
+    const out: string[] = [];
+    for (let cur = byId.get(id); cur; cur = 'parent' in cur.init ? byId.get(cur.init.parent) : undefined) {
+      out.push(cur.id);
+      if (out.length > plan.phases.length) throw new UserError(`plan: the phases above ${id} loop`);
+    }
+    return out;
+  };
+  const chains = plan.finals.map((f) => ({ final: f, chain: new Set(chainOf(f.phase)) }));
+  return plan.phases.map((p) => {
+    const users = chains.filter((c) => c.chain.has(p.id)).map((c) => c.final);
+    return {
+      id: p.id,
+      objective: p.objective,
+      setting: p.setting,
+      parent: 'parent' in p.init ? p.init.parent : null,
+      usedBy: users.map((f) => f.label),
+      pipelines: [...new Set(users.map((f) => f.pipeline).filter((x): x is PipelineName => x === 'a' || x === 'b' || x === 'c'))].sort(),
+    };
+  });
+}

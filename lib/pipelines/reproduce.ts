@@ -17,7 +17,7 @@ import { buildWordnetSets, writeWordnetSets, WORDNET_SET_FILES } from '../data/w
 import { padNegatives, teacherRun, wordnetDistillation } from '../data/wordnet-teacher';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
 import { evaluate } from '../eval/trec/evaluate';
-import { buildReport } from '../report/report';
+import { buildReport, buildReportFigures } from '../report/report';
 import { loadManifests } from '../data/manifests/load';
 import { buildPlan, ablationGrid, PIPELINES, type Plan, type PlanData, type PlanFinal } from './pipelines';
 import { bm25Baseline, runPlan, untrainedBase, type RunPlanSummary, type TestSet } from './runner';
@@ -40,6 +40,8 @@ export interface ReproduceOptions {
    * 'none' none. Default: the preset's own.
    */
   ablations?: Preset['ablations'];
+  /** Draw the report's figures as PNG too where Chromium is installed (default true; HTML is always written). */
+  figurePngs?: boolean;
 }
 
 export interface PresetData {
@@ -101,7 +103,7 @@ async function syntheticData(dir: string): Promise<PresetData> {
   const abs = (k: keyof PlanData) => rel[k].map((f) => path.join(dir, f));
   return {
     plan: { mlm: abs('mlm'), unsupervised: abs('unsupervised'), supervised: abs('supervised'), distillation: abs('distillation') },
-    test: [{ name: 'synthetic-test', dir: path.join(dir, 'test'), split: 'test' }],
+    test: testSetsIn('synthetic', dir),
     validation: [{ name: 'synthetic-validation', dir: path.join(dir, 'validation'), split: 'test' }],
   };
 }
@@ -139,9 +141,26 @@ async function wordnetData(dir: string, log: (l: string) => void): Promise<Prese
   const at = (rel: readonly string[]) => rel.map((f) => path.join(setsDir, f));
   return {
     plan: { mlm: at(WORDNET_SET_FILES.mlm), unsupervised: at(WORDNET_SET_FILES.unsupervised), supervised: [supFile], distillation: [kdFile] },
-    test: [{ name: 'wordnet-test', dir: path.join(setsDir, WORDNET_SET_FILES.test), split: 'test' }],
+    test: testSetsIn('wordnet', dir),
     validation: [{ name: 'wordnet-validation', dir: path.join(setsDir, WORDNET_SET_FILES.validation), split: 'dev' }],
   };
+}
+
+/** The held-out test sets of a preset's data, prepared under `dir` (results/data/<source>). */
+function testSetsIn(source: Preset['data'], dir: string): TestSet[] {
+  if (source === 'synthetic') return [{ name: 'synthetic-test', dir: path.join(dir, 'test'), split: 'test' }];
+  if (source === 'wordnet') return [{ name: 'wordnet-test', dir: path.join(dir, 'sets', WORDNET_SET_FILES.test), split: 'test' }];
+  throw new UserError(`the ${source} data's test sets are the BEIR sets of data-manifests/ (colbert-zero data list), not prepared by reproduce`);
+}
+
+/**
+ * Where `reproduce` keeps a preset's held-out test sets under `resultsDir` (the same folders its result
+ * files were evaluated on). They exist once the preset has run; an error for the paper preset, whose
+ * test sets are the BEIR manifests.
+ */
+export function presetTestSets(preset: string, resultsDir: string): TestSet[] {
+  const p = presetNamed(preset);
+  return testSetsIn(p.data, path.join(path.resolve(resultsDir), 'data', p.data));
 }
 
 async function presetData(preset: Preset, dir: string, log: (l: string) => void): Promise<PresetData> {
@@ -239,8 +258,9 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
       }),
     );
   }
-  const report = buildReport(path.join(resultsDir, 'runs'), path.join(resultsDir, 'report'));
-  log(`report: ${report.files.join(', ')}`);
+  const reportDir = path.join(resultsDir, 'report');
+  const report = await buildReportFigures(buildReport(path.join(resultsDir, 'runs'), reportDir), reportDir, { png: o.figurePngs });
+  log(`report: ${report.files.filter((f) => !f.endsWith('.js')).map((f) => path.relative(resultsDir, f)).join(', ')}`);
   // Said plainly: did the trained ColBERT learn more than the untrained base and BM25 on the held-out test set?
   const mine = report.report.presets.find((p) => p.preset === preset.name);
   for (const id of ['c-beats-base', 'c-beats-bm25']) {

@@ -3,7 +3,8 @@
  * on the test sets, one result file each (lib/report/results.ts).
  *
  * A phase's folder is named by its key (config + parent's key + data checksums, lib/pipelines/phase.ts).
- * `phase.json` in it marks a finished phase: a second run with nothing changed trains nothing. A folder
+ * `phase.json` in it marks a finished phase (its record: seconds, its parent phase's key, the spec): a
+ * second run with nothing changed trains nothing. A folder
  * without it is an interrupted run: training resumes from its last checkpoint. An evaluation whose result
  * file exists for the same model fingerprint and data is not repeated.
  */
@@ -131,8 +132,11 @@ export async function runPlan(plan: Plan, o: RunPlanOptions): Promise<RunPlanSum
     const dir = phaseDir(o.resultsDir, p, key);
     const marker = path.join(dir, 'phase.json');
     const modelDir = path.join(dir, 'model');
+    const parentKey = 'parent' in p.init ? keys.get(p.init.parent)! : null;
     if (fs.existsSync(marker) && fs.existsSync(modelDir)) {
-      const done = readJsonFile(marker) as PhaseRecord;
+      const done = readJsonFile(marker) as PhaseRecord & { parentKey?: string | null };
+      // Markers written before parentKey was recorded get it now (the report walks a pipeline's phases by it).
+      if (done.parentKey === undefined) writeJsonAtomic(marker, { ...done, parentKey });
       records.set(p.id, { ...done, dir, modelDir, trained: false });
       log(`[${i + 1}/${ordered.length}] ${p.id}: done before (${key})`);
       continue;
@@ -148,7 +152,7 @@ export async function runPlan(plan: Plan, o: RunPlanOptions): Promise<RunPlanSum
     const steps = summary.steps - summary.startStep;
     if (steps > 0) rate.set(p.objective, seconds / (steps * p.hyper.batchSize));
     const rec: PhaseRecord = { id: p.id, key, dir, modelDir, trained: true, seconds, examplesPerSecond: steps > 0 ? (steps * p.hyper.batchSize) / seconds : undefined };
-    writeJsonAtomic(marker, { ...rec, spec: p, finalLoss: summary.finalLoss, lastEval: summary.lastEval ?? null });
+    writeJsonAtomic(marker, { ...rec, parentKey, spec: p, finalLoss: summary.finalLoss, lastEval: summary.lastEval ?? null });
     records.set(p.id, rec);
     trained++;
   }

@@ -4,8 +4,9 @@
  * and 5 as delta heatmaps, and nDCG@10 against GPU-hours for the three pipelines (Table 1 × Table 2).
  * Every number comes from `results/paper/` through lib/report/paper.ts.
  */
-import { barChart, heatmap, lineChart, type Figure } from './figures';
-import { ablationRows, beirRows, deltaRows, paperTable, pipelineCosts, PAPER_DIR, PAPER_PIPELINES, BEIR_IDS, type BeirId } from './paper';
+import { barChart, heatmap, type Figure } from './figures';
+import { costFigure, paperCostPoints } from './compare';
+import { ablationRows, beirRows, deltaRows, paperTable, PAPER_DIR, PAPER_PIPELINES, BEIR_IDS, type BeirId } from './paper';
 
 /** Table n as printed: one object per row, "row" first, then every column label with its printed cell. */
 export function printedRows(n: number, dir = PAPER_DIR): Array<Record<string, string>> {
@@ -99,17 +100,11 @@ export function table5Figure(dir = PAPER_DIR): Figure {
 }
 
 /** Table 1 × Table 2: each pipeline's BEIR average against the GPU-hours of the phases it runs. */
-export function costFigure(dir = PAPER_DIR): Figure {
-  const costs = pipelineCosts(dir);
-  const hours = costs.map((c) => c.gpuHours);
-  const fig = lineChart({
+export function paperCostFigure(dir = PAPER_DIR): Figure {
+  return costFigure(paperCostPoints(dir), {
     title: 'nDCG@10 against training cost (GPU-hours of the ColBERT phases)',
     x: 'GH200 GPU-hours (log scale)',
-    y: 'BEIR average nDCG@10 (×100)',
+    series: 'the paper (Table 1 × Table 2)',
     logX: true,
-    series: costs.map((c) => ({ name: `(${c.pipeline}) ${c.name}`, x: [c.gpuHours], y: [c.avg], labels: [`${c.avg.toFixed(2)} @ ${c.gpuHours} h`] })),
   });
-  // Room on both sides for the point labels (a log axis takes its range in log10 units).
-  (fig.layout.xaxis as Record<string, unknown>).range = [Math.log10(Math.min(...hours) / 2), Math.log10(Math.max(...hours) * 2)];
-  return fig;
 }

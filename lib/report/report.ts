@@ -3,12 +3,20 @@
  * `report.md` (tables in the paper's shapes with their legends, the spread over seeds, the paper's claims
  * with verdicts) and `report.json` (the same as data), both written atomically. One section per preset:
  * tables never mix presets.
+ *
+ * `buildReportFigures` is the second, asynchronous step (the CLI and `reproduce` call it after
+ * `buildReport`): each preset's figures — Table 2 as grouped bars per dataset, Table 4's deltas as a
+ * heatmap when there are ablations — as standalone HTML pages sharing one plotly bundle and, where a
+ * Chromium is installed, PNG, in the report folder; report.md and report.json then list them.
  */
 import * as path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
 import { UserError } from '../util/errors';
 import { evaluateClaims, formatClaims, type ClaimResult } from './claims';
 import { readResults } from './results';
+import { writeFigures } from './render';
+import { ablationDeltaFigure, mainTableFigure } from './report-figures';
+import type { Figure } from './figures';
 import {
   ablationSummary,
   ablationTable,
@@ -49,11 +57,23 @@ export interface PresetReport {
   claims: ClaimResult[];
 }
 
+/** A figure file of the report (paths relative to the report folder). */
+export interface ReportFigure {
+  preset: string;
+  name: string;
+  title: string;
+  html: string;
+  /** null when no Chromium was found to draw it. */
+  png: string | null;
+}
+
 export interface Report {
   format: 'colbert-zero-report';
   version: 1;
   options: ResolvedOptions & { baseline: string | null | undefined };
   presets: PresetReport[];
+  /** Set by buildReportFigures. */
+  figures?: ReportFigure[];
 }
 
 /** Builds the report of the results in `resultsDir` (without writing anything). */
@@ -126,6 +146,12 @@ export function formatReport(report: Report): string {
     }
     if (p.seedsTable) out.push('### Spread over seeds', '', formatSeedTable(p.seedsTable));
     const counts = (v: string) => p.claims.filter((c) => c.verdict === v).length;
+    const figs = (report.figures ?? []).filter((f) => f.preset === p.preset);
+    if (figs.length) {
+      out.push('### Figures', '');
+      for (const f of figs) out.push(`- ${f.title}: [${f.html}](${f.html})${f.png ? `, [${f.png}](${f.png})` : ' (no PNG: no Chromium found)'}`);
+      out.push('');
+    }
     out.push('### The paper\'s claims on these results', '');
     out.push(`${counts('supports')} supported, ${counts('contradicts')} contradicted, ${counts('cannot resolve')} that these results cannot resolve.`, '');
     out.push(formatClaims(p.claims, o));
@@ -142,4 +168,47 @@ export function buildReport(resultsDir: string, outDir: string, opts: ReportOpti
   writeFileAtomic(md, markdown);
   writeJsonAtomic(json, report);
   return { report, markdown, files: [md, json] };
+}
+
+function slug(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'preset';
+}
+
+/** Each preset's figures: `<preset>-main` (Table 2 as grouped bars) and `<preset>-ablation-deltas` (Table 4's deltas) when present. */
+export function reportFigures(report: Report): Array<{ preset: string; name: string; figure: Figure }> {
+  const out: Array<{ preset: string; name: string; figure: Figure }> = [];
+  for (const p of report.presets) {
+    if (p.main) out.push({ preset: p.preset, name: `${slug(p.preset)}-main`, figure: mainTableFigure(p.main) });
+    const deltas = p.ablation ? ablationDeltaFigure(p.ablation) : null;
+    if (deltas) out.push({ preset: p.preset, name: `${slug(p.preset)}-ablation-deltas`, figure: deltas });
+  }
+  return out;
+}
+
+/**
+ * The report's figures into `outDir` (HTML always, PNG unless `png: false` or no Chromium is installed),
+ * then report.md and report.json rewritten to list them. Returns the report with its figures and every file.
+ */
+export async function buildReportFigures(
+  built: { report: Report; markdown: string; files: string[] },
+  outDir: string,
+  o: { png?: boolean } = {},
+): Promise<{ report: Report; markdown: string; files: string[]; png: boolean }> {
+  const figs = reportFigures(built.report);
+  if (figs.length === 0) return { ...built, png: false };
+  const written = await writeFigures(outDir, figs, { png: o.png });
+  const report: Report = {
+    ...built.report,
+    figures: figs.map((f) => ({
+      preset: f.preset,
+      name: f.name,
+      title: String((f.figure.layout.title as { text?: string }).text),
+      html: `${f.name}.html`,
+      png: written.png ? `${f.name}.png` : null,
+    })),
+  };
+  const markdown = formatReport(report);
+  writeFileAtomic(path.join(outDir, 'report.md'), markdown);
+  writeJsonAtomic(path.join(outDir, 'report.json'), report);
+  return { report, markdown, files: [...built.files, ...written.files], png: written.png };
 }

@@ -5,17 +5,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { sharedDataLocation, sharedDataPath } from '../../lib/util/shared-data';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-
-function sharedDataLocation(): string {
-  return process.env.CZ_SHARED_DATA || path.join(ROOT, '..', 'shared', 'data');
-}
-
+/** The shared data folder, or null. When CZ_SHARED_DATA is set it is the only place looked at (set it to a missing path to test without the data). */
 export function sharedDataDir(): string | null {
-  // When CZ_SHARED_DATA is set it is the only place looked at (set it to a missing path to test without the data).
-  const c = sharedDataLocation();
-  return fs.existsSync(c) && fs.statSync(c).isDirectory() ? path.resolve(c) : null;
+  return sharedDataPath();
 }
 
 let warned = false;
@@ -39,4 +33,4 @@ export function skipWithoutShared(...parts: string[]): false | string {
   return sharedPath(...parts) ? false : `shared data absent: ${parts.join('/')}`;
 }
 
-export const PROJECT_ROOT = ROOT;
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');

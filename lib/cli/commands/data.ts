@@ -4,6 +4,7 @@ import { UserError } from '../../util/errors';
 import { findManifest, loadManifests, manifestsDir } from '../../data/manifests/load';
 import type { Manifest } from '../../data/manifests/schema';
 import { copyDir, dataDir, fetchData, importData, readLock } from '../../data/store';
+import { cacheStatus, listManifests } from '../../data/manifests/list';
 import { verifyData, type VerifyReport } from '../../data/verify';
 import { CONVERT_LAYOUTS, convertTrainingData, type ConvertReport } from '../../data/convert';
 import { EXPORT_DATA } from '../../pipelines/export-pylate';
@@ -14,21 +15,6 @@ function out(text: string): Promise<void> {
     process.stdout.once('error', () => resolve());
     process.stdout.write(text, () => resolve());
   });
-}
-
-function status(m: Manifest): string {
-  try {
-    const lock = readLock(m.id);
-    if (!lock) return '-';
-    return lock.origin === 'hub' ? 'fetched' : 'imported';
-  } catch {
-    return 'bad lock';
-  }
-}
-
-function sizeText(m: Manifest): string {
-  if (m.size.bytes !== null) return `${(m.size.bytes / 1e9).toFixed(m.size.bytes < 1e9 ? 3 : 1)} GB`;
-  return m.size.approx ?? 'unknown';
 }
 
 function table(rows: string[][]): string {
@@ -76,11 +62,11 @@ export function registerData(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const all = loadManifests();
       if (opts.json) {
-        await out(JSON.stringify(all.map((m) => ({ ...m, cache: { dir: copyDir(m.id), status: status(m) } })), null, 2) + '\n');
+        await out(JSON.stringify(all.map((m) => ({ ...m, cache: { dir: copyDir(m.id), status: cacheStatus(m.id) } })), null, 2) + '\n');
         return;
       }
       const rows = [['id', 'group', 'format', 'size', 'licence', 'cache', 'used by']];
-      for (const m of all) rows.push([m.id, m.group, m.format, sizeText(m), m.licence.id ?? 'see card', status(m), m.usedBy.join('; ')]);
+      for (const m of listManifests()) rows.push([m.id, m.group, m.format, m.size, m.licence, m.cache, m.usedBy.join('; ')]);
       await out(table(rows));
     });
 

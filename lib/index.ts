@@ -86,10 +86,10 @@ export type { RunSummary, LogRecord, EvalRecord } from './train/run';
 export { COLBERT_ZERO_PROMPTS, PROMPT_EXTRA_LENGTH, COLBERT_ZERO_LENGTHS, colbertZeroOverrides, promptTokens } from './pipelines/presets';
 
 // ── Pipelines: the paper's phases, pipelines (a) (b) (c), ablations and the main job; a pipeline as PyLate / torchrun scripts ──
-export { reproduce, formatPlan, finalModels, modelDirOf, presetTestSets, type FinalModel, type ReproduceSummary } from './pipelines/reproduce';
+export { reproduce, formatPlan, presetTestSets, type ReproduceSummary } from './pipelines/reproduce';
 export { buildPlan, ablationGrid, phaseUse, PIPELINES, MAIN_SETTING, type Plan, type Ablation, type PhaseUse } from './pipelines/pipelines';
 export { runPlan } from './pipelines/runner';
-export { phaseModels, findPhaseModel, type PhaseModel } from './pipelines/phase-models';
+export { finalModels, modelDirOf, phaseModels, findPhaseModel, type FinalModel, type PhaseModel } from './pipelines/phase-models';
 export { PRESETS, presetNamed, type Preset } from './pipelines/scales';
 export { phaseTrainConfig, phaseKey, type PhaseSpec } from './pipelines/phase';
 export { exportPylate, type ExportOptions } from './pipelines/export-pylate';

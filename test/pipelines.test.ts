@@ -7,7 +7,8 @@ import { buildPlan, ablationGrid, MAIN_SETTING } from '../lib/pipelines/pipeline
 import { orderPhases, phaseKey, phaseLengths, phaseTrainConfig } from '../lib/pipelines/phase';
 import { PRESETS, withFacts, PAPER_FACTS } from '../lib/pipelines/scales';
 import { checkDiskSpace } from '../lib/pipelines/runner';
-import { reproduce, finalModels, modelDirOf } from '../lib/pipelines/reproduce';
+import { reproduce } from '../lib/pipelines/reproduce';
+import { finalModels, modelDirOf } from '../lib/pipelines/phase-models';
 import { runCli } from './helpers/cli';
 import { tmpDir } from './train-helpers/fixtures';
 

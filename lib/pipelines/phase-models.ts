@@ -1,8 +1,11 @@
 /**
- * Where a reproduce run left each phase's model, with the phase's spec and its parent's model: what a
+ * Where a reproduce run left its models: each evaluated model by its table label (`finalModels`,
+ * `modelDirOf`), and each phase's model with its spec and its parent's model (`phaseModels`) — what a
  * notebook needs to compare a model before and after a phase (the parent's model is "before").
  */
+import { UserError } from '../util/errors';
 import type { PhaseSpec } from './phase';
+import type { PlanFinal } from './pipelines';
 import type { ReproduceSummary } from './reproduce';
 
 export interface PhaseModel {
@@ -37,4 +40,38 @@ export function findPhaseModel(models: PhaseModel[], where: { objective?: PhaseS
   );
   if (hits.length !== 1) throw new Error(`findPhaseModel: ${hits.length} phases match ${JSON.stringify(where)} (phases: ${models.map((m) => m.id).join(', ')})`);
   return hits[0];
+}
+
+export interface FinalModel {
+  label: string;
+  pipeline: PlanFinal['pipeline'];
+  phase: string;
+  seed: number;
+  /** The trained model's folder (results/models/<phase>-<key>/model); null for a dry run. */
+  modelDir: string | null;
+}
+
+/**
+ * The evaluated models of a reproduce run, per seed, with their folders: e.g. the ColBERT-Zero model is the
+ * one labelled '(c) ColBERT-Zero', the dense model that pipeline (a) distils from 'dense supervised'.
+ */
+export function finalModels(summary: ReproduceSummary): FinalModel[] {
+  return summary.plans.flatMap((plan, i) =>
+    plan.finals.map((f) => ({
+      label: f.label,
+      pipeline: f.pipeline,
+      phase: f.phase,
+      seed: summary.seeds[i],
+      modelDir: summary.runs[i]?.phases.find((p) => p.id === f.phase)?.modelDir ?? null,
+    })),
+  );
+}
+
+/** The folder of the model labelled `label` (seed: the first one run); a missing label names the ones there are. */
+export function modelDirOf(summary: ReproduceSummary, label: string, seed = summary.seeds[0]): string {
+  const all = finalModels(summary);
+  const hit = all.find((m) => m.label === label && m.seed === seed);
+  if (!hit) throw new UserError(`no model labelled "${label}" for seed ${seed}; the run has: ${[...new Set(all.map((m) => m.label))].join('; ')}`);
+  if (hit.modelDir === null) throw new UserError(`"${label}" was not trained (a dry run)`);
+  return hit.modelDir;
 }

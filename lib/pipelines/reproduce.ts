@@ -19,7 +19,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
 import { evaluate } from '../eval/trec/evaluate';
 import { buildReport, buildReportFigures } from '../report/report';
 import { loadManifests } from '../data/manifests/load';
-import { buildPlan, ablationGrid, PIPELINES, type Plan, type PlanData, type PlanFinal } from './pipelines';
+import { buildPlan, ablationGrid, PIPELINES, type Plan, type PlanData } from './pipelines';
 import { bm25Baseline, runPlan, untrainedBase, type RunPlanSummary, type TestSet } from './runner';
 import { factNotes, paperGpuHours, presetNamed, withFacts, PAPER_FACTS, type FactChoices, type Preset } from './scales';
 import { phaseLengths } from './phase';
@@ -274,36 +274,3 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
 }
 
 /** A model a reproduce run evaluated: its table label, pipeline, phase, seed and folder. */
-export interface FinalModel {
-  label: string;
-  pipeline: PlanFinal['pipeline'];
-  phase: string;
-  seed: number;
-  /** The trained model's folder (results/models/<phase>-<key>/model); null for a dry run. */
-  modelDir: string | null;
-}
-
-/**
- * The evaluated models of a reproduce run, per seed, with their folders: e.g. the ColBERT-Zero model is the
- * one labelled '(c) ColBERT-Zero', the dense model that pipeline (a) distils from 'dense supervised'.
- */
-export function finalModels(summary: ReproduceSummary): FinalModel[] {
-  return summary.plans.flatMap((plan, i) =>
-    plan.finals.map((f) => ({
-      label: f.label,
-      pipeline: f.pipeline,
-      phase: f.phase,
-      seed: summary.seeds[i],
-      modelDir: summary.runs[i]?.phases.find((p) => p.id === f.phase)?.modelDir ?? null,
-    })),
-  );
-}
-
-/** The folder of the model labelled `label` (seed: the first one run); a missing label names the ones there are. */
-export function modelDirOf(summary: ReproduceSummary, label: string, seed = summary.seeds[0]): string {
-  const all = finalModels(summary);
-  const hit = all.find((m) => m.label === label && m.seed === seed);
-  if (!hit) throw new UserError(`no model labelled "${label}" for seed ${seed}; the run has: ${[...new Set(all.map((m) => m.label))].join('; ')}`);
-  if (hit.modelDir === null) throw new UserError(`"${label}" was not trained (a dry run)`);
-  return hit.modelDir;
-}

@@ -13,6 +13,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { convertTrainingData, sourceOf, type ConvertOptions } from '../lib/data/convert';
+import { verifyData } from '../lib/data/verify';
+import { importData } from '../lib/data/store';
 import { loadManifests } from '../lib/data/manifests/load';
 import { OUTPUT_MARKER } from '../lib/util/output';
 import { planPylateExport } from '../lib/pipelines/export-pylate';
@@ -328,4 +330,32 @@ test('the CLI: data convert on a cache copy (import), one line without a copy, a
   const usage = runCli(['data', 'convert', 'nomic-embed-supervised', '--out', path.join(tmp, 'cli-2'), '--columns', 'negatives'], { env });
   assert.equal(usage.code, 2, usage.stderr);
   assert.match(usage.stderr, /expected KEY=VALUE, got "negatives"/);
+});
+
+test('verify tells the distillation configs apart by their columns when the file names do not say (dataset.parquet, english_*.parquet)', async () => {
+  const src = newDir('kd-names');
+  put(src, 'dataset.parquet', [
+    { name: 'query_id', data: ['q1', 'q2'] },
+    { name: 'document_ids', data: [['d1', 'd2'], ['d2', 'd1']] },
+    { name: 'scores', data: [[0.5, 0.25], [1, 0]] },
+  ]);
+  put(src, 'english_queries.parquet', [
+    { name: 'query_id', data: ['q1', 'q2'] },
+    { name: 'text', data: ['first?', 'second?'] },
+  ]);
+  put(src, 'english_documents.parquet', [
+    { name: 'document_id', data: ['d1', 'd2'] },
+    { name: 'text', data: ['one', 'two'] },
+  ]);
+  const root = newDir('kd-cache');
+  const m = byId.get('ms-marco-en-bge-gemma')!;
+  await importData(m, src, { root });
+  const v = await verifyData(m, { root });
+  const bad = v.checks.filter((c) => !c.ok).map((c) => c.what);
+  assert.deepEqual(bad, []);
+  const said = v.checks.map((c) => c.what);
+  assert.ok(said.includes('train rows: 2 in 1 parquet file'), said.join('\n'));
+  assert.ok(said.includes('queries rows: 2 in 1 parquet file'), said.join('\n'));
+  assert.ok(said.includes('documents rows: 2 in 1 parquet file'), said.join('\n'));
+  assert.ok(said.some((w) => /^dataset\.parquet: first 2 rows carry 2-2 candidates, one score each$/.test(w)), said.join('\n'));
 });

@@ -178,6 +178,17 @@ function configOf(file: string, keys: string[]): string | undefined {
   return keys.find((k) => parts.includes(k)) ?? (parts.length === 0 || !parts.some((p) => keys.includes(p)) ? keys.find((k) => base.startsWith(`${k}-`) || base.startsWith(`${k}.`)) : undefined);
 }
 
+/**
+ * The config a file's columns say it belongs to, when its path does not: the one whose expected columns it
+ * holds, the most specific first (a repository may name its files otherwise than its dataset card).
+ */
+function configByColumns(columns: string[], want: Record<string, string[]>): string | undefined {
+  const fits = Object.entries(want)
+    .filter(([k, need]) => k !== '*' && need.length > 0 && need.every((c) => columns.includes(c)))
+    .sort(([, a], [, b]) => b.length - a.length);
+  return fits[0]?.[0];
+}
+
 async function checkParquet(m: Manifest, dir: string, files: string[], checks: Check[]): Promise<void> {
   const pq = files.filter((f) => f.endsWith('.parquet'));
   if (pq.length === 0) {
@@ -187,9 +198,11 @@ async function checkParquet(m: Manifest, dir: string, files: string[], checks: C
   const want = m.columns ?? {};
   const rowsBy = new Map<string, number>();
   const filesBy = new Map<string, number>();
+  const configs = new Map<string, string>();
   for (const f of pq) {
     const info = await parquetInfo(path.join(dir, f));
-    const key = configOf(f, Object.keys(want).filter((k) => k !== '*')) ?? '*';
+    const key = configOf(f, Object.keys(want).filter((k) => k !== '*')) ?? configByColumns(info.columns, want) ?? '*';
+    configs.set(f, key);
     const need = want[key] ?? [];
     const lack = need.filter((c) => !info.columns.includes(c));
     if (lack.length) checks.push({ ok: false, what: `${f}: missing column${lack.length > 1 ? 's' : ''} ${lack.join(', ')} (has ${info.columns.join(', ')})` });
@@ -198,7 +211,7 @@ async function checkParquet(m: Manifest, dir: string, files: string[], checks: C
   }
   if (m.format === 'kd-parquet') {
     // how many candidates (and teacher scores) the first rows of the train config carry
-    const train = pq.find((f) => configOf(f, ['train', 'queries', 'documents']) === 'train');
+    const train = pq.find((f) => configs.get(f) === 'train');
     if (train) {
       const rows = await readParquetRows(path.join(dir, train), { columns: ['document_ids', 'scores'], rowEnd: 100 });
       const n = rows.map((r) => (Array.isArray(r.document_ids) ? r.document_ids.length : -1));

@@ -263,6 +263,25 @@ async function main(): Promise<void> {
     tf.dispose([a, b, qm, dm]);
   }
 
+  const secs = (prefix: string) => rows.find((r) => r.method.startsWith(prefix))?.seconds ?? null;
+  const ms = (x: number | null) => (x === null ? '—' : `${(x * 1000).toFixed(1)} ms`);
+  const vs = (a: number | null, b: number | null) => (a === null || b === null ? 'not measured' : a < b ? `${(b / a).toFixed(2)}× faster` : `${(a / b).toFixed(2)}× slower`);
+  const ours1 = ours[1].seconds;
+  const ours2 = ours[2].seconds;
+  const peer1 = typeof peer[1] === 'string' ? null : peer[1].seconds;
+  const peer2 = typeof peer[2] === 'string' ? null : peer[2].seconds;
+  const summary = [
+    '## Against maxsim-cpu, and what was tried',
+    '',
+    `Goal of the issue: faster than maxsim-cpu. This run: 1 thread ${ms(ours1)} vs ${ms(peer1)} (${vs(ours1, peer1)}); 2 threads ${ms(ours2)} vs ${ms(peer2)} (${vs(ours2, peer2)}).`,
+    '',
+    'Tried for the 1 × 1,000 × 180 rerank through the index (all rows in the table above, same run):',
+    `- ORT Gemm D·Qᵀ read back, then the max over each document's rows in JS (the previous block step): ${ms(secs('tried (the previous block step): ORT Gemm D·Qᵀ read back + JS segment max, 1'))} on 1 thread, against the fused graph below: reading back [T × m] and a JS max per element.`,
+    `- The padded MaxSim as one ORT graph on contiguous float32 (MatMul + ReduceMax + ReduceSum): ${ms(secs('tried: the padded MaxSim as one ORT graph (MatMul + ReduceMax + ReduceSum) on the contiguous input, no index, 1'))} on 1 thread — kept, as the block step of the one MaxSim (\`maxSimBlocked\`): MatMul + ReduceMax per group of similar-length documents (padded with their own rows: exact for ragged indexes), JS adds the per-query sums in float64.`,
+    `- The index's path (${ms(ours1)} on 1 thread) does the graph's work plus a copy of each block: ORT cannot read the index's SharedArrayBuffer (shared so that worker threads read it in place), and for one 32-token query the product reads each float only once, so the copy's memory traffic is of the same order as the product's. Kept: search's worker threads need the shared store, and a batch of queries shares each copy (16 queries: ${ms(secs('this library: scoreAll, 16 queries per call, 1 thread'))} per query on 1 thread).`,
+    `- Worker threads (two shards: this thread + one worker): ${ms(ours2)} vs ${ms(ours1)} on 1 thread in this run; the gain depends on a free second core.`,
+    '',
+  ];
   const header = '| method | ms / query | documents / s | × this library (colbertScores) | max rel. error vs plain loop |';
   const sep = '|---|---:|---:|---:|---:|';
   const lines = rows.map((r) =>
@@ -285,6 +304,7 @@ async function main(): Promise<void> {
     sep,
     ...lines,
     '',
+    ...summary,
     `## Orientation of the matrix product (queries of ${LQ} tokens, documents of ${LD}, dim ${DIM}; ms, best of 3)`,
     '',
     'colbertScores uses D·Qᵀ (then transposes the product) when query tokens ≤ 4 × dim, else Q·Dᵀ (transposing the documents).',

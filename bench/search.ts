@@ -209,7 +209,7 @@ function main(): void {
     `${ND.toLocaleString('en-US')} documents × ${LD} tokens × ${DIM} dims (random L2-normalised vectors), queries of ${LQ} tokens, top-${K}.`,
     `"batch" = ${BATCH} queries searched together (one product per document block); "single" = ${SINGLE} queries searched one at a time.`,
     '"1 thread": everything in the calling thread, block products on one ORT thread. "2 threads": the documents split by tokens into two',
-    'shards over the one shared store (SharedArrayBuffer, no copy per query), the calling thread and one worker thread each running the same',
+    'shards over the one shared store (SharedArrayBuffer, read in place by the worker), the calling thread and one worker thread each running the same',
     'blocked MaxSim (single-threaded ORT MatMul + ReduceMax graph, JS sums) and top-k over its shard, the two top-k lists merged.',
     `1 and 2 threads alternate, best of ${REPS} each, so both saw the same load. Each dtype in its own process.`,
     `Machine: ${os.cpus()[0].model}, ${os.cpus().length} cores, load average ${loadStart.toFixed(1)} at the start and ${loadEnd.toFixed(1)} at the end (other work shares the cores);`,

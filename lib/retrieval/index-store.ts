@@ -8,7 +8,7 @@
  * batches through lib/scores' blocked MaxSim (`maxSimBlocked`), then top-k. With several threads (the
  * default: all cores) the documents are split into shards by tokens; this thread and worker threads each
  * run the same blocked MaxSim and top-k over their shard of the store, which lives on a SharedArrayBuffer
- * (no copy per query), and the shards' top-k lists are merged by the same rule: identical results.
+ * (read in place: nothing is sent to the workers per query), and the shards' top-k lists are merged by the same rule: identical results.
  *
  * Ranking: higher score first; equal scores → lower internal index (insertion order) first.
  * A document or query with no tokens scores 0, as in lib/scores.

@@ -253,6 +253,8 @@ test('threaded search equals the single-thread path exactly: ties across shards,
     dense.add('copy', vecs.subarray(0, DIM));
     const qs = Array.from({ length: 4 }, (_, i) => seededFloats(DIM, 40 + i));
     assert.deepEqual(await dense.search(qs, 50, threaded), await dense.search(qs, 50, { threads: 1 }));
+    // Products on tfjs in the worker threads too.
+    assert.deepEqual(await dense.search(qs, 50, { ...threaded, product: 'tfjs' }), await dense.search(qs, 50, { threads: 1, product: 'tfjs' }));
     // A query without tokens scores 0 everywhere on the threaded path too.
     const index = new MultiVectorIndex({ dim: DIM });
     docs.forEach((d, i) => index.add(`d${i}`, d));

@@ -8,7 +8,9 @@ let tfjsReady: Promise<unknown> | undefined;
 parentPort!.on('message', (msg: { id: number; job: ShardJob; timings: boolean }) => {
   void (async () => {
     try {
-      if (msg.job.product === 'tfjs') await (tfjsReady ??= import('../backend/index').then((b) => b.initBackend()));
+      // tfjs (and its backend) load only for a tfjs product; require, as the bootstrap registers tsx for CommonJS only.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      if (msg.job.product === 'tfjs') await (tfjsReady ??= (require('../backend/index') as typeof import('../backend/index')).initBackend());
       const timings: SearchTimings | undefined = msg.timings ? { decode: 0, product: 0, segmentMax: 0 } : undefined;
       runShard(msg.job, timings);
       parentPort!.postMessage({ id: msg.id, timings });

@@ -177,6 +177,7 @@ export abstract class VectorIndex {
     const floats = Math.min(plan.queryBatch, queries.length) * size;
     const scores = plan.shards > 1 ? new Float64Array(new SharedArrayBuffer(8 * floats)) : new Float64Array(floats);
     const hits: Hit[][] = [];
+    const heads = new Int32Array(plan.shards); // per query: how far each shard's list has been taken
     await this.run(queries, plan, opts, (_b0, nb) => ({
       scores: scores.subarray(0, nb * size),
       k: kk,
@@ -185,7 +186,7 @@ export abstract class VectorIndex {
         for (let q = 0; q < nb; q++) {
           const s = scores.subarray(q * size, (q + 1) * size);
           const row: Hit[] = [];
-          const heads = new Int32Array(plan.shards);
+          heads.fill(0);
           while (row.length < kk) {
             let best = -1;
             let bestDoc = -1;

@@ -70,6 +70,18 @@ function threadCpu(): Map<string, number> {
   return out;
 }
 
+/** Machine-wide CPU seconds (all cores): [busy, idle], from /proc/stat (Linux); zeros elsewhere. */
+function machineCpu(): [number, number] {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + f[4]; // idle + iowait
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return [(total - idle) / 100, idle / 100];
+  } catch {
+    return [0, 0];
+  }
+}
+
 /** The busiest thread's CPU seconds between two threadCpu() readings, and all threads' together. */
 function cpuBetween(a: Map<string, number>, b: Map<string, number>): { busiest: number; total: number } {
   let busiest = 0;
@@ -94,6 +106,9 @@ interface Run {
   /** CPU seconds of the batch run (least over the repetitions): its busiest thread, and every thread together. */
   cpuBusiest: number;
   cpuTotal: number;
+  /** During that batch run, machine-wide: cores kept busy by other processes, and cores left idle (averages over its wall time). */
+  othersCores: number;
+  idleCores: number;
 }
 
 interface ChildResult {
@@ -135,15 +150,17 @@ async function child(dtype: StorageDtype, plain: boolean): Promise<ChildResult> 
     for (const threads of [1, 2]) {
       const timings: SearchTimings = { decode: 0, product: 0, segmentMax: 0 };
       const cpu0 = threadCpu();
+      const m0 = machineCpu();
       let t = process.hrtime.bigint();
       hits[threads] = await index.search(queries, K, { queryBatch: BATCH, threads, timings });
       const batchSeconds = secondsSince(t);
       const cpu = cpuBetween(cpu0, threadCpu());
+      const m1 = machineCpu();
       t = process.hrtime.bigint();
       await index.search(queries.slice(0, SINGLE), K, { queryBatch: 1, threads });
       const singleQps = SINGLE / secondsSince(t);
       const share = (x: number) => x / (batchSeconds * threads);
-      const run: Run = { batchQps: BATCH / batchSeconds, singleQps, shares: { decode: share(timings.decode), product: share(timings.product), segmentMax: share(timings.segmentMax) }, cpuBusiest: cpu.busiest, cpuTotal: cpu.total };
+      const run: Run = { batchQps: BATCH / batchSeconds, singleQps, shares: { decode: share(timings.decode), product: share(timings.product), segmentMax: share(timings.segmentMax) }, cpuBusiest: cpu.busiest, cpuTotal: cpu.total, othersCores: Math.max(0, m1[0] - m0[0] - cpu.total) / batchSeconds, idleCores: (m1[1] - m0[1]) / batchSeconds };
       const prev = best[threads];
       best[threads] = prev
         ? { ...(run.batchQps > prev.batchQps ? run : prev), singleQps: Math.max(prev.singleQps, singleQps), cpuBusiest: Math.min(prev.cpuBusiest, run.cpuBusiest), cpuTotal: Math.min(prev.cpuTotal, run.cpuTotal) }
@@ -232,6 +249,13 @@ function main(): void {
       (r) =>
         `| ${r.dtype} | ${r.runs[1].cpuBusiest.toFixed(2)} | ${r.runs[2].cpuTotal.toFixed(2)} | ${r.runs[2].cpuBusiest.toFixed(2)} | ${pct(r.runs[2].cpuTotal / r.runs[1].cpuTotal - 1)} | ${ratio(r.runs[1].cpuBusiest, r.runs[2].cpuBusiest)} |`,
     ),
+    '',
+    `The machine during the fastest batch run of each (from /proc/stat; ${os.cpus().length} cores): cores kept busy by other processes, and cores left idle.`,
+    'A second thread can only run faster if a core is idle (or if the scheduler gives two threads a bigger share of contended cores).',
+    '',
+    '| storage | threads | other processes (cores) | idle (cores) |',
+    '|---|---:|---:|---:|',
+    ...results.flatMap((r) => (['1', '2'] as const).map((t) => `| ${r.dtype} | ${t} | ${r.runs[t].othersCores.toFixed(2)} | ${r.runs[t].idleCores.toFixed(2)} |`)),
     '',
     'Where the batch search\'s time goes (thread-seconds per stage ÷ (wall time × threads); the rest is top-k, merging, waiting and bookkeeping):',
     '',

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { mulberry32 } from '../lib/util/rng';
 
 /**
@@ -18,4 +20,14 @@ export function fillNormalisedRows(out: Float32Array, dim: number, seed: number)
     for (let c = 0; c < dim; c++) out[r * dim + c] /= norm;
   }
   return out;
+}
+
+/**
+ * The reference environment's Python (torch, pylate, maxsim-cpu, pytrec_eval: test/reference/venv.sh):
+ * CZ_REFERENCE_VENV, else .venv-reference at the project root; null when it is absent.
+ */
+export function referencePython(root: string): string | null {
+  const venv = process.env.CZ_REFERENCE_VENV || path.join(root, '.venv-reference');
+  const py = path.join(venv, 'bin', 'python');
+  return fs.existsSync(py) ? py : null;
 }

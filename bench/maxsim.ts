@@ -7,6 +7,8 @@
  * transpose lib/backend materialises) on a few shapes, which is how its rule was picked. A third times
  * forward + backward at in-batch training shapes: colbertScores' written-out gradient vs tfjs autodiff
  * of the same forward ops.
+ * The rerank comparison with maxsim-cpu runs in interleaved rounds (this library, then maxsim-cpu, repeated) so
+ * both see the same machine load.
  * Run: `npx tsx bench/maxsim.ts`. Writes results/benchmarks/maxsim.md.
  */
 import { spawnSync } from 'node:child_process';
@@ -20,7 +22,9 @@ import { MultiVectorIndex } from '../lib/retrieval';
 import { writeFileAtomic } from '../lib/util';
 import { GraphBuilder, FLOAT } from '../lib/backend/onnx-graph';
 import { createSession, loadOrt } from '../lib/backend/ort';
-import { fillNormalisedRows } from './common';
+import { gemm } from '../lib/backend/ort-gemm';
+import { closeSearchWorkers } from '../lib/retrieval';
+import { fillNormalisedRows, referencePython } from './common';
 
 const ROOT = path.resolve(__dirname, '..');
 const LQ = 32;
@@ -28,6 +32,7 @@ const ND = 1000;
 const LD = 180;
 const DIM = 128;
 const REPEATS = 5;
+const ROUNDS = 3;
 
 /** Seeded normal rows, L2-normalised: the same data on every machine. */
 function normalisedRows(rows: number, seed: number): Float32Array {
@@ -76,8 +81,8 @@ async function best(repeats: number, f: () => Promise<ArrayLike<number>> | Array
 }
 
 function maxsimCpu(qFile: string, dFile: string, threads: number): { seconds: number; scores: number[] } | string {
-  const py = path.join(ROOT, '.venv-reference', 'bin', 'python');
-  if (!fs.existsSync(py)) return 'not run: .venv-reference absent (test/reference/venv.sh)';
+  const py = referencePython(ROOT);
+  if (!py) return 'not run: the reference environment (CZ_REFERENCE_VENV or .venv-reference, test/reference/venv.sh) is absent';
   const env = { ...process.env, RAYON_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
   const args = [path.join(ROOT, 'bench', 'python', 'maxsim_cpu_peer.py'), qFile, dFile, String(LQ), String(ND), String(LD), String(DIM), String(REPEATS)];
   const r = spawnSync(py, args, { encoding: 'utf8', env, maxBuffer: 1 << 26 });
@@ -86,6 +91,7 @@ function maxsimCpu(qFile: string, dFile: string, threads: number): { seconds: nu
 }
 
 async function main(): Promise<void> {
+  const loadStart = os.loadavg()[0];
   const backend = await initBackend('wasm');
   const q = normalisedRows(LQ, 1);
   const d = normalisedRows(ND * LD, 2);
@@ -108,20 +114,76 @@ async function main(): Promise<void> {
 
   const index = new MultiVectorIndex({ dim: DIM, capacityTokens: ND * LD });
   for (let i = 0; i < ND; i++) index.add(`d${i}`, d.subarray(i * LD * DIM, (i + 1) * LD * DIM));
-  const idx = await best(REPEATS, async () => (await index.scoreAll([q], { product: 'tfjs' }))[0]);
-  rows.push({ method: 'this library: MultiVectorIndex.scoreAll, products on tfjs-wasm (+ JS segment max)', seconds: idx.seconds, err: maxRel(idx.scores, reference.scores) });
+  const idx = await best(REPEATS, async () => (await index.scoreAll([q], { product: 'tfjs', threads: 1 }))[0]);
+  rows.push({ method: 'this library: MultiVectorIndex.scoreAll, products on tfjs-wasm (+ JS segment max), 1 thread', seconds: idx.seconds, err: maxRel(idx.scores, reference.scores) });
+  // The comparison the issue asks for, interleaved so that both see the same machine load: ROUNDS rounds of
+  // (this library on 1 and 2 threads, maxsim-cpu on 1 and 2 threads), best of REPEATS within each, best over rounds.
+  // This library's default path: ORT graph (MatMul + ReduceMax) per block; 2 threads = two shards, this thread and a worker thread.
+  const label = (threads: number) => (threads === 1 ? '1 thread' : `${threads} threads (${threads} shards: this thread + ${threads - 1} worker)`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-maxsim-'));
+  const ours: Record<number, { seconds: number; scores: ArrayLike<number> }> = {};
+  const peer: Record<number, { seconds: number; scores: number[] } | string> = {};
+  try {
+    const qFile = path.join(tmp, 'q.f32');
+    const dFile = path.join(tmp, 'd.f32');
+    fs.writeFileSync(qFile, Buffer.from(q.buffer)); // little-endian on every supported host
+    fs.writeFileSync(dFile, Buffer.from(d.buffer));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const threads of [1, 2]) {
+        const r = await best(REPEATS, async () => (await index.scoreAll([q], { threads }))[0]);
+        if (!ours[threads] || r.seconds < ours[threads].seconds) ours[threads] = r;
+      }
+      for (const threads of [1, 2]) {
+        const r = maxsimCpu(qFile, dFile, threads);
+        const prev = peer[threads];
+        if (typeof r === 'string') peer[threads] ??= r;
+        else if (!prev || typeof prev === 'string' || r.seconds < prev.seconds) peer[threads] = r;
+      }
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
   for (const threads of [1, 2]) {
-    const r = await best(REPEATS, async () => (await index.scoreAll([q], { product: 'ort', threads }))[0]);
-    rows.push({ method: `this library: MultiVectorIndex.scoreAll, products on ORT GEMM, ${threads} thread${threads > 1 ? 's' : ''} (+ JS segment max)`, seconds: r.seconds, err: maxRel(r.scores, reference.scores) });
+    rows.push({ method: `**this library: MultiVectorIndex.scoreAll (ORT MatMul + ReduceMax per block, JS sums), ${label(threads)}**`, seconds: ours[threads].seconds, err: maxRel(ours[threads].scores, reference.scores) });
+  }
+  for (const threads of [1, 2]) {
+    const r = peer[threads];
+    const method = `**maxsim-cpu (Rust + libxsmm), ${threads} thread${threads > 1 ? 's' : ''}**`;
+    if (typeof r === 'string') rows.push({ method, seconds: null, err: null, note: r });
+    else rows.push({ method, seconds: r.seconds, err: maxRel(r.scores, reference.scores) });
   }
   // Batched queries: 16 queries share every block product (reported per query).
   const NQ = 16;
   const qs = Array.from({ length: NQ }, (_, i) => (i === 0 ? q : normalisedRows(LQ, 10 + i)));
   for (const threads of [1, 2]) {
-    const r = await best(REPEATS, async () => (await index.scoreAll(qs, { product: 'ort', threads }))[0]);
-    rows.push({ method: `this library: scoreAll, ${NQ} queries per call, ORT GEMM, ${threads} thread${threads > 1 ? 's' : ''} (per query)`, seconds: r.seconds / NQ, err: maxRel(r.scores, reference.scores) });
+    const r = await best(REPEATS, async () => (await index.scoreAll(qs, { threads }))[0]);
+    rows.push({ method: `this library: scoreAll, ${NQ} queries per call, ${label(threads)} (per query)`, seconds: r.seconds / NQ, err: maxRel(r.scores, reference.scores) });
   }
-  // Tried: the whole padded MaxSim as one ORT graph (MatMul → ReduceMax over document tokens → ReduceSum).
+  await closeSearchWorkers();
+  // Tried: the previous block step — ORT Gemm D·Qᵀ → [T, m] read back, then the max over each document's rows in JS.
+  for (const threads of [1, 2]) {
+    const blockDocs = Math.floor((8 * 1024 * 1024) / DIM / LD);
+    const r = await best(REPEATS, () => {
+      const out = new Float64Array(ND);
+      const qt = new Float32Array(DIM * LQ);
+      for (let i = 0; i < LQ; i++) for (let c = 0; c < DIM; c++) qt[c * LQ + i] = q[i * DIM + c];
+      const rowMax = new Float32Array(LQ);
+      for (let d0 = 0; d0 < ND; d0 += blockDocs) {
+        const nb = Math.min(blockDocs, ND - d0);
+        const s = gemm(d.subarray(d0 * LD * DIM, (d0 + nb) * LD * DIM), qt, nb * LD, DIM, LQ, { threads });
+        for (let k = 0; k < nb; k++) {
+          rowMax.set(s.subarray(k * LD * LQ, k * LD * LQ + LQ));
+          for (let t = 1; t < LD; t++) for (let j = 0; j < LQ; j++) rowMax[j] = Math.max(rowMax[j], s[(k * LD + t) * LQ + j]);
+          let sum = 0;
+          for (let j = 0; j < LQ; j++) sum += rowMax[j];
+          out[d0 + k] = sum;
+        }
+      }
+      return out;
+    });
+    rows.push({ method: `tried (the previous block step): ORT Gemm D·Qᵀ read back + JS segment max, ${threads} ORT thread${threads > 1 ? 's' : ''}`, seconds: r.seconds, err: maxRel(r.scores, reference.scores) });
+  }
+  // Tried: the whole padded MaxSim as one ORT graph on the contiguous float32 input (no index: no copy out of shared memory).
   {
     const ort = loadOrt();
     const g = new GraphBuilder();
@@ -135,7 +197,7 @@ async function main(): Promise<void> {
       const session = await createSession(bytes, 'maxsim graph', { threads });
       const feeds = { q: new ort.Tensor('float32', q, [LQ, DIM]), d: new ort.Tensor('float32', d, [ND, LD, DIM]) };
       const r = await best(REPEATS, async () => (await session.run(feeds)).scores.data as Float32Array);
-      rows.push({ method: `tried: padded MaxSim as one ORT graph (MatMul + ReduceMax + ReduceSum), ${threads} thread${threads > 1 ? 's' : ''}`, seconds: r.seconds, err: maxRel(r.scores, reference.scores) });
+      rows.push({ method: `tried: the padded MaxSim as one ORT graph (MatMul + ReduceMax + ReduceSum) on the contiguous input, no index, ${threads} ORT thread${threads > 1 ? 's' : ''}`, seconds: r.seconds, err: maxRel(r.scores, reference.scores) });
       await session.release();
     }
   }
@@ -147,22 +209,6 @@ async function main(): Promise<void> {
     return v;
   });
   rows.push({ method: 'plain tfjs: tf.matMul(transposeB) + max (no fast path)', seconds: plainTf.seconds, err: maxRel(plainTf.scores, reference.scores) });
-
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-maxsim-'));
-  try {
-    const qFile = path.join(tmp, 'q.f32');
-    const dFile = path.join(tmp, 'd.f32');
-    fs.writeFileSync(qFile, Buffer.from(q.buffer)); // little-endian on every supported host
-    fs.writeFileSync(dFile, Buffer.from(d.buffer));
-    for (const threads of [1, os.cpus().length]) {
-      const r = maxsimCpu(qFile, dFile, threads);
-      const method = `maxsim-cpu (Rust + libxsmm), ${threads} thread${threads > 1 ? 's' : ''}`;
-      if (typeof r === 'string') rows.push({ method, seconds: null, err: null, note: r });
-      else rows.push({ method, seconds: r.seconds, err: maxRel(r.scores, reference.scores) });
-    }
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
 
   // Orientation: the same masked-free matrix MaxSim computed both ways.
   const orient: string[] = [];
@@ -217,6 +263,25 @@ async function main(): Promise<void> {
     tf.dispose([a, b, qm, dm]);
   }
 
+  const secs = (prefix: string) => rows.find((r) => r.method.startsWith(prefix))?.seconds ?? null;
+  const ms = (x: number | null) => (x === null ? '—' : `${(x * 1000).toFixed(1)} ms`);
+  const vs = (a: number | null, b: number | null) => (a === null || b === null ? 'not measured' : a < b ? `${(b / a).toFixed(2)}× faster` : `${(a / b).toFixed(2)}× slower`);
+  const ours1 = ours[1].seconds;
+  const ours2 = ours[2].seconds;
+  const peer1 = typeof peer[1] === 'string' ? null : peer[1].seconds;
+  const peer2 = typeof peer[2] === 'string' ? null : peer[2].seconds;
+  const summary = [
+    '## Against maxsim-cpu, and what was tried',
+    '',
+    `Goal of the issue: faster than maxsim-cpu. This run: 1 thread ${ms(ours1)} vs ${ms(peer1)} (${vs(ours1, peer1)}); 2 threads ${ms(ours2)} vs ${ms(peer2)} (${vs(ours2, peer2)}).`,
+    '',
+    'Tried for the 1 × 1,000 × 180 rerank through the index (all rows in the table above, same run):',
+    `- ORT Gemm D·Qᵀ read back, then the max over each document's rows in JS (the previous block step): ${ms(secs('tried (the previous block step): ORT Gemm D·Qᵀ read back + JS segment max, 1'))} on 1 thread, against the fused graph below: reading back [T × m] and a JS max per element.`,
+    `- The padded MaxSim as one ORT graph on contiguous float32 (MatMul + ReduceMax + ReduceSum): ${ms(secs('tried: the padded MaxSim as one ORT graph (MatMul + ReduceMax + ReduceSum) on the contiguous input, no index, 1'))} on 1 thread — kept, as the block step of the one MaxSim (\`maxSimBlocked\`): MatMul + ReduceMax per group of similar-length documents (padded with their own rows: exact for ragged indexes), JS adds the per-query sums in float64.`,
+    `- The index's path (${ms(ours1)} on 1 thread) does the graph's work plus a copy of each block: ORT cannot read the index's SharedArrayBuffer (shared so that worker threads read it in place), and for one 32-token query the product reads each float only once, so the copy's memory traffic is of the same order as the product's. Kept: search's worker threads need the shared store, and a batch of queries shares each copy (16 queries: ${ms(secs('this library: scoreAll, 16 queries per call, 1 thread'))} per query on 1 thread).`,
+    `- Worker threads (two shards: this thread + one worker): ${ms(ours2)} vs ${ms(ours1)} on 1 thread in this run; the gain depends on a free second core.`,
+    '',
+  ];
   const header = '| method | ms / query | documents / s | × this library (colbertScores) | max rel. error vs plain loop |';
   const sep = '|---|---:|---:|---:|---:|';
   const lines = rows.map((r) =>
@@ -228,15 +293,18 @@ async function main(): Promise<void> {
     '# MaxSim reranking benchmark',
     '',
     `One query of ${LQ} tokens against ${ND.toLocaleString('en-US')} documents of ${LD} tokens, dim ${DIM}, float32, L2-normalised rows;`,
-    `best of ${REPEATS} runs after a warm-up (the plain loop: one run). "× this library" > 1 means faster than lib/scores.`,
-    `Machine: ${os.cpus()[0].model}, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at the end (other work shares the cores);`,
+    `best of ${REPEATS} runs after a warm-up (the plain loop: one run); the bold rows: ${ROUNDS} interleaved rounds of this library and maxsim-cpu, best over them.`,
+    '"× this library" > 1 means faster than lib/scores\' colbertScores.',
+    `Machine: ${os.cpus()[0].model}, ${os.cpus().length} cores, load average ${loadStart.toFixed(1)} at the start and ${os.loadavg()[0].toFixed(1)} at the end (other work shares the cores);`,
     `Node ${process.version}; tfjs backend ${backend.tfName} (single-threaded).`,
-    'Produced by `npx tsx bench/maxsim.ts`.',
+    'Produced by `npx tsx bench/maxsim.ts`. The index rows include copying each block out of the index\'s shared memory',
+    '(ORT takes no SharedArrayBuffer input); "tried" rows are alternatives measured in the same run. Bold: the comparison the issue asks for.',
     '',
     header,
     sep,
     ...lines,
     '',
+    ...summary,
     `## Orientation of the matrix product (queries of ${LQ} tokens, documents of ${LD}, dim ${DIM}; ms, best of 3)`,
     '',
     'colbertScores uses D·Qᵀ (then transposes the product) when query tokens ≤ 4 × dim, else Q·Dᵀ (transposing the documents).',

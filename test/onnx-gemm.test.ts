@@ -1,7 +1,8 @@
 /**
  * Synchronous ONNX Runtime products (lib/backend/ort-gemm.ts) against a plain loop for every transpose
  * combination and odd shapes, and the blocked MaxSim of lib/scores giving the same scores with its
- * products on ORT as on tfjs (float32 and float16 stores, empty documents, several threads).
+ * products on ORT as on tfjs (float32, float16 and shared-memory stores, ragged and equal lengths, empty
+ * documents, several threads).
  */
 import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -51,23 +52,27 @@ describe('ORT GEMM', () => {
 
   it('the blocked MaxSim scores the same with ORT and tfjs products (f32, f16, empty documents, small blocks)', () => {
     const dim = 16;
-    const lengths = [5, 0, 9, 1, 30, 3];
-    const offsets = [0];
-    for (const l of lengths) offsets.push(offsets[offsets.length - 1] + l);
-    const store = seededFloats(offsets[lengths.length] * dim, 3);
-    const queries = [seededFloats(4 * dim, 4), seededFloats(7 * dim, 5), new Float32Array(0)];
-    for (const s of [store, encodeF16(store)]) {
-      for (const maxBlockFloats of [64, 1 << 20]) {
-        const run = (product: 'ort' | 'tfjs') => {
-          const out = queries.map(() => new Float64Array(lengths.length));
-          maxSimBlocked(queries, { dim, offsets, store: s }, out, { product, maxBlockFloats, threads: 2 });
-          return out;
-        };
-        const a = run('ort');
-        const b = run('tfjs');
-        a.forEach((row, i) => assertClose(row, b[i], 1e-6, `query ${i}`));
-        assert.equal(a[0][1], 0, 'empty document scores 0');
-        assert.deepEqual(Array.from(a[2]), [0, 0, 0, 0, 0, 0], 'a query without tokens scores 0');
+    for (const lengths of [[5, 0, 9, 1, 30, 3], [6, 6, 0, 6, 6, 6]]) {
+      // Ragged lengths (ORT: sorted groups, padded), and one length (a float32 store passed to ORT as it is).
+      const offsets = [0];
+      for (const l of lengths) offsets.push(offsets[offsets.length - 1] + l);
+      const store = seededFloats(offsets[lengths.length] * dim, 3);
+      const queries = [seededFloats(4 * dim, 4), seededFloats(7 * dim, 5), new Float32Array(0)];
+      const sharedStore = new Float32Array(new SharedArrayBuffer(store.byteLength));
+      sharedStore.set(store);
+      for (const s of [store, encodeF16(store), sharedStore]) {
+        for (const maxBlockFloats of [64, 1 << 20]) {
+          const run = (product: 'ort' | 'tfjs') => {
+            const out = queries.map(() => new Float64Array(lengths.length));
+            maxSimBlocked(queries, { dim, offsets, store: s }, out, { product, maxBlockFloats, threads: 2 });
+            return out;
+          };
+          const a = run('ort');
+          const b = run('tfjs');
+          a.forEach((row, i) => assertClose(row, b[i], 1e-6, `query ${i}`));
+          assert.equal(a[0][lengths.indexOf(0)], 0, 'empty document scores 0');
+          assert.deepEqual(Array.from(a[2]), [0, 0, 0, 0, 0, 0], 'a query without tokens scores 0');
+        }
       }
     }
   });

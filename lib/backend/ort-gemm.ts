@@ -49,21 +49,19 @@ export function gemmUnavailableReason(): string {
   return bindingError;
 }
 
-function session(transA: boolean, transB: boolean, threads: number): NativeSession {
+/** The cached session of a small graph (`key` names it; `build` writes it), on `threads` intra-op threads. */
+function cachedSession(key: string, threads: number, build: (g: GraphBuilder) => void): NativeSession {
   if (threads !== sessionThreads) {
     sessions.clear();
     sessionThreads = threads;
   }
-  const key = `${+transA}${+transB}`;
   let s = sessions.get(key);
   if (!s) {
     const b = nativeBinding();
     if (!b) throw new Error(`ORT GEMM unavailable: ${bindingError}`);
     const g = new GraphBuilder();
-    const a = g.input('a', FLOAT, transA ? ['k', 'm'] : ['m', 'k']);
-    const bb = g.input('b', FLOAT, transB ? ['n', 'k'] : ['k', 'n']);
-    g.output(g.op('Gemm', [a, bb], { transA: +transA, transB: +transB }), 'c', FLOAT, ['m', 'n']);
-    const bytes = g.serialize({ producer: 'colbert-zero-workbook', version: 'gemm/1' });
+    build(g);
+    const bytes = g.serialize({ producer: 'colbert-zero-workbook', version: `${key}/1` });
     s = new b.InferenceSession();
     s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
       intraOpNumThreads: threads,
@@ -76,6 +74,32 @@ function session(transA: boolean, transB: boolean, threads: number): NativeSessi
     sessions.set(key, s);
   }
   return s;
+}
+
+function session(transA: boolean, transB: boolean, threads: number): NativeSession {
+  return cachedSession(`gemm${+transA}${+transB}`, threads, (g) => {
+    const a = g.input('a', FLOAT, transA ? ['k', 'm'] : ['m', 'k']);
+    const bb = g.input('b', FLOAT, transB ? ['n', 'k'] : ['k', 'n']);
+    g.output(g.op('Gemm', [a, bb], { transA: +transA, transB: +transB }), 'c', FLOAT, ['m', 'n']);
+  });
+}
+
+/**
+ * MaxSim's product and max in one ORT graph: documents padded to one length, d [b, l, k], and the
+ * stacked query tokens transposed, qt [k, n]: MatMul → [b, l, n], ReduceMax over the l document tokens
+ * → [b, n] (each document's best dot product per query token). Padding rows must not raise a max: the
+ * caller pads with copies of a document's own rows. Synchronous, on `threads` threads.
+ */
+export function blockMaxSim(d: Float32Array, b: number, l: number, k: number, qt: Float32Array, n: number, opts: { threads?: number } = {}): Float32Array {
+  const ort = loadOrt();
+  if (d.length !== b * l * k || qt.length !== k * n) throw new Error(`blockMaxSim: expected ${b}×${l}×${k} and ${k}×${n} values, got ${d.length} and ${qt.length}`);
+  const s = cachedSession('maxsim', opts.threads ?? defaultThreads(), (g) => {
+    const di = g.input('d', FLOAT, ['b', 'l', 'k']);
+    const qi = g.input('qt', FLOAT, ['k', 'n']);
+    g.output(g.op('ReduceMax', [g.op('MatMul', [di, qi])], { axes: [1], keepdims: 0 }), 'best', FLOAT, ['b', 'n']);
+  });
+  const out = s.run({ d: new ort.Tensor('float32', d, [b, l, k]), qt: new ort.Tensor('float32', qt, [k, n]) }, { best: null }, {});
+  return out.best.data as Float32Array;
 }
 
 /**

@@ -5,17 +5,24 @@
  * so both share one search loop).
  *
  * Search is brute force and exact, the reference any approximate index is checked against: queries in
- * batches through lib/scores' blocked MaxSim (`maxSimBlocked`), then top-k.
+ * batches through lib/scores' blocked MaxSim (`maxSimBlocked`), then top-k. With several threads (the
+ * default: all cores) the documents are split into shards by tokens; this thread and worker threads each
+ * run the same blocked MaxSim and top-k over their shard of the store, which lives on a SharedArrayBuffer
+ * (read in place: nothing is sent to the workers per query), and the shards' top-k lists are merged by the same rule: identical results.
  *
  * Ranking: higher score first; equal scores → lower internal index (insertion order) first.
  * A document or query with no tokens scores 0, as in lib/scores.
  */
 import { initBackend } from '../backend/index';
+import { defaultThreads } from '../backend/ort';
+import { useOrtProducts } from '../backend/ort-gemm';
 import { maxSimBlocked, type SearchTimings } from '../scores/maxsim-blocked';
 import { UserError } from '../util/errors';
 import { progressBar } from '../util/progress';
 import { decodeF16, encodeF16 } from '../util/f16';
-import { topK } from './topk';
+import { runOnWorkers } from './search-pool';
+import { runShard, type ShardJob } from './search-shard';
+import { ranksBefore, topKInto } from './topk';
 
 export type StorageDtype = 'float32' | 'float16';
 export type IndexKind = 'multivector' | 'dense';
@@ -38,8 +45,14 @@ export interface SearchOptions {
   timings?: SearchTimings;
   /** Where the products run (lib/scores maxSimBlocked): 'ort' (native, multi-core) or 'tfjs'; default ort where it loads unless CZ_ENGINE=tfjs. */
   product?: 'ort' | 'tfjs';
-  /** ORT threads (default: all cores, or CZ_THREADS). */
+  /**
+   * Threads for the search (default: all cores, or CZ_THREADS). 1: everything in this thread. More: the
+   * documents are split into that many shards by tokens, scored by this thread and worker threads over
+   * the shared store (single-threaded products each), and the shards' top-k merged. Results are identical.
+   */
   threads?: number;
+  /** Fewest document tokens per shard (default 16384): a smaller index uses fewer threads (one: no workers, products on `threads` ORT threads). */
+  minShardTokens?: number;
 }
 
 export type { SearchTimings };
@@ -62,7 +75,9 @@ export abstract class VectorIndex {
   private readonly idSet = new Set<string>();
   /** offsets[i]..offsets[i+1] are document i's tokens; offsets.length = size + 1. */
   protected offsets: number[] = [0];
+  /** On a SharedArrayBuffer: search worker threads read it in place. */
   protected store: Float32Array | Uint16Array;
+  private sharedOffsetsCache?: Float64Array;
 
   constructor(opts: IndexOptions) {
     if (!Number.isInteger(opts.dim) || opts.dim <= 0) throw new UserError(`index: dim must be a positive integer, got ${opts.dim}`);
@@ -70,7 +85,7 @@ export abstract class VectorIndex {
     this.dtype = opts.dtype ?? 'float32';
     if (this.dtype !== 'float32' && this.dtype !== 'float16') throw new UserError(`index: dtype must be float32 or float16, got ${this.dtype}`);
     const cap = Math.max(16, opts.capacityTokens ?? 1024) * this.dim;
-    this.store = this.dtype === 'float16' ? new Uint16Array(cap) : new Float32Array(cap);
+    this.store = sharedArray(this.dtype, cap);
   }
 
   get size(): number {
@@ -106,7 +121,7 @@ export abstract class VectorIndex {
     if (start + tokens > 0xffffffff) throw new UserError(`index: more than 2^32 tokens`);
     const need = (start + tokens) * this.dim;
     if (need > this.store.length) {
-      const grown = this.store instanceof Uint16Array ? new Uint16Array(Math.max(need, 2 * this.store.length)) : new Float32Array(Math.max(need, 2 * this.store.length));
+      const grown = sharedArray(this.dtype, Math.max(need, 2 * this.store.length));
       grown.set(this.store.subarray(0, start * this.dim));
       this.store = grown;
     }
@@ -127,7 +142,12 @@ export abstract class VectorIndex {
       this.idSet.add(ids[i]);
       this.offsets.push(this.offsets[i] + lengths[i]);
     }
-    this.store = store;
+    if (store.buffer instanceof SharedArrayBuffer) this.store = store;
+    else {
+      // Search worker threads read the store without a copy only from shared memory (loadIndex reads into it directly).
+      this.store = sharedArray(this.dtype, store.length);
+      this.store.set(store);
+    }
   }
 
   /** The raw parts, for saving. */
@@ -139,31 +159,226 @@ export abstract class VectorIndex {
 
   /** Every document's score for every query: one Float64Array of length `size` per query. */
   async scoreAll(queries: Float32Array[], opts: SearchOptions = {}): Promise<Float64Array[]> {
-    await initBackend();
-    const dim = this.dim;
-    for (const [i, q] of queries.entries()) {
-      if (q.length % dim !== 0) throw new UserError(`index search: query ${i} has ${q.length} values, not a multiple of dim ${dim}`);
-    }
-    const queryBatch = Math.max(1, opts.queryBatch ?? 32);
-    const maxBlockFloats = Math.max(1, opts.maxBlockFloats ?? 8 * 1024 * 1024);
-    const out = queries.map(() => new Float64Array(this.size));
-    const batches = Math.ceil(queries.length / queryBatch);
-    const bar = opts.progress ? progressBar(opts.progress, this.size * batches, 'docs') : null;
-    let done = 0;
-    for (let b0 = 0; b0 < queries.length; b0 += queryBatch) {
-      const batch = queries.slice(b0, b0 + queryBatch);
-      maxSimBlocked(batch, { dim, offsets: this.offsets, store: this.store }, out.slice(b0, b0 + queryBatch), { maxBlockFloats, tick: (n) => bar?.update((done += n)), timings: opts.timings, product: opts.product, threads: opts.threads });
-    }
-    bar?.stop();
+    const plan = await this.plan(queries, opts);
+    const size = this.size;
+    const all = plan.shards > 1 ? new Float64Array(new SharedArrayBuffer(8 * queries.length * size)) : new Float64Array(queries.length * size);
+    const out = queries.map((_, q) => all.subarray(q * size, (q + 1) * size));
+    await this.run(queries, plan, opts, (b0, nb) => ({ scores: all.subarray(b0 * size, (b0 + nb) * size), k: 0, done: () => {} }));
     return out;
   }
 
   /** Top-k documents per query, best first (ties: lower internal index first). */
   async search(queries: Float32Array[], k: number, opts: SearchOptions = {}): Promise<Hit[][]> {
     if (!Number.isInteger(k) || k < 1) throw new UserError(`index search: k must be a positive integer, got ${k}`);
-    const all = await this.scoreAll(queries, opts);
-    return all.map((s) => topK(s, k).map((doc) => ({ doc, id: this.ids[doc], score: s[doc] })));
+    const plan = await this.plan(queries, opts);
+    const size = this.size;
+    const kk = Math.min(k, size);
+    // One score buffer for a batch, reused by every batch of this call.
+    const floats = Math.min(plan.queryBatch, queries.length) * size;
+    const scores = plan.shards > 1 ? new Float64Array(new SharedArrayBuffer(8 * floats)) : new Float64Array(floats);
+    const hits: Hit[][] = [];
+    const heads = new Int32Array(plan.shards); // per query: how far each shard's list has been taken
+    await this.run(queries, plan, opts, (_b0, nb) => ({
+      scores: scores.subarray(0, nb * size),
+      k: kk,
+      done: (topDocs, topCounts) => {
+        // Each shard's lists are ranked; a merge by the same rule gives the top-k of the whole range.
+        for (let q = 0; q < nb; q++) {
+          const s = scores.subarray(q * size, (q + 1) * size);
+          const row: Hit[] = [];
+          heads.fill(0);
+          while (row.length < kk) {
+            let best = -1;
+            let bestDoc = -1;
+            for (let sh = 0; sh < plan.shards; sh++) {
+              if (heads[sh] >= topCounts[sh * nb + q]) continue;
+              const doc = topDocs[(sh * nb + q) * kk + heads[sh]];
+              if (best < 0 || ranksBefore(s, doc, bestDoc)) {
+                best = sh;
+                bestDoc = doc;
+              }
+            }
+            if (best < 0) break;
+            heads[best]++;
+            row.push({ doc: bestDoc, id: this.ids[bestDoc], score: s[bestDoc] });
+          }
+          hits.push(row);
+        }
+      },
+    }));
+    return hits;
   }
+
+  /** Validates the queries and decides the batching and the shards (threads) of a search. */
+  private async plan(queries: Float32Array[], opts: SearchOptions): Promise<SearchPlan> {
+    await initBackend();
+    const dim = this.dim;
+    for (const [i, q] of queries.entries()) {
+      if (q.length % dim !== 0) throw new UserError(`index search: query ${i} has ${q.length} values, not a multiple of dim ${dim}`);
+    }
+    const threads = opts.threads ?? defaultThreads();
+    if (!Number.isInteger(threads) || threads < 1) throw new UserError(`index search: threads must be a positive integer, got ${threads}`);
+    const minShardTokens = Math.max(1, opts.minShardTokens ?? 16384);
+    const shards = Math.max(1, Math.min(threads, this.size, Math.floor(this.totalTokens / minShardTokens)));
+    return {
+      threads,
+      shards,
+      queryBatch: Math.max(1, opts.queryBatch ?? 32),
+      maxBlockFloats: Math.max(1, opts.maxBlockFloats ?? 8 * 1024 * 1024),
+      product: opts.product ?? (useOrtProducts() ? 'ort' : 'tfjs'),
+    };
+  }
+
+  /**
+   * Scores the queries batch by batch. One shard: in this thread, products on `threads` ORT threads (the
+   * single-thread path). Several: the document range split by tokens, shard 0 here and the others on
+   * worker threads, each with single-threaded products, over the shared store.
+   */
+  private async run(queries: Float32Array[], plan: SearchPlan, opts: SearchOptions, batch: (b0: number, nb: number) => BatchSink): Promise<void> {
+    const { dim, size } = this;
+    const batches = Math.ceil(queries.length / plan.queryBatch);
+    const bar = opts.progress ? progressBar(opts.progress, size * batches, 'docs') : null;
+    let done = 0;
+    const tick = (n: number) => bar?.update((done += n));
+    const nbMax = Math.min(plan.queryBatch, queries.length);
+    let shared: SharedParts | undefined;
+    if (plan.shards > 1) {
+      const maxTokens = Math.max(0, ...queries.map((q) => q.length / dim));
+      shared = {
+        offsets: this.sharedOffsets(),
+        bounds: this.shardBounds(plan.shards),
+        queries: new Float32Array(new SharedArrayBuffer(4 * Math.max(1, nbMax * maxTokens * dim))),
+        queryStart: new Int32Array(new SharedArrayBuffer(4 * (nbMax + 1))),
+      };
+    }
+    // Shards' top-k lists: [shard][query in batch][k].
+    let topDocs: Int32Array | undefined;
+    let topCounts: Int32Array | undefined;
+    try {
+      for (let b0 = 0; b0 < queries.length; b0 += plan.queryBatch) {
+        const qs = queries.slice(b0, b0 + plan.queryBatch);
+        const nb = qs.length;
+        const sink = batch(b0, nb);
+        if (sink.k > 0 && !topDocs) {
+          const mk = (n: number) => (shared ? new Int32Array(new SharedArrayBuffer(4 * Math.max(1, n))) : new Int32Array(n));
+          topDocs = mk(plan.shards * nbMax * sink.k);
+          topCounts = mk(plan.shards * nbMax);
+        }
+        if (!shared) {
+          const out = qs.map((_, q) => sink.scores.subarray(q * size, (q + 1) * size));
+          maxSimBlocked(qs, { dim, offsets: this.offsets, store: this.store }, out, { maxBlockFloats: plan.maxBlockFloats, tick, timings: opts.timings, product: plan.product, threads: plan.threads });
+          if (sink.k > 0) for (let q = 0; q < nb; q++) topCounts![q] = topKInto(out[q], 0, size, sink.k, topDocs!.subarray(q * sink.k, (q + 1) * sink.k));
+        } else {
+          let t = 0;
+          shared.queryStart[0] = 0;
+          qs.forEach((q, i) => {
+            shared.queries.set(q, t * dim);
+            t += q.length / dim;
+            shared.queryStart[i + 1] = t;
+          });
+          const jobs: ShardJob[] = shared.bounds.slice(0, -1).map((from, slot) => ({
+            dim,
+            offsets: shared.offsets,
+            store: this.store,
+            queries: shared.queries,
+            queryStart: shared.queryStart,
+            nq: nb,
+            scores: sink.scores,
+            stride: size,
+            from,
+            to: shared.bounds[slot + 1],
+            k: sink.k,
+            slot,
+            topDocs: topDocs ?? EMPTY_I32,
+            topCounts: topCounts ?? EMPTY_I32,
+            maxBlockFloats: plan.maxBlockFloats,
+            product: plan.product,
+            threads: 1,
+          }));
+          const others = runOnWorkers(jobs.slice(1), !!opts.timings);
+          // Shard 0 here while the workers run theirs; wait for them even when it fails (they write into this call's buffers).
+          let failure: unknown;
+          try {
+            runShard(jobs[0], opts.timings);
+          } catch (e) {
+            failure = e;
+          }
+          const theirs = await others.catch((e: unknown) => {
+            failure ??= e;
+            return [];
+          });
+          if (failure !== undefined) throw failure;
+          if (opts.timings) for (const t of theirs) if (t) addTimings(opts.timings, t);
+          tick(size);
+        }
+        if (sink.k > 0) sink.done(topDocs!, topCounts!);
+        else sink.done(EMPTY_I32, EMPTY_I32);
+      }
+    } finally {
+      bar?.stop();
+    }
+  }
+
+  /** The offsets on a SharedArrayBuffer for worker threads (rebuilt after documents are added). */
+  private sharedOffsets(): Float64Array {
+    if (!this.sharedOffsetsCache || this.sharedOffsetsCache.length !== this.offsets.length) {
+      const o = new Float64Array(new SharedArrayBuffer(8 * this.offsets.length));
+      o.set(this.offsets);
+      this.sharedOffsetsCache = o;
+    }
+    return this.sharedOffsetsCache;
+  }
+
+  /** shards + 1 document boundaries splitting the tokens as evenly as documents allow. */
+  private shardBounds(shards: number): number[] {
+    const bounds = [0];
+    const total = this.totalTokens;
+    let d = 0;
+    for (let s = 1; s < shards; s++) {
+      const target = (total * s) / shards;
+      while (d < this.size && this.offsets[d] < target) d++;
+      bounds.push(Math.max(d, bounds[bounds.length - 1]));
+    }
+    bounds.push(this.size);
+    return bounds;
+  }
+}
+
+const EMPTY_I32 = new Int32Array(0);
+
+function addTimings(into: SearchTimings, t: SearchTimings): void {
+  into.decode += t.decode;
+  into.product += t.product;
+  into.segmentMax += t.segmentMax;
+}
+
+interface SearchPlan {
+  threads: number;
+  shards: number;
+  queryBatch: number;
+  maxBlockFloats: number;
+  product: 'ort' | 'tfjs';
+}
+
+/** What a batch's scores go into and what happens once they are done. */
+interface BatchSink {
+  /** [queries in batch × size]. */
+  scores: Float64Array;
+  /** > 0: the shards' top-k lists are wanted (topDocs/topCounts filled for `done`). */
+  k: number;
+  done: (topDocs: Int32Array, topCounts: Int32Array) => void;
+}
+
+interface SharedParts {
+  offsets: Float64Array;
+  bounds: number[];
+  queries: Float32Array;
+  queryStart: Int32Array;
+}
+
+/** A typed array of n elements on a SharedArrayBuffer (readable by search worker threads without a copy). */
+function sharedArray(dtype: StorageDtype, n: number): Float32Array | Uint16Array {
+  return dtype === 'float16' ? new Uint16Array(new SharedArrayBuffer(2 * n)) : new Float32Array(new SharedArrayBuffer(4 * n));
 }
 
 /** Multi-vector (ColBERT) index: documents are token matrices, scored by MaxSim. */

@@ -2,3 +2,4 @@ export * from '../util/f16';
 export * from './topk';
 export * from './index-store';
 export * from './io';
+export { closeSearchWorkers, searchWorkerCount } from './search-pool';

@@ -41,9 +41,9 @@ function leBytes(a: Uint32Array | Float32Array | Uint16Array): Buffer {
   return a.BYTES_PER_ELEMENT === 2 ? copy.swap16() : copy.swap32();
 }
 
-/** A typed array from little-endian bytes (always a fresh, aligned copy). */
-function fromLe<T extends Uint32Array | Float32Array | Uint16Array>(buf: Buffer, Ctor: { new (n: number): T; BYTES_PER_ELEMENT: number }): T {
-  const out = new Ctor(buf.length / Ctor.BYTES_PER_ELEMENT);
+/** A typed array from little-endian bytes (always a fresh, aligned copy; on a SharedArrayBuffer when `shared`). */
+function fromLe<T extends Uint32Array | Float32Array | Uint16Array>(buf: Buffer, Ctor: { new (b: ArrayBufferLike): T; BYTES_PER_ELEMENT: number }, shared = false): T {
+  const out = new Ctor(shared ? new SharedArrayBuffer(buf.length) : new ArrayBuffer(buf.length));
   const bytes = Buffer.from(out.buffer as ArrayBuffer, 0, buf.length);
   buf.copy(bytes);
   if (!LE) void (Ctor.BYTES_PER_ELEMENT === 2 ? bytes.swap16() : bytes.swap32());
@@ -140,7 +140,8 @@ export function loadIndex(dir: string, expect: LoadExpectations = {}): MultiVect
   const width = m.dtype === 'float16' ? 2 : 4;
   if (vb.length !== m.tokens * m.dim * width) fail(m.files.vectors, `has ${vb.length} bytes, expected ${m.tokens * m.dim * width} (${m.tokens} tokens × ${m.dim} dims × ${width})`);
   if (sha256(vb) !== m.sha256.vectors) fail(m.files.vectors, 'checksum mismatch (corrupt or replaced file)');
-  const store = m.dtype === 'float16' ? fromLe(vb, Uint16Array) : fromLe(vb, Float32Array);
+  // On shared memory, so search worker threads read the vectors in place.
+  const store = m.dtype === 'float16' ? fromLe(vb, Uint16Array, true) : fromLe(vb, Float32Array, true);
 
   const index = m.kind === 'dense' ? new DenseIndex({ dim: m.dim, dtype: m.dtype, capacityTokens: 1 }) : new MultiVectorIndex({ dim: m.dim, dtype: m.dtype, capacityTokens: 1 });
   index.modelFingerprint = m.model?.fingerprint;

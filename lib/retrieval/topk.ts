@@ -4,44 +4,75 @@
  */
 
 /** True when document a ranks strictly before document b. */
-function before(s: ArrayLike<number>, a: number, b: number): boolean {
+export function ranksBefore(s: ArrayLike<number>, a: number, b: number): boolean {
   const x = Number.isNaN(s[a]) ? -Infinity : s[a];
   const y = Number.isNaN(s[b]) ? -Infinity : s[b];
   return x > y || (x === y && a < b);
 }
 
-/** Indices of the k best scores, best first (all of them, ranked, when k ≥ scores.length). */
-export function topK(scores: ArrayLike<number>, k: number): number[] {
-  const n = scores.length;
-  const size = Math.max(0, Math.min(k, n));
-  if (size === 0) return [];
+/**
+ * The k best of documents from..to-1 (indices into `scores`), best first, written into `heap` (length ≥
+ * min(k, to - from)); returns how many were written. No allocation: for search's hot loop and its shards.
+ */
+export function topKInto(scores: ArrayLike<number>, from: number, to: number, k: number, heap: Int32Array | number[]): number {
+  const size = Math.max(0, Math.min(k, to - from));
+  if (size === 0) return 0;
+  const before = ranksBefore;
+  let len = 0;
   // heap[0] is the worst kept document; a new one enters when it ranks before it.
-  const heap: number[] = [];
-  const siftDown = (i: number) => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let w = i;
-      if (l < heap.length && before(scores, heap[w], heap[l])) w = l;
-      if (r < heap.length && before(scores, heap[w], heap[r])) w = r;
-      if (w === i) return;
-      [heap[i], heap[w]] = [heap[w], heap[i]];
-      i = w;
-    }
-  };
-  for (let doc = 0; doc < n; doc++) {
-    if (heap.length < size) {
-      heap.push(doc);
-      for (let i = heap.length - 1; i > 0; ) {
+  for (let doc = from; doc < to; doc++) {
+    if (len < size) {
+      let i = len++;
+      heap[i] = doc;
+      while (i > 0) {
         const p = (i - 1) >> 1;
         if (!before(scores, heap[p], heap[i])) break;
-        [heap[i], heap[p]] = [heap[p], heap[i]];
+        const t = heap[i];
+        heap[i] = heap[p];
+        heap[p] = t;
         i = p;
       }
     } else if (before(scores, doc, heap[0])) {
       heap[0] = doc;
-      siftDown(0);
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let w = i;
+        if (l < len && before(scores, heap[w], heap[l])) w = l;
+        if (r < len && before(scores, heap[w], heap[r])) w = r;
+        if (w === i) break;
+        const t = heap[i];
+        heap[i] = heap[w];
+        heap[w] = t;
+        i = w;
+      }
     }
   }
-  return heap.sort((a, b) => (before(scores, a, b) ? -1 : 1));
+  // Heap sort in place, worst to the end: repeatedly move the root (worst kept) to the back.
+  for (let end = len - 1; end > 0; end--) {
+    const t = heap[0];
+    heap[0] = heap[end];
+    heap[end] = t;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let w = i;
+      if (l < end && before(scores, heap[w], heap[l])) w = l;
+      if (r < end && before(scores, heap[w], heap[r])) w = r;
+      if (w === i) break;
+      const u = heap[i];
+      heap[i] = heap[w];
+      heap[w] = u;
+      i = w;
+    }
+  }
+  return len;
+}
+
+/** Indices of the k best scores, best first (all of them, ranked, when k ≥ scores.length). */
+export function topK(scores: ArrayLike<number>, k: number): number[] {
+  const heap: number[] = [];
+  const n = topKInto(scores, 0, scores.length, k, heap);
+  heap.length = n;
+  return heap;
 }

@@ -34,7 +34,8 @@ export function registerSearch(program: Command): void {
       const queries: Query[] = fs.statSync(opts.queries).isDirectory() ? loadBeir(opts.queries, opts.split).queries : readQueries(opts.queries);
       const model = await openModel(opts.model, opts);
       const index = loadIndex(opts.index, { kind: model.kind === 'colbert' ? 'multivector' : 'dense', dim: model.dim, modelFingerprint: modelFingerprint(opts.model), force: opts.force });
-      const run = await searchQueries(model, index, queries, { k: opts.k, batchSize: opts.batchSize, progress: 'search' });
+      // --threads also sets the search's threads (documents split across worker threads); default: all cores or CZ_THREADS.
+      const run = await searchQueries(model, index, queries, { k: opts.k, batchSize: opts.batchSize, progress: 'search', search: opts.threads ? { threads: opts.threads } : undefined });
       writeTrecRun(opts.out, run, { tag: opts.tag });
       process.stderr.write(`searched ${queries.length} queries over ${index.size} documents (k=${opts.k}) → ${opts.out}\n`);
       model.dispose();

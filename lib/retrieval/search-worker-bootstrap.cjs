@@ -1,0 +1,3 @@
+// Search worker threads start here: register tsx so the TypeScript sources load without a build step.
+require('tsx/cjs');
+require('./search-worker.ts');

@@ -13,7 +13,7 @@ export interface EngineFlags {
 export function addEngineOptions(cmd: Command): Command {
   return cmd
     .option('--engine <name>', 'ort (ONNX Runtime: model.onnx is built beside the model on first use) or tfjs; default: CZ_ENGINE, else ort where onnxruntime-node loads')
-    .option('--threads <n>', 'threads: ONNX Runtime'"'"'s for encoding, and for search the worker threads the documents are split across (default: all cores, or CZ_THREADS)', positiveInt);
+    .option('--threads <n>', "threads: ONNX Runtime's for encoding, and for search the worker threads the documents are split across (default: all cores, or CZ_THREADS)", positiveInt);
 }
 
 /**

@@ -149,7 +149,7 @@ export function formatReport(report: Report): string {
     const figs = (report.figures ?? []).filter((f) => f.preset === p.preset);
     if (figs.length) {
       out.push('### Figures', '');
-      for (const f of figs) out.push(`- ${f.title}: [${f.html}](${f.html})${f.png ? `, [${f.png}](${f.png})` : ' (no PNG: no Chromium found)'}`);
+      for (const f of figs) out.push(`- ${f.title}: [${f.html}](${f.html})${f.png ? `, [${f.png}](${f.png})` : ' (HTML only)'}`);
       out.push('');
     }
     out.push('### The paper\'s claims on these results', '');

@@ -20,6 +20,7 @@ import { GraphBuilder, FLOAT } from '../lib/backend/onnx-graph';
 import { buildModernBertOnnx } from '../lib/models/onnx/modernbert-onnx';
 import { createSession, int64Tensor, loadOrt } from '../lib/backend/ort';
 import { writeFileAtomic } from '../lib/util';
+import { referencePython } from './common';
 import type { InferenceSession } from 'onnxruntime-node';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -105,8 +106,8 @@ async function timeOrtMatMul(M: number, K: number, N: number, threads: number): 
 }
 
 function timeTorch(args: (string | number)[], threads: number): number | null {
-  const py = path.join(ROOT, '.venv-reference', 'bin', 'python');
-  if (!fs.existsSync(py)) return null;
+  const py = referencePython(ROOT);
+  if (!py) return null;
   const r = spawnSync(py, [path.join(ROOT, 'bench', 'python', 'encode_torch.py'), ...args.map(String), String(REPEATS), String(threads)], {
     encoding: 'utf8',
     env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), HF_HUB_OFFLINE: '1' },
@@ -146,8 +147,8 @@ async function main(): Promise<void> {
     const t2 = timeTorch([current.file, c.n, c.length, DIM], 2);
     const torch1 = t1 === null ? null : tokens / t1;
     const torch2 = t2 === null ? null : tokens / t2;
-    const ratio = (x: number | null, y: number) => (x === null ? 'n/a' : (x / y).toFixed(2) + '×');
-    const row = `| ${c.model} | ${c.length} | ${c.n} | ${fmt(ours)} | ${fmt(ort1)} | ${fmt(ort2)} | ${fmt(torch1)} | ${fmt(torch2)} | ${ratio(ort1, torch1 ?? NaN)} | ${ratio(ort2, torch2 ?? NaN)} |`;
+    const ratio = (x: number | null, y: number | null) => (x === null || y === null ? 'n/a' : (x / y).toFixed(2) + '×');
+    const row = `| ${c.model} | ${c.length} | ${c.n} | ${fmt(ours)} | ${fmt(ort1)} | ${fmt(ort2)} | ${fmt(torch1)} | ${fmt(torch2)} | ${ratio(ort1, torch1)} | ${ratio(ort2, torch2)} |`;
     rows.push(row);
     process.stdout.write(row + '\n');
   }

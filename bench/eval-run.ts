@@ -13,6 +13,7 @@ import { evaluate, formatTrecEval } from '../lib/eval';
 import { writeFileAtomic } from '../lib/util';
 import { mulberry32 } from '../lib/util/rng';
 
+import { referencePython } from './common';
 const ROOT = path.resolve(__dirname, '..');
 const QUERIES = 1000;
 const DOCS_PER_QUERY = 1000;
@@ -102,13 +103,13 @@ function main(): void {
     if (ours.stdout !== formatTrecEval(result)) throw new Error('the CLI printed something else than the in-process evaluation');
     const oursAll = result.all;
 
-    const py = path.join(ROOT, '.venv-reference', 'bin', 'python');
+    const py = referencePython(ROOT);
     const rows: string[][] = [];
     let agreement = '';
     const note =
       'pytrec_eval here is the `pytrec-eval-terrier` wheel (it bundles the trec_eval C code); the original `pytrec-eval` sdist ' +
       'cannot be built offline because its build downloads trec_eval.';
-    if (fs.existsSync(py)) {
+    if (py) {
       const peer = wall(py, [path.join(ROOT, 'bench', 'python', 'eval_run_pytrec.py'), files.qrels, files.run, metricArg]);
       type Peer = { read_s: number; evaluate_s: number; means: Record<string, number>; per_query: Record<string, Record<string, number>> };
       const peers = peer.outputs.map((o) => JSON.parse(o) as Peer);
@@ -137,7 +138,7 @@ function main(): void {
       rows.push(['end to end (process wall time)', ours.seconds.toFixed(2), 'n/a']);
       rows.push(['read qrels + run (in process)', (tQrels + tRun).toFixed(2), 'n/a']);
       rows.push(['evaluate (in process)', tEval.toFixed(2), 'n/a']);
-      agreement = 'pytrec_eval not run: the reference venv (.venv-reference, test/reference/venv.sh) is absent.';
+      agreement = 'pytrec_eval not run: the reference environment (CZ_REFERENCE_VENV or .venv-reference, test/reference/venv.sh) is absent.';
     }
 
     const table = [

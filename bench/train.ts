@@ -17,6 +17,7 @@ import { buildModel } from '../lib/train/model-factory';
 import { syntheticExamples } from '../lib/data/synthetic';
 import { writeFileAtomic } from '../lib/util';
 
+import { referencePython } from './common';
 const ROOT = path.resolve(__dirname, '..');
 const LOAD = os.loadavg()[0];
 const BATCH = 64;
@@ -24,7 +25,7 @@ const STEPS = 10;
 const WARMUP = 2;
 const LQ = 16;
 const LD = 32;
-const PY = path.join(ROOT, '.venv-reference', 'bin', 'python');
+const PY = referencePython(ROOT);
 
 function config(dir: string, devices: number): TrainConfig {
   const raw = {
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
   }
   let torchVersion = '';
   for (const threads of [1, 2]) {
+    if (!PY) throw new Error('the reference environment (CZ_REFERENCE_VENV or .venv-reference; test/reference/venv.sh) is absent: PyTorch is the peer');
     const r = spawnSync(PY, [path.join(__dirname, 'python', 'train_torch.py'), modelDir, String(BATCH), String(LQ), String(LD), String(STEPS), String(threads)], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`train_torch.py: ${r.stderr}`);
     const rec = JSON.parse(r.stdout.trim().split('\n').pop()!);

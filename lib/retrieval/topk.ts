@@ -34,18 +34,7 @@ export function topKInto(scores: ArrayLike<number>, from: number, to: number, k:
       }
     } else if (before(scores, doc, heap[0])) {
       heap[0] = doc;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let w = i;
-        if (l < len && before(scores, heap[w], heap[l])) w = l;
-        if (r < len && before(scores, heap[w], heap[r])) w = r;
-        if (w === i) break;
-        const t = heap[i];
-        heap[i] = heap[w];
-        heap[w] = t;
-        i = w;
-      }
+      siftDown(scores, heap, len);
     }
   }
   // Heap sort in place, worst to the end: repeatedly move the root (worst kept) to the back.
@@ -53,20 +42,25 @@ export function topKInto(scores: ArrayLike<number>, from: number, to: number, k:
     const t = heap[0];
     heap[0] = heap[end];
     heap[end] = t;
-    for (let i = 0; ; ) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let w = i;
-      if (l < end && before(scores, heap[w], heap[l])) w = l;
-      if (r < end && before(scores, heap[w], heap[r])) w = r;
-      if (w === i) break;
-      const u = heap[i];
-      heap[i] = heap[w];
-      heap[w] = u;
-      i = w;
-    }
+    siftDown(scores, heap, end);
   }
   return len;
+}
+
+/** Restores the heap (worst kept at the root) over heap[0..len) after its root changed. */
+function siftDown(scores: ArrayLike<number>, heap: Int32Array | number[], len: number): void {
+  for (let i = 0; ; ) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let w = i;
+    if (l < len && ranksBefore(scores, heap[w], heap[l])) w = l;
+    if (r < len && ranksBefore(scores, heap[w], heap[r])) w = r;
+    if (w === i) return;
+    const t = heap[i];
+    heap[i] = heap[w];
+    heap[w] = t;
+    i = w;
+  }
 }
 
 /** Indices of the k best scores, best first (all of them, ranked, when k ≥ scores.length). */

@@ -1,7 +1,7 @@
 /**
  * Benchmark: ColBERT encoding throughput (tokens/s) of this library's ModernBERT against PyTorch
  * (transformers' ModernBertModel, sdpa attention) on the same model shapes with random weights: the
- * `tiny` preset and ModernBERT-base, at query length 32 and document lengths 180 and 300. PyTorch runs
+ * `tiny` and `small` presets and ModernBERT-base, at query length 32 and document lengths 180 and 300. PyTorch runs
  * with 1 thread (per-core comparison) and with 2. Timed: the forward pass, projection and normalisation
  * of one batch of already-tokenized ids (tokenization excluded on both sides); best of REPEATS after a
  * warm-up. Run: `npx tsx bench/encode.ts` (reference venv needed for the PyTorch column).
@@ -26,10 +26,13 @@ import type { InferenceSession } from 'onnxruntime-node';
 const ROOT = path.resolve(__dirname, '..');
 const DIM = 128;
 const REPEATS = 2;
-const CASES: { model: 'tiny' | 'base'; length: number; n: number }[] = [
+const CASES: { model: 'tiny' | 'small' | 'base'; length: number; n: number }[] = [
   { model: 'tiny', length: 32, n: 32 },
   { model: 'tiny', length: 180, n: 32 },
   { model: 'tiny', length: 300, n: 32 },
+  { model: 'small', length: 32, n: 32 },
+  { model: 'small', length: 180, n: 16 },
+  { model: 'small', length: 300, n: 8 },
   { model: 'base', length: 32, n: 16 },
   { model: 'base', length: 180, n: 4 },
   { model: 'base', length: 300, n: 4 },
@@ -189,7 +192,7 @@ async function main(): Promise<void> {
     '',
     'Tokens per second for one batch of already-tokenized ids (all attended) through the backbone, the',
     `projection to ${DIM} and per-token normalisation; best of ${REPEATS} after a warm-up. Random weights;`,
-    '`tiny` = 2 layers, hidden 64; `base` = ModernBERT-base (22 layers, hidden 768).',
+    '`tiny` = 2 layers, hidden 64; `small` = 4 layers, hidden 256; `base` = ModernBERT-base (22 layers, hidden 768).',
     '',
     '| model | length | batch | tfjs (tok/s, 1 thread) | ORT 1 thread | ORT 2 threads | PyTorch 1 thread | PyTorch 2 threads | ORT ÷ PyTorch, 1 thread | ORT ÷ PyTorch, 2 threads |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -31,3 +31,12 @@ export function referencePython(root: string): string | null {
   const py = path.join(venv, 'bin', 'python');
   return fs.existsSync(py) ? py : null;
 }
+
+/** n × L token ids below `vocab` from a fixed linear congruential sequence (the same ids on every run). */
+export function randomIds(n: number, L: number, vocab: number, seed = 12345): Int32Array {
+  let s = seed;
+  return Int32Array.from({ length: n * L }, () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s % vocab;
+  });
+}

@@ -20,7 +20,7 @@ import { GraphBuilder, FLOAT } from '../lib/backend/onnx-graph';
 import { buildModernBertOnnx } from '../lib/models/onnx/modernbert-onnx';
 import { createSession, int64Tensor, loadOrt } from '../lib/backend/ort';
 import { writeFileAtomic } from '../lib/util';
-import { referencePython } from './common';
+import { referencePython, randomIds } from './common';
 import type { InferenceSession } from 'onnxruntime-node';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -38,16 +38,8 @@ const CASES: { model: 'tiny' | 'small' | 'base'; length: number; n: number }[] =
   { model: 'base', length: 300, n: 4 },
 ];
 
-function ids(n: number, L: number, vocab: number): Int32Array {
-  let s = 12345;
-  return Int32Array.from({ length: n * L }, () => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return s % vocab;
-  });
-}
-
 function timeOurs(model: ModernBert, proj: tf.Tensor2D, n: number, L: number): number {
-  const x = ids(n, L, model.config.vocabSize);
+  const x = randomIds(n, L, model.config.vocabSize);
   const mask = new Int32Array(n * L).fill(1);
   const run = () => {
     const e = tf.tidy(() => colbertProject(model.forward(x, mask, n, L), proj));
@@ -78,7 +70,7 @@ async function ortSession(model: ModernBert, proj: tf.Tensor2D, threads: number)
 }
 
 async function timeOrt(session: InferenceSession, vocab: number, n: number, L: number): Promise<number> {
-  const feeds = { input_ids: int64Tensor(ids(n, L, vocab), [n, L]), attention_mask: int64Tensor(new Int32Array(n * L).fill(1), [n, L]) };
+  const feeds = { input_ids: int64Tensor(randomIds(n, L, vocab), [n, L]), attention_mask: int64Tensor(new Int32Array(n * L).fill(1), [n, L]) };
   await session.run(feeds);
   let best = Infinity;
   for (let r = 0; r < REPEATS; r++) {

@@ -20,6 +20,7 @@ import { colbertScores } from '../lib/scores';
 import { relativeError } from '../lib/util/numeric';
 import { writeFileAtomic } from '../lib/util';
 
+import { randomIds } from './common';
 const ROOT = path.resolve(__dirname, '..');
 const REPEATS = 3;
 const NQ = 32;
@@ -27,18 +28,10 @@ const LQ = 32;
 const ND = 32;
 const LD = 128;
 
-function ids(n: number, L: number, vocab: number, seed: number): Int32Array {
-  let s = seed;
-  return Int32Array.from({ length: n * L }, () => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return s % vocab;
-  });
-}
-
 function step(model: ModernBert, proj: tf.Variable, vars: tf.Variable[]): { seconds: number; grads: Float32Array } {
   const c = model.config;
-  const qi = ids(NQ, LQ, c.vocabSize, 1);
-  const di = ids(ND, LD, c.vocabSize, 2);
+  const qi = randomIds(NQ, LQ, c.vocabSize, 1);
+  const di = randomIds(ND, LD, c.vocabSize, 2);
   const qm = new Int32Array(NQ * LQ).fill(1);
   const dm = new Int32Array(ND * LD).fill(1);
   const t = performance.now();

@@ -5,7 +5,7 @@
  */
 import * as aq from 'arquero';
 import type { Figure } from './figures';
-import { findChromium, renderPngs } from './render';
+import { escapeHtml, findChromium, renderPngs } from './render';
 
 type ColumnTable = ReturnType<typeof aq.from>;
 export type Row = Record<string, string | number | boolean | null | undefined>;
@@ -45,10 +45,6 @@ function formatCell(v: unknown, digits: number): string {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(digits);
   if (v === null || v === undefined) return '';
   return String(v);
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 }
 
 /** A plain HTML table (no inline styles: small in a committed notebook, and code hosts strip them anyway). */

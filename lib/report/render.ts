@@ -30,7 +30,8 @@ export function findChromium(): string | null {
   return null;
 }
 
-function escapeHtml(s: string): string {
+/** Text made safe inside HTML (elements and attribute values). */
+export function escapeHtml(s: string): string {
   return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 }
 

@@ -2,9 +2,9 @@
  * Optimisation: AdamW (PyTorch's algorithm: decoupled weight decay applied before the update, bias
  * correction, eps added after the square root), the linear warm-up/decay schedule of Hugging Face's
  * get_linear_schedule_with_warmup, and global-norm gradient clipping as torch.nn.utils.clip_grad_norm_.
- * Gradients are arrays aligned with the variable list.
+ * Parameters, gradients and moments are flat float32 arrays (every variable in order, each row-major),
+ * whichever engine computed the gradient; each element is updated in float64 and stored as float32.
  */
-import * as tf from '@tensorflow/tfjs-core';
 
 export interface AdamWOptions {
   betas?: [number, number];
@@ -14,69 +14,53 @@ export interface AdamWOptions {
 
 export interface AdamWState {
   step: number;
-  m: Float32Array[];
-  v: Float32Array[];
+  m: Float32Array;
+  v: Float32Array;
 }
 
 export class AdamW {
   readonly betas: [number, number];
   readonly eps: number;
   readonly weightDecay: number;
-  private m: tf.Tensor[];
-  private v: tf.Tensor[];
+  private m: Float32Array;
+  private v: Float32Array;
   /** Number of updates taken so far. */
   step = 0;
 
-  constructor(readonly variables: tf.Variable[], opts: AdamWOptions = {}) {
+  constructor(readonly size: number, opts: AdamWOptions = {}) {
     this.betas = opts.betas ?? [0.9, 0.999];
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0.01;
-    this.m = variables.map((x) => tf.keep(tf.zerosLike(x)));
-    this.v = variables.map((x) => tf.keep(tf.zerosLike(x)));
+    this.m = new Float32Array(size);
+    this.v = new Float32Array(size);
   }
 
-  /** One update with learning rate `lr`; `grads[i]` belongs to `variables[i]`. */
-  apply(grads: tf.Tensor[], lr: number): void {
-    if (grads.length !== this.variables.length) throw new Error(`AdamW: ${grads.length} gradients for ${this.variables.length} variables`);
+  /** One update of `params` (in place) with learning rate `lr`. */
+  apply(params: Float32Array, grads: Float32Array, lr: number): void {
+    if (params.length !== this.size || grads.length !== this.size) throw new Error(`AdamW: ${params.length} parameters and ${grads.length} gradients for ${this.size}`);
     this.step += 1;
     const [b1, b2] = this.betas;
-    const bc1 = 1 - Math.pow(b1, this.step);
     const bc2sqrt = Math.sqrt(1 - Math.pow(b2, this.step));
-    const stepSize = lr / bc1;
-    this.variables.forEach((p, i) => {
+    const stepSize = lr / (1 - Math.pow(b1, this.step));
+    const decay = 1 - lr * this.weightDecay;
+    const { m, v, eps } = this;
+    for (let i = 0; i < params.length; i++) {
       const g = grads[i];
-      const [m, v, next] = tf.tidy(() => {
-        const m = tf.add(this.m[i], tf.mul(tf.sub(g, this.m[i]), 1 - b1));
-        const v = tf.add(tf.mul(this.v[i], b2), tf.mul(tf.square(g), 1 - b2));
-        const decayed = tf.mul(p, 1 - lr * this.weightDecay);
-        const denom = tf.add(tf.div(tf.sqrt(v), bc2sqrt), this.eps);
-        return [tf.keep(m), tf.keep(v), tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize))];
-      });
-      p.assign(next);
-      next.dispose();
-      this.m[i].dispose();
-      this.v[i].dispose();
-      this.m[i] = m;
-      this.v[i] = v;
-    });
+      const mi = (m[i] = m[i] + (g - m[i]) * (1 - b1));
+      const vi = (v[i] = v[i] * b2 + g * g * (1 - b2));
+      params[i] = params[i] * decay - (mi / (Math.sqrt(vi) / bc2sqrt + eps)) * stepSize;
+    }
   }
 
   getState(): AdamWState {
-    return { step: this.step, m: this.m.map((t) => t.dataSync() as Float32Array), v: this.v.map((t) => t.dataSync() as Float32Array) };
+    return { step: this.step, m: this.m.slice(), v: this.v.slice() };
   }
 
   setState(s: AdamWState): void {
-    if (s.m.length !== this.variables.length) throw new Error(`AdamW state has ${s.m.length} moments for ${this.variables.length} variables`);
+    if (s.m.length !== this.size || s.v.length !== this.size) throw new Error(`AdamW state has ${s.m.length} moments for ${this.size} parameters`);
     this.step = s.step;
-    this.m.forEach((t) => t.dispose());
-    this.v.forEach((t) => t.dispose());
-    this.m = s.m.map((a, i) => tf.keep(tf.tensor(a, this.variables[i].shape, 'float32')));
-    this.v = s.v.map((a, i) => tf.keep(tf.tensor(a, this.variables[i].shape, 'float32')));
-  }
-
-  dispose(): void {
-    this.m.forEach((t) => t.dispose());
-    this.v.forEach((t) => t.dispose());
+    this.m = s.m.slice();
+    this.v = s.v.slice();
   }
 }
 
@@ -97,27 +81,21 @@ export function learningRateAt(step: number, s: ScheduleOptions): number {
   return s.lr * Math.max(0, (s.totalSteps - step) / Math.max(1, s.totalSteps - s.warmupSteps));
 }
 
-/** Global L2 norm of all gradients. */
-export function globalNorm(grads: tf.Tensor[]): number {
+/** Σx² over every element, in float64 and in order (a float32 norm can overflow on finite values). */
+export function sumOfSquares(x: Float32Array): number {
   let total = 0;
-  for (const g of grads) {
-    const s = tf.tidy(() => tf.sum(tf.square(g)));
-    total += s.dataSync()[0];
-    s.dispose();
-  }
-  return Math.sqrt(total);
+  for (let i = 0; i < x.length; i++) total += x[i] * x[i];
+  return total;
 }
 
 /**
- * Scales gradients so their global norm is at most maxNorm (torch: coefficient maxNorm/(norm+1e-6),
- * clamped at 1). Returns the norm before clipping and new gradient tensors (the inputs are disposed).
+ * Scales gradients (in place) so their global norm is at most maxNorm (torch: coefficient maxNorm/(norm+1e-6),
+ * clamped at 1). Returns the norm before clipping.
  */
-export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number, norm = globalNorm(grads)): { norm: number; grads: tf.Tensor[] } {
+export function clipByGlobalNorm(grads: Float32Array, maxNorm: number, norm = Math.sqrt(sumOfSquares(grads))): number {
   const coef = Math.min(1, maxNorm / (norm + 1e-6));
-  if (coef >= 1) return { norm, grads };
-  const out = grads.map((g) => tf.mul(g, coef));
-  grads.forEach((g) => g.dispose());
-  return { norm, grads: out };
+  if (coef < 1) for (let i = 0; i < grads.length; i++) grads[i] *= coef;
+  return norm;
 }
 
 /** k learning rates log-spaced from hi down to lo (the paper sweeps 10 values per phase, Table 1). */

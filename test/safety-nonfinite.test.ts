@@ -6,7 +6,6 @@ import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/backend';
 import { runReplica, NonFiniteLossError, type LogRecord } from '../lib/train/run';
 import { tinyConfig, tmpDir } from './train-helpers/fixtures';
@@ -30,12 +29,8 @@ for (const value of [NaN, Infinity]) {
       hooks: {
         onLog: (r) => logged.push(r),
         onGradients: (step, grads) => {
-          if (step !== 3) return grads;
-          // One element of one gradient overflows, as a too-large learning rate makes happen.
-          const g = grads[0];
-          const bad = tf.tidy(() => g.flatten().concat(tf.tensor1d([value])).slice(1).reshape(g.shape));
-          g.dispose();
-          return [bad, ...grads.slice(1)];
+          // One element of the gradient overflows, as a too-large learning rate makes happen.
+          if (step === 3) grads[grads.length - 2] = value;
         },
       },
     });

@@ -47,6 +47,8 @@ export interface OrtSessionOptions {
   threads?: number;
   /** Execution provider; default CZ_ORT_PROVIDER or 'cpu'. */
   provider?: OrtProvider;
+  /** The GPU of the CUDA provider (default 0): one per training device. */
+  deviceId?: number;
 }
 
 function envThreads(): number | undefined {
@@ -64,6 +66,11 @@ function envProvider(): OrtProvider | undefined {
   return v;
 }
 
+/** The execution provider sessions use by default: CZ_ORT_PROVIDER, else cpu. */
+export function defaultProvider(): OrtProvider {
+  return envProvider() ?? 'cpu';
+}
+
 export function defaultThreads(): number {
   return envThreads() ?? (os.availableParallelism?.() ?? os.cpus().length);
 }
@@ -78,7 +85,7 @@ export async function createSession(model: string | Uint8Array, where: string, o
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     logSeverityLevel: 3,
-    executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+    executionProviders: provider === 'cuda' ? [{ name: 'cuda', deviceId: opts.deviceId ?? 0 }, 'cpu'] : ['cpu'],
   };
   try {
     return typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);

@@ -110,6 +110,32 @@ export function attentionDropoutScale(W: number, rate: number, seed: number, i: 
   return tf.tidy(() => tf.randomUniform([W, W], 0, 1, 'float32', seed + i).greaterEqual(rate).cast('float32').div(1 - rate) as tf.Tensor2D);
 }
 
+/**
+ * The keep-masks `attention` applies to the probabilities of n sequences, unpacked per sequence and head:
+ * [n, heads, L, L] (block (b0/g)·heads + h holds sequences b0 … b0+g−1 of head h on its diagonal).
+ */
+export function attentionDropoutMasks(s: AttentionShape, rate: number, seed: number): Float32Array {
+  const { n, L, heads } = s;
+  const g = groupSize({ ...s, cos: new Float32Array(0), sin: new Float32Array(0), mask: new Float32Array(0), maskRows: 1 });
+  const out = new Float32Array(n * heads * L * L);
+  for (let b0 = 0; b0 < n; b0 += g) {
+    const gs = Math.min(g, n - b0);
+    const W = gs * L;
+    for (let h = 0; h < heads; h++) {
+      const t = attentionDropoutScale(W, rate, seed, (b0 / g) * heads + h);
+      const block = t.dataSync() as Float32Array;
+      t.dispose();
+      for (let j = 0; j < gs; j++) {
+        for (let r = 0; r < L; r++) {
+          const src = (j * L + r) * W + j * L;
+          out.set(block.subarray(src, src + L), (((b0 + j) * heads + h) * L + r) * L);
+        }
+      }
+    }
+  }
+  return out;
+}
+
 function dropoutScale(a: AttentionInputs, W: number, i: number): tf.Tensor2D | null {
   if (!a.dropout || a.dropout.rate <= 0) return null;
   return attentionDropoutScale(W, a.dropout.rate, a.dropout.seed, i);

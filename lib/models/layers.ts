@@ -162,6 +162,12 @@ export class SeededDropout {
 
   apply<T extends tf.Tensor>(x: T, rate: number): T {
     if (!this.active || rate <= 0) return x;
-    return tf.dropout(x, rate, undefined, this.nextSeed()) as T;
+    return tf.mul(x, dropoutMultiplier(x.shape, rate, this.nextSeed())) as T;
   }
+}
+
+/** tf.dropout's multiplier for `shape`: floor(u + keep) / keep with u ~ U[0, 1) seeded (0 or 1/keep). */
+export function dropoutMultiplier(shape: number[], rate: number, seed: number): tf.Tensor {
+  const keep = 1 - rate;
+  return tf.tidy(() => tf.div(tf.floor(tf.add(tf.randomUniform(shape, 0, 1, 'float32', seed), keep)), keep));
 }

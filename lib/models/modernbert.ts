@@ -16,10 +16,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { matMul } from '../backend/index';
-import { attention } from './attention';
+import { attention, attentionDropoutMasks } from './attention';
 import { UserError } from '../util/errors';
 import type { ModernBertConfig } from './config';
-import { activate, embed, geglu, layerNorm, linear, ropeTables, SeededDropout } from './layers';
+import { activate, dropoutMultiplier, embed, geglu, layerNorm, linear, ropeTables, SeededDropout } from './layers';
 
 const F32_MIN = -3.4028234663852886e38;
 
@@ -103,6 +103,38 @@ function initialValue(c: ModernBertConfig, s: ParamSpec, seed: number): tf.Tenso
 export function parameterSeed(seed: number, index: number): number {
   const s = seed * 1000003 + index;
   return s !== 0 ? s : 1000002;
+}
+
+/** A dropout site's keep-mask (scaled by 1/(1 − rate)), in the layout of the values it multiplies. */
+export interface DropoutMask {
+  dims: number[];
+  data: Float32Array;
+}
+
+/**
+ * The dropout masks `ModernBert.forward` draws in training for n sequences of length L and `seed`, by site
+ * (`embeddings`, `layers.i.attn.probs` [n, heads, L, L], `layers.i.attn.out` [n, L, H], `layers.i.mlp`
+ * [n, L, intermediate]), drawn in forward's order from the same seeds: another engine replays them exactly.
+ */
+export function trainingDropoutMasks(c: ModernBertConfig, n: number, L: number, seed: number): Map<string, DropoutMask> {
+  const drop = new SeededDropout(true, seed);
+  const out = new Map<string, DropoutMask>();
+  const draw = (site: string, rows: number, cols: number, rate: number) => {
+    if (rate <= 0) return;
+    const t = dropoutMultiplier([rows, cols], rate, drop.nextSeed());
+    out.set(site, { dims: [n, L, cols], data: t.dataSync() as Float32Array });
+    t.dispose();
+  };
+  draw('embeddings', n * L, c.hiddenSize, c.embeddingDropout);
+  for (let i = 0; i < c.numLayers; i++) {
+    if (c.attentionDropout > 0) {
+      const data = attentionDropoutMasks({ n, L, heads: c.numHeads, headDim: c.headDim }, c.attentionDropout, drop.nextSeed());
+      out.set(`layers.${i}.attn.probs`, { dims: [n, c.numHeads, L, L], data });
+    }
+    draw(`layers.${i}.attn.out`, n * L, c.hiddenSize, c.attentionDropout);
+    draw(`layers.${i}.mlp`, n * L, c.intermediateSize, c.mlpDropout);
+  }
+  return out;
 }
 
 export class ModernBert {
@@ -203,7 +235,12 @@ export class ModernBert {
 
   /** Trainable variables: the backbone, plus the MLM head when `withHead`. */
   variables(withHead = false): tf.Variable[] {
-    return this.specs.filter((s) => withHead || !s.head).map((s) => this.params.get(s.name)).filter((v): v is tf.Variable => !!v);
+    return this.namedVariables(withHead).map((v) => v.variable);
+  }
+
+  /** The same variables with their transformers names (Linear weights held [in, out]). */
+  namedVariables(withHead = false): Array<{ name: string; variable: tf.Variable }> {
+    return this.specs.filter((s) => (withHead || !s.head) && this.params.has(s.name)).map((s) => ({ name: s.name, variable: this.params.get(s.name)! }));
   }
 
   /**

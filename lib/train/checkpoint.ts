@@ -7,11 +7,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { writeDirAtomic, writeJsonAtomic } from '../util/atomic';
 import { UserError } from '../util/errors';
 import type { AdamW } from './optim';
-import type { TrainModel } from './model-factory';
+import type { TrainEngine } from './engine';
 import type { TrainConfig } from './config';
 
 export interface TrainerState {
@@ -49,7 +48,7 @@ export function checkpointDir(output: string, step: number): string {
 }
 
 /** Settings that may change between a run and its resumption (how it runs, not what it computes). */
-const MAY_CHANGE = new Set(['devices', 'deviceTransport', 'logEvery', 'checkpointEvery', 'keepCheckpoints', 'eval', 'output']);
+const MAY_CHANGE = new Set(['devices', 'deviceTransport', 'logEvery', 'checkpointEvery', 'keepCheckpoints', 'eval', 'output', 'engine']);
 
 /** The first setting (dotted path) that differs between two configs, ignoring MAY_CHANGE. */
 export function firstDifference(a: unknown, b: unknown, at = ''): string | null {
@@ -63,17 +62,18 @@ export function firstDifference(a: unknown, b: unknown, at = ''): string | null 
   return null;
 }
 
-export async function saveCheckpoint(output: string, step: number, config: TrainConfig, model: TrainModel, variables: tf.Variable[], opt: AdamW): Promise<string> {
+export async function saveCheckpoint(output: string, step: number, config: TrainConfig, engine: TrainEngine, opt: AdamW): Promise<string> {
   const dir = checkpointDir(output, step);
   const keep = config.keepCheckpoints;
-  const state: TrainerState = { step, seed: config.seed, config, variables: variables.map((v) => ({ name: v.name, shape: v.shape })) };
+  const state: TrainerState = { step, seed: config.seed, config, variables: engine.variables };
   const os = opt.getState();
+  const model = engine.syncedModel();
   await writeDirAtomic(dir, async (tmp) => {
     if (model.save) await model.save(path.join(tmp, 'model'));
     fs.mkdirSync(path.join(tmp, 'trainer'));
-    fs.writeFileSync(path.join(tmp, 'trainer', 'state.json'), JSON.stringify({ ...state, optimizerStep: os.step }, null, 2));
-    fs.writeFileSync(path.join(tmp, 'trainer', 'variables.bin'), concat(variables.map((v) => v.dataSync() as Float32Array)));
-    fs.writeFileSync(path.join(tmp, 'trainer', 'optimizer.bin'), concat([...os.m, ...os.v]));
+    fs.writeFileSync(path.join(tmp, 'trainer', 'state.json'), JSON.stringify({ ...state, optimizerStep: os.step, engine: engine.engine }, null, 2));
+    fs.writeFileSync(path.join(tmp, 'trainer', 'variables.bin'), engine.params);
+    fs.writeFileSync(path.join(tmp, 'trainer', 'optimizer.bin'), concat([os.m, os.v]));
   });
   writeJsonAtomic(path.join(output, 'checkpoints', 'latest.json'), { step, dir: path.basename(dir) });
   // Older checkpoints beyond `keep` go only after the new one is in place.
@@ -91,27 +91,27 @@ export function latestCheckpoint(output: string): string | null {
   return fs.existsSync(path.join(full, 'trainer', 'state.json')) ? full : null;
 }
 
-/** Restores variables and optimizer state; returns the step to continue from. */
-export function loadCheckpoint(dir: string, variables: tf.Variable[], opt: AdamW, config?: TrainConfig): TrainerState {
+/**
+ * Restores the engine's parameters and the optimizer state (call engine.paramsChanged() after); returns the
+ * state with the step to continue from. Checkpoints of either engine load in either (the same flat layout).
+ */
+export function loadCheckpoint(dir: string, engine: TrainEngine, opt: AdamW, config?: TrainConfig): TrainerState {
   const where = path.join(dir, 'trainer');
   const state = JSON.parse(fs.readFileSync(path.join(where, 'state.json'), 'utf8')) as TrainerState & { optimizerStep: number };
   if (config && state.config) {
     const d = firstDifference(JSON.parse(JSON.stringify(config)), state.config);
     if (d) throw new UserError(`${where}: the checkpoint was trained with a different "${d}" than the config; resuming would not continue the same run`);
   }
+  const variables = engine.variables;
   if (state.variables.length !== variables.length) throw new UserError(`${where}: checkpoint has ${state.variables.length} variables, the model has ${variables.length}`);
   state.variables.forEach((v, i) => {
     const s = variables[i].shape;
     if (v.shape.length !== s.length || v.shape.some((d, j) => d !== s[j])) throw new UserError(`${where}: variable ${i} (${v.name}) has shape [${v.shape}], the model's is [${s}]`);
   });
-  const sizes = variables.map((v) => v.size);
-  const vals = split(readF32(path.join(where, 'variables.bin')), sizes, path.join(where, 'variables.bin'));
-  variables.forEach((v, i) => {
-    const t = tf.tensor(vals[i], v.shape, 'float32');
-    v.assign(t);
-    t.dispose();
-  });
-  const mv = split(readF32(path.join(where, 'optimizer.bin')), [...sizes, ...sizes], path.join(where, 'optimizer.bin'));
-  opt.setState({ step: state.optimizerStep, m: mv.slice(0, sizes.length), v: mv.slice(sizes.length) });
+  const n = engine.params.length;
+  const [values] = split(readF32(path.join(where, 'variables.bin')), [n], path.join(where, 'variables.bin'));
+  engine.params.set(values);
+  const [m, v] = split(readF32(path.join(where, 'optimizer.bin')), [n, n], path.join(where, 'optimizer.bin'));
+  opt.setState({ step: state.optimizerStep, m, v });
   return state;
 }

@@ -58,6 +58,8 @@ export const TrainConfigSchema = z.strictObject({
   /** Optimizer step every this many batches (gradients averaged). The paper's KD phase uses 2. */
   accumulationSteps: z.number().int().positive().default(1),
   devices: z.number().int().positive().default(1),
+  /** The engine that computes the steps: ort (ONNX Runtime) or tfjs; default --engine, else CZ_ENGINE, else ort where it loads. */
+  engine: z.enum(['ort', 'tfjs']).optional(),
   /** How devices talk: worker threads with shared memory, or one process each (e.g. one per GPU) over IPC. */
   deviceTransport: z.enum(['threads', 'processes']).default('threads'),
   /** Supervised: hard negatives used per query. */

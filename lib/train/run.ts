@@ -6,12 +6,14 @@
  *                                (config.data, batchSize, seed)
  *   2. task       tasks.ts       examples → texts in global order + the loss over their embeddings
  *                                (phase, negatives | candidates, temperature, normalizeStudentScores)
- *   3. shard      step.ts        tokenize, take this device's rows, then GradCache: embed without a graph,
- *                 gradcache.ts   gather embeddings across devices, loss and embedding gradients, replay and
- *                                back-propagate this device's rows (miniBatch); MLM instead: mlm-step.ts (config.mlm)
+ *   3. shard      engine.ts      the engine computes this device's share (ort/: ONNX Runtime; tfjs: step.ts,
+ *                 step.ts        gradcache.ts, mlm-step.ts): tokenize, take this device's rows, then GradCache —
+ *                 gradcache.ts   embed without a graph, gather embeddings across devices, loss and embedding
+ *                 ort/step.ts    gradients, replay and back-propagate this device's rows (miniBatch); MLM its own
  *   4. reduce     run.ts         micro-batches accumulated (accumulationSteps), gradients all-reduced over
  *                 devices/       devices in rank order (the transport: threads, processes, or none)
- *   5. update     optim.ts       clip (optimizer.clipNorm), AdamW at the scheduled learning rate (optimizer)
+ *   5. update     optim.ts       clip (optimizer.clipNorm), AdamW at the scheduled learning rate (optimizer), on
+ *                                the engine's flat parameter array
  *   6. record     run.ts         log.jsonl, evaluation (eval, through lib/eval), checkpoint.ts (checkpointEvery)
  * launch.ts decides where replicas run (this thread, worker threads, processes) and starts them.
  *
@@ -22,7 +24,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/select';
 import { UserError } from '../util/errors';
 import { progressBar } from '../util/progress';
@@ -31,15 +32,14 @@ import { writeMarker } from '../util/output';
 import type { TrainConfig } from './config';
 import { readTrainingFile, textsOf } from '../data/training';
 import { LocalTransport, sumInOrder, type Transport } from './devices/transport';
-import { buildModel, type TrainModel } from './model-factory';
-import { AdamW, clipByGlobalNorm, learningRateAt } from './optim';
+import type { TrainModel } from './model-factory';
+import { AdamW, clipByGlobalNorm, learningRateAt, sumOfSquares } from './optim';
 import { seedFor } from '../util/rng';
 import { BatchSampler } from './sampling';
-import { embeddingShardStep, type ShardResult } from './step';
-import { contrastiveObjective, contrastiveTask, distillationObjective, distillationTask, type EmbeddingTask } from './tasks';
-import type { DistillationExample, Example, PairExample, TripletExample } from '../data/training';
+import type { Example } from '../data/training';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { accumulate, plainStep, type EmbedInput, type EmbeddingLoss } from './gradcache';
+import { plainStep, type EmbedInput } from './gradcache';
+import { chooseEngine, createEngine, embeddingTask, TfjsEngine, type Engine, type TrainEngine } from './engine';
 
 export interface LogRecord {
   step: number;
@@ -52,16 +52,20 @@ export interface LogRecord {
 }
 
 export interface RunHooks {
-  /** Called after each optimizer step (tests inject crashes or corruption here). */
-  onStepEnd?(step: number, model: TrainModel): void | Promise<void>;
+  /** Called after each optimizer step with the parameters, which it may change (tests inject crashes or corruption here). */
+  onStepEnd?(step: number, params: Float32Array): void | Promise<void>;
   onLog?(rec: LogRecord): void;
-  /** Sees (and may replace) step's full gradient before it is checked and applied (tests inject non-finite values). */
-  onGradients?(step: number, grads: tf.Tensor[]): tf.Tensor[];
+  /** Sees (and may change) step's full gradient before it is checked and applied (tests inject non-finite values). */
+  onGradients?(step: number, grads: Float32Array): void;
 }
 
 export interface RunOptions {
   resume?: boolean;
   hooks?: RunHooks;
+  /** ort or tfjs (see engine.ts); default: chooseEngine's. */
+  engine?: Engine;
+  /** ONNX Runtime intra-op threads of this replica (default: the cores, shared among devices). */
+  threads?: number;
 }
 
 export interface EvalRecord {
@@ -78,6 +82,7 @@ export interface RunSummary {
   finalLoss: number;
   output: string;
   modelDir: string;
+  engine: Engine;
 }
 
 /** A non-finite loss or gradient: the run stops before the optimizer update, so every checkpoint stays finite. */
@@ -106,76 +111,28 @@ export function totalSteps(config: TrainConfig, sampler: BatchSampler): number {
   return config.steps ?? sampler.stepsIn(config.epochs!);
 }
 
-function flatten(ts: tf.Tensor[]): Float32Array {
-  const out = new Float32Array(ts.reduce((a, t) => a + t.size, 0));
-  let o = 0;
-  for (const t of ts) out.set(t.dataSync() as Float32Array, o), (o += t.size);
-  return out;
-}
-
-/** Σx² over every element, in float64 and in order (a plain loop: no flattened copy, no closure per element). */
-function sumOfSquares(ts: tf.Tensor[]): number {
-  let total = 0;
-  for (const t of ts) {
-    const v = t.dataSync() as Float32Array;
-    for (let i = 0; i < v.length; i++) total += v[i] * v[i];
-  }
-  return total;
-}
-
-function unflatten(all: Float32Array, like: tf.Tensor[], scale: number): tf.Tensor[] {
-  let o = 0;
-  return like.map((t) => {
-    const part = all.subarray(o, o + t.size);
-    o += t.size;
-    return tf.tidy(() => tf.mul(tf.tensor(part, t.shape, 'float32'), scale));
-  });
-}
-
-/** The texts and loss of a contrastive or distillation micro-batch. */
-function embeddingTask(config: TrainConfig, examples: Example[]): { task: EmbeddingTask; objective: EmbeddingLoss } {
-  if (config.phase === 'distillation') {
-    const task = distillationTask(examples as DistillationExample[], config.candidates);
-    return { task, objective: distillationObjective(task.teacher!, config.candidates, config.normalizeStudentScores) };
-  }
-  const task = contrastiveTask(examples as Array<PairExample | TripletExample>, config.phase === 'supervised' ? config.negatives : 0);
-  return { task, objective: contrastiveObjective(task.docsPerQuery, config.temperature) };
-}
-
-/** One micro-batch's gradient share on this rank, for any embedding phase. */
-async function microStep(config: TrainConfig, model: TrainModel, examples: Example[], extra: tf.Variable[], t: Transport, stepSeed: number): Promise<ShardResult> {
-  const perDevice = examples.length / t.world;
-  const miniBatch = config.miniBatch ?? perDevice;
-  if (config.phase !== 'mlm') {
-    const { task, objective } = embeddingTask(config, examples);
-    return embeddingShardStep(model, task, objective, extra, t, { miniBatch, stepSeed });
-  }
-  const { mlmShardStep } = require('./mlm-step') as typeof import('./mlm-step');
-  return mlmShardStep(config.mlm, model, examples, t, { miniBatch, stepSeed });
-}
-
 /**
- * The full gradient of one optimizer step on this replica: micro-batches (accumulation) each give this
- * rank's share, shares are summed over devices in rank order and averaged over micro-batches.
+ * The full gradient of one optimizer step on this replica (model parameters then extra ones): micro-batches
+ * (accumulation) each give this rank's share, shares are summed over devices in rank order and averaged
+ * over micro-batches.
  */
-export async function stepGradients(config: TrainConfig, model: TrainModel, examples: Example[], extra: tf.Variable[], t: Transport, step: number): Promise<{ loss: number; grads: tf.Tensor[]; extraGrads: tf.Tensor[] }> {
+export async function stepGradients(config: TrainConfig, engine: TrainEngine, examples: Example[], t: Transport, step: number): Promise<{ loss: number; grads: Float32Array }> {
   const k = config.accumulationSteps;
   const micro = examples.length / k;
-  let grads: tf.Tensor[] | null = null;
-  let extraGrads: tf.Tensor[] | null = null;
+  const model = new Float32Array(engine.modelSize);
+  const extra = new Float32Array(engine.params.length - engine.modelSize);
   let loss = 0;
   for (let a = 0; a < k; a++) {
-    const r = await microStep(config, model, examples.slice(a * micro, (a + 1) * micro), extra, t, seedFor(config.seed, step, a));
+    const r = await engine.microStep(examples.slice(a * micro, (a + 1) * micro), t, seedFor(config.seed, step, a));
     loss += r.loss / k;
-    grads = accumulate(grads, r.grads);
-    extraGrads = accumulate(extraGrads, r.extraGrads);
+    for (let i = 0; i < model.length; i++) model[i] += r.grads[i];
+    for (let i = 0; i < extra.length; i++) extra[i] += r.extraGrads[i];
   }
-  const summed = await t.allReduceSum(flatten(grads!));
-  const full = unflatten(summed, grads!, 1 / k);
-  grads!.forEach((g) => g.dispose());
-  const ex = extraGrads!.map((g) => tf.tidy(() => tf.mul(g, 1 / k)));
-  extraGrads!.forEach((g) => g.dispose());
-  return { loss, grads: full, extraGrads: ex };
+  const summed = await t.allReduceSum(model);
+  const grads = new Float32Array(engine.params.length);
+  for (let i = 0; i < summed.length; i++) grads[i] = summed[i] * (1 / k);
+  for (let i = 0; i < extra.length; i++) grads[summed.length + i] = extra[i] * (1 / k);
+  return { loss, grads };
 }
 
 export interface ProbeResult {
@@ -184,26 +141,33 @@ export interface ProbeResult {
   gradient: Float32Array;
 }
 
-function extraVariables(config: TrainConfig, rank: number): tf.Variable[] {
-  const learnT = (config.phase === 'unsupervised' || config.phase === 'supervised') && config.temperature.learnable;
-  return learnT ? [tf.tidy(() => tf.variable(tf.scalar(Math.log(config.temperature.value)), true, `log_temperature_${rank}_${++extraCount}`))] : [];
-}
-let extraCount = 0;
-
 /**
  * The gradient of step 1 without updating anything (for gradcheck). `plain` computes it on one device
  * as ONE graph over the whole batch (mini-batches seeded as GradCache seeds them), the reference that
  * GradCache and data parallelism must reproduce.
  */
-export async function probeGradient(config: TrainConfig, t: Transport = new LocalTransport(), opts: { plain?: boolean } = {}): Promise<ProbeResult> {
+export async function probeGradient(config: TrainConfig, t: Transport = new LocalTransport(), opts: { plain?: boolean; engine?: Engine; threads?: number } = {}): Promise<ProbeResult> {
   await initBackend();
-  const model = await buildModel(config);
-  const extra = extraVariables(config, t.rank);
-  const { sources, sampler } = loadData(config);
-  const examples = sampler.batchAt(0).items.map((it) => sources[it.source][it.index]);
-  if (opts.plain) {
-    if (t.world !== 1) throw new Error('the plain reference runs on one device');
-    if (config.phase === 'mlm') return probeGradient({ ...config, miniBatch: config.batchSize }, t);
+  if (opts.plain) return plainGradient(config, t);
+  const engine = await createEngine(config, t, chooseEngine(config, opts.engine ?? config.engine), { threads: opts.threads });
+  try {
+    const { sources, sampler } = loadData(config);
+    const examples = sampler.batchAt(0).items.map((it) => sources[it.source][it.index]);
+    const r = await stepGradients(config, engine, examples, t, 0);
+    return { loss: r.loss, gradient: r.grads };
+  } finally {
+    await engine.dispose();
+  }
+}
+
+/** The tfjs one-graph reference gradient of step 1 (see probeGradient). */
+async function plainGradient(config: TrainConfig, t: Transport): Promise<ProbeResult> {
+  if (t.world !== 1) throw new Error('the plain reference runs on one device');
+  if (config.phase === 'mlm') return probeGradient({ ...config, miniBatch: config.batchSize }, t, { engine: 'tfjs' });
+  const engine = (await createEngine(config, t, 'tfjs')) as TfjsEngine;
+  try {
+    const { sources, sampler } = loadData(config);
+    const examples = sampler.batchAt(0).items.map((it) => sources[it.source][it.index]);
     const k = config.accumulationSteps;
     const micro = examples.length / k;
     const parts: Float32Array[] = [];
@@ -212,35 +176,42 @@ export async function probeGradient(config: TrainConfig, t: Transport = new Loca
       const ex = examples.slice(a * micro, (a + 1) * micro);
       const { task, objective } = embeddingTask(config, ex);
       const inputs: EmbedInput[] = [
-        { role: 'query', tokens: model.tokenize(task.queries, 'query') },
-        { role: 'document', tokens: model.tokenize(task.documents, 'document') },
+        { role: 'query', tokens: engine.model.tokenize(task.queries, 'query') },
+        { role: 'document', tokens: engine.model.tokenize(task.documents, 'document') },
       ];
-      const r = plainStep(model, inputs, objective, extra, { miniBatch: config.miniBatch ?? micro, stepSeed: seedFor(config.seed, 0, a) });
+      const r = plainStep(engine.model, inputs, objective, engine.extra, { miniBatch: config.miniBatch ?? micro, stepSeed: seedFor(config.seed, 0, a) });
       loss += r.loss / k;
-      parts.push(flatten([...r.grads, ...r.extraGrads]).map((x) => x / k));
-      [...r.grads, ...r.extraGrads].forEach((g) => g.dispose());
+      const all = [...r.grads, ...r.extraGrads];
+      const flat = new Float32Array(all.reduce((n, g) => n + g.size, 0));
+      let o = 0;
+      for (const g of all) flat.set(g.dataSync() as Float32Array, o), (o += g.size), g.dispose();
+      parts.push(flat.map((x) => x / k));
     }
-    extra.forEach((v) => v.dispose());
-    (model as { dispose?: () => void }).dispose?.();
     return { loss, gradient: sumInOrder(parts) };
+  } finally {
+    await engine.dispose();
   }
-  const r = await stepGradients(config, model, examples, extra, t, 0);
-  const gradient = flatten([...r.grads, ...r.extraGrads]);
-  [...r.grads, ...r.extraGrads, ...extra].forEach((x) => x.dispose());
-  (model as { dispose?: () => void }).dispose?.();
-  return { loss: r.loss, gradient };
 }
 
 /** Runs (or resumes) training on this replica; `t` connects it to the other replicas. */
 export async function runReplica(config: TrainConfig, t: Transport = new LocalTransport(), opts: RunOptions = {}): Promise<RunSummary> {
   await initBackend();
   const lead = t.rank === 0;
-  const model = await buildModel(config);
-  const extra = extraVariables(config, t.rank);
-  const learnT = extra.length > 0;
-  const variables = [...model.trainableVariables, ...extra];
-  const opt = new AdamW(variables, { betas: config.optimizer.betas as [number, number], eps: config.optimizer.eps, weightDecay: config.optimizer.weightDecay });
+  const engineName = chooseEngine(config, opts.engine ?? config.engine);
   const { sources, sampler } = loadData(config);
+  const engine = await createEngine(config, t, engineName, { threads: opts.threads });
+  try {
+    return await trainLoop(config, engine, t, { sources, sampler }, opts, lead);
+  } finally {
+    await engine.dispose();
+  }
+}
+
+/** The optimiser steps of a run (from its last checkpoint when resuming), its log, evaluations and checkpoints. */
+async function trainLoop(config: TrainConfig, engine: TrainEngine, t: Transport, data: { sources: Example[][]; sampler: BatchSampler }, opts: RunOptions, lead: boolean): Promise<RunSummary> {
+  const { sources, sampler } = data;
+  const params = engine.params;
+  const opt = new AdamW(params.length, { betas: config.optimizer.betas as [number, number], eps: config.optimizer.eps, weightDecay: config.optimizer.weightDecay });
   const total = totalSteps(config, sampler);
   const schedule = { kind: config.optimizer.schedule, lr: config.optimizer.lr, warmupSteps: config.optimizer.warmupSteps, totalSteps: total };
   const logFile = path.join(config.output, 'log.jsonl');
@@ -251,7 +222,10 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
   let lastCkpt: string | null = null;
   if (opts.resume) {
     lastCkpt = latestCheckpoint(config.output);
-    if (lastCkpt) start = loadCheckpoint(lastCkpt, variables, opt, config).step;
+    if (lastCkpt) {
+      start = loadCheckpoint(lastCkpt, engine, opt, config).step;
+      engine.paramsChanged();
+    }
     // Resume-or-start keeps restartable jobs simple, but it must not look like a resumed run.
     else if (lead) process.stderr.write(`--resume: no checkpoint in ${config.output}; starting from step 0\n`);
   } else if (latestCheckpoint(config.output)) {
@@ -260,7 +234,8 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
   }
   if (lead) {
     fs.mkdirSync(config.output, { recursive: true });
-    fs.writeFileSync(path.join(config.output, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    // The run records the engine that trained it (a resume may use the other one: same numbers to ~1e-6).
+    fs.writeFileSync(path.join(config.output, 'config.json'), JSON.stringify({ ...config, engine: engine.engine }, null, 2) + '\n');
     writeMarker(config.output, 'train');
     // The log keeps exactly the steps the weights have seen: lines past the resumed step are dropped.
     for (const f of [logFile, evalFile]) {
@@ -269,7 +244,7 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
     }
   }
 
-  const bar = lead ? progressBar(`train ${config.phase}/${config.head}`, total, 'steps') : null;
+  const bar = lead ? progressBar(`train ${config.phase}/${config.head} (${engine.engine})`, total, 'steps') : null;
   bar?.update(start);
   let loss = NaN;
   const began = Date.now();
@@ -282,60 +257,55 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
       const t0 = Date.now();
       const ref = sampler.batchAt(step);
       const examples = ref.items.map((it) => sources[it.source][it.index]);
-      const { loss: stepLoss, grads: full, extraGrads: ex } = await stepGradients(config, model, examples, extra, t, step);
-      loss = stepLoss;
-      if (!Number.isFinite(loss)) {
-        full.forEach((g) => g.dispose());
-        ex.forEach((g) => g.dispose());
-        throw new NonFiniteLossError(step + 1, loss, lastCkpt);
-      }
-      let all = [...full, ...ex];
-      if (opts.hooks?.onGradients) all = opts.hooks.onGradients(step + 1, all);
+      const r = await stepGradients(config, engine, examples, t, step);
+      loss = r.loss;
+      if (!Number.isFinite(loss)) throw new NonFiniteLossError(step + 1, loss, lastCkpt);
+      const grads = r.grads;
+      opts.hooks?.onGradients?.(step + 1, grads);
       // Checked in float64 over the elements (a float32 norm can overflow on finite values); the
       // all-reduced gradient is the same on every replica, so all of them stop here together.
-      let gradNorm = Math.sqrt(sumOfSquares(all));
-      if (!Number.isFinite(gradNorm)) {
-        all.forEach((g) => g.dispose());
-        throw new NonFiniteLossError(step + 1, gradNorm, lastCkpt, 'gradient');
-      }
+      let gradNorm = Math.sqrt(sumOfSquares(grads));
+      if (!Number.isFinite(gradNorm)) throw new NonFiniteLossError(step + 1, gradNorm, lastCkpt, 'gradient');
       // The norm just computed serves the clipping too (one pass over the gradients, not two).
-      if (config.optimizer.clipNorm !== undefined) ({ norm: gradNorm, grads: all } = clipByGlobalNorm(all, config.optimizer.clipNorm, gradNorm));
+      if (config.optimizer.clipNorm !== undefined) gradNorm = clipByGlobalNorm(grads, config.optimizer.clipNorm, gradNorm);
       const lr = learningRateAt(step, schedule);
-      opt.apply(all, lr);
-      all.forEach((g) => g.dispose());
+      opt.apply(params, grads, lr);
+      engine.paramsChanged();
 
       const done = step + 1;
       if (lead) {
         const secs = (Date.now() - t0) / 1000;
         const rec: LogRecord = { step: done, loss, lr, gradNorm, examplesPerSec: config.batchSize / Math.max(secs, 1e-9), seconds: (Date.now() - began) / 1000 };
-        if (learnT) rec.temperature = Math.exp(extra[0].dataSync()[0]);
+        const temperature = engine.temperature();
+        if (temperature !== undefined) rec.temperature = temperature;
         if (done % config.logEvery === 0 || done === total) fs.appendFileSync(logFile, JSON.stringify(rec) + '\n');
         opts.hooks?.onLog?.(rec);
         bar!.update(done, { loss: loss.toFixed(4) });
       }
       if (config.eval && (done === total || (config.eval.every !== undefined && done % config.eval.every === 0))) {
         if (lead) {
-          lastEval = await evaluateModel(config, model, done);
+          lastEval = await evaluateModel(config, engine.syncedModel(), done);
           fs.appendFileSync(evalFile, JSON.stringify(lastEval) + '\n');
         }
         await t.barrier();
       }
       if (done % config.checkpointEvery === 0 || done === total) {
-        if (lead) lastCkpt = await saveCheckpoint(config.output, done, config, model, variables, opt);
+        if (lead) lastCkpt = await saveCheckpoint(config.output, done, config, engine, opt);
         await t.barrier();
       }
-      await opts.hooks?.onStepEnd?.(done, model);
+      if (opts.hooks?.onStepEnd) {
+        await opts.hooks.onStepEnd(done, params);
+        engine.paramsChanged();
+      }
     }
   } finally {
     bar?.stop();
   }
   const modelDir = path.join(config.output, 'model');
+  const model = engine.syncedModel();
   if (lead && model.save) await writeDirAtomic(modelDir, (dir) => model.save!(dir));
   await t.barrier();
-  opt.dispose();
-  extra.forEach((v) => v.dispose());
-  (model as { dispose?: () => void }).dispose?.();
-  return { steps: total, startStep: start, finalLoss: loss, output: config.output, modelDir, lastEval };
+  return { steps: total, startStep: start, finalLoss: loss, output: config.output, modelDir, lastEval, engine: engine.engine };
 }
 
 /** Retrieval evaluation of the current weights on the config's datasets. */

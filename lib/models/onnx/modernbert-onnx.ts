@@ -51,9 +51,10 @@ export function layoutShape(spec: { shape: number[]; linear: boolean }): number[
   return spec.linear ? [spec.shape[1], spec.shape[0]] : spec.shape;
 }
 
-/** The graph's input ids and attention mask. */
-export function textInputs(g: DiffGraph): { ids: Sym; mask: Sym } {
-  return { ids: g.input('input_ids', 'int64', ['batch', 'sequence']), mask: g.input('attention_mask', 'int64', ['batch', 'sequence']) };
+/** Input ids and attention mask [batch, sequence] (int64); `prefix` names a second text input of one graph. */
+export function textInputs(g: DiffGraph, prefix = ''): { ids: Sym; mask: Sym } {
+  const dims = prefix ? [`${prefix}batch`, `${prefix}sequence`] : ['batch', 'sequence'];
+  return { ids: g.input(`${prefix}input_ids`, 'int64', dims), mask: g.input(`${prefix}attention_mask`, 'int64', dims) };
 }
 
 /** Activation functions as transformers' ACT2FN defines them (`gelu` is the erf form). */
@@ -83,6 +84,7 @@ export function l2Normalize(g: DiffGraph, y: Sym): Sym {
 export function modernBertHidden(g: DiffGraph, c: ModernBertConfig, w: WeightSource, ids: Sym, attn: Sym, dropout: DropoutSites = (_, x) => x): Sym {
   const H = c.hiddenSize;
   const d = c.headDim;
+  const [B, L] = ids.dims;
   const need = (name: string): Sym => {
     const t = w(name);
     if (!t) throw new Error(`ModernBERT graph: no weight "${name}"`);
@@ -97,19 +99,19 @@ export function modernBertHidden(g: DiffGraph, c: ModernBertConfig, w: WeightSou
 
   // Masks: additive biases [batch, 1, 1, L] (global) and [batch, 1, L, L] (sliding); never differentiated.
   const seqLen = g.raw('Gather', [g.shape(ids), g.intVec([1])], { axis: 0 }, [1], 'int64');
-  const keyOk = g.raw('Unsqueeze', [g.cast(attn, 'bool'), g.intVec([1, 2])], {}, ['batch', 1, 1, 'sequence'], 'bool');
+  const keyOk = g.raw('Unsqueeze', [g.cast(attn, 'bool'), g.intVec([1, 2])], {}, [B, 1, 1, L], 'bool');
   const zeroF = g.scalar(0);
   const minF = g.scalar(F32_MIN);
   const globalBias = g.raw('Where', [keyOk, zeroF, minF], {}, keyOk.dims, 'float');
   let slidingBias: Sym | undefined;
   if (c.layerTypes.includes('sliding_attention')) {
     const len = g.raw('Squeeze', [seqLen, g.intVec([0])], {}, [], 'int64');
-    const pos = g.raw('Range', [g.ints('r0', [], [0]), len, g.ints('r1', [], [1])], {}, ['sequence'], 'int64');
-    const rows = g.raw('Unsqueeze', [pos, g.intVec([1])], {}, ['sequence', 1], 'int64');
-    const cols = g.raw('Unsqueeze', [pos, g.intVec([0])], {}, [1, 'sequence'], 'int64');
-    const dist = g.raw('Abs', [g.raw('Sub', [rows, cols], {}, ['sequence', 'sequence'], 'int64')], {}, ['sequence', 'sequence'], 'int64');
+    const pos = g.raw('Range', [g.ints('r0', [], [0]), len, g.ints('r1', [], [1])], {}, [L], 'int64');
+    const rows = g.raw('Unsqueeze', [pos, g.intVec([1])], {}, [L, 1], 'int64');
+    const cols = g.raw('Unsqueeze', [pos, g.intVec([0])], {}, [1, L], 'int64');
+    const dist = g.raw('Abs', [g.raw('Sub', [rows, cols], {}, [L, L], 'int64')], {}, [L, L], 'int64');
     const inWindow = g.raw('LessOrEqual', [dist, g.ints('window', [], [Math.floor(c.localAttention / 2)])], {}, dist.dims, 'bool');
-    const allowed = g.raw('And', [keyOk, inWindow], {}, ['batch', 1, 'sequence', 'sequence'], 'bool');
+    const allowed = g.raw('And', [keyOk, inWindow], {}, [B, 1, L, L], 'bool');
     slidingBias = g.raw('Where', [allowed, zeroF, minF], {}, allowed.dims, 'float');
   }
 
@@ -120,7 +122,7 @@ export function modernBertHidden(g: DiffGraph, c: ModernBertConfig, w: WeightSou
     if (!r) {
       const t = ropeTables(c.maxPositionEmbeddings, d, theta);
       const slice = (name: string, data: Float32Array) =>
-        g.raw('Slice', [g.floats(name, [c.maxPositionEmbeddings, d], data), g.intVec([0]), seqLen, g.intVec([0])], {}, ['sequence', d], 'float');
+        g.raw('Slice', [g.floats(name, [c.maxPositionEmbeddings, d], data), g.intVec([0]), seqLen, g.intVec([0])], {}, [L, d], 'float');
       r = { cos: slice(`rope_cos_${theta}`, t.cos), sin: slice(`rope_sin_${theta}`, t.sin) };
       rope.set(theta, r);
     }
@@ -136,8 +138,8 @@ export function modernBertHidden(g: DiffGraph, c: ModernBertConfig, w: WeightSou
   const applyRope = (x: Sym, r: { cos: Sym; sin: Sym }): Sym => g.add(g.mul(x, r.cos), g.mul(g.matmul(x, rotation), r.sin));
   const scale = g.scalar(1 / Math.sqrt(d));
   // [B, L, H] ↔ [B, heads, L, d]
-  const toHeads = (x: Sym) => g.transpose(g.reshape(x, [0, 0, c.numHeads, d], ['batch', 'sequence', c.numHeads, d]), [0, 2, 1, 3]);
-  const fromHeads = (x: Sym) => g.reshape(g.transpose(x, [0, 2, 1, 3]), [0, 0, H], ['batch', 'sequence', H]);
+  const toHeads = (x: Sym) => g.transpose(g.reshape(x, [0, 0, c.numHeads, d], [B, L, c.numHeads, d]), [0, 2, 1, 3]);
+  const fromHeads = (x: Sym) => g.reshape(g.transpose(x, [0, 2, 1, 3]), [0, 0, H], [B, L, H]);
 
   let x = dropout('embeddings', norm(g.gather(need('embeddings.tok_embeddings.weight'), ids), 'embeddings.norm'));
   for (let i = 0; i < c.numLayers; i++) {
@@ -177,11 +179,12 @@ export function denseHead(g: DiffGraph, hidden: Sym, attn: Sym, pooling: 'mean' 
   if (pooling === 'cls') {
     // hidden ⊙ [position = 0] summed over positions: the first token, exactly, with a plain gradient.
     const len = g.raw('Squeeze', [g.raw('Gather', [g.shape(hidden), g.intVec([1])], { axis: 0 }, [1], 'int64'), g.intVec([0])], {}, [], 'int64');
-    const pos = g.raw('Range', [g.ints('r0', [], [0]), len, g.ints('r1', [], [1])], {}, ['sequence'], 'int64');
-    const first = g.cast(g.raw('Unsqueeze', [g.raw('Equal', [pos, g.ints('zero', [], [0])], {}, ['sequence'], 'bool'), g.intVec([0, 2])], {}, [1, 'sequence', 1], 'bool'), 'float');
+    const L = hidden.dims[1];
+    const pos = g.raw('Range', [g.ints('r0', [], [0]), len, g.ints('r1', [], [1])], {}, [L], 'int64');
+    const first = g.cast(g.raw('Unsqueeze', [g.raw('Equal', [pos, g.ints('zero', [], [0])], {}, [L], 'bool'), g.intVec([0, 2])], {}, [1, L, 1], 'bool'), 'float');
     pooled = g.reduceSum(g.mul(hidden, first), [1], false);
   } else {
-    const m = g.raw('Unsqueeze', [g.cast(attn, 'float'), g.intVec([2])], {}, ['batch', 'sequence', 1], 'float');
+    const m = g.raw('Unsqueeze', [g.cast(attn, 'float'), g.intVec([2])], {}, [...attn.dims, 1], 'float');
     const count = g.max(g.reduceSum(m, [1], false), g.scalar(1e-9));
     pooled = g.div(g.reduceSum(g.mul(hidden, m), [1], false), count);
   }

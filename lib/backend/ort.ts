@@ -86,6 +86,7 @@ export async function createSession(model: string | Uint8Array, where: string, o
     executionMode: 'sequential',
     logSeverityLevel: 3,
     executionProviders: provider === 'cuda' ? [{ name: 'cuda', deviceId: opts.deviceId ?? 0 }, 'cpu'] : ['cpu'],
+    ...(process.env.CZ_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.CZ_ORT_PROFILE } : {}),
   };
   try {
     return typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);

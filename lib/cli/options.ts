@@ -58,3 +58,6 @@ export function keyValues(v: string): Record<string, string> {
   }
   return out;
 }
+
+/** An engine name (ort or tfjs) given as an option. */
+export const engineName = oneOf('ort', 'tfjs');

@@ -1,15 +1,19 @@
 /**
- * Checks that the engine computes the gradient it should: GradCache against the plain one-graph
- * gradient, and N devices against one, on the first batch of a run config.
+ * Checks that an engine computes the gradient it should, on the first batch of a run config: its step
+ * (GradCache where the config's mini-batch is below the batch) against the plain one-graph gradient on
+ * tfjs (the reference), and N devices against one on the same engine.
  */
 import type { TrainConfig } from './config';
 import { probeGradient } from './run';
+import { chooseEngine, type Engine } from './engine';
 
 import { maxAbsDifference, relativeError } from '../util/numeric';
 
 export { relativeError };
 
 export interface GradcheckReport {
+  /** The engine checked (the reference is always tfjs's one-graph gradient). */
+  engine: Engine;
   parameters: number;
   loss: { plain: number; gradCache: number; devices?: number };
   /** GradCache (1 device) vs the one-graph gradient. */
@@ -22,10 +26,12 @@ export interface GradcheckReport {
   maxAbsGradient: number;
 }
 
-export async function gradcheck(config: TrainConfig, devices: number): Promise<GradcheckReport> {
+export async function gradcheck(config: TrainConfig, devices: number, opts: { engine?: string } = {}): Promise<GradcheckReport> {
+  const engine = chooseEngine(config, opts.engine ?? config.engine);
   const plain = await probeGradient(config, undefined, { plain: true });
-  const cached = await probeGradient(config);
+  const cached = await probeGradient(config, undefined, { engine });
   const report: GradcheckReport = {
+    engine,
     parameters: plain.gradient.length,
     loss: { plain: plain.loss, gradCache: cached.loss },
     gradCacheVsPlain: relativeError(cached.gradient, plain.gradient),
@@ -35,7 +41,7 @@ export async function gradcheck(config: TrainConfig, devices: number): Promise<G
   };
   if (devices > 1) {
     const { probeOnDevices } = require('./devices/pool') as typeof import('./devices/pool');
-    const multi = await probeOnDevices({ ...config, devices }, devices, config.deviceTransport);
+    const multi = await probeOnDevices({ ...config, devices, engine }, devices, config.deviceTransport);
     report.loss.devices = multi.loss;
     report.devicesVsOne = relativeError(multi.gradient, cached.gradient);
     report.maxAbsDiff.devicesVsOne = maxAbsDifference(multi.gradient, cached.gradient);

@@ -15,6 +15,8 @@ export interface RunSweepOptions {
   /** Key of the evaluation's mean to maximise (e.g. "ndcg_cut_10"). */
   metric: string;
   devices?: number;
+  engine?: string;
+  threads?: number;
 }
 
 export async function sweepRuns(config: TrainConfig, o: RunSweepOptions): Promise<SweepResult & { outputs: Record<string, string> }> {
@@ -24,7 +26,7 @@ export async function sweepRuns(config: TrainConfig, o: RunSweepOptions): Promis
     const output = path.join(config.output, `lr-${lr.toExponential(2)}`);
     outputs[String(lr)] = output;
     try {
-      const s = await train({ ...config, optimizer: { ...config.optimizer, lr }, output }, { devices: o.devices });
+      const s = await train({ ...config, optimizer: { ...config.optimizer, lr }, output }, { devices: o.devices, engine: o.engine, threads: o.threads });
       const mean = s.lastEval!.mean;
       if (!(o.metric in mean)) throw new UserError(`metric "${o.metric}" is not in the evaluation (has ${Object.keys(mean).join(', ')})`);
       return mean[o.metric];

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { oneOf, positiveInt } from '../options';
+import { engineName, oneOf, positiveInt } from '../options';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EvalRecord } from '../../train/run';
@@ -36,13 +36,15 @@ export function registerTrain(program: Command): void {
     .description('train a model from one JSON run config (phases: unsupervised, supervised, distillation, mlm)')
     .option('--config <file>', 'run config (JSON) (required unless --example)')
     .option('--devices <n>', 'data-parallel devices; overrides the config (a warning above the cores, refused when the memory estimate does not fit)', positiveInt)
+    .option('--engine <name>', 'ort (ONNX Runtime: every core, or CUDA with CZ_ORT_PROVIDER=cuda) or tfjs (the reference); default: the config\'s "engine", else CZ_ENGINE, else ort where onnxruntime-node loads', engineName)
+    .option('--threads <n>', "ONNX Runtime's threads per device (default: the cores shared among devices, or CZ_THREADS)", positiveInt)
     .option('--transport <kind>', 'how devices talk: threads (shared memory) or processes (IPC, one per GPU); overrides the config', transport)
     .option('--resume', 'continue from the last checkpoint in the output directory (when there is none it says so on stderr and starts at step 0)')
     .option('--sweep <lo:hi:k>', 'learning-rate sweep: K runs, rates log-spaced in [LO, HI], best by --metrics of the config\'s eval', sweepSpec)
     .option('--metrics <key>', 'with --sweep: the evaluation mean to maximise (one key of the config\'s eval)', 'ndcg_cut_10')
     .option('--example <name>', `print a small runnable config: ${EXAMPLES.join(', ')}`)
     .option('--data-dir <dir>', 'with --example: where its synthetic data and runs go', 'colbert-zero-example')
-    .action(async (opts: { config?: string; devices?: number; transport?: 'threads' | 'processes'; resume?: boolean; sweep?: { lo: number; hi: number; k: number }; metrics: string; example?: string; dataDir: string }, cmd: Command) => {
+    .action(async (opts: { config?: string; engine?: string; threads?: number; devices?: number; transport?: 'threads' | 'processes'; resume?: boolean; sweep?: { lo: number; hi: number; k: number }; metrics: string; example?: string; dataDir: string }, cmd: Command) => {
       if (opts.example) {
         process.stdout.write(JSON.stringify(exampleConfig(opts.example, path.resolve(opts.dataDir)), null, 2) + '\n');
         return;
@@ -51,13 +53,13 @@ export function registerTrain(program: Command): void {
       const config = loadTrainConfig(opts.config!);
       if (opts.transport) config.deviceTransport = opts.transport;
       if (opts.sweep) {
-        const r = await sweepRuns(config, { ...opts.sweep, metric: opts.metrics, devices: opts.devices });
+        const r = await sweepRuns(config, { ...opts.sweep, metric: opts.metrics, devices: opts.devices, engine: opts.engine, threads: opts.threads });
         for (const x of r.results) process.stdout.write(`lr ${x.lr.toExponential(3)}\t${opts.metrics} ${x.score}\t${r.outputs[String(x.lr)]}\n`);
         process.stdout.write(`best lr ${r.best.lr.toExponential(3)} (${opts.metrics} ${r.best.score})\n`);
         return;
       }
-      const r = await train(config, { devices: opts.devices, resume: opts.resume });
-      process.stdout.write(`trained ${r.steps - r.startStep} steps${r.startStep ? ` (resumed at ${r.startStep})` : ''}; final loss ${r.finalLoss.toFixed(5)}\n`);
+      const r = await train(config, { devices: opts.devices, resume: opts.resume, engine: opts.engine, threads: opts.threads });
+      process.stdout.write(`trained ${r.steps - r.startStep} steps${r.startStep ? ` (resumed at ${r.startStep})` : ''} on ${r.engine}; final loss ${r.finalLoss.toFixed(5)}\n`);
       process.stdout.write(`model\t${r.modelDir}\nlog\t${path.join(r.output, 'log.jsonl')}\n`);
       printEvaluations(path.join(r.output, 'eval.jsonl'));
     });

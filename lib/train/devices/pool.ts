@@ -1,10 +1,11 @@
 /**
  * Data-parallel training on N devices, each a full replica:
- *   threads    N worker threads on this machine (tfjs-wasm is single-threaded: one core per worker),
- *              collectives over shared memory (shared-memory.ts);
+ *   threads    N worker threads on this machine, collectives over shared memory (shared-memory.ts); on
+ *              the ort engine each gets cores / N intra-op threads (or GPU `rank` with CZ_ORT_PROVIDER=cuda),
+ *              on tfjs one wasm thread each;
  *   processes  N child processes, collectives relayed by this process over IPC (ipc.ts) — the layout for
- *              one process per GPU: with CZ_BACKEND=node-gpu each process sees only GPU `rank`
- *              (CUDA_VISIBLE_DEVICES).
+ *              one process per GPU: on ort each opens its session on GPU `rank` (CZ_ORT_PROVIDER=cuda); with
+ *              tfjs and CZ_BACKEND=node-gpu each process sees only GPU `rank` (CUDA_VISIBLE_DEVICES).
  * This process only starts, relays and watches. When a device throws or exits, the others are told to
  * stop (no one waits forever in a collective) and the run ends with one error naming the device. Rank 0
  * writes checkpoints atomically, so the last complete checkpoint stays usable.
@@ -68,13 +69,13 @@ function supervisor<T>(devices: number, abort: () => void, resolve: (r: T) => vo
   };
 }
 
-function launchThreads<T>(config: TrainConfig, devices: number, mode: WorkerInput['mode'], resume: boolean): Promise<T> {
+function launchThreads<T>(config: TrainConfig, devices: number, mode: WorkerInput['mode'], resume: boolean, threads?: number): Promise<T> {
   const buffers = allocateShared(devices, SLOT_FLOATS);
   const bootstrap = path.join(__dirname, 'worker-bootstrap.cjs');
   return new Promise<T>((resolve, reject) => {
     const sup = supervisor<T>(devices, () => abortShared(buffers), resolve, reject);
     for (let rank = 0; rank < devices; rank++) {
-      const input: WorkerInput = { rank, world: devices, buffers, config, mode, resume };
+      const input: WorkerInput = { rank, world: devices, buffers, config, mode, resume, threads };
       const w = new Worker(bootstrap, {
         workerData: input,
         env: { ...process.env, CZ_PROGRESS: progressFor(rank) },
@@ -98,7 +99,7 @@ function launchThreads<T>(config: TrainConfig, devices: number, mode: WorkerInpu
   });
 }
 
-function launchProcesses<T>(config: TrainConfig, devices: number, mode: WorkerInput['mode'], resume: boolean): Promise<T> {
+function launchProcesses<T>(config: TrainConfig, devices: number, mode: WorkerInput['mode'], resume: boolean, threads?: number): Promise<T> {
   const bootstrap = path.join(__dirname, 'process-worker-bootstrap.cjs');
   return new Promise<T>((resolve, reject) => {
     const children: ReturnType<typeof fork>[] = [];
@@ -137,19 +138,20 @@ function launchProcesses<T>(config: TrainConfig, devices: number, mode: WorkerIn
         if (!reported) sup.fail({ rank, name: 'Exit', message: `process exited with ${signal ? `signal ${signal}` : `code ${code}`} before finishing` });
         sup.exited();
       });
-      child.send({ type: 'start', input: { rank, world: devices, config, mode, resume } } satisfies ToChild);
+      child.send({ type: 'start', input: { rank, world: devices, config, mode, resume, threads } } satisfies ToChild);
     }
   });
 }
 
-function launch<T>(config: TrainConfig, devices: number, mode: WorkerInput['mode'], resume: boolean, transport: DeviceTransport): Promise<T> {
-  return transport === 'processes' ? launchProcesses<T>(config, devices, mode, resume) : launchThreads<T>(config, devices, mode, resume);
+function launch<T>(config: TrainConfig, devices: number, mode: WorkerInput['mode'], resume: boolean, transport: DeviceTransport, threads?: number): Promise<T> {
+  return transport === 'processes' ? launchProcesses<T>(config, devices, mode, resume, threads) : launchThreads<T>(config, devices, mode, resume, threads);
 }
 
-export function trainOnDevices(config: TrainConfig, devices: number, resume = false, transport: DeviceTransport = 'threads'): Promise<RunSummary> {
-  return launch<RunSummary>(config, devices, 'train', resume, transport);
+/** Trains on `devices` replicas; the engine is config.engine (chosen by the caller), `threads` ONNX Runtime's per device. */
+export function trainOnDevices(config: TrainConfig, devices: number, resume = false, transport: DeviceTransport = 'threads', threads?: number): Promise<RunSummary> {
+  return launch<RunSummary>(config, devices, 'train', resume, transport, threads);
 }
 
-export function probeOnDevices(config: TrainConfig, devices: number, transport: DeviceTransport = 'threads'): Promise<ProbeResult> {
-  return launch<ProbeResult>(config, devices, 'probe', false, transport);
+export function probeOnDevices(config: TrainConfig, devices: number, transport: DeviceTransport = 'threads', threads?: number): Promise<ProbeResult> {
+  return launch<ProbeResult>(config, devices, 'probe', false, transport, threads);
 }

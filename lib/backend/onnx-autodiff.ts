@@ -314,15 +314,15 @@ export class DiffGraph {
     const ax = axis < 0 ? axis + x.dims.length : axis;
     let y: Sym;
     y = this.one(kind === 'max' ? 'ReduceMax' : 'ReduceMin', [x], { axes: [ax], keepdims: keepdims ? 1 : 0 }, this.reducedDims(x, [ax], keepdims), 'float', ([dy]) => {
-      const spread = this.expandBack(dy!, x, [ax], keepdims);
       if (ties === 'all') {
+        const spread = this.expandBack(dy!, x, [ax], keepdims);
         const yk = keepdims ? y : this.unsqueeze(y, [ax]);
         return [this.where(this.compare('Equal', x, yk), spread, this.scalar(0))];
       }
-      const idx = this.raw(kind === 'max' ? 'ArgMax' : 'ArgMin', [x], { axis: ax, keepdims: 0, select_last_index: 0 }, this.reducedDims(x, [ax], false), 'int64');
-      const depth = this.raw('Gather', [this.shape(x), this.intVec([ax])], { axis: 0 }, [1], 'int64');
-      const hot = this.raw('OneHot', [idx, depth, this.floats('onehot_values', [2], [0, 1])], { axis: ax }, x.dims, 'float');
-      return [this.mul(spread, hot)];
+      // The whole gradient to the first winner: scattered into zeros (no dense one-hot, no expanded dy).
+      const idx = this.raw(kind === 'max' ? 'ArgMax' : 'ArgMin', [x], { axis: ax, keepdims: 1, select_last_index: 0 }, this.reducedDims(x, [ax], true), 'int64');
+      const dyKept = keepdims ? dy! : this.unsqueeze(dy!, [ax]);
+      return [this.raw('ScatterElements', [this.zerosLike(x), idx, dyKept], { axis: ax }, x.dims, 'float')];
     });
     return y;
   }

@@ -42,6 +42,8 @@ export interface ReproduceOptions {
   ablations?: Preset['ablations'];
   /** Draw the report's figures as PNG too where Chromium is installed (default true; HTML is always written). */
   figurePngs?: boolean;
+  /** The training engine: ort or tfjs (default: CZ_ENGINE, else ort where it loads). */
+  engine?: string;
 }
 
 export interface PresetData {
@@ -255,6 +257,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
         codeVersion: o.codeVersion ?? codeVersion(),
         log,
         baselines: [untrainedBase({ dim: scale.dim, queryLength: unsup.queryLength, documentLength: unsup.documentLength, seed }), bm25Baseline()],
+        engine: o.engine,
       }),
     );
   }

@@ -54,6 +54,8 @@ export interface RunPlanOptions {
   bytesPerPhase?: number;
   /** Extra baselines evaluated beside the plan's models (the untrained base, a lexical scorer). */
   baselines?: Baseline[];
+  /** The training engine (ort or tfjs; default: CZ_ENGINE, else ort where it loads), recorded with each phase. */
+  engine?: string;
 }
 
 /** A model evaluated beside the plan's: encoded by `encoder`, or scored by its own `run` of each test set. */
@@ -75,6 +77,8 @@ export interface PhaseRecord {
   trained: boolean;
   seconds: number;
   examplesPerSecond?: number;
+  /** The engine that trained it (absent in records written before engines were recorded). */
+  engine?: string;
 }
 
 export interface RunPlanSummary {
@@ -147,11 +151,11 @@ export async function runPlan(plan: Plan, o: RunPlanOptions): Promise<RunPlanSum
     const parent = 'parent' in p.init ? records.get(p.init.parent) : undefined;
     const config = phaseTrainConfig(p, { parentModel: parent?.modelDir, output: dir, evalDirs: (o.validation ?? []).map((v) => ({ dir: v.dir, name: v.name, split: v.split })) });
     const t0 = Date.now();
-    const summary = await train(config, { resume: latestCheckpoint(dir) !== null });
+    const summary = await train(config, { resume: latestCheckpoint(dir) !== null, engine: o.engine });
     const seconds = (Date.now() - t0) / 1000;
     const steps = summary.steps - summary.startStep;
     if (steps > 0) rate.set(p.objective, seconds / (steps * p.hyper.batchSize));
-    const rec: PhaseRecord = { id: p.id, key, dir, modelDir, trained: true, seconds, examplesPerSecond: steps > 0 ? (steps * p.hyper.batchSize) / seconds : undefined };
+    const rec: PhaseRecord = { id: p.id, key, dir, modelDir, trained: true, seconds, examplesPerSecond: steps > 0 ? (steps * p.hyper.batchSize) / seconds : undefined, engine: summary.engine };
     writeJsonAtomic(marker, { ...rec, parentKey, spec: p, finalLoss: summary.finalLoss, lastEval: summary.lastEval ?? null });
     records.set(p.id, rec);
     trained++;
@@ -228,7 +232,7 @@ export async function runPlan(plan: Plan, o: RunPlanOptions): Promise<RunPlanSum
       phase: phaseName(spec),
       ablation: f.ablation,
       model: { setting: spec.setting, fingerprint: modelFingerprint(rec.modelDir) },
-      config: { phase: spec, key: rec.key, examplesPerSecond: rec.examplesPerSecond },
+      config: { phase: spec, key: rec.key, examplesPerSecond: rec.examplesPerSecond, ...(rec.engine ? { engine: rec.engine } : {}) },
       ...(rec.examplesPerSecond ? { examplesPerSecond: rec.examplesPerSecond } : {}),
     });
   }

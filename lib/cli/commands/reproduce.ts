@@ -1,6 +1,6 @@
 /** `colbert-zero reproduce`: the main job, a preset of the paper's pipelines end to end. */
 import type { Command } from 'commander';
-import { nonNegativeIntList, oneOf } from '../options';
+import { engineName, nonNegativeIntList, oneOf } from '../options';
 import { initBackend } from '../../backend/select';
 import { reproduce } from '../../pipelines/reproduce';
 import { PRESETS, type FactChoices } from '../../pipelines/scales';
@@ -14,8 +14,9 @@ export function registerReproduce(program: Command): void {
     .option('--dry-run', 'validate and print the plan; train nothing')
     .option('--seeds <list>', "comma-separated seeds instead of the preset's (e.g. 0,1,2: the report adds the spread over seeds)", nonNegativeIntList)
     .option('--unsupervised-temperature <which>', "paper (Table 1: 0.2) or script (PyLate's released script: 0.02)", oneOf('paper', 'script'), 'paper')
+    .option('--engine <name>', 'training engine: ort (ONNX Runtime, every core) or tfjs; default: CZ_ENGINE, else ort where onnxruntime-node loads', engineName)
     .option('--prompt-length <which>', 'tokens "+Length" adds: paper (7, as the text says) or tokenizer (4, what the ModernBERT tokenizer gives)', oneOf('paper', 'tokenizer'), 'paper')
-    .action(async (opts: { preset: string; results: string; dryRun?: boolean; seeds?: number[]; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength'] }) => {
+    .action(async (opts: { preset: string; results: string; dryRun?: boolean; seeds?: number[]; engine?: string; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength'] }) => {
       await initBackend();
       const r = await reproduce({
         preset: opts.preset,
@@ -23,6 +24,7 @@ export function registerReproduce(program: Command): void {
         dryRun: opts.dryRun,
         seeds: opts.seeds,
         facts: { unsupervisedTemperature: opts.unsupervisedTemperature, promptLength: opts.promptLength },
+        engine: opts.engine,
       });
       if (r.report) process.stdout.write(r.report.markdown);
     });

@@ -39,6 +39,8 @@ const fx = (k: string) => {
   assert.ok(t, `fixture lacks ${k}`);
   return t;
 };
+/** A float tensor's values. */
+const fxf = (k: string) => fx(k).data as Float32Array;
 
 function batch(prefix: string): TokenizedBatch {
   const ids = fx(`${prefix}.input_ids`);
@@ -102,8 +104,8 @@ test('ORT training graphs = PyTorch autograd: one InfoNCE/MaxSim step (learnable
     const obj = { kind: 'infonce' as const, learnableTemperature: true };
     const oneGraph = new Float32Array(tr.modelSize);
     const r = await tr.step(obj, { tokens: q, seed: 0 }, { tokens: d, seed: 0 }, values, oneGraph);
-    assert.ok(Math.abs(r.loss - fx('infonce.loss').data[0]) <= 1e-4 * Math.abs(fx('infonce.loss').data[0]), `loss ${r.loss} vs ${fx('infonce.loss').data[0]}`);
-    assertElementwise([r.logTemperatureGrad!], fx('infonce.grad.log_temperature').data, 1e-4, 0, 'gradient of log τ');
+    assert.ok(Math.abs(r.loss - fxf('infonce.loss')[0]) <= 1e-4 * Math.abs(fxf('infonce.loss')[0]), `loss ${r.loss} vs ${fxf('infonce.loss')[0]}`);
+    assertElementwise([r.logTemperatureGrad!], fxf('infonce.grad.log_temperature'), 1e-4, 0, 'gradient of log τ');
     compareGrads('infonce', spec, oneGraph);
 
     // GradCache's three passes on the same inputs: embed, loss and its embedding gradients, backward.
@@ -122,7 +124,7 @@ test('ORT training graphs = PyTorch autograd: one InfoNCE/MaxSim step (learnable
     const kdGrads = new Float32Array(tr.modelSize);
     const teacher = fx('kd.teacher').data as Float32Array;
     const k = await tr.step({ kind: 'kd', normalizeStudent: true, candidates: 3 }, { tokens: kq, seed: 0 }, { tokens: kd, seed: 0 }, { kind: 'kd', teacher, normalizer: 2 }, kdGrads);
-    assert.ok(Math.abs(k.loss - fx('kd.loss').data[0]) <= 1e-4 * Math.abs(fx('kd.loss').data[0]), `KD loss ${k.loss} vs ${fx('kd.loss').data[0]}`);
+    assert.ok(Math.abs(k.loss - fxf('kd.loss')[0]) <= 1e-4 * Math.abs(fxf('kd.loss')[0]), `KD loss ${k.loss} vs ${fxf('kd.loss')[0]}`);
     compareGrads('kd', spec, kdGrads);
   } finally {
     await tr.dispose();

@@ -12,7 +12,7 @@ import { initBackend } from '../lib/backend';
 import { ColbertModel } from '../lib/models/colbert';
 import { readSafetensors } from '../lib/models/safetensors';
 import { OrtTrainer } from '../lib/train/ort/trainer';
-import { ortSpecOf } from '../lib/train/ort/engine';
+import { ortSpecOf, type OrtEngine } from '../lib/train/ort/engine';
 import type { OrtModelSpec } from '../lib/train/ort/graphs';
 import { EXAMPLES, exampleConfig } from '../lib/train/examples';
 import { parseTrainConfig, resolvePaths, type TrainConfig } from '../lib/train/config';
@@ -234,4 +234,26 @@ test('ort: kill -9 mid-run, then --resume: the final weights are byte-identical 
     assert.ok(a.equals(b), `${f} differs after kill -9 and --resume`);
   }
   assert.deepEqual(losses(path.join(dir, 'part')), losses(path.join(dir, 'full')));
+});
+
+test('ort GradCache: the loss in query chunks (InfoNCE against all documents, KD against their own) gives the unchunked gradient', async () => {
+  const { ortEmbeddingShare } = await import('../lib/train/ort/step');
+  const { createEngine, embeddingTask } = await import('../lib/train/engine');
+  const { LocalTransport } = await import('../lib/train/devices/transport');
+  const { loadData } = await import('../lib/train/run');
+  for (const name of ['supervised-colbert', 'distillation-colbert', 'unsupervised-dense']) {
+    const dir = tmpDir(`ort-chunks-${name}`);
+    const cfg = example(name, dir, { miniBatch: 4, accumulationSteps: 1 });
+    const t = new LocalTransport();
+    const engine = (await createEngine(cfg, t, 'ort')) as OrtEngine;
+    const { sources, sampler } = loadData(cfg);
+    const examples = sampler.batchAt(0).items.map((it) => sources[it.source][it.index]);
+    const { task } = embeddingTask(cfg, examples);
+    const tokenize = (x: string[], role: 'query' | 'document') => engine.model.tokenize(x, role);
+    const whole = await ortEmbeddingShare(engine.trainer, tokenize, task, engine.objectiveOf(task), t, { miniBatch: 4, stepSeed: 1 });
+    const chunked = await ortEmbeddingShare(engine.trainer, tokenize, task, engine.objectiveOf(task), t, { miniBatch: 4, stepSeed: 1, lossChunkFloats: 1 });
+    assert.ok(Math.abs(whole.loss - chunked.loss) <= 1e-5 * Math.abs(whole.loss), `${name}: loss ${chunked.loss} vs ${whole.loss}`);
+    assert.ok(relativeError(chunked.grads, whole.grads) <= 1e-6, `${name}: gradient ${relativeError(chunked.grads, whole.grads)}`);
+    await engine.dispose();
+  }
 });

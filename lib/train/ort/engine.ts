@@ -43,7 +43,8 @@ export class OrtEngine implements TrainEngine {
   readonly params: Float32Array;
   readonly modelSize: number;
   readonly variables: TrainVariable[];
-  private readonly trainer: OrtTrainer;
+  /** The ONNX Runtime sessions over `params`. */
+  readonly trainer: OrtTrainer;
   private stale = false;
 
   constructor(
@@ -67,7 +68,8 @@ export class OrtEngine implements TrainEngine {
     this.trainer = new OrtTrainer(spec, this.params, { threads, provider, deviceId: t.rank });
   }
 
-  private objective(task: ReturnType<typeof embeddingTask>['task']): ObjectiveOf {
+  /** The loss graph and its inputs for a contrastive or distillation task. */
+  objectiveOf(task: ReturnType<typeof embeddingTask>['task']): ObjectiveOf {
     const c = this.config;
     if (c.phase === 'distillation') {
       const k = c.candidates;
@@ -94,7 +96,7 @@ export class OrtEngine implements TrainEngine {
       return { loss: r.loss, grads: r.grads, extraGrads: new Float32Array(0) };
     }
     const { task } = embeddingTask(this.config, examples);
-    const r = await ortEmbeddingShare(this.trainer, (x, role) => this.model.tokenize(x, role), task, this.objective(task), t, { miniBatch, stepSeed });
+    const r = await ortEmbeddingShare(this.trainer, (x, role) => this.model.tokenize(x, role), task, this.objectiveOf(task), t, { miniBatch, stepSeed });
     return { loss: r.loss, grads: r.grads, extraGrads: r.logTemperatureGrad === undefined ? new Float32Array(0) : Float32Array.of(r.logTemperatureGrad) };
   }
 

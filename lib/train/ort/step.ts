@@ -11,13 +11,20 @@
  */
 import type { Transport } from '../devices/transport';
 import type { EmbeddingTask } from '../tasks';
-import { chunkSeed, SCORE_CHUNK_PAIRS } from '../gradcache';
+import { chunkSeed } from '../gradcache';
+import { TRAIN_MAXSIM_BLOCK_FLOATS } from '../../losses/embedding-scores';
 import { chunks, sliceRows } from '../rows';
 import { seedFor } from '../../util/rng';
 import { maskTokens } from '../../losses/mlm';
 import type { TokenizedBatch, Role } from '../../tokenize/types';
 import type { ObjectiveValues, OrtTrainer } from './trainer';
 import type { OrtObjective } from './graphs';
+
+/**
+ * Score-tensor floats of one loss chunk (ColBERT: query tokens × document tokens of the pairs scored; dense:
+ * the pairs): bounds pass 2's memory whatever the batch, as the tfjs loss's blocks do.
+ */
+const LOSS_CHUNK_FLOATS = TRAIN_MAXSIM_BLOCK_FLOATS;
 
 export interface OrtShare {
   loss: number;
@@ -61,7 +68,7 @@ export async function ortEmbeddingShare(
   task: EmbeddingTask,
   objective: ObjectiveOf,
   t: Transport,
-  opts: { miniBatch: number; stepSeed: number },
+  opts: { miniBatch: number; stepSeed: number; lossChunkFloats?: number },
 ): Promise<OrtShare> {
   const nq = task.queries.length;
   if (nq % t.world !== 0) throw new Error(`${nq} queries cannot be split over ${t.world} devices`);
@@ -92,24 +99,32 @@ export async function ortEmbeddingShare(
   const dims = (tok: TokenizedBatch) => (colbert ? [tok.n, tok.length, dim] : [tok.n, dim]);
   const rowSize = (tok: TokenizedBatch) => (colbert ? tok.length * dim : dim);
 
-  // Pass 2: the loss and its gradient with respect to every embedding (queries in chunks when large).
-  const nd = dTok.n;
-  const perChunk = objective.graph.kind === 'infonce' && nq * nd > SCORE_CHUNK_PAIRS ? Math.max(1, Math.floor(SCORE_CHUNK_PAIRS / nd)) : nq;
+  // Pass 2: the loss and its gradient with respect to every embedding, queries in chunks whose score
+  // tensors stay within a fixed budget (InfoNCE: each chunk against all documents, whose gradients add up;
+  // distillation: each chunk against its own candidates).
+  const kd = objective.graph.kind === 'kd';
+  const qRow = rowSize(qTok);
+  const dRow = rowSize(dTok);
+  const perQuery = kd ? task.docsPerQuery * (colbert ? qTok.length * dTok.length : 1) : dTok.n * (colbert ? qTok.length * dTok.length : 1);
+  const perChunk = Math.max(1, Math.floor((opts.lossChunkFloats ?? LOSS_CHUNK_FLOATS) / perQuery));
   const qGrad = new Float32Array(global[0].length);
   const dGrad = new Float32Array(global[1].length);
   let loss = 0;
   let logTemperatureGrad: number | undefined;
   for (const [s, e] of chunks(0, nq, perChunk)) {
     const qRows = sliceRows(qTok, s, e);
+    const [ds, de] = kd ? [s * task.docsPerQuery, e * task.docsPerQuery] : [0, dTok.n];
+    const dRows = sliceRows(dTok, ds, de);
     const r = await tr.loss(
       objective.graph,
-      { data: global[0].subarray(s * rowSize(qTok), e * rowSize(qTok)), dims: dims(qRows), mask: colbert ? qRows.scoringMask : undefined },
-      { data: global[1], dims: dims(dTok), mask: colbert ? dTok.scoringMask : undefined },
+      { data: global[0].subarray(s * qRow, e * qRow), dims: dims(qRows), mask: colbert ? qRows.scoringMask : undefined },
+      { data: global[1].subarray(ds * dRow, de * dRow), dims: dims(dRows), mask: colbert ? dRows.scoringMask : undefined },
       objective.values(s, e - s, nq),
     );
     loss += r.loss;
-    qGrad.set(r.queryGrad, s * rowSize(qTok));
-    for (let i = 0; i < dGrad.length; i++) dGrad[i] += r.documentGrad[i];
+    qGrad.set(r.queryGrad, s * qRow);
+    const dOut = dGrad.subarray(ds * dRow, de * dRow);
+    for (let i = 0; i < dOut.length; i++) dOut[i] += r.documentGrad[i];
     if (r.logTemperatureGrad !== undefined) logTemperatureGrad = (logTemperatureGrad ?? 0) + r.logTemperatureGrad;
   }
 

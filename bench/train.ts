@@ -1,10 +1,13 @@
 /**
- * Benchmark: training throughput (examples/s) of a tiny ColBERT model — random ModernBERT preset "tiny"
- * (hidden 64, 2 layers), projection to 32, queries 16 tokens, documents 32 tokens — on unsupervised pairs
- * with in-batch negatives (batch 64, InfoNCE over MaxSim, AdamW), with 1 and 2 devices (worker threads,
- * one wasm thread each), beside the same model (same weights, loaded from the folder this script saves),
- * batch shapes and step in PyTorch on CPU with 1 and 2 threads (bench/python/train_torch.py).
- * Run: `npx tsx bench/train.ts`. Writes results/benchmarks/train.md.
+ * Benchmark: training speed of a ColBERT model — one optimizer step of in-batch InfoNCE over MaxSim with
+ * AdamW — for random ModernBERT models at three sizes (presets tiny, small, base), on ONNX Runtime with 1
+ * and 2 threads and on TensorFlow.js (tiny and small), beside PyTorch on the same weights with 1 and 2
+ * threads (bench/python/train_torch.py: transformers' ModernBertModel, sdpa attention, torch.optim.AdamW).
+ * Batch 32, queries 32 tokens (ColBERT's expansion), documents 180 tokens (long texts, truncated), so both
+ * sides run exactly [32, 32] and [32, 180] batches. Each setup runs in its own process; for each size the
+ * setups alternate (ORT 1 thread, PyTorch 1 thread, ORT 2 threads, PyTorch 2 threads, tfjs), so each
+ * ratio compares runs made minutes apart on the same machine.
+ * Run: `npx tsx bench/train.ts [tiny small base]`. Writes results/benchmarks/train.md.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,101 +19,146 @@ import { train } from '../lib/train/launch';
 import { buildModel } from '../lib/train/model-factory';
 import { syntheticExamples } from '../lib/data/synthetic';
 import { writeFileAtomic } from '../lib/util';
-
 import { referencePython } from './common';
-const ROOT = path.resolve(__dirname, '..');
-const LOAD = os.loadavg()[0];
-const BATCH = 64;
-const STEPS = 10;
-const WARMUP = 2;
-const LQ = 16;
-const LD = 32;
-const PY = referencePython(ROOT);
 
-function config(dir: string, devices: number): TrainConfig {
+const ROOT = path.resolve(__dirname, '..');
+const BATCH = 32;
+const LQ = 32;
+const LD = 180;
+
+interface Size {
+  preset: 'tiny' | 'small' | 'base';
+  /** Embedding rows (tiny: the built-in tokenizer's 4,096; small and base: ModernBERT's 50,368). */
+  vocab?: number;
+  steps: number;
+  warmup: number;
+  tfjs: boolean;
+}
+const SIZES: Size[] = [
+  { preset: 'tiny', vocab: 4096, steps: 10, warmup: 2, tfjs: true },
+  { preset: 'small', steps: 5, warmup: 1, tfjs: true },
+  { preset: 'base', steps: 3, warmup: 1, tfjs: false },
+];
+
+function config(dir: string, size: Size, engine: string): TrainConfig {
   const raw = {
-    model: { type: 'modernbert', preset: 'tiny', vocabSize: 4096, dim: 32, queryLength: LQ, documentLength: LD },
+    model: { type: 'modernbert', preset: size.preset, ...(size.vocab ? { vocabSize: size.vocab } : {}), dim: 128, queryLength: LQ, documentLength: LD },
     head: 'colbert',
     phase: 'unsupervised',
     data: { sources: [path.join(dir, 'pairs.jsonl')] },
     batchSize: BATCH,
-    miniBatch: BATCH / devices,
-    devices,
     temperature: { value: 0.05, learnable: false },
     optimizer: { lr: 1e-4 },
-    steps: STEPS + WARMUP,
+    steps: size.steps + size.warmup,
     checkpointEvery: 1000,
-    output: path.join(dir, `run-${devices}`),
+    engine,
+    output: path.join(dir, `run-${engine}-${Math.random().toString(36).slice(2, 8)}`),
   };
   return resolvePaths(parseTrainConfig(raw, 'bench'), dir);
 }
 
-/** Examples/s over the steps after warm-up, from the run's log. */
-function throughput(out: string): number {
-  const log = fs.readFileSync(path.join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  const secs = log[log.length - 1].seconds - log[WARMUP - 1].seconds;
-  return (BATCH * (log.length - WARMUP)) / secs;
+/** Seconds per step after warm-up, from a run's log. */
+function secondsPerStep(out: string, warmup: number): number {
+  const log = fs.readFileSync(path.join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seconds: number });
+  return (log[log.length - 1].seconds - log[warmup - 1].seconds) / (log.length - warmup);
+}
+
+/** In a child process: one run of this library, printing seconds per step. */
+async function one(dir: string, preset: string, engine: string, threads: number): Promise<void> {
+  await initBackend();
+  const size = SIZES.find((s) => s.preset === preset)!;
+  const cfg = config(dir, size, engine);
+  await train(cfg, { threads: engine === 'ort' ? threads : undefined });
+  process.stdout.write(JSON.stringify({ secondsPerStep: secondsPerStep(cfg.output, size.warmup) }) + '\n');
+  fs.rmSync(cfg.output, { recursive: true, force: true });
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): { secondsPerStep: number; torch?: string } {
+  const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8', cwd: ROOT, env: { ...process.env, CZ_PROGRESS: '0', ...env }, maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${args.slice(1).join(' ')}: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+interface Row {
+  size: Size;
+  setup: string;
+  seconds: number;
 }
 
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args[0] === '--one') return one(args[1], args[2], args[3], Number(args[4]));
+  const sizes = args.length ? SIZES.filter((s) => args.includes(s.preset)) : SIZES;
+  const PY = referencePython(ROOT);
+  if (!PY) throw new Error('the reference environment (CZ_REFERENCE_VENV or .venv-reference; test/reference/venv.sh) is absent: PyTorch is the peer');
   await initBackend();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-bench-train-'));
-  // Documents long enough to fill all 32 tokens, so both sides run exactly [64, 16] and [64, 32] batches.
-  const pairs = syntheticExamples('unsupervised', 2048, { seed: 3 }) as Array<{ query: string; document: string }>;
-  fs.writeFileSync(path.join(dir, 'pairs.jsonl'), pairs.map((p) => JSON.stringify({ query: p.query, document: `${p.document} ${p.document} ${p.document} ${p.document}` })).join('\n') + '\n');
-  const model = await buildModel(config(dir, 1));
-  const modelDir = path.join(dir, 'initial-model');
-  await model.save!(modelDir);
-  const tok = model.tokenize(pairs.slice(0, BATCH).map((p) => `${p.document} ${p.document} ${p.document} ${p.document}`), 'document');
-  if (tok.length !== LD) throw new Error(`documents pad to ${tok.length} tokens, expected ${LD}`);
-
-  const rows: Array<{ name: string; eps: number }> = [];
-  for (const devices of [1, 2]) {
-    const cfg = config(dir, devices);
-    await train(cfg, { devices });
-    rows.push({ name: `colbert-zero, ${devices} device${devices > 1 ? 's' : ''} (wasm, ${devices > 1 ? `${devices} worker threads` : 'in-process'})`, eps: throughput(cfg.output) });
-    process.stderr.write(`${rows[rows.length - 1].name}: ${rows[rows.length - 1].eps.toFixed(1)} examples/s\n`);
-  }
+  // Queries of ~10 words, documents long enough to fill 180 tokens.
+  const pairs = syntheticExamples('unsupervised', 512, { seed: 3 }) as Array<{ query: string; document: string }>;
+  const long = (s: string) => Array.from({ length: 24 }, () => s).join(" ");
+  fs.writeFileSync(path.join(dir, 'pairs.jsonl'), pairs.map((p) => JSON.stringify({ query: p.query, document: long(p.document) })).join('\n') + '\n');
+  const load0 = os.loadavg()[0];
+  const started = Date.now();
+  const rows: Row[] = [];
   let torchVersion = '';
-  for (const threads of [1, 2]) {
-    if (!PY) throw new Error('the reference environment (CZ_REFERENCE_VENV or .venv-reference; test/reference/venv.sh) is absent: PyTorch is the peer');
-    const r = spawnSync(PY, [path.join(__dirname, 'python', 'train_torch.py'), modelDir, String(BATCH), String(LQ), String(LD), String(STEPS), String(threads)], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`train_torch.py: ${r.stderr}`);
-    const rec = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    torchVersion = rec.torch;
-    rows.push({ name: `PyTorch ${rec.torch}, ${threads} thread${threads > 1 ? 's' : ''}`, eps: rec.examplesPerSec });
-    process.stderr.write(`${rows[rows.length - 1].name}: ${rec.examplesPerSec.toFixed(1)} examples/s\n`);
+  for (const size of sizes) {
+    const model = await buildModel(config(dir, size, 'tfjs'));
+    const modelDir = path.join(dir, `model-${size.preset}`);
+    await model.save!(modelDir);
+    const tq = model.tokenize(pairs.slice(0, BATCH).map((p) => p.query), 'query');
+    const td = model.tokenize(pairs.slice(0, BATCH).map((p) => long(p.document)), 'document');
+    if (tq.length !== LQ || td.length !== LD) throw new Error(`batches pad to [${tq.length}, ${td.length}] tokens, expected [${LQ}, ${LD}]`);
+    (model as { dispose?: () => void }).dispose?.();
+    const ours = (engine: string, threads: number) => run([process.execPath, '--import', 'tsx', __filename, '--one', dir, size.preset, engine, String(threads)]).secondsPerStep;
+    const torch = (threads: number) => {
+      const r = run([PY, path.join(__dirname, 'python', 'train_torch.py'), modelDir, String(BATCH), String(LQ), String(LD), String(size.steps), String(threads)]);
+      torchVersion = r.torch ?? torchVersion;
+      return r.secondsPerStep;
+    };
+    const add = (setup: string, seconds: number) => {
+      rows.push({ size, setup, seconds });
+      process.stderr.write(`${size.preset}\t${setup}\t${seconds.toFixed(3)} s/step\n`);
+    };
+    add('ort-1', ours('ort', 1));
+    add('torch-1', torch(1));
+    add('ort-2', ours('ort', 2));
+    add('torch-2', torch(2));
+    if (size.tfjs) add('tfjs-1', ours('tfjs', 1));
   }
-  const torch2 = rows[3].eps;
-  const table = rows.map((r) => `| ${r.name} | ${r.eps.toFixed(1)} | ${(r.eps / torch2).toFixed(2)} |`).join('\n');
-  const md = `# Training throughput
+  const minutes = (Date.now() - started) / 60000;
+  const get = (size: Size, setup: string) => rows.find((r) => r.size === size && r.setup === setup)?.seconds;
+  const NAMES: Record<string, string> = {
+    'ort-1': 'colbert-zero, ONNX Runtime, 1 thread',
+    'ort-2': 'colbert-zero, ONNX Runtime, 2 threads',
+    'tfjs-1': 'colbert-zero, TensorFlow.js (wasm), 1 device',
+    'torch-1': `PyTorch ${torchVersion}, 1 thread`,
+    'torch-2': `PyTorch ${torchVersion}, 2 threads`,
+  };
+  const table = rows
+    .map((r) => {
+      const peer = get(r.size, r.setup.endsWith('2') ? 'torch-2' : 'torch-1')!;
+      return `| ${r.size.preset} | ${NAMES[r.setup]} | ${r.seconds.toFixed(3)} | ${(BATCH / r.seconds).toFixed(1)} | ${r.setup.startsWith('torch') ? '' : (peer / r.seconds).toFixed(2)} |`;
+    })
+    .join('\n');
+  const scaling = sizes.map((s) => `${s.preset} ${(get(s, 'ort-1')! / get(s, 'ort-2')!).toFixed(2)}× (PyTorch ${(get(s, 'torch-1')! / get(s, 'torch-2')!).toFixed(2)}×)`).join(', ');
+  const md = `# Training speed
 
-Tiny ColBERT model: random ModernBERT (preset "tiny": hidden 64, 2 layers, 2 heads, 4,096-piece vocabulary)
-with a projection to 32, queries 16 tokens, documents 32 tokens; unsupervised pairs with in-batch negatives,
-global batch ${BATCH}, InfoNCE over MaxSim / 0.05, AdamW. Examples per second over ${STEPS} steps after ${WARMUP} warm-up steps.
-colbert-zero: \`train\` with 1 device (in-process, one graph) and 2 devices (worker threads; each encodes half the
-batch, embeddings all-gathered, gradients all-reduced).
-PyTorch: the same weights (loaded from the folder colbert-zero saved), the same batch shapes
-and step, transformers' ModernBertModel (sdpa attention), \`torch.set_num_threads\`, plain back-propagation.
-Generated by \`npx tsx bench/train.ts\` on ${new Date().toISOString().slice(0, 10)} (${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} cores; PyTorch ${torchVersion}).
-1-minute load average when the benchmark started: ${LOAD.toFixed(1)} (other processes may have shared the cores; compare rows of one run only).
+One optimizer step of a ColBERT model: in-batch InfoNCE over MaxSim / 0.05, AdamW, batch ${BATCH} (queries ${LQ} tokens,
+documents ${LD} tokens), on random ModernBERT models: tiny (2 layers, hidden 64, vocabulary 4,096), small (4 layers,
+hidden 256) and base (22 layers, hidden 768; ModernBERT-base's shape), both with ModernBERT's 50,368-row vocabulary,
+and a projection to 128. Seconds per step after warm-up (tiny ${SIZES[0].steps} steps, small ${SIZES[1].steps}, base ${SIZES[2].steps}).
+colbert-zero: \`train\` (tokenization, the step, AdamW and the log included) on one device, ONNX Runtime with 1 or 2
+intra-op threads, or TensorFlow.js's wasm backend (one thread). PyTorch: the same weights (the folder colbert-zero saved),
+the same batch shapes and step in transformers' ModernBertModel (sdpa attention), \`torch.set_num_threads\`.
+"vs PyTorch" divides PyTorch's time by ours at the same thread count (above 1: colbert-zero is faster).
+Generated by \`npx tsx bench/train.ts\` on ${new Date().toISOString().slice(0, 10)} (${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} cores; PyTorch ${torchVersion}); ${minutes.toFixed(0)} minutes.
+1-minute load average at the start ${load0.toFixed(1)}, at the end ${os.loadavg()[0].toFixed(1)} (compare rows of one run only).
 
-| setup | examples/s | vs PyTorch 2 threads |
-|---|---:|---:|
+| model | setup | s / step | examples / s | vs PyTorch |
+|---|---|---:|---:|---:|
 ${table}
 
-Speed-up of 2 devices over 1: ${(rows[1].eps / rows[0].eps).toFixed(2)}×. The 1-device run is one graph (no replay);
-with 2 devices each re-encodes its half after the all-gather only when the half exceeds the mini-batch — here it
-does not, so each device encodes its half once and the other half's embeddings enter its loss as constants.
-Multi-threaded PyTorch is sensitive to other processes on the same cores (its worker threads wait for each
-other); when the load average above is high, the 1-thread PyTorch row is the steadier reference.
-
-What changed since the first run of this benchmark (164.6 ex/s with 1 device, 204.4 with 2): the InfoNCE
-log-softmax gradient no longer carries subnormal floats into the backward matMuls (wasm computes those
-~100× slower); LayerNorm and GeGLU have hand-written gradients; wasm's Identity kernel shares buffers
-instead of copying every tensor saved for the backward pass; the MaxSim backward no longer walks its
-index arrays inside tf.tidy; device worker threads get a larger V8 young generation (their garbage
-collections competed for the same helper threads).
+Second thread, ONNX Runtime: ${scaling}.
 `;
   writeFileAtomic(path.join(ROOT, 'results', 'benchmarks', 'train.md'), md);
   process.stdout.write(md);

@@ -11,7 +11,9 @@ import { colbertKdScores, colbertScores, cosineScores } from '../lib/scores';
 import { cosineGroups, cosineMatrix, maxSimGroups, maxSimMatrix } from '../lib/scores/graph';
 import { distillationGraph, infoNCEGraph, mlmGraph } from '../lib/losses/graph';
 import { distillationFromScores, groupScores, infoNCEFromScores, mlmLoss } from '../lib/losses';
-import { checkGraph } from './helpers/graph-check';
+import { assertElementwise, checkGraph } from './helpers/graph-check';
+import { DiffGraph } from '../lib/backend/onnx-autodiff';
+import { createSession, loadOrt } from '../lib/backend/ort';
 
 before(async () => {
   await initBackend();
@@ -93,4 +95,38 @@ test('masked-LM cross-entropy equals mlmLoss (scaled by masked tokens of the glo
     (g, [logits]) => mlmGraph(g, logits, g.ints('targets', [5], targets), g.scalar(5 / 8 / 5)),
     (logits) => tf.mul(mlmLoss(logits as tf.Tensor2D, Int32Array.from(targets)), 5 / 8),
   );
+});
+
+test("MaxSim's hand-written sparse gradient equals the derived one (dense one-hot products)", async () => {
+  const ort = loadOrt();
+  const cases = [
+    { name: 'matrix', q: [3, 4, 6], d: [4, 5, 6], k: 0 },
+    { name: 'groups', q: [2, 3, 5], d: [6, 4, 5], k: 3 },
+  ];
+  for (const c of cases) {
+    const grads: Float32Array[][] = [];
+    for (const derived of [false, true]) {
+      const g = new DiffGraph();
+      const q = g.input('q', 'float', c.q, { differentiable: true });
+      const d = g.input('d', 'float', c.d, { differentiable: true });
+      const qm = g.input('qm', 'float', c.q.slice(0, 2));
+      const dm = g.input('dm', 'float', c.d.slice(0, 2));
+      const y = c.k ? maxSimGroups(g, q, qm, d, dm, c.k, { derived }) : maxSimMatrix(g, q, qm, d, dm, { derived });
+      const seed = g.input('seed', 'float', c.k ? [c.q[0], c.k] : [c.q[0], c.d[0]]);
+      g.gradients([{ value: y, grad: seed }], [q, d]).forEach((x, i) => g.output(x, `d${i}`));
+      const s = await createSession(g.serialize({ producer: 'test', version: '1' }), c.name, { threads: 1 });
+      const n = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+      const dmask = Float32Array.from({ length: n(c.d.slice(0, 2)) }, (_, i) => (i % 7 === 5 ? 0 : 1));
+      const out = await s.run({
+        q: new ort.Tensor('float32', unitRows(n(c.q.slice(0, 2)), c.q[2], 11), c.q),
+        d: new ort.Tensor('float32', unitRows(n(c.d.slice(0, 2)), c.d[2], 12), c.d),
+        qm: new ort.Tensor('float32', Float32Array.from({ length: n(c.q.slice(0, 2)) }, (_, i) => (i % 5 === 4 ? 0 : 1)), c.q.slice(0, 2)),
+        dm: new ort.Tensor('float32', dmask, c.d.slice(0, 2)),
+        seed: new ort.Tensor('float32', Float32Array.from({ length: c.k ? c.q[0] * c.k : c.q[0] * c.d[0] }, (_, i) => Math.sin(i + 1)), c.k ? [c.q[0], c.k] : [c.q[0], c.d[0]]),
+      });
+      grads.push([out.d0.data as Float32Array, out.d1.data as Float32Array]);
+      await s.release();
+    }
+    grads[0].forEach((gr, i) => assertElementwise(gr, grads[1][i], 1e-6, 1e-7, `${c.name}: gradient ${i}, hand-written vs derived`));
+  }
 });

@@ -8,32 +8,12 @@
  * Every model, score and loss multiplies through these two functions.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gemm } from './ort-gemm';
 import { needsWasmFastPaths } from './select';
 
 type T2 = tf.Tensor2D;
 
-/**
- * Experimental (`CZ_TRAIN_GEMM=ort`): 2-D products of at least NATIVE_MIN_FLOPS multiply-adds run on
- * ONNX Runtime's native GEMM (lib/backend/ort-gemm.ts: data out of wasm, product, result back in),
- * forward and backward. Off by default: see results/benchmarks/train.md for what it measured.
- */
-const NATIVE_MIN_FLOPS = 1 << 20;
-let nativeProducts: boolean | undefined;
-export function setNativeTrainingProducts(on: boolean | undefined): void {
-  nativeProducts = on;
-}
-function native(m: number, k: number, n: number): boolean {
-  const on = nativeProducts ?? process.env.CZ_TRAIN_GEMM?.trim() === 'ort';
-  return on && m * k * n >= NATIVE_MIN_FLOPS;
-}
-
-/** op(a)·op(b) with materialised transposes on tfjs, or with Gemm's transpose flags on ORT. */
+/** op(a)·op(b) with materialised transposes (wasm's transpose flags are slow). */
 function product(a: T2, b: T2, ta: boolean, tb: boolean): T2 {
-  const m = ta ? a.shape[1] : a.shape[0];
-  const k = ta ? a.shape[0] : a.shape[1];
-  const n = tb ? b.shape[0] : b.shape[1];
-  if (native(m, k, n)) return tf.tensor2d(gemm(a.dataSync() as Float32Array, b.dataSync() as Float32Array, m, k, n, { transA: ta, transB: tb }), [m, n]);
   return tf.matMul(ta ? tf.transpose(a) : a, tb ? tf.transpose(b) : b);
 }
 

@@ -133,6 +133,26 @@ export class DiffGraph {
   }
 
   /**
+   * An operator made of several nodes with a hand-written VJP (where it is clearly faster than the derived
+   * one, e.g. MaxSim's sparse gradient; its tests compare the two). `forward` adds the nodes unrecorded.
+   */
+  custom(inputs: Sym[], forward: () => Sym[], vjp: Vjp): Sym[] {
+    const was = this.recording;
+    this.recording = false;
+    let outputs: Sym[];
+    try {
+      outputs = forward();
+    } finally {
+      this.recording = was;
+    }
+    if (was && inputs.some((i) => this.live.has(i.name))) {
+      outputs.forEach((o) => o.type === 'float' && this.live.add(o.name));
+      this.tape.push({ inputs, outputs, vjp });
+    }
+    return outputs;
+  }
+
+  /**
    * Gradients of Σ seeds[i].value ⊙ seeds[i].grad with respect to `wrt` (zeros where nothing reaches).
    * A scalar loss passes its gradient as the constant 1.
    */

@@ -9,7 +9,7 @@
  * scored token scores 0, masked query tokens add 0. Each max sends its gradient to the first winning token,
  * as colbertScores' written-out gradient does.
  */
-import type { DiffGraph, Sym } from '../backend/onnx-autodiff';
+import type { DiffGraph, Dim, Sym } from '../backend/onnx-autodiff';
 import { MASK_FILL } from './maxsim';
 
 /** x / max(‖x‖₂, 1e-12) along the last axis (torch's F.normalize; tf.maximum's gradient rule). */
@@ -25,38 +25,95 @@ function documentMask(g: DiffGraph, dMask: Sym): { bias: Sym; has: Sym } {
   return { bias, has };
 }
 
-/** Σ over query tokens of the best (masked) document token: sims [..., Lq, k, Ld] → [..., k]. */
-function sumOfMaxima(g: DiffGraph, sims: Sym, qMask: Sym, lqAxis: number): Sym {
-  const best = g.reduceMax(sims, -1, false, 'first');
+/** Σ over query tokens (masked ones add 0) of best [..., Lq, k] → [..., k]. */
+function sumOverQueryTokens(g: DiffGraph, best: Sym, qMask: Sym, lqAxis: number): Sym {
   const weighted = g.mul(best, g.raw('Unsqueeze', [qMask, g.intVec([qMask.dims.length])], {}, [...qMask.dims, 1], 'float'));
   return g.reduceSum(weighted, [lqAxis], false);
 }
 
-/** All queries × all documents → [nq, nd]. */
-export function maxSimMatrix(g: DiffGraph, q: Sym, qMask: Sym, d: Sym, dMask: Sym): Sym {
+/** 0, 1, …, n−1 (int64) for a runtime size n ([1]-shaped). */
+function arange(g: DiffGraph, n: Sym, dim: string | number): Sym {
+  const len = g.raw('Squeeze', [n, g.intVec([0])], {}, [], 'int64');
+  return g.raw('Range', [g.ints('r0', [], [0]), len, g.ints('r1', [], [1])], {}, [dim], 'int64');
+}
+
+/**
+ * The best document token of each (query token, candidate) pair and its gradient, written by hand: each
+ * max sends its gradient to its winning token alone (the first of tied ones), so instead of the dense
+ * one-hot of every similarity times two products with it (what the derived gradient computes), the
+ * backward gathers the winners' rows (∂q) and scatter-adds into them (∂d) — Ld times fewer operations.
+ *   qRows [..., D] query-token rows, laid out as best's leading axes; d2 [C, D] document-token rows;
+ *   sims() [..., k, Ld] with the mask bias added; rowsOf(idx) the d2 row of each winner (idx: the argmax
+ *   over Ld) → best [..., k].
+ */
+function bestTokens(g: DiffGraph, qRows: Sym, d2: Sym, bestDims: Dim[], sims: () => Sym, rowsOf: (idx: Sym) => Sym, derived: boolean): Sym {
+  if (derived) return g.reduceMax(sims(), -1, false, 'first');
+  const k = bestDims.length - 1;
+  const [best, rows] = g.custom(
+    [qRows, d2],
+    () => {
+      const s = sims();
+      const idx = g.raw('ArgMax', [s], { axis: k + 1, keepdims: 0, select_last_index: 0 }, bestDims, 'int64');
+      return [g.raw('ReduceMax', [s], { axes: [k + 1], keepdims: 0 }, bestDims, 'float'), rowsOf(idx)];
+    },
+    ([dBest], need) => {
+      const dy = g.unsqueeze(dBest!, [k + 1]); // [..., k, 1]
+      // ∂q: the winners' document rows weighted by dBest, summed over the candidates.
+      const dq = need[0] ? g.reduceSum(g.mul(g.gather(d2, rows), dy), [k], false) : null;
+      // ∂d: dBest times the query row, added into each winner's row.
+      const upd = g.mul(dy, g.unsqueeze(qRows, [k]));
+      const at = g.raw('Unsqueeze', [rows, g.intVec([k + 1])], {}, [...bestDims, 1], 'int64');
+      const dd = need[1] ? g.raw('ScatterND', [g.zerosLike(d2), at, upd], { reduction: 'add' }, d2.dims, 'float') : null;
+      return [dq, dd];
+    },
+  );
+  return best;
+}
+
+/** All queries × all documents → [nq, nd]. `derived`: the autodiff gradient (tests compare the two). */
+export function maxSimMatrix(g: DiffGraph, q: Sym, qMask: Sym, d: Sym, dMask: Sym, opts: { derived?: boolean } = {}): Sym {
   const dim = q.dims[2] as number;
   const { bias, has } = documentMask(g, dMask);
   const q2 = g.reshape(q, [-1, dim], ['query_tokens', dim]);
   const d2 = g.reshape(d, [-1, dim], ['document_tokens', dim]);
-  // [nq·Lq, nd·Ld] → [nq, Lq, nd, Ld]
-  const flat = g.gemm(q2, d2, { transB: true });
-  const shape = g.dimsVector([{ of: qMask, axis: 0 }, { of: qMask, axis: 1 }, { of: dMask, axis: 0 }, { of: dMask, axis: 1 }]);
-  const sims = g.add(g.reshapeTo(flat, shape, [...qMask.dims, ...dMask.dims]), bias);
-  return g.mul(sumOfMaxima(g, sims, qMask, 1), has);
+  const nd = { of: dMask, axis: 0 };
+  const ld = { of: dMask, axis: 1 };
+  const bestDims: Dim[] = ['query_tokens', dMask.dims[0]];
+  // [nq·Lq, nd·Ld] → [nq·Lq, nd, Ld], masked document tokens filled
+  const sims = () => g.add(g.reshapeTo(g.gemm(q2, d2, { transB: true }), g.dimsVector([-1, nd, ld]), ['query_tokens', dMask.dims[0], dMask.dims[1]]), bias);
+  // winner row of document c: c·Ld + argmax
+  const rowsOf = (idx: Sym) => {
+    const first = g.raw('Mul', [arange(g, g.dimsVector([nd]), dMask.dims[0]), g.raw('Squeeze', [g.dimsVector([ld]), g.intVec([0])], {}, [], 'int64')], {}, [dMask.dims[0]], 'int64');
+    return g.raw('Add', [idx, first], {}, bestDims, 'int64');
+  };
+  const best = g.reshapeTo(bestTokens(g, q2, d2, bestDims, sims, rowsOf, !!opts.derived), g.dimsVector([{ of: qMask, axis: 0 }, { of: qMask, axis: 1 }, nd]), [q.dims[0], q.dims[1], dMask.dims[0]]);
+  return g.mul(sumOverQueryTokens(g, best, qMask, 1), has);
 }
 
 /** Query i against documents [i·k, (i+1)·k) → [n, k]. */
-export function maxSimGroups(g: DiffGraph, q: Sym, qMask: Sym, d: Sym, dMask: Sym, k: number): Sym {
+export function maxSimGroups(g: DiffGraph, q: Sym, qMask: Sym, d: Sym, dMask: Sym, k: number, opts: { derived?: boolean } = {}): Sym {
   const dim = q.dims[2] as number;
   const { bias, has } = documentMask(g, dMask);
-  // documents [n·k, Ld, dim] → [n, k·Ld, dim]; sims [n, Lq, k·Ld] → [n, Lq, k, Ld]
   const n = { of: q, axis: 0 };
   const ld = { of: dMask, axis: 1 };
-  const dg = g.reshapeTo(d, g.dimsVector([n, -1, dim]), [q.dims[0], 'group_tokens', dim]);
-  const sims = g.reshapeTo(g.matmul(q, g.transposeLast(dg)), g.dimsVector([n, { of: q, axis: 1 }, k, ld]), [q.dims[0], q.dims[1], k, dMask.dims[1]]);
-  const biasG = g.reshapeTo(bias, g.dimsVector([n, 1, k, ld]), [q.dims[0], 1, k, dMask.dims[1]]);
+  const d2 = g.reshape(d, [-1, dim], ['document_tokens', dim]);
+  const bestDims: Dim[] = [q.dims[0], q.dims[1], k];
+  // documents [n·k·Ld, dim] → [n, k·Ld, dim]; sims [n, Lq, k·Ld] → [n, Lq, k, Ld], masked tokens filled
+  const sims = () => {
+    const dg = g.reshapeTo(d2, g.dimsVector([n, -1, dim]), [q.dims[0], 'group_tokens', dim]);
+    const s = g.reshapeTo(g.matmul(q, g.transposeLast(dg)), g.dimsVector([n, { of: q, axis: 1 }, k, ld]), [q.dims[0], q.dims[1], k, dMask.dims[1]]);
+    return g.add(s, g.reshapeTo(bias, g.dimsVector([n, 1, k, ld]), [q.dims[0], 1, k, dMask.dims[1]]));
+  };
+  // winner row of candidate c of query i: (i·k + c)·Ld + argmax
+  const rowsOf = (idx: Sym) => {
+    const groups = g.raw('Mul', [arange(g, g.dimsVector([n]), q.dims[0]), g.ints('k', [], [k])], {}, [q.dims[0]], 'int64');
+    const cand = g.raw('Add', [g.raw('Unsqueeze', [groups, g.intVec([1])], {}, [q.dims[0], 1], 'int64'), g.ints('cands', [1, k], Array.from({ length: k }, (_, c) => c))], {}, [q.dims[0], k], 'int64');
+    const first = g.raw('Mul', [cand, g.raw('Squeeze', [g.dimsVector([ld]), g.intVec([0])], {}, [], 'int64')], {}, [q.dims[0], k], 'int64');
+    return g.raw('Add', [idx, g.raw('Unsqueeze', [first, g.intVec([1])], {}, [q.dims[0], 1, k], 'int64')], {}, bestDims, 'int64');
+  };
+  const best = bestTokens(g, q, d2, bestDims, sims, rowsOf, !!opts.derived);
   const hasG = g.reshapeTo(has, g.dimsVector([n, k]), [q.dims[0], k]);
-  return g.mul(sumOfMaxima(g, g.add(sims, biasG), qMask, 1), hasG);
+  return g.mul(sumOverQueryTokens(g, best, qMask, 1), hasG);
 }
 
 /** Cosine similarity of every query with every document → [nq, nd]. */

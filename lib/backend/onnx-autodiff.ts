@@ -60,6 +60,8 @@ export class DiffGraph {
   private readonly live = new Set<string>();
   private readonly constants = new Map<string, Sym>();
   private recording = true;
+  /** During backprop: the sparse inputs' row gradients collected by gather. */
+  private sparseRows = new Map<string, Array<{ indices: Sym; values: Sym }>>();
 
   // ---- values ----------------------------------------------------------------------------------------
 
@@ -157,12 +159,24 @@ export class DiffGraph {
    * A scalar loss passes its gradient as the constant 1.
    */
   gradients(seeds: Array<{ value: Sym; grad: Sym }>, wrt: Sym[]): Sym[] {
+    return this.backprop(seeds, wrt, []).dense.map((d, i) => d ?? this.zerosLike(wrt[i]));
+  }
+
+  /**
+   * The same, with the gradient of each `sparse` input that is looked up by `gather` returned as rows:
+   * (indices [m], values [m, ...]) per lookup, for the caller to add up — an embedding table's gradient
+   * touches only the rows of the batch's tokens, and a scatter-add of repeated ids inside ONNX Runtime is
+   * either racy (ScatterND runs its updates on several threads) or slow (ScatterElements). `dense` holds what
+   * other uses contribute (null when nothing else does).
+   */
+  backprop(seeds: Array<{ value: Sym; grad: Sym }>, wrt: Sym[], sparse: Sym[]): { dense: Array<Sym | null>; rows: Map<string, Array<{ indices: Sym; values: Sym }>> } {
     const grads = new Map<string, Sym>();
     const add = (v: Sym, g: Sym) => {
       const prev = grads.get(v.name);
       grads.set(v.name, prev ? this.add(prev, g) : g);
     };
     this.recording = false;
+    this.sparseRows = new Map(sparse.map((x) => [x.name, []]));
     try {
       for (const s of seeds) add(s.value, s.grad);
       for (let e = this.tape.length - 1; e >= 0; e--) {
@@ -176,9 +190,10 @@ export class DiffGraph {
           if (need[i] && d) add(inp, d);
         });
       }
-      return wrt.map((w) => grads.get(w.name) ?? this.zerosLike(w));
+      return { dense: wrt.map((w) => grads.get(w.name) ?? null), rows: this.sparseRows };
     } finally {
       this.recording = true;
+      this.sparseRows = new Map();
     }
   }
 
@@ -446,12 +461,28 @@ export class DiffGraph {
     });
   }
 
-  /** data[indices] along axis 0 (embedding lookup); the gradient scatter-adds rows. */
-  gather(data: Sym, indices: Sym): Sym {
+  /**
+   * data[indices] along axis 0 (an embedding lookup). The gradient adds rows into `data`'s: as rows for the
+   * caller when `data` is a sparse input of backprop; with ScatterND when the indices are `unique` (no two
+   * updates meet); else with ScatterElements' deterministic add.
+   */
+  gather(data: Sym, indices: Sym, opts: { unique?: boolean } = {}): Sym {
     return this.one('Gather', [data, indices], { axis: 0 }, [...indices.dims, ...data.dims.slice(1)], data.type, ([dy], need) => {
       if (!need[0]) return [null, null];
-      const idx = this.unsqueeze(indices, [indices.dims.length]);
-      return [this.raw('ScatterND', [this.zerosLike(data), idx, dy!], { reduction: 'add' }, data.dims, 'float'), null];
+      const rest = data.dims.slice(1);
+      const flatIdx = this.reshape(indices, [-1], ['rows']);
+      if (rest.some((d) => typeof d !== 'number')) throw new Error(`gather: the gradient needs the rows of [${data.dims}] to have fixed sizes`);
+      const flatDy = this.reshape(dy!, [-1, ...(rest as number[])], ['rows', ...rest]);
+      const collected = this.sparseRows.get(data.name);
+      if (collected) {
+        collected.push({ indices: flatIdx, values: flatDy });
+        return [null, null];
+      }
+      if (opts.unique) {
+        return [this.raw('ScatterND', [this.zerosLike(data), this.unsqueeze(flatIdx, [1]), flatDy], {}, data.dims, 'float'), null];
+      }
+      const idx = this.raw('Expand', [this.unsqueeze(flatIdx, [1]), this.shape(flatDy)], {}, flatDy.dims, 'int64');
+      return [this.raw('ScatterElements', [this.zerosLike(data), idx, flatDy], { axis: 0, reduction: 'add' }, data.dims, 'float'), null];
     });
   }
 

@@ -39,32 +39,38 @@ function arange(g: DiffGraph, n: Sym, dim: string | number): Sym {
 
 /**
  * The best document token of each (query token, candidate) pair and its gradient, written by hand: each
- * max sends its gradient to its winning token alone (the first of tied ones), so instead of the dense
- * one-hot of every similarity times two products with it (what the derived gradient computes), the
- * backward gathers the winners' rows (∂q) and scatter-adds into them (∂d) — Ld times fewer operations.
+ * max sends its gradient to its winning token alone (the first of tied ones). ∂q gathers the winners'
+ * document rows and weights them by the gradient of each max (a batched product), instead of a product
+ * with the dense one-hot of every similarity as the derived gradient does. ∂d is that one-hot's product
+ * with the query rows (`docGrad`): a scatter-add into the winners would be shorter, but ONNX Runtime's
+ * ScatterND adds repeated rows on several threads at once (races), and ScatterElements' add is slow.
  *   qRows [..., D] query-token rows, laid out as best's leading axes; d2 [C, D] document-token rows;
  *   sims() [..., k, Ld] with the mask bias added; rowsOf(idx) the d2 row of each winner (idx: the argmax
- *   over Ld) → best [..., k].
+ *   over Ld); docGrad(oneHot [..., k, Ld]) → ∂d2 [C, D] → best [..., k].
  */
-function bestTokens(g: DiffGraph, qRows: Sym, d2: Sym, bestDims: Dim[], sims: () => Sym, rowsOf: (idx: Sym) => Sym, derived: boolean): Sym {
+function bestTokens(g: DiffGraph, qRows: Sym, d2: Sym, bestDims: Dim[], sims: () => Sym, rowsOf: (idx: Sym) => Sym, docGrad: (oneHot: Sym) => Sym, derived: boolean): Sym {
   if (derived) return g.reduceMax(sims(), -1, false, 'first');
   const k = bestDims.length - 1;
-  const [best, rows] = g.custom(
+  // Nothing to differentiate (inference, a forward-only pass): the max alone, no winners.
+  if (!g.isLive(qRows) && !g.isLive(d2)) return g.raw('ReduceMax', [sims()], { axes: [k + 1], keepdims: 0 }, bestDims, 'float');
+  let simsDims: readonly Dim[] = [];
+  const [best, idx, rows, simsShape] = g.custom(
     [qRows, d2],
     () => {
       const s = sims();
-      const idx = g.raw('ArgMax', [s], { axis: k + 1, keepdims: 0, select_last_index: 0 }, bestDims, 'int64');
-      return [g.raw('ReduceMax', [s], { axes: [k + 1], keepdims: 0 }, bestDims, 'float'), rowsOf(idx)];
+      simsDims = s.dims;
+      const idx = g.raw('ArgMax', [s], { axis: k + 1, keepdims: 1, select_last_index: 0 }, [...bestDims, 1], 'int64');
+      const flat = g.raw('Squeeze', [idx, g.intVec([k + 1])], {}, bestDims, 'int64');
+      // The similarities' shape (not the similarities) is kept for the backward's one-hot.
+      return [g.raw('ReduceMax', [s], { axes: [k + 1], keepdims: 0 }, bestDims, 'float'), idx, rowsOf(flat), g.shape(s)];
     },
     ([dBest], need) => {
-      const dy = g.unsqueeze(dBest!, [k + 1]); // [..., k, 1]
-      // ∂q: the winners' document rows weighted by dBest, summed over the candidates.
-      const dq = need[0] ? g.reduceSum(g.mul(g.gather(d2, rows), dy), [k], false) : null;
-      // ∂d: dBest times the query row, added into each winner's row.
-      const upd = g.mul(dy, g.unsqueeze(qRows, [k]));
-      const at = g.raw('Unsqueeze', [rows, g.intVec([k + 1])], {}, [...bestDims, 1], 'int64');
-      const dd = need[1] ? g.raw('ScatterND', [g.zerosLike(d2), at, upd], { reduction: 'add' }, d2.dims, 'float') : null;
-      return [dq, dd];
+      // ∂q: [.., 1, k]·[.., k, D], the winners' rows weighted by dBest, summed over the candidates.
+      const dq = need[0] ? g.squeeze(g.matmul(g.unsqueeze(dBest!, [k]), g.gather(d2, rows)), [k]) : null;
+      // ∂d: the one-hot of the winners (each max has one slot: no two updates meet) times the query rows.
+      const zeros = g.raw('ConstantOfShape', [simsShape], { value: { tensor: { dataType: 1, dims: [1], floatData: [0] } } }, simsDims, 'float');
+      const oneHot = g.raw('ScatterElements', [zeros, idx, g.unsqueeze(dBest!, [k + 1])], { axis: k + 1 }, simsDims, 'float');
+      return [dq, need[1] ? docGrad(oneHot) : null];
     },
   );
   return best;
@@ -86,7 +92,9 @@ export function maxSimMatrix(g: DiffGraph, q: Sym, qMask: Sym, d: Sym, dMask: Sy
     const first = g.raw('Mul', [arange(g, g.dimsVector([nd]), dMask.dims[0]), g.raw('Squeeze', [g.dimsVector([ld]), g.intVec([0])], {}, [], 'int64')], {}, [dMask.dims[0]], 'int64');
     return g.raw('Add', [idx, first], {}, bestDims, 'int64');
   };
-  const best = g.reshapeTo(bestTokens(g, q2, d2, bestDims, sims, rowsOf, !!opts.derived), g.dimsVector([{ of: qMask, axis: 0 }, { of: qMask, axis: 1 }, nd]), [q.dims[0], q.dims[1], dMask.dims[0]]);
+  // ∂d2 = oneHotᵀ · q2 over the flattened [nq·Lq, nd·Ld] similarities.
+  const docGrad = (oneHot: Sym) => g.gemm(g.reshape(oneHot, [0, -1], ['query_tokens', 'document_tokens']), q2, { transA: true });
+  const best = g.reshapeTo(bestTokens(g, q2, d2, bestDims, sims, rowsOf, docGrad, !!opts.derived), g.dimsVector([{ of: qMask, axis: 0 }, { of: qMask, axis: 1 }, nd]), [q.dims[0], q.dims[1], dMask.dims[0]]);
   return g.mul(sumOverQueryTokens(g, best, qMask, 1), has);
 }
 
@@ -111,7 +119,12 @@ export function maxSimGroups(g: DiffGraph, q: Sym, qMask: Sym, d: Sym, dMask: Sy
     const first = g.raw('Mul', [cand, g.raw('Squeeze', [g.dimsVector([ld]), g.intVec([0])], {}, [], 'int64')], {}, [q.dims[0], k], 'int64');
     return g.raw('Add', [idx, g.raw('Unsqueeze', [first, g.intVec([1])], {}, [q.dims[0], 1, k], 'int64')], {}, bestDims, 'int64');
   };
-  const best = bestTokens(g, q, d2, bestDims, sims, rowsOf, !!opts.derived);
+  // ∂d2 per query: oneHot [n, Lq, k·Ld]ᵀ · q [n, Lq, D] → [n, k·Ld, D] → d2's rows.
+  const docGrad = (oneHot: Sym) => {
+    const o3 = g.reshapeTo(oneHot, g.dimsVector([n, { of: q, axis: 1 }, -1]), [q.dims[0], q.dims[1], 'group_tokens']);
+    return g.reshape(g.matmul(g.transposeLast(o3), q), [-1, dim], ['document_tokens', dim]);
+  };
+  const best = bestTokens(g, q, d2, bestDims, sims, rowsOf, docGrad, !!opts.derived);
   const hasG = g.reshapeTo(has, g.dimsVector([n, k]), [q.dims[0], k]);
   return g.mul(sumOverQueryTokens(g, best, qMask, 1), hasG);
 }

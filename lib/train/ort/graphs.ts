@@ -9,6 +9,11 @@
  *   loss      query/document embeddings and masks, objective inputs   → loss, their grads    GradCache pass 2
  *   step      weights, query and document ids/masks, objective inputs → loss, grad<i>        one graph, no replay
  *   mlm       weights, ids (masked), mask, positions, targets, scale  → loss, grad<i>        the MLM phase
+ * and, for pass 2 of large contrastive ColBERT batches, the loss split at the scores (MaxSim in blocks of
+ * queries × documents, so the token similarities stay bounded):
+ *   scores    query/document embeddings and masks                     → scores [queries, documents]
+ *   scores-backward  the same and scores_grad                         → grad_query, grad_document
+ *   objective scores, objective inputs                                → loss, grad_scores (, grad_log_temperature)
  *
  * Objective inputs: InfoNCE — temperature (or log_temperature when learnable, whose gradient is
  * grad_log_temperature), query_offset, docs_per_query, normalizer; distillation — teacher [queries, k],
@@ -35,6 +40,30 @@ export interface OrtModelSpec {
 export type OrtObjective = { kind: 'infonce'; learnableTemperature: boolean } | { kind: 'kd'; normalizeStudent: boolean; candidates: number };
 
 const META = { producer: 'colbert-zero-workbook', version: 'cz-train-graph/1' };
+
+/** The weight whose gradient comes out as rows (one per token looked up): the token embeddings. */
+const EMBEDDINGS = 'embeddings.tok_embeddings.weight';
+
+/**
+ * Back-propagates `seeds` to the weights and outputs `grad<i>` for each weight (absent when only rows
+ * reach it), plus `grad<i>_ids<j>` / `grad<i>_rows<j>` for the token embeddings' rows of lookup j, which
+ * the trainer adds into the table's gradient (see DiffGraph.backprop).
+ */
+function outputWeightGradients(g: DiffGraph, seeds: Array<{ value: Sym; grad: Sym }>, spec: OrtModelSpec, w: { byName: Map<string, Sym>; list: Sym[] }, extra: Sym[] = []): Sym[] {
+  const table = w.byName.get(EMBEDDINGS);
+  const { dense, rows } = g.backprop(seeds, [...w.list, ...extra], table ? [table] : []);
+  w.list.forEach((x, i) => {
+    const d = dense[i];
+    const parts = rows.get(x.name) ?? [];
+    if (d) g.output(d, `grad${i}`);
+    else if (!parts.length) g.output(g.zerosLike(x), `grad${i}`);
+    parts.forEach((p, j) => {
+      g.output(p.indices, `grad${i}_ids${j}`);
+      g.output(p.values, `grad${i}_rows${j}`);
+    });
+  });
+  return extra.map((x, i) => dense[w.list.length + i] ?? g.zerosLike(x));
+}
 
 function weights(g: DiffGraph, spec: OrtModelSpec, differentiable: boolean): { byName: Map<string, Sym>; list: Sym[] } {
   const list = spec.params.map((p, i) => g.input(`w${i}`, 'float', p.shape, { differentiable }));
@@ -76,7 +105,7 @@ export function backwardGraph(spec: OrtModelSpec): Uint8Array {
   const w = weights(g, spec, true);
   const { out } = encoder(g, spec, w.byName, '');
   const seed = g.input('embeddings_grad', 'float', [...out.dims]);
-  g.gradients([{ value: out, grad: seed }], w.list).forEach((d, i) => g.output(d, `grad${i}`));
+  outputWeightGradients(g, [{ value: out, grad: seed }], spec, w);
   return g.serialize(META);
 }
 
@@ -100,6 +129,36 @@ function objectiveLoss(g: DiffGraph, head: OrtHead, obj: OrtObjective, q: Sym, q
   const scores = head.kind === 'colbert' ? maxSimMatrix(g, q, qMask!, d, dMask!) : cosineMatrix(g, q, d);
   const loss = infoNCEGraph(g, scores, tau, g.input('query_offset', 'int64', []), g.input('docs_per_query', 'int64', []), normalizer);
   return { loss, extra };
+}
+
+/** InfoNCE on a score matrix [queries, documents] (the objective of a blocked pass 2). */
+export function objectiveGraph(obj: OrtObjective & { kind: 'infonce' }): Uint8Array {
+  const g = new DiffGraph();
+  const scores = g.input('scores', 'float', ['queries', 'documents'], { differentiable: true });
+  const logT = obj.learnableTemperature ? g.input('log_temperature', 'float', [], { differentiable: true }) : null;
+  const tau = logT ? g.exp(logT) : g.input('temperature', 'float', []);
+  const loss = infoNCEGraph(g, scores, tau, g.input('query_offset', 'int64', []), g.input('docs_per_query', 'int64', []), g.input('normalizer', 'float', []));
+  const grads = g.gradients([{ value: loss, grad: g.scalar(1) }], logT ? [scores, logT] : [scores]);
+  g.output(loss, 'loss');
+  g.output(grads[0], 'grad_scores');
+  if (logT) g.output(grads[1], 'grad_log_temperature');
+  return g.serialize(META);
+}
+
+/** MaxSim of query embeddings against document embeddings (ColBERT), and with `backward` its gradients from scores_grad. */
+export function scoresGraph(dim: number, backward: boolean): Uint8Array {
+  const g = new DiffGraph();
+  const q = g.input('query_embeddings', 'float', ['queries', 'query_length', dim], { differentiable: backward });
+  const d = g.input('document_embeddings', 'float', ['documents', 'document_length', dim], { differentiable: backward });
+  const scores = maxSimMatrix(g, q, g.input('query_scoring_mask', 'float', ['queries', 'query_length']), d, g.input('document_scoring_mask', 'float', ['documents', 'document_length']));
+  if (!backward) {
+    g.output(scores, 'scores');
+    return g.serialize(META);
+  }
+  const [dq, dd] = g.gradients([{ value: scores, grad: g.input('scores_grad', 'float', ['queries', 'documents']) }], [q, d]);
+  g.output(dq, 'grad_query');
+  g.output(dd, 'grad_document');
+  return g.serialize(META);
 }
 
 function scoringMask(g: DiffGraph, head: OrtHead, role: 'query' | 'document', like: Sym): Sym | null {
@@ -129,11 +188,9 @@ export function stepGraph(spec: OrtModelSpec, obj: OrtObjective): Uint8Array {
   const q = encoder(g, spec, w.byName, 'query_');
   const d = encoder(g, spec, w.byName, 'document_');
   const { loss, extra } = objectiveLoss(g, spec.head, obj, q.out, scoringMask(g, spec.head, 'query', q.ids), d.out, scoringMask(g, spec.head, 'document', d.ids));
-  const wrt = [...w.list, ...(extra.logTemperature ? [extra.logTemperature] : [])];
-  const grads = g.gradients([{ value: loss, grad: g.scalar(1) }], wrt);
+  const [logT] = outputWeightGradients(g, [{ value: loss, grad: g.scalar(1) }], spec, w, extra.logTemperature ? [extra.logTemperature] : []);
   g.output(loss, 'loss');
-  w.list.forEach((_, i) => g.output(grads[i], `grad${i}`));
-  if (extra.logTemperature) g.output(grads[w.list.length], 'grad_log_temperature');
+  if (logT) g.output(logT, 'grad_log_temperature');
   return g.serialize(META);
 }
 
@@ -144,11 +201,10 @@ export function mlmGraphBytes(spec: OrtModelSpec): Uint8Array {
   const { out: hidden } = encoder(g, spec, w.byName, '');
   const H = spec.config.hiddenSize;
   const positions = g.input('positions', 'int64', ['masked']);
-  const rows = g.gather(g.reshape(hidden, [-1, H], ['tokens', H]), positions);
+  const rows = g.gather(g.reshape(hidden, [-1, H], ['tokens', H]), positions, { unique: true });
   const logits = mlmLogits(g, spec.config, (n) => w.byName.get(n), rows);
   const loss = mlmGraph(g, logits, g.input('targets', 'int64', ['masked']), g.input('scale', 'float', []));
-  const grads = g.gradients([{ value: loss, grad: g.scalar(1) }], w.list);
+  outputWeightGradients(g, [{ value: loss, grad: g.scalar(1) }], spec, w);
   g.output(loss, 'loss');
-  grads.forEach((d, i) => g.output(d, `grad${i}`));
   return g.serialize(META);
 }

@@ -17,14 +17,33 @@ import { chunks, sliceRows } from '../rows';
 import { seedFor } from '../../util/rng';
 import { maskTokens } from '../../losses/mlm';
 import type { TokenizedBatch, Role } from '../../tokenize/types';
-import type { ObjectiveValues, OrtTrainer } from './trainer';
+import type { Embeddings, ObjectiveValues, OrtTrainer } from './trainer';
 import type { OrtObjective } from './graphs';
 
 /**
  * Score-tensor floats of one loss chunk (ColBERT: query tokens × document tokens of the pairs scored; dense:
  * the pairs): bounds pass 2's memory whatever the batch, as the tfjs loss's blocks do.
  */
-const LOSS_CHUNK_FLOATS = TRAIN_MAXSIM_BLOCK_FLOATS;
+const LOSS_CHUNK_FLOATS = TRAIN_MAXSIM_BLOCK_FLOATS / 4;
+
+/** The largest similarity tensor the one-graph step builds (16M floats); above it pass 2 works in blocks. */
+const ONE_GRAPH_FLOATS = 1 << 24;
+
+/** Rows of the score matrix the objective sees at once (queries × documents), as the tfjs loss's chunks. */
+const SCORE_ROWS = 1 << 20;
+
+/** Writes `block` ([rows, width]) into columns [c0, c0 + width) of `out` ([rows, cols]). */
+function setColumns(out: Float32Array, cols: number, c0: number, block: Float32Array, width: number): void {
+  for (let r = 0; r < block.length / width; r++) out.set(block.subarray(r * width, (r + 1) * width), r * cols + c0);
+}
+
+/** Columns [c0, c0 + width) of `x` ([rows, cols]) as [rows, width]. */
+function getColumns(x: Float32Array, cols: number, c0: number, width: number): Float32Array {
+  const rows = x.length / cols;
+  const out = new Float32Array(rows * width);
+  for (let r = 0; r < rows; r++) out.set(x.subarray(r * cols + c0, r * cols + c0 + width), r * width);
+  return out;
+}
 
 export interface OrtShare {
   loss: number;
@@ -82,14 +101,16 @@ export async function ortEmbeddingShare(
     { role: 'document', tokens: sliceRows(dTok, d0, d0 + per * task.docsPerQuery), offset: d0 },
   ];
   const grads = new Float32Array(tr.modelSize);
-  if (t.world === 1 && opts.miniBatch >= qTok.n && opts.miniBatch >= dTok.n) {
-    // Everything in one mini-batch on one device: one graph, no replay (2/3 of GradCache's work).
+  const colbert = tr.spec.head.kind === 'colbert';
+  const similarities = qTok.n * dTok.n * (colbert ? qTok.length * dTok.length : 1);
+  if (t.world === 1 && opts.miniBatch >= qTok.n && opts.miniBatch >= dTok.n && similarities <= ONE_GRAPH_FLOATS) {
+    // Everything in one mini-batch on one device: one graph, no replay (2/3 of GradCache's work). A batch
+    // whose similarities would not fit takes the path below, whose loss works in bounded blocks.
     const r = await tr.step(objective.graph, { tokens: qTok, seed: chunkSeed(opts.stepSeed, 'query', 0) }, { tokens: dTok, seed: chunkSeed(opts.stepSeed, 'document', 0) }, objective.values(0, nq, nq), grads);
     return { loss: r.loss, grads, logTemperatureGrad: r.logTemperatureGrad };
   }
 
   // Pass 1: this rank's embeddings, gathered into the global batch's (rows in rank order).
-  const colbert = tr.spec.head.kind === 'colbert';
   const dim = tr.spec.head.kind === 'colbert' ? tr.spec.head.dim : tr.spec.config.hiddenSize;
   const global: Float32Array[] = [];
   for (const g of groups) {
@@ -99,33 +120,54 @@ export async function ortEmbeddingShare(
   const dims = (tok: TokenizedBatch) => (colbert ? [tok.n, tok.length, dim] : [tok.n, dim]);
   const rowSize = (tok: TokenizedBatch) => (colbert ? tok.length * dim : dim);
 
-  // Pass 2: the loss and its gradient with respect to every embedding, queries in chunks whose score
-  // tensors stay within a fixed budget (InfoNCE: each chunk against all documents, whose gradients add up;
-  // distillation: each chunk against its own candidates).
+  // Pass 2: the loss and its gradient with respect to every embedding.
+  const budget = opts.lossChunkFloats ?? LOSS_CHUNK_FLOATS;
   const kd = objective.graph.kind === 'kd';
   const qRow = rowSize(qTok);
   const dRow = rowSize(dTok);
-  const perQuery = kd ? task.docsPerQuery * (colbert ? qTok.length * dTok.length : 1) : dTok.n * (colbert ? qTok.length * dTok.length : 1);
-  const perChunk = Math.max(1, Math.floor((opts.lossChunkFloats ?? LOSS_CHUNK_FLOATS) / perQuery));
   const qGrad = new Float32Array(global[0].length);
   const dGrad = new Float32Array(global[1].length);
   let loss = 0;
   let logTemperatureGrad: number | undefined;
-  for (const [s, e] of chunks(0, nq, perChunk)) {
-    const qRows = sliceRows(qTok, s, e);
-    const [ds, de] = kd ? [s * task.docsPerQuery, e * task.docsPerQuery] : [0, dTok.n];
-    const dRows = sliceRows(dTok, ds, de);
-    const r = await tr.loss(
-      objective.graph,
-      { data: global[0].subarray(s * qRow, e * qRow), dims: dims(qRows), mask: colbert ? qRows.scoringMask : undefined },
-      { data: global[1].subarray(ds * dRow, de * dRow), dims: dims(dRows), mask: colbert ? dRows.scoringMask : undefined },
-      objective.values(s, e - s, nq),
-    );
-    loss += r.loss;
-    qGrad.set(r.queryGrad, s * qRow);
-    const dOut = dGrad.subarray(ds * dRow, de * dRow);
-    for (let i = 0; i < dOut.length; i++) dOut[i] += r.documentGrad[i];
-    if (r.logTemperatureGrad !== undefined) logTemperatureGrad = (logTemperatureGrad ?? 0) + r.logTemperatureGrad;
+  const addInto = (out: Float32Array, x: Float32Array) => {
+    for (let i = 0; i < out.length; i++) out[i] += x[i];
+  };
+  const qEmb = (s: number, e: number): Embeddings => ({ data: global[0].subarray(s * qRow, e * qRow), dims: dims(sliceRows(qTok, s, e)), mask: colbert ? sliceRows(qTok, s, e).scoringMask : undefined });
+  const dEmb = (s: number, e: number): Embeddings => ({ data: global[1].subarray(s * dRow, e * dRow), dims: dims(sliceRows(dTok, s, e)), mask: colbert ? sliceRows(dTok, s, e).scoringMask : undefined });
+  const nd = dTok.n;
+  if (colbert && !kd && nq * nd * qTok.length * dTok.length > budget) {
+    // A large contrastive ColBERT batch: the score matrix in rows of queries, each row's MaxSim in blocks of
+    // documents whose token similarities stay within the budget; the objective on the rows' scores; then each
+    // block's MaxSim backward from its slice of the score gradients.
+    const graph = objective.graph as OrtObjective & { kind: 'infonce' };
+    // Blocks about as many query tokens as document tokens: √budget each.
+    const perChunk = Math.max(1, Math.min(Math.floor(SCORE_ROWS / nd), Math.floor(Math.sqrt(budget) / qTok.length)));
+    for (const [s, e] of chunks(0, nq, perChunk)) {
+      const q = qEmb(s, e);
+      const blocks = chunks(0, nd, Math.max(1, Math.floor(budget / ((e - s) * qTok.length * dTok.length))));
+      const scores = new Float32Array((e - s) * nd);
+      for (const [b0, b1] of blocks) setColumns(scores, nd, b0, await tr.scores(q, dEmb(b0, b1)), b1 - b0);
+      const r = await tr.objective(graph, scores, e - s, objective.values(s, e - s, nq));
+      loss += r.loss;
+      if (r.logTemperatureGrad !== undefined) logTemperatureGrad = (logTemperatureGrad ?? 0) + r.logTemperatureGrad;
+      for (const [b0, b1] of blocks) {
+        const g = await tr.scoresBackward(q, dEmb(b0, b1), getColumns(r.scoresGrad, nd, b0, b1 - b0));
+        addInto(qGrad.subarray(s * qRow, e * qRow), g.queryGrad);
+        addInto(dGrad.subarray(b0 * dRow, b1 * dRow), g.documentGrad);
+      }
+    }
+  } else {
+    // Queries in chunks whose score tensors stay within the budget (InfoNCE: each chunk against all documents,
+    // whose gradients add up; distillation: each chunk against its own candidates).
+    const perQuery = kd ? task.docsPerQuery * (colbert ? qTok.length * dTok.length : 1) : nd * (colbert ? qTok.length * dTok.length : 1);
+    for (const [s, e] of chunks(0, nq, Math.max(1, Math.floor(budget / perQuery)))) {
+      const [ds, de] = kd ? [s * task.docsPerQuery, e * task.docsPerQuery] : [0, nd];
+      const r = await tr.loss(objective.graph, qEmb(s, e), dEmb(ds, de), objective.values(s, e - s, nq));
+      loss += r.loss;
+      qGrad.set(r.queryGrad, s * qRow);
+      addInto(dGrad.subarray(ds * dRow, de * dRow), r.documentGrad);
+      if (r.logTemperatureGrad !== undefined) logTemperatureGrad = (logTemperatureGrad ?? 0) + r.logTemperatureGrad;
+    }
   }
 
   // Pass 3: replay this rank's rows mini-batch by mini-batch and back-propagate their embedding gradients.

@@ -9,7 +9,7 @@ import { createSession, int64Tensor, loadOrt, type OrtProvider } from '../../bac
 import { UserError } from '../../util/errors';
 import { trainingDropoutMasks } from '../../models/modernbert';
 import type { TokenizedBatch } from '../../tokenize/types';
-import { backwardGraph, encodeGraph, lossGraph, mlmGraphBytes, stepGraph, type OrtModelSpec, type OrtObjective } from './graphs';
+import { backwardGraph, encodeGraph, lossGraph, mlmGraphBytes, objectiveGraph, scoresGraph, stepGraph, type OrtModelSpec, type OrtObjective } from './graphs';
 
 export interface OrtTrainerOptions {
   threads?: number;
@@ -27,6 +27,24 @@ export type ObjectiveValues =
 export interface TextRows {
   tokens: TokenizedBatch;
   seed: number;
+}
+
+/** Embeddings of rows ([n, tokens, dim] ColBERT with the scoring mask, or [n, dim] dense). */
+export interface Embeddings {
+  data: Float32Array;
+  dims: number[];
+  mask?: Int32Array;
+}
+
+function embeddingFeeds(q: Embeddings, d: Embeddings): Record<string, Ort.Tensor> {
+  const ort = loadOrt();
+  const feeds: Record<string, Ort.Tensor> = {
+    query_embeddings: new ort.Tensor('float32', q.data, q.dims),
+    document_embeddings: new ort.Tensor('float32', d.data, d.dims),
+  };
+  if (q.mask) feeds.query_scoring_mask = new ort.Tensor('float32', Float32Array.from(q.mask), q.dims.slice(0, 2));
+  if (d.mask) feeds.document_scoring_mask = new ort.Tensor('float32', Float32Array.from(d.mask), d.dims.slice(0, 2));
+  return feeds;
 }
 
 export interface LossResult {
@@ -99,12 +117,24 @@ export class OrtTrainer {
     feeds.docs_per_query = new ort.Tensor('int64', BigInt64Array.of(BigInt(v.docsPerQuery)), []);
   }
 
-  /** Adds the run's `grad<i>` outputs into `acc` (flat, model parameters first). */
+  /**
+   * Adds the run's gradients into `acc` (flat, model parameters first): each `grad<i>`, and the rows of each
+   * embedding lookup (`grad<i>_rows<j>` at the token ids `grad<i>_ids<j>`), in order (deterministic).
+   */
   private addGrads(out: Ort.InferenceSession.ReturnType, acc: Float32Array): void {
     let o = 0;
     this.sizes.forEach((size, i) => {
-      const g = out[`grad${i}`].data as Float32Array;
-      for (let j = 0; j < size; j++) acc[o + j] += g[j];
+      const g = out[`grad${i}`]?.data as Float32Array | undefined;
+      if (g) for (let j = 0; j < size; j++) acc[o + j] += g[j];
+      for (let j = 0; out[`grad${i}_ids${j}`]; j++) {
+        const ids = out[`grad${i}_ids${j}`].data as BigInt64Array;
+        const rows = out[`grad${i}_rows${j}`].data as Float32Array;
+        const width = rows.length / Math.max(1, ids.length);
+        for (let r = 0; r < ids.length; r++) {
+          const at = o + Number(ids[r]) * width;
+          for (let c = 0; c < width; c++) acc[at + c] += rows[r * width + c];
+        }
+      }
       o += size;
     });
   }
@@ -127,15 +157,9 @@ export class OrtTrainer {
   }
 
   /** GradCache pass 2: the loss over embeddings and its gradient with respect to them. */
-  async loss(obj: OrtObjective, q: { data: Float32Array; dims: number[]; mask?: Int32Array }, d: { data: Float32Array; dims: number[]; mask?: Int32Array }, v: ObjectiveValues): Promise<LossResult> {
+  async loss(obj: OrtObjective, q: Embeddings, d: Embeddings, v: ObjectiveValues): Promise<LossResult> {
     const s = await this.session(`loss:${JSON.stringify(obj)}`, () => lossGraph(this.spec.head, obj));
-    const ort = loadOrt();
-    const feeds: Record<string, Ort.Tensor> = {
-      query_embeddings: new ort.Tensor('float32', q.data, q.dims),
-      document_embeddings: new ort.Tensor('float32', d.data, d.dims),
-    };
-    if (q.mask) feeds.query_scoring_mask = new ort.Tensor('float32', Float32Array.from(q.mask), q.dims.slice(0, 2));
-    if (d.mask) feeds.document_scoring_mask = new ort.Tensor('float32', Float32Array.from(d.mask), d.dims.slice(0, 2));
+    const feeds = embeddingFeeds(q, d);
     this.objectiveFeeds(feeds, v, q.dims[0]);
     const out = await s.run(feeds);
     return {
@@ -144,6 +168,30 @@ export class OrtTrainer {
       documentGrad: out.grad_document.data as Float32Array,
       logTemperatureGrad: out.grad_log_temperature ? (out.grad_log_temperature.data as Float32Array)[0] : undefined,
     };
+  }
+
+  /** ColBERT embeddings (with scoring masks) → MaxSim scores [queries, documents]. */
+  async scores(q: Embeddings, d: Embeddings): Promise<Float32Array> {
+    const s = await this.session('scores', () => scoresGraph(q.dims[2], false));
+    return (await s.run(embeddingFeeds(q, d))).scores.data as Float32Array;
+  }
+
+  /** The gradients of Σ scores ⊙ scoresGrad with respect to both embeddings. */
+  async scoresBackward(q: Embeddings, d: Embeddings, scoresGrad: Float32Array): Promise<{ queryGrad: Float32Array; documentGrad: Float32Array }> {
+    const s = await this.session('scores-backward', () => scoresGraph(q.dims[2], true));
+    const feeds = embeddingFeeds(q, d);
+    feeds.scores_grad = new (loadOrt().Tensor)('float32', scoresGrad, [q.dims[0], d.dims[0]]);
+    const out = await s.run(feeds);
+    return { queryGrad: out.grad_query.data as Float32Array, documentGrad: out.grad_document.data as Float32Array };
+  }
+
+  /** InfoNCE on a score matrix: the loss, its gradient with respect to the scores, and log τ's. */
+  async objective(obj: OrtObjective & { kind: 'infonce' }, scores: Float32Array, queries: number, v: ObjectiveValues): Promise<{ loss: number; scoresGrad: Float32Array; logTemperatureGrad?: number }> {
+    const s = await this.session(`objective:${JSON.stringify(obj)}`, () => objectiveGraph(obj));
+    const feeds: Record<string, Ort.Tensor> = { scores: new (loadOrt().Tensor)('float32', scores, [queries, scores.length / queries]) };
+    this.objectiveFeeds(feeds, v, queries);
+    const out = await s.run(feeds);
+    return { loss: (out.loss.data as Float32Array)[0], scoresGrad: out.grad_scores.data as Float32Array, logTemperatureGrad: out.grad_log_temperature ? (out.grad_log_temperature.data as Float32Array)[0] : undefined };
   }
 
   /** One graph over queries and documents: the loss, its gradient added into `acc`, and log τ's gradient. */

@@ -258,3 +258,16 @@ test('ort GradCache: the loss in query chunks (InfoNCE against all documents, KD
     await engine.dispose();
   }
 });
+
+test('ort: a step is deterministic on 2 threads (bit for bit), the same on 1 and 2 threads', async () => {
+  const { probeGradient } = await import('../lib/train/run');
+  for (const name of ['unsupervised-colbert', 'mlm']) {
+    const dir = tmpDir(`ort-det-${name}`);
+    const cfg = example(name, dir);
+    const a = await probeGradient(cfg, undefined, { engine: 'ort', threads: 2 });
+    const b = await probeGradient(cfg, undefined, { engine: 'ort', threads: 2 });
+    const c = await probeGradient(cfg, undefined, { engine: 'ort', threads: 1 });
+    assert.ok(Buffer.from(a.gradient.buffer).equals(Buffer.from(b.gradient.buffer)), `${name}: two runs on 2 threads differ`);
+    assert.ok(relativeError(c.gradient, a.gradient) <= 1e-6, `${name}: 1 vs 2 threads ${relativeError(c.gradient, a.gradient)}`);
+  }
+});

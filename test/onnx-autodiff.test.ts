@@ -121,3 +121,21 @@ test('an operator without a gradient on a differentiable path is refused', () =>
   const c = g.input('c', 'float', [3]);
   assert.doesNotThrow(() => g.raw('Floor', [c], {}, [3], 'float'));
 });
+
+test("gather's gradient with many repeated ids is the same on every run on 2 threads (no racing adds)", async () => {
+  const g = new DiffGraph();
+  const table = g.input('table', 'float', [64, 32], { differentiable: true });
+  const ids = g.input('ids', 'int64', [200000]);
+  const seed = g.input('seed', 'float', [200000, 32]);
+  g.output(g.gradients([{ value: g.gather(table, ids), grad: seed }], [table])[0], 'd');
+  const s = await createSession(g.serialize({ producer: 'test', version: '1' }), 'gather', { threads: 2 });
+  const ort = loadOrt();
+  const feeds = {
+    table: new ort.Tensor('float32', new Float32Array(64 * 32), [64, 32]),
+    ids: new ort.Tensor('int64', BigInt64Array.from({ length: 200000 }, (_, i) => BigInt((i * 7919) % 64)), [200000]),
+    seed: new ort.Tensor('float32', seededFloats(200000 * 32, 3), [200000, 32]),
+  };
+  const first = Buffer.from(((await s.run(feeds)).d.data as Float32Array).buffer);
+  for (let r = 0; r < 5; r++) assert.ok(Buffer.from(((await s.run(feeds)).d.data as Float32Array).buffer).equals(first), `run ${r + 2} differs from the first`);
+  await s.release();
+});

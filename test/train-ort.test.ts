@@ -239,7 +239,8 @@ test('ort: kill -9 mid-run, then --resume: the final weights are byte-identical 
 
 test('ort GradCache: the loss in query chunks (InfoNCE against all documents, KD against their own) gives the unchunked gradient', async () => {
   const { ortEmbeddingShare } = await import('../lib/train/ort/step');
-  const { createEngine, embeddingTask } = await import('../lib/train/engine');
+  const { createEngine } = await import('../lib/train/engine');
+  const { embeddingTask } = await import('../lib/train/tasks');
   const { LocalTransport } = await import('../lib/train/devices/transport');
   const { loadData } = await import('../lib/train/run');
   for (const name of ['supervised-colbert', 'distillation-colbert', 'unsupervised-dense']) {

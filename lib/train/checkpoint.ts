@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { writeDirAtomic, writeJsonAtomic } from '../util/atomic';
 import { UserError } from '../util/errors';
 import type { AdamW } from './optim';
-import type { TrainEngine } from './engine';
+import type { TrainEngine } from './train-engine';
 import type { TrainConfig } from './config';
 
 export interface TrainerState {

@@ -5,7 +5,8 @@
  */
 import type { TrainConfig } from './config';
 import { probeGradient } from './run';
-import { chooseEngine, type Engine } from './engine';
+import { chooseEngine } from './engine';
+import type { Engine } from './train-engine';
 
 import { maxAbsDifference, relativeError } from '../util/numeric';
 

@@ -39,7 +39,10 @@ import { BatchSampler } from './sampling';
 import type { Example } from '../data/training';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { plainStep, type EmbedInput } from './gradcache';
-import { chooseEngine, createEngine, embeddingTask, TfjsEngine, type Engine, type TrainEngine } from './engine';
+import { chooseEngine, createEngine } from './engine';
+import { embeddingTask } from './tasks';
+import type { TfjsEngine } from './tfjs-engine';
+import type { Engine, TrainEngine } from './train-engine';
 
 export interface LogRecord {
   step: number;

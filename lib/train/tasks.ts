@@ -8,8 +8,9 @@ import type { Encoded } from '../scores/encoded';
 import { contrastiveLoss } from '../losses/contrastive';
 import { distillationLoss } from '../losses/distillation';
 import type { EmbeddingLoss } from './gradcache';
-import { originOf, type DistillationExample, type PairExample, type TripletExample } from '../data/training';
+import { originOf, type DistillationExample, type Example, type PairExample, type TripletExample } from '../data/training';
 import { UserError } from '../util/errors';
+import type { TrainConfig } from './config';
 
 
 /** Texts of a step, in global order, and the loss over their embeddings. */
@@ -65,3 +66,14 @@ export function distillationObjective(teacher: Float32Array, docsPerQuery: numbe
   return ([q, d]: Encoded[]) =>
     tf.tidy(() => distillationLoss(q, d, tf.tensor2d(teacher, [teacher.length / docsPerQuery, docsPerQuery]), { normalizeStudent }));
 }
+
+/** The texts and loss of a contrastive or distillation micro-batch (the loss on tfjs tensors). */
+export function embeddingTask(config: TrainConfig, examples: Example[]): { task: EmbeddingTask; objective: EmbeddingLoss } {
+  if (config.phase === 'distillation') {
+    const task = distillationTask(examples as DistillationExample[], config.candidates);
+    return { task, objective: distillationObjective(task.teacher!, config.candidates, config.normalizeStudentScores) };
+  }
+  const task = contrastiveTask(examples as Array<PairExample | TripletExample>, config.phase === 'supervised' ? config.negatives : 0);
+  return { task, objective: contrastiveObjective(task.docsPerQuery, config.temperature) };
+}
+

@@ -14,10 +14,10 @@
  * A document or query with no tokens scores 0, as in lib/scores.
  */
 import { initBackend } from '../backend/index';
-import { defaultThreads } from '../backend/ort';
 import { useOrtProducts } from '../backend/ort-gemm';
 import { maxSimBlocked, type SearchTimings } from '../scores/maxsim-blocked';
 import { UserError } from '../util/errors';
+import { threadCount } from '../util/limits';
 import { progressBar } from '../util/progress';
 import { decodeF16, encodeF16 } from '../util/f16';
 import { runOnWorkers } from './search-pool';
@@ -46,7 +46,7 @@ export interface SearchOptions {
   /** Where the products run (lib/scores maxSimBlocked): 'ort' (native, multi-core) or 'tfjs'; default ort where it loads unless CZ_ENGINE=tfjs. */
   product?: 'ort' | 'tfjs';
   /**
-   * Threads for the search (default: all cores, or CZ_THREADS). 1: everything in this thread. More: the
+   * Threads for the search (default: all cores, or CZ_THREADS; at most the cores). 1: everything in this thread. More: the
    * documents are split into that many shards by tokens, scored by this thread and worker threads over
    * the shared store (single-threaded products each), and the shards' top-k merged. Results are identical.
    */
@@ -216,8 +216,8 @@ export abstract class VectorIndex {
     for (const [i, q] of queries.entries()) {
       if (q.length % dim !== 0) throw new UserError(`index search: query ${i} has ${q.length} values, not a multiple of dim ${dim}`);
     }
-    const threads = opts.threads ?? defaultThreads();
-    if (!Number.isInteger(threads) || threads < 1) throw new UserError(`index search: threads must be a positive integer, got ${threads}`);
+    // At most the cores (a warning above them): 999 threads ran a 3-second search past two minutes.
+    const threads = threadCount(opts.threads, 'index search: threads');
     const minShardTokens = Math.max(1, opts.minShardTokens ?? 16384);
     const shards = Math.max(1, Math.min(threads, this.size, Math.floor(this.totalTokens / minShardTokens)));
     return {

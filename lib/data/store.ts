@@ -206,7 +206,8 @@ async function fetchPlanned(
   lock.verified = false; // files are about to change: verified again once complete
   const dir = copyDir(m.id, root);
   const report: FetchReport = { id: m.id, dir, downloaded: [], alreadyHere: [], bytes: 0 };
-  if (plan.some((f) => !lock.files[f.localPath])) writeLock(lock, root);
+  // A verified copy whose files are about to change is no longer verified (a new lock waits for its first file).
+  if (existing?.verified && plan.some((f) => !lock.files[f.localPath])) writeLock(lock, root);
   for (const f of plan) {
     const dest = path.join(dir, ...f.localPath.split('/'));
     const locked = lock.files[f.localPath];

@@ -48,7 +48,7 @@ function writeFailure(target: string, e: unknown): unknown {
 
 export function writeFileAtomic(target: string, data: string | Uint8Array): void {
   const parent = path.dirname(path.resolve(target));
-  if (!fs.existsSync(parent)) makeDirs(parent, 'folder');
+  if (!fs.existsSync(parent)) makeDirs(parent, 'file', target);
   const tmp = tempName(target);
   try {
     fs.writeFileSync(tmp, data);
@@ -69,7 +69,7 @@ export function writeJsonAtomic(target: string, value: unknown): void {
  */
 export function writeDirAtomic(target: string, fill: (dir: string) => void | Promise<void>): Promise<void> {
   const abs = path.resolve(target);
-  if (!fs.existsSync(path.dirname(abs))) makeDirs(path.dirname(abs), 'folder');
+  if (!fs.existsSync(path.dirname(abs))) makeDirs(path.dirname(abs), 'folder', target);
   removeStaleTemporaries(abs);
   const tmp = tempName(abs);
   try {

@@ -67,12 +67,13 @@ export function openForReading(file: string, expected = 'a file'): number {
  * Makes the folder `dir` and its missing parents one level at a time, then checks that it takes new
  * entries (a probe folder made and removed: permission bits say nothing for root or read-only mounts).
  * Node's recursive mkdirSync spins forever under /proc; this loop is bounded by the path's depth. Every
- * output folder of every command is made here; a failure is one line naming `what` and the path.
+ * output folder of every command is made here; a failure is one line naming `what` and the path
+ * (`named`: the output the folder is made for, when that is not the folder itself).
  */
-export function makeDirs(dir: string, what = 'output'): void {
+export function makeDirs(dir: string, what = 'output', named = dir): void {
   const abs = path.resolve(dir);
   const fail = (p: string, e: unknown): never => {
-    throw new UserError(`cannot write ${what} ${dir}: ${fsProblem(p, e, 'a folder', 'write')}`);
+    throw new UserError(`cannot write ${what} ${named}: ${fsProblem(p, e, 'a folder', 'write')}`);
   };
   const missing: string[] = [];
   let p = abs;
@@ -92,12 +93,12 @@ export function makeDirs(dir: string, what = 'output'): void {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') fail(d, e); // EEXIST: made meanwhile by another process
     }
   }
-  const probe = path.join(abs, `.colbert-zero-probe-${process.pid}`);
+  const probe = path.join(abs, `.colbert-zero-probe-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
   try {
     fs.mkdirSync(probe);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';
-    if (code !== 'EEXIST') throw new UserError(`cannot write ${what} ${dir}: ${abs} takes no new files (${code === 'ENOENT' ? 'the file system refuses them' : (WRITE_WHY[code] ?? code)})`);
+    if (code !== 'EEXIST') throw new UserError(`cannot write ${what} ${named}: ${abs} takes no new files (${code === 'ENOENT' ? 'the file system refuses them' : (WRITE_WHY[code] ?? code)})`);
   }
-  fs.rmdirSync(probe);
+  fs.rmSync(probe, { recursive: true, force: true });
 }

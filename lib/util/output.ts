@@ -119,7 +119,7 @@ export function checkOutput(target: string, spec: OutputSpec): void {
     if (!ours && !empty) throw new UserError(`${opt} ${target}: exists and is not a previous ${what}; refusing to replace it (choose a new path)`);
     if (ours && !spec.overwrite) throw new UserError(`${opt} ${target}: holds a previous ${what}; add --overwrite to replace it`);
   }
-  makeDirs(path.dirname(abs), what);
+  makeDirs(path.dirname(abs), what, target);
 }
 
 /**
@@ -168,7 +168,7 @@ export interface WriteOutputOptions {
  */
 export async function writeOutputDir(target: string, command: string, fill: (dir: string) => void | Promise<void>, o: WriteOutputOptions = {}): Promise<string[]> {
   const abs = path.resolve(target);
-  makeDirs(path.dirname(abs), `${command} output`);
+  makeDirs(path.dirname(abs), `${command} output`, target);
   removeStaleTemporaries(abs);
   const tmp = tempName(abs);
   try {

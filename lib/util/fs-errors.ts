@@ -63,6 +63,15 @@ export function openForReading(file: string, expected = 'a file'): number {
   }
 }
 
+/** The path's stat, or null when nothing is there (or a part of the path is a file: ENOTDIR). */
+export function statOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.statSync(p);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Makes the folder `dir` and its missing parents one level at a time, then checks that it takes new
  * entries (a probe folder made and removed: permission bits say nothing for root or read-only mounts).
@@ -77,13 +86,13 @@ export function makeDirs(dir: string, what = 'output', named = dir): void {
   };
   const missing: string[] = [];
   let p = abs;
-  let st = fs.statSync(p, { throwIfNoEntry: false });
+  let st = statOrNull(p);
   while (!st) {
     missing.unshift(p);
     const up = path.dirname(p);
     if (up === p) break;
     p = up;
-    st = fs.statSync(p, { throwIfNoEntry: false });
+    st = statOrNull(p);
   }
   if (st && !st.isDirectory()) fail(p, { code: 'ENOTDIR' });
   for (const d of missing) {

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempName, removeStaleTemporaries } from './atomic';
 import { UserError } from './errors';
-import { fsProblem, isFsError, makeDirs } from './fs-errors';
+import { fsProblem, isFsError, makeDirs, statOrNull } from './fs-errors';
 
 export { makeDirs };
 
@@ -131,7 +131,7 @@ export function checkOutputFolder(target: string, spec: { command: string; isOur
   const opt = spec.option ?? 'output';
   const abs = path.resolve(target);
   if (contains(abs, process.cwd())) throw new UserError(`${opt} ${target}: is the current directory or one of its parents; choose a new folder`);
-  const st = fs.statSync(abs, { throwIfNoEntry: false });
+  const st = statOrNull(abs);
   if (st) {
     if (!st.isDirectory()) throw new UserError(`${opt} ${target}: exists and is not a folder`);
     const ours = (spec.isOurs ?? ((d: string) => hasMarker(d, spec.command)))(abs);
@@ -199,7 +199,12 @@ function commitOutput(target: string, abs: string, tmp: string, command: string,
   // The record of what was written: the output's own manifest, else the marker.
   const record = (files: string[]) => (o.record ? undefined : writeMarker(abs, command, files));
   if (!o.record) writeMarker(tmp, command, files);
-  const st = fs.lstatSync(abs, { throwIfNoEntry: false });
+  let st: fs.Stats | null;
+  try {
+    st = fs.lstatSync(abs); // a link there is not followed: it is not ours to replace
+  } catch {
+    st = null;
+  }
   if (!st) {
     fs.renameSync(tmp, abs);
     return files;

@@ -58,7 +58,7 @@ export function registerData(program: Command): void {
 
   data
     .command('list')
-    .description('every data manifest: id, kind, format, size, licence, what uses it, and whether a copy is in the cache')
+    .description('every data manifest: id, kind, format, size, licence, what uses it, and whether a verified copy is in the cache (not verified: run data verify ID)')
     .option('--json', 'print the manifests as JSON (with the cache folder and status of each)')
     .action(async (opts: { json?: boolean }) => {
       const all = loadManifests();
@@ -89,7 +89,7 @@ export function registerData(program: Command): void {
 
   data
     .command('import')
-    .description("copy a folder (or file) you already have into the cache as the copy of a manifest, record its checksums, and verify it; your files are only read")
+    .description("copy a folder (or file) you already have as the copy of a manifest, record its checksums and verify it; only a copy that verifies enters the cache (an earlier one stays otherwise); your files are only read")
     .argument('<id>', 'manifest id (see `data list`)')
     .argument('<path>', 'the folder (a BEIR folder, a dataset or model snapshot) or file')
     .action(async (id: string, from: string) => {
@@ -128,7 +128,7 @@ export function registerData(program: Command): void {
     .option('--from <dir>', 'read this folder of parquet files instead of the cached copy (it is only read)')
     .option('--columns <role=column,...>', `columns named otherwise than the dataset's (roles: ${Object.entries(CONVERT_LAYOUTS).map(([f, l]) => `${f}: ${Object.keys(l.columns).join(' ')}`).join('; ')})`, keyValues)
     .option('--source-column <name>', "Nomic mixtures: name each row's source by this column (e.g. dataset) instead of by its file's split, for copies that keep every source in one split")
-    .option('--overwrite', 'replace --out when it is a folder written by data convert (atomically)')
+    .option('--overwrite', 'replace --out when it is a folder written by data convert: only the files it wrote (its marker lists them); files you added stay')
     .action(async (id: string, opts: { out: string; from?: string; columns?: Record<string, string>; sourceColumn?: string; overwrite?: boolean }) => {
       const m = findManifest(id);
       let from = opts.from;

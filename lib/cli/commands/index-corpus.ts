@@ -49,7 +49,7 @@ export function registerIndex(program: Command): void {
     .requiredOption('--model <dir>', 'model folder')
     .requiredOption('--corpus <dir|file>', 'BEIR dataset folder (its corpus.jsonl) or a JSONL of {"_id", "title"?, "text"}')
     .requiredOption('--out <dir>', 'index folder: a new path, or with --overwrite a previous index (never anything else)')
-    .option('--overwrite', 'replace --out when it is an index written by this command (atomically)')
+    .option('--overwrite', "replace --out when it is an index written by this command: only the files its manifest lists; files you added stay")
     .option('--dtype <type>', 'vector storage: float32 or float16', oneOf<StorageDtype>('float32', 'float16'), 'float32' as StorageDtype)
     .option('--batch-size <n>', 'texts per forward pass', positiveInt, 32)
     .option('--chunk <n>', 'documents encoded before they are added to the index (bounds memory)', positiveInt, 1024)

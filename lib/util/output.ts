@@ -214,7 +214,8 @@ function commitOutput(target: string, abs: string, tmp: string, command: string,
   const present = listEntries(abs);
   const markedOurs = marker?.command === command;
   if (marker && !markedOurs) present.push(OUTPUT_MARKER); // another command's output: nothing here is ours
-  const manifest = o.record?.files(abs) ?? null;
+  // A record is data: a path in it that leaves the folder is never followed.
+  const manifest = o.record?.files(abs)?.filter(isInside) ?? null;
   if (present.length > 0 && !markedOurs && manifest === null && !o.isOurs?.(abs)) throw new UserError(`${target}: exists and is not a previous ${command} output; refusing to replace it (choose a new path)`);
   const recorded = manifest ?? (markedOurs && marker.files ? marker.files : null);
   const previous = new Set(recorded ?? files.filter((f) => present.includes(f)));

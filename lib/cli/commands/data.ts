@@ -32,11 +32,11 @@ function printVerify(r: VerifyReport, where = `${r.origin === 'hub' ? 'fetched' 
  * Verifies a copy just fetched and prints the report (recording the verdict in its lock); a copy that does
  * not match its manifest sets exit code 1. Checksums are not re-hashed: the fetch has just checked them.
  */
-async function verifyNewCopy(m: Manifest, how: 'fetched'): Promise<void> {
+async function verifyFetched(m: Manifest): Promise<void> {
   const v = await verifyData(m, { checksums: false, justHashed: true });
   await out(printVerify(v));
   if (!v.ok) {
-    process.stderr.write(`colbert-zero: error: ${m.id}: the ${how} copy does not match its manifest (see the FAIL lines)\n`);
+    process.stderr.write(`colbert-zero: error: ${m.id}: the fetched copy does not match its manifest (see the FAIL lines)\n`);
     process.exitCode = 1;
   }
 }
@@ -84,7 +84,7 @@ export function registerData(program: Command): void {
         `${m.id}: ${r.downloaded.length} file${r.downloaded.length === 1 ? '' : 's'} downloaded (${r.bytes} bytes), ${r.alreadyHere.length} already in the cache; copy in ${r.dir}\n`,
       );
       if (opts.only) return; // a partial copy: its counts cannot match the manifest's
-      await verifyNewCopy(m, 'fetched');
+      await verifyFetched(m);
     });
 
   data

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from './errors';
 import { processAlive } from './atomic';
-import { makeDirs } from './fs-errors';
+import { fsProblem, makeDirs } from './fs-errors';
 
 interface LockRecord {
   pid: number;
@@ -52,7 +52,7 @@ export function claimLock(file: string, what: string): () => void {
       process.on('exit', release);
       return release;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`${what}: cannot take its lock: ${fsProblem(file, e, 'a file', 'write')}`);
     }
     const other = readRecord(file);
     if (other === null) {

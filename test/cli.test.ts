@@ -32,8 +32,8 @@ test('a backend that cannot load is one error line and exit 1', () => {
   assert.match(lines[0], /^colbert-zero: error: backend 'node-gpu' could not be loaded/);
 });
 
-test('an invalid CZ_BACKEND value is named in the error', () => {
+test('an invalid CZ_BACKEND value is named in the error (a usage error, as a bad option is)', () => {
   const r = runCli(['backend'], { env: { CZ_BACKEND: 'tpu' } });
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /CZ_BACKEND=tpu is not a backend/);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /CZ_BACKEND=tpu: takes wasm, node, node-gpu or cpu/);
 });

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { convertTrainingData, sourceOf, type ConvertOptions } from '../lib/data/convert';
 import { verifyData } from '../lib/data/verify';
-import { importData } from '../lib/data/store';
+import { importData } from '../lib/data/import-data';
 import { loadManifests } from '../lib/data/manifests/load';
 import { OUTPUT_MARKER } from '../lib/util/output';
 import { planPylateExport } from '../lib/pipelines/export-pylate';

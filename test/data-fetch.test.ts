@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { parseManifest } from '../lib/data/manifests/load';
-import { fetchData, readLock, importData } from '../lib/data/store';
+import { fetchData, readLock } from '../lib/data/store';
+import { importData } from '../lib/data/import-data';
 import { downloadFile } from '../lib/data/hub';
 import { verifyData } from '../lib/data/verify';
 import { UserError } from '../lib/util/errors';
@@ -319,10 +320,10 @@ test('one writer per copy: a fetch while another runs stops in one line; a claim
   fs.writeFileSync(busy, String(process.pid)); // a live process holds it
   await assert.rejects(fetchData(manifest(), { ...OPTS, root, hubUrl: hub.url }), (e: Error) => {
     assert.ok(e instanceof UserError);
-    assert.equal(e.message, `nano-tiny: another fetch or import of it is running (process ${process.pid}); if none is, remove ${busy}`);
+    assert.equal(e.message, `nano-tiny: its copy in the cache is in use by another run (process ${process.pid}); wait for it to end or stop it (if none is running, remove ${busy})`);
     return true;
   });
-  await assert.rejects(importData(manifest(), root + '/locks', { root }), /another fetch or import of it is running/);
+  await assert.rejects(importData(manifest(), root + '/locks', { root }), /in use by another run/);
   const gone = spawnSync(process.execPath, ['-e', '0']).pid!; // a process that has exited
   fs.writeFileSync(busy, String(gone));
   const r = await fetchData(manifest(), { ...OPTS, root, hubUrl: hub.url });

@@ -84,10 +84,10 @@ test('localBeirSets: a BEIR folder under the shared data is found; a missing one
       { name: 'scifact', dir: path.join(shared, 'beir', 'scifact'), source: 'shared data' },
       { name: 'nfcorpus', dir: path.join(shared, 'beir', 'nfcorpus'), source: 'shared data' },
     ]);
-    // An imported copy (its lock) in the data cache wins.
+    // A verified copy (its lock says so) in the data cache wins.
     beir(path.join(cache, 'beir-scifact'));
     fs.mkdirSync(path.join(cache, 'locks'));
-    fs.writeFileSync(path.join(cache, 'locks', 'beir-scifact.json'), JSON.stringify({ id: 'beir-scifact', origin: 'import', files: {}, updated: '2026-01-01T00:00:00Z' }));
+    fs.writeFileSync(path.join(cache, 'locks', 'beir-scifact.json'), JSON.stringify({ id: 'beir-scifact', origin: 'import', files: {}, verified: true, updated: '2026-01-01T00:00:00Z' }));
     assert.deepEqual(localBeirSets(['scifact'])[0], { name: 'scifact', dir: path.join(cache, 'beir-scifact'), source: 'data cache' });
   });
   withEnv({ CZ_SHARED_DATA: path.join(root, 'absent'), CZ_DATA_DIR: path.join(root, 'absent-cache') }, () => {

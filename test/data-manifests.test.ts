@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { loadManifest, loadManifests, MANIFESTS_DIR } from '../lib/data/manifests/load';
 import { parquetInfo, readParquetRows } from '../lib/data/parquet';
-import { globToRegExp, importData } from '../lib/data/store';
+import { globToRegExp } from '../lib/data/store';
+import { importData } from '../lib/data/import-data';
 import { verifyData } from '../lib/data/verify';
 import { UserError } from '../lib/util/errors';
 import { runCli } from './helpers/cli';
@@ -212,20 +213,22 @@ test('verify a checkpoint copy: config, modules.json and safetensors headers; a 
   fs.mkdirSync(path.join(src, '1_Dense'));
   fs.writeFileSync(path.join(src, '1_Dense', 'model.safetensors'), safetensors([5, 6]));
   const root = path.join(tmp, 'ckpt-cache');
-  const m = byId.get('colbert-zero')!;
-  await importData(m, src, { root });
-  const ok = await verifyData(m, { root });
-  assert.ok(ok.ok, JSON.stringify(ok.checks));
-  assert.ok(ok.checks.some((c) => c.what === 'config.json: model_type modernbert'));
-  assert.ok(ok.checks.some((c) => c.what === '1_Dense/model.safetensors: safetensors header and size consistent'));
+  // The file checks only: this toy has not the manifest's architecture (checked in test/safety-commands.test.ts).
+  const m = { ...byId.get('colbert-zero')!, architecture: undefined };
+  const r = await importData(m, src, { root });
+  assert.ok(r.imported && r.verify.ok, JSON.stringify(r.verify.checks));
+  assert.ok(r.verify.checks.some((c) => c.what === 'config.json: model_type modernbert'));
+  assert.ok(r.verify.checks.some((c) => c.what === '1_Dense/model.safetensors: safetensors header and size consistent'));
+  assert.ok((await verifyData(m, { root })).ok);
   fs.writeFileSync(path.join(src, 'model.safetensors'), safetensors([1, 2, 3, 4]).subarray(0, -3));
   fs.rmSync(path.join(src, 'modules.json'));
-  await importData(m, src, { root });
-  const bad = await verifyData(m, { root });
-  assert.equal(bad.ok, false);
-  const failed = bad.checks.filter((c) => !c.ok).map((c) => c.what);
+  const bad = await importData(m, src, { root });
+  assert.equal(bad.imported, false);
+  assert.equal(bad.verify.ok, false);
+  const failed = bad.verify.checks.filter((c) => !c.ok).map((c) => c.what);
   assert.ok(failed.some((w) => /^model\.safetensors: tensors end at byte \d+ but the file has \d+ \(truncated\?\)$/.test(w)), failed.join('\n'));
   assert.ok(failed.includes('modules.json: missing (a pylate model has one)'), failed.join('\n'));
+  assert.ok((await verifyData(m, { root })).ok, 'the copy that did not verify never replaced the good one');
 });
 
 test('verify a distillation copy: the three configs, their columns, candidates with one score each', async () => {
@@ -243,7 +246,7 @@ test('verify a distillation copy: the three configs, their columns, candidates w
   put('documents/train-00000-of-00001.parquet', [{ name: 'document_id', data: ['a', 'b', 'c', 'd', 'e'] }, { name: 'text', data: ['1', '2', '3', '4', '5'] }]);
   const root = path.join(tmp, 'kd-cache');
   const m = byId.get('ms-marco-en-bge-gemma')!;
-  await importData(m, src, { root });
+  assert.ok((await importData(m, src, { root })).imported);
   const v = await verifyData(m, { root });
   assert.ok(v.ok, JSON.stringify(v.checks));
   const what = v.checks.map((c) => c.what);
@@ -252,7 +255,6 @@ test('verify a distillation copy: the three configs, their columns, candidates w
   assert.ok(what.includes('train rows: 2 in 1 parquet file'), what.join('\n'));
   // a documents file without its text column fails, naming the file and the column
   put('documents/train-00000-of-00001.parquet', [{ name: 'document_id', data: ['a'] }]);
-  await importData(m, src, { root });
-  const bad = await verifyData(m, { root });
+  const bad = (await importData(m, src, { root })).verify;
   assert.ok(bad.checks.some((c) => !c.ok && c.what === 'documents/train-00000-of-00001.parquet: missing column text (has document_id)'), JSON.stringify(bad.checks));
 });

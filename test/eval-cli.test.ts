@@ -87,7 +87,10 @@ test('bad input is exit 1 and one stderr line naming file:line', async () => {
   const otherRun = path.join(TMP, 'other.run');
   fs.writeFileSync(otherRun, '7 Q0 d1 1 0.9 t\n');
   await oneErrorLine(['eval-run', '--qrels', qrels, '--run', otherRun], /no query of the run is judged/);
-  await oneErrorLine(['eval-run', '--qrels', qrels, '--run', otherRun, '--metrics', 'ndcg@10'], /unknown measure 'ndcg@10'/);
+  // An unknown measure is a usage error: exit 2, before any file is read.
+  const m = await runInProcess(['eval-run', '--qrels', qrels, '--run', otherRun, '--metrics', 'ndcg@10']);
+  assert.equal(m.code, 2, m.stderr);
+  assert.match(m.stderr, /^error: option '--metrics <list>' argument 'ndcg@10' is invalid\. unknown measure 'ndcg@10'/);
 });
 
 test('missing required options are a usage error (exit 2)', async () => {

@@ -35,7 +35,7 @@ function setting(script: string, key: string): unknown {
 
 const python = spawnSync('python3', ['--version']).status === 0 ? 'python3' : null;
 
-test('each pipeline writes its phase scripts, launch.sh, README.md and manifest.json (paper scale)', () => {
+test('each pipeline writes its phase scripts, launch.sh, README.md and manifest.json (paper scale)', async () => {
   const expected: Record<string, string[]> = {
     a: ['01-unsupervised-dense.py', '02-supervised-dense.py', '03-a_kd-colbert.py'],
     b: ['01-unsupervised-dense.py', '02-b_supervised-colbert.py', '03-b_kd-colbert.py'],
@@ -43,7 +43,7 @@ test('each pipeline writes its phase scripts, launch.sh, README.md and manifest.
   };
   for (const pipeline of ['a', 'b', 'c'] as const) {
     const out = path.join(tmpDir(), pipeline);
-    const r = exportPylate({ pipeline, out });
+    const r = await exportPylate({ pipeline, out });
     assert.deepEqual(fs.readdirSync(out).sort(), [...expected[pipeline], 'README.md', 'launch.sh', 'manifest.json'].sort());
     const m = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as ExportManifest;
     assert.equal(m.format, 'colbert-zero-pylate-export');
@@ -133,11 +133,11 @@ test("the scripts carry Table 1's settings: prompts, lengths, temperature, batch
   }
 });
 
-test('the exported scripts are valid Python and launch.sh valid bash', { skip: python ? false : 'python3 not found' }, () => {
+test('the exported scripts are valid Python and launch.sh valid bash', { skip: python ? false : 'python3 not found' }, async () => {
   for (const pipeline of ['a', 'b', 'c'] as const) {
     for (const preset of ['paper', 'smoke']) {
       const out = path.join(tmpDir(), `${pipeline}-${preset}`);
-      const { files } = exportPylate({ pipeline, preset, devicesPerNode: 2, out });
+      const { files } = await exportPylate({ pipeline, preset, devicesPerNode: 2, out });
       const py = files.filter((f) => f.endsWith('.py')).map((f) => path.join(out, f));
       const r = spawnSync(python!, ['-c', 'import ast, sys\nfor f in sys.argv[1:]: ast.parse(open(f).read(), f)\n', ...py], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
@@ -149,9 +149,9 @@ test('the exported scripts are valid Python and launch.sh valid bash', { skip: p
   }
 });
 
-test('launch.sh names what is missing: the data folder, the first phase\'s starting checkpoint', () => {
+test('launch.sh names what is missing: the data folder, the first phase\'s starting checkpoint', async () => {
   const out = path.join(tmpDir(), 'smoke');
-  exportPylate({ pipeline: 'c', preset: 'smoke', devicesPerNode: 2, out });
+  await exportPylate({ pipeline: 'c', preset: 'smoke', devicesPerNode: 2, out });
   let r = spawnSync('bash', [path.join(out, 'launch.sh')], { encoding: 'utf8', env: { ...process.env, DATA: '' } });
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /set DATA/);
@@ -167,7 +167,7 @@ test('refuses a non-empty folder and a previous export without --overwrite; --ov
   fs.writeFileSync(path.join(user, 'notes.txt'), 'mine\n');
   let r = runCli(['export-pylate', '--pipeline', 'c', '--out', user]);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /not empty and holds no previous export/);
+  assert.match(r.stderr, /exists and is not a previous export-pylate output/);
   assert.equal(r.stderr.trim().split('\n').length, 1);
   assert.deepEqual(fs.readdirSync(user), ['notes.txt']);
 
@@ -176,7 +176,7 @@ test('refuses a non-empty folder and a previous export without --overwrite; --ov
   assert.equal(r.code, 0, r.stderr);
   r = runCli(['export-pylate', '--pipeline', 'c', '--out', out]);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /previous export; pass --overwrite/);
+  assert.match(r.stderr, /holds a previous export-pylate output; add --overwrite/);
   // A user's file beside the export survives an overwrite; files of the old export that the new one lacks go.
   fs.writeFileSync(path.join(out, 'notes.txt'), 'mine\n');
   fs.mkdirSync(path.join(out, 'runs'));
@@ -189,7 +189,7 @@ test('refuses a non-empty folder and a previous export without --overwrite; --ov
   fs.writeFileSync(path.join(out, '01-c_unsupervised-colbert.py'), '# mine\n');
   r = runCli(['export-pylate', '--pipeline', 'c', '--out', out, '--overwrite']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /not part of the previous export/);
+  assert.match(r.stderr, /exists and was not written by export-pylate; not overwritten/);
   assert.equal(fs.readFileSync(path.join(out, '01-c_unsupervised-colbert.py'), 'utf8'), '# mine\n');
 });
 
@@ -235,7 +235,7 @@ test('every exported phase of pipelines c, a and b runs two steps under torchrun
   let mlmFinal = '';
   for (const pipeline of ['c', 'a', 'b'] as const) {
     const out = path.join(dir, `export-${pipeline}`);
-    const { manifest } = exportPylate({ pipeline, preset: 'smoke', devicesPerNode: 2, out });
+    const { manifest } = await exportPylate({ pipeline, preset: 'smoke', devicesPerNode: 2, out });
     const runs = path.join(dir, `runs-${pipeline}`);
     // Pipeline c trains the MLM phase; a and b start their next phase from its model (launch.sh's INIT_02).
     const phases = mlmFinal ? manifest.phases.slice(1) : manifest.phases;

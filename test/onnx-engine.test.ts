@@ -75,14 +75,15 @@ describe('engine switch and model.onnx cache', () => {
     assert.deepEqual(rows('cross.run').map((r) => [r[0], r[2]]), b.map((r) => [r[0], r[2]]));
   });
 
-  it('a bad engine name, or ort with tfjs workers, is one clear line', () => {
+  it('a bad engine name, or ort with tfjs workers, is one clear line (a usage error: exit 2)', () => {
     const bad = runCli(['encode', '--model', p('m'), '--input', p('d.jsonl'), '--as', 'document', '--out', p('x.safetensors'), '--engine', 'torch']);
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /--engine must be ort or tfjs, got "torch"/);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--engine <name>' argument 'torch' is invalid\. must be one of ort, tfjs/);
     const env = runCli(['encode', '--model', p('m'), '--input', p('d.jsonl'), '--as', 'document', '--out', p('x.safetensors')], { env: { CZ_ENGINE: 'gpu' } });
-    assert.match(env.stderr, /CZ_ENGINE must be ort or tfjs, got "gpu"/);
+    assert.equal(env.code, 2);
+    assert.match(env.stderr, /CZ_ENGINE=gpu: takes ort or tfjs/);
     const workers = runCli(['encode', '--model', p('m'), '--input', p('d.jsonl'), '--as', 'document', '--out', p('x.safetensors'), '--engine', 'ort', '--workers', '2']);
-    assert.equal(workers.code, 1);
+    assert.equal(workers.code, 2);
     assert.match(workers.stderr, /--workers 2 runs tfjs copies of the model; the ort engine \(--engine\) uses --threads instead/);
     assert.equal(workers.stderr.trim().split('\n').length, 1);
   });

@@ -106,9 +106,11 @@ test('reproduce({ ablations }) overrides the preset: the paper rows at smoke sca
   assert.equal(new Set(settings.map((f) => f.phase)).size, 9);
   assert.equal(plan.phases.filter((p) => p.objective === 'unsupervised' && p.setting === 'colbert').length, 2, 'with and without prompts');
   assert.ok(lines.some((l) => /c\/kd-colbert-p000-l00/.test(l)), 'the plan is printed');
+  // Where a run would prepare the test set; a dry run writes nothing at all.
   assert.equal(r.testSets.length, 1);
-  assert.ok(fs.existsSync(path.join(r.testSets[0].dir, 'corpus.jsonl')));
-  assert.ok(!fs.existsSync(path.join(dir, 'models')), 'nothing trained');
+  assert.equal(r.testSets[0].dir, path.join(dir, 'data', 'synthetic', 'test'));
+  assert.deepEqual(fs.readdirSync(dir), [], 'nothing written');
+  assert.ok(lines.some((l) => /^dry run: nothing was written\. A run would write under /.test(l)), lines.join('\n'));
   // A dry run names its models but has no folders for them.
   assert.ok(finalModels(r).every((m) => m.modelDir === null && m.seed === 0));
   assert.throws(() => modelDirOf(r, '(c) ColBERT-Zero'), /was not trained/);

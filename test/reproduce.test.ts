@@ -64,8 +64,8 @@ test('reproduce --preset smoke: trains each phase once, evaluates every pipeline
 test('reproduce: an unknown preset is one line before any work', () => {
   const dir = tmpDir('reproduce-bad');
   const r = runCli(['reproduce', '--preset', 'nope', '--results', dir]);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr.trim(), /^colbert-zero: error: unknown preset "nope" \(smoke, demo, study, paper\)$/);
+  assert.equal(r.code, 2); // a usage error, as the README says
+  assert.match(r.stderr, /^error: option '--preset <name>' argument 'nope' is invalid\. must be one of smoke, demo, study, paper\n/);
   assert.ok(!fs.existsSync(path.join(dir, 'models')));
 });
 

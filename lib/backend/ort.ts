@@ -7,7 +7,9 @@
  * CUDA provider needs onnxruntime-node's CUDA libraries, which its install step downloads unless
  * ONNXRUNTIME_NODE_INSTALL=skip; it is untested in this project. A provider that cannot start is an error.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { UserError } from '../util/errors';
 
@@ -98,7 +100,18 @@ export async function createSession(model: string | Uint8Array, where: string, o
   try {
     return typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
   } catch (e) {
-    throw new UserError(`${where}: onnxruntime (${provider}) could not open the model: ${(e as Error).message.split('\n')[0]}`);
+    const reason = (e as Error).message.split('\n')[0];
+    if (provider === 'cuda' && /cuda|shared library/i.test(reason)) {
+      // onnxruntime's own log line above names a file; say in words what is missing and how to get it.
+      const bin = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+      const missing = ['libonnxruntime_providers_cuda.so', 'libonnxruntime_providers_shared.so'].filter((f) => !fs.existsSync(path.join(bin, f)));
+      throw new UserError(
+        missing.length
+          ? `${where}: CZ_ORT_PROVIDER=cuda needs ONNX Runtime's CUDA provider, which is not installed (${missing.join(', ')} missing from ${bin}); install it with: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install (it downloads the provider; the NVIDIA CUDA and cuDNN libraries it links against must be installed: see the README's GPU section), or use CZ_ORT_PROVIDER=cpu`
+          : `${where}: CZ_ORT_PROVIDER=cuda: ONNX Runtime's CUDA provider is installed but could not load (${reason}): the NVIDIA CUDA or cuDNN libraries it needs are missing or not on LD_LIBRARY_PATH (the log line above names the file); install them, or use CZ_ORT_PROVIDER=cpu`,
+      );
+    }
+    throw new UserError(`${where}: onnxruntime (${provider}) could not open the model: ${reason}`);
   }
 }
 

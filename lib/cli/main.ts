@@ -2,11 +2,12 @@
  * The `colbert-zero` command line. Each command lives in `commands/<name>.ts` and registers itself
  * here; commands call the same public API a notebook uses.
  *
- * Exit codes: 0 success, 1 the work failed (bad data, failed check), 2 the command was used wrongly.
- * Errors print as one line; `CZ_DEBUG=1` adds the stack.
+ * Exit codes: 0 success, 1 the work failed (bad data, failed check), 2 the command was used wrongly (an
+ * option or environment variable with a bad value). Errors print as one line; `CZ_DEBUG=1` adds the stack.
  */
 import { Command, CommanderError } from 'commander';
-import { UserError } from '../util/errors';
+import { UsageError, UserError } from '../util/errors';
+import { checkEnvironment, envValue } from '../util/env';
 import { COMMANDS } from './commands/index';
 
 export const EXIT_OK = 0;
@@ -22,7 +23,9 @@ export function buildProgram(only?: string): Command {
     .description('Late-interaction retrieval workbook: train, encode, search and evaluate ColBERT and dense models.')
     .version((require('../../package.json') as { version: string }).version, '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    // The environment is checked like the options: after them, before any work.
+    .hook('preAction', () => checkEnvironment());
   if (only === '--version' || only === '-V') return program; // no command needed: answer at once
   const chosen = COMMANDS.filter((c) => c.name === only);
   for (const c of chosen.length ? chosen : COMMANDS) c.load()(program);
@@ -33,6 +36,15 @@ export function buildProgram(only?: string): Command {
   return program;
 }
 
+/** CZ_DEBUG=1, read without throwing (an invalid value is reported as a usage error of its own). */
+function debugging(): boolean {
+  try {
+    return envValue('CZ_DEBUG') === '1';
+  } catch {
+    return false;
+  }
+}
+
 function report(e: unknown): number {
   if (e instanceof CommanderError) {
     // commander already printed its message (or the help text).
@@ -41,9 +53,9 @@ function report(e: unknown): number {
   const err = e as Error;
   const message = (err && err.message ? err.message : String(e)).split('\n')[0];
   process.stderr.write(`colbert-zero: error: ${message}\n`);
-  if (process.env.CZ_DEBUG && err && err.stack) process.stderr.write(err.stack + '\n');
+  if (debugging() && err && err.stack) process.stderr.write(err.stack + '\n');
   else if (!(e instanceof UserError)) process.stderr.write('colbert-zero: (set CZ_DEBUG=1 to see where this came from)\n');
-  return EXIT_FAILURE;
+  return e instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
 }
 
 /** Parses argv (as process.argv: node, script, ...args) and runs the command; resolves to the exit code. */

@@ -41,10 +41,22 @@ export function oneOf<T extends string>(...values: readonly T[]): (v: string) =>
   };
 }
 
-/** "0,1,2" → [0, 1, 2]: comma-separated non-negative integers (seeds). */
+/** An integer from min to max (written as digits): sizes whose memory grows with the value. */
+export function integerBetween(min: number, max: number): (v: string) => number {
+  const atLeast = integerAtLeast(min);
+  return (v: string): number => {
+    const n = atLeast(v);
+    if (n > max) throw new InvalidArgumentError(`must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** "0,1,2" → [0, 1, 2]: comma-separated non-negative integers (seeds), each exact in a double (at most 2^53 − 1). */
 export function nonNegativeIntList(v: string): number[] {
   const parts = v.split(',').map((x) => x.trim());
   if (!parts.every((x) => /^\d+$/.test(x))) throw new InvalidArgumentError('expected comma-separated non-negative integers, e.g. 0,1,2');
+  const big = parts.find((x) => !Number.isSafeInteger(Number(x)));
+  if (big !== undefined) throw new InvalidArgumentError(`${big} is too large for an exact seed (at most ${Number.MAX_SAFE_INTEGER})`);
   return parts.map(Number);
 }
 

@@ -186,6 +186,9 @@ export async function convertTrainingData(o: ConvertOptions): Promise<ConvertRep
   if (rels.length === 0) throw new UserError(`${o.from}: no parquet files`);
   const streams = new Map<string, ParquetStream>();
   for (const rel of rels) streams.set(rel, await openParquet(path.join(o.from, rel)));
+  // Nothing to convert is an error, as a file whose rows are all unusable is: never "0 lines" and exit 0.
+  const empty = rels.find((r) => streams.get(r)!.rows === 0);
+  if (empty) throw new UserError(`${path.join(o.from, empty)}: has no rows (nothing to convert)`);
   if (o.sourceColumn && layout.objective === 'distillation') throw new UserError('--source-column applies to the Nomic mixtures (the distillation set is one source)');
   const plan = layout.objective === 'distillation' ? planDistillation(o.from, streams, columns) : planContrastive(streams, columns, o.sourceColumn);
   checkOutput(o.out, { command: CONVERT_COMMAND, kind: 'dir', overwrite: o.overwrite });

@@ -14,6 +14,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors';
+import { makeDirs } from '../util/fs-errors';
 import { progressBar } from '../util/progress';
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
@@ -327,7 +328,7 @@ async function attempt(
  */
 export async function downloadFile(req: DownloadRequest, opts: HubOptions = {}): Promise<DownloadResult> {
   const part = `${req.dest}.part`;
-  fs.mkdirSync(path.dirname(req.dest), { recursive: true });
+  makeDirs(path.dirname(req.dest), 'download', req.dest);
   const name = req.name ?? req.url;
   const resumedFrom = sizeOf(part);
   const retries = opts.retries ?? 3;

@@ -1,12 +1,12 @@
 /**
- * BEIR test sets already on this machine, found without downloading anything: a copy in the data cache
- * (`colbert-zero data fetch` / `data import` of a `beir-<name>` manifest, when it is in BEIR's JSONL
- * layout), else the shared reference data beside the project (`CZ_SHARED_DATA`, else `../shared/data`
+ * BEIR test sets already on this machine, found without downloading anything: a verified copy in the
+ * data cache (`colbert-zero data fetch` / `data import` of a `beir-<name>` manifest, when it is in BEIR's
+ * JSONL layout; a copy that did not verify is never used), else the shared reference data beside the project (`CZ_SHARED_DATA`, else `../shared/data`
  * from the project root), under `beir/<name>/`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { copyDir, readLock } from './store';
+import { copyDir, isVerified, readLock } from './store';
 import { sharedDataPath } from '../util/shared-data';
 
 export interface LocalBeirSet {
@@ -28,7 +28,7 @@ export function localBeirSets(names: string[]): LocalBeirSet[] {
   for (const name of names) {
     let cached: string | null = null;
     try {
-      if (readLock(`beir-${name}`)) cached = copyDir(`beir-${name}`);
+      if (isVerified(readLock(`beir-${name}`))) cached = copyDir(`beir-${name}`);
     } catch {
       cached = null; // an unreadable lock is verify's business; look elsewhere
     }

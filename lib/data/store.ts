@@ -4,19 +4,24 @@
  * (`locks/<id>.json`) recording where each file came from, its size and SHA-256. A size or checksum the
  * manifest does not know is recorded here on first fetch or import, and `verify` checks against it.
  *
- * `importData` copies a user's files into the cache (copy-on-write where the file system allows);
- * it never moves, changes or deletes them.
+ * A copy is used as data (listed as present by `data list`, found by `localBeirSets`, read by `data
+ * convert`) only once it has been verified: the lock's `verified`. An import is verified before it
+ * enters the cache (lib/data/import-data.ts); a fetch, once its files are all here.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../util/errors';
-import { processAlive, writeDirAtomic, writeJsonAtomic } from '../util/atomic';
+import { writeJsonAtomic } from '../util/atomic';
+import { envValue } from '../util/env';
+import { makeDirs } from '../util/fs-errors';
+import { claimLock } from '../util/lock';
 import { downloadFile, listHubFiles, resolveUrl, sha256File, type HubOptions } from './hub';
 import type { FileEntry, Manifest, Source } from './manifests/schema';
 
 export function dataDir(): string {
-  if (process.env.CZ_DATA_DIR) return path.resolve(process.env.CZ_DATA_DIR);
+  const env = envValue('CZ_DATA_DIR');
+  if (env) return path.resolve(env);
   const cache = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(cache, 'colbert-zero');
 }
@@ -30,6 +35,8 @@ export interface LockFile {
   importedFrom?: string;
   /** Keyed by the path inside the copy. */
   files: Record<string, { bytes: number; sha256: string; checkedAgainst: 'manifest' | 'hub' | 'lock' | 'none' }>;
+  /** The last verification passed (a copy is used only then); absent in locks of older versions: run `data verify`. */
+  verified?: boolean;
   updated: string;
 }
 
@@ -57,32 +64,23 @@ export function readLock(id: string, root = dataDir()): LockFile | null {
   return lock;
 }
 
-function writeLock(lock: LockFile, root: string): void {
+export function writeLock(lock: LockFile, root: string): void {
   lock.updated = new Date().toISOString();
   writeJsonAtomic(lockPath(lock.id, root), lock);
 }
 
+/** True when the lock says the copy passed its last verification (the only copies used as data). */
+export function isVerified(lock: LockFile | null): boolean {
+  return lock?.verified === true;
+}
+
 /**
- * One writer per copy: `locks/<id>.busy` holds the writing process's id while a fetch or import runs.
- * A file left by a process that no longer exists is taken over. Returns the release function.
+ * One writer per copy: `locks/<id>.busy` is held while a fetch or import runs (lib/util/lock.ts: a second
+ * one stops naming the first one's process; one left by a process that is gone is taken over).
  */
 export function claimCopy(id: string, root = dataDir()): () => void {
-  const file = path.join(root, 'locks', `${id}.busy`);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  for (let i = 0; i < 3; i++) {
-    try {
-      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
-      return () => fs.rmSync(file, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(fs.readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
-        throw new UserError(`${id}: another fetch or import of it is running (process ${pid}); if none is, remove ${file}`);
-      }
-      fs.rmSync(file, { force: true }); // left by a process that is gone
-    }
-  }
-  throw new UserError(`${id}: cannot claim ${file}`);
+  makeDirs(path.join(root, 'locks'), 'the data cache');
+  return claimLock(path.join(root, 'locks', `${id}.busy`), `${id}: its copy in the cache`);
 }
 
 // ---------------------------------------------------------------------------------------------- globs
@@ -205,8 +203,11 @@ async function fetchPlanned(
   }
   const lock: LockFile = existing ?? { id: m.id, origin: 'hub', sources: [], files: {}, updated: '' };
   lock.sources ??= [];
+  lock.verified = false; // files are about to change: verified again once complete
   const dir = copyDir(m.id, root);
   const report: FetchReport = { id: m.id, dir, downloaded: [], alreadyHere: [], bytes: 0 };
+  // A verified copy whose files are about to change is no longer verified (a new lock waits for its first file).
+  if (existing?.verified && plan.some((f) => !lock.files[f.localPath])) writeLock(lock, root);
   for (const f of plan) {
     const dest = path.join(dir, ...f.localPath.split('/'));
     const locked = lock.files[f.localPath];
@@ -229,77 +230,6 @@ async function fetchPlanned(
     opts.log?.(`${f.localPath}  ${r.bytes} bytes  sha256 ${r.sha256}${r.resumedFrom ? `  (resumed from ${r.resumedFrom})` : ''}`);
   }
   return report;
-}
-
-// --------------------------------------------------------------------------------------------- import
-
-const SKIP_DIRS = new Set(['.git', '.cache', '.huggingface', '__pycache__']);
-
-function listFiles(dir: string, prefix = ''): string[] {
-  const out: string[] = [];
-  for (const ent of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    const rel = prefix ? `${prefix}/${ent.name}` : ent.name;
-    const full = path.join(dir, ent.name);
-    const st = fs.statSync(full); // follows links: a linked file is copied as a file
-    if (st.isDirectory()) {
-      if (!SKIP_DIRS.has(ent.name)) out.push(...listFiles(full, rel));
-    } else if (st.isFile() && !ent.name.endsWith('.part')) out.push(rel);
-  }
-  return out;
-}
-
-export interface ImportReport {
-  id: string;
-  dir: string;
-  files: number;
-  bytes: number;
-}
-
-/**
- * Copies a folder (or one file) into the cache as the copy of `m`, replacing an earlier copy atomically,
- * and locks each file's size and SHA-256. The source is only read.
- */
-export async function importData(m: Manifest, from: string, opts: { root?: string } = {}): Promise<ImportReport> {
-  const root = opts.root ?? dataDir();
-  const src = path.resolve(from);
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(src);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`${from}: cannot read (${code === 'ENOENT' ? 'no such file or folder' : code ?? String(e)})`);
-  }
-  const dir = copyDir(m.id, root);
-  const rel = path.relative(src, dir);
-  if (st.isDirectory() && (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)))) {
-    throw new UserError(`${from}: is the cache copy of '${m.id}' (or holds it); import from another folder`);
-  }
-  const files = st.isDirectory() ? listFiles(src) : [path.basename(src)];
-  if (files.length === 0) throw new UserError(`${from}: no files to import`);
-  const base = st.isDirectory() ? src : path.dirname(src);
-  const lock: LockFile = { id: m.id, origin: 'import', importedFrom: src, files: {}, updated: '' };
-  let bytes = 0;
-  const release = claimCopy(m.id, root);
-  try {
-    await copyInto(dir, base, files, lock, (n) => (bytes += n));
-    writeLock(lock, root);
-  } finally {
-    release();
-  }
-  return { id: m.id, dir, files: files.length, bytes };
-}
-
-async function copyInto(dir: string, base: string, files: string[], lock: LockFile, added: (n: number) => void): Promise<void> {
-  await writeDirAtomic(dir, async (tmp) => {
-    for (const f of files) {
-      const out = path.join(tmp, ...f.split('/'));
-      fs.mkdirSync(path.dirname(out), { recursive: true });
-      fs.copyFileSync(path.join(base, ...f.split('/')), out, fs.constants.COPYFILE_FICLONE);
-      const size = fs.statSync(out).size;
-      lock.files[f] = { bytes: size, sha256: await sha256File(out), checkedAgainst: 'none' };
-      added(size);
-    }
-  });
 }
 
 /** The manifest's file entries by their path inside the copy. */

@@ -15,6 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mulberry32, shuffleInPlace } from '../util/rng';
+import { makeDirs } from '../util/fs-errors';
 import type { Phase } from './training';
 
 // Common English words (all whole pieces of BERT's vocabulary, so tiny tokenizers keep them).
@@ -108,7 +109,7 @@ export function writeSyntheticBeir(dir: string, o: SyntheticOptions & { document
   const docs = Array.from({ length: o.documents ?? 240 }, (_, i) => pick(w.topics[i % w.topics.length], 5, r));
   const queries = Array.from({ length: o.queries ?? 60 }, () => pick(docs[Math.floor(r() * docs.length)], 4, r));
   const relevant = (q: number[]) => docs.flatMap((d, i) => (q.every((c) => d.includes(c)) ? [i] : []));
-  fs.mkdirSync(path.join(dir, 'qrels'), { recursive: true });
+  makeDirs(path.join(dir, 'qrels'), 'BEIR folder', dir);
   fs.writeFileSync(path.join(dir, 'corpus.jsonl'), docs.map((d, i) => JSON.stringify({ _id: `d${i}`, title: '', text: d.map((c) => w.documentWord[c]).join(' ') })).join('\n') + '\n');
   fs.writeFileSync(path.join(dir, 'queries.jsonl'), queries.map((q, i) => JSON.stringify({ _id: `q${i}`, text: q.map((c) => w.queryWord[c]).join(' ') })).join('\n') + '\n');
   fs.writeFileSync(path.join(dir, 'qrels', 'test.tsv'), 'query-id\tcorpus-id\tscore\n' + queries.flatMap((q, i) => relevant(q).map((d) => `q${i}\td${d}\t1`)).join('\n') + '\n');
@@ -117,7 +118,7 @@ export function writeSyntheticBeir(dir: string, o: SyntheticOptions & { document
 
 /** Writes two sources (sizes n and n/2) of `phase` into `dir`; returns their paths. */
 export function writeSyntheticSources(dir: string, phase: Phase, n: number, o: SyntheticOptions & { negatives?: number; candidates?: number }): string[] {
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir, 'training data');
   return [
     { name: `${phase}-a.jsonl`, n, seed: o.seed },
     { name: `${phase}-b.jsonl`, n: Math.floor(n / 2), seed: o.seed + 1 },

@@ -13,7 +13,7 @@ import { progressBar } from '../util/progress';
 import { sha256File } from './hub';
 import type { Manifest } from './manifests/schema';
 import { parquetInfo, readParquetRows } from './parquet';
-import { copyDir, dataDir, lockPath, manifestFiles, readLock } from './store';
+import { copyDir, dataDir, lockPath, manifestFiles, readLock, writeLock, type LockFile } from './store';
 
 export interface Check {
   ok: boolean;
@@ -254,37 +254,83 @@ function checkSafetensors(file: string): string | null {
   }
 }
 
+/** Elements of the backbone's tensors (embeddings, layers, final norm; a leading `model.` as in ModernBertForMaskedLM) in a safetensors header. */
+function backboneParameters(file: string): number {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(8);
+    fs.readSync(fd, head, 0, 8, 0);
+    const json = Buffer.alloc(Number(head.readBigUInt64LE(0)));
+    fs.readSync(fd, json, 0, json.length, 8);
+    let n = 0;
+    for (const [k, v] of Object.entries(JSON.parse(json.toString('utf8')) as Record<string, { shape?: number[] }>)) {
+      if (/^(model\.)?(embeddings|layers|final_norm)\./.test(k) && Array.isArray(v.shape)) n += v.shape.reduce((a, b) => a * b, 1);
+    }
+    return n;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The checkpoint's shape against the manifest's: layers and hidden size (config.json), backbone parameters (within 1 %). */
+function checkArchitecture(m: Manifest, config: Record<string, unknown>, dir: string, weights: string[], checks: Check[]): void {
+  const a = m.architecture;
+  if (!a) return;
+  const same = (what: string, got: unknown, want: number) => checks.push({ ok: got === want, what: `config.json: ${what} ${got ?? '(none)'}${got === want ? ' (as expected)' : `, expected ${want}`}` });
+  same('num_hidden_layers', config.num_hidden_layers, a.layers);
+  same('hidden_size', config.hidden_size, a.hidden);
+  const n = weights.reduce((s, f) => s + backboneParameters(path.join(dir, f)), 0);
+  const ok = Math.abs(n - a.parameters) <= 0.01 * a.parameters;
+  checks.push({ ok, what: `backbone parameters: ${n.toLocaleString('en-US')}${ok ? ' (as expected)' : `, expected about ${a.parameters.toLocaleString('en-US')}`}` });
+}
+
 function checkCheckpoint(m: Manifest, dir: string, files: string[], checks: Check[]): void {
   const config = path.join(dir, 'config.json');
+  let parsed: Record<string, unknown> | null = null;
   if (!fs.existsSync(config)) checks.push({ ok: false, what: 'config.json: missing' });
   else {
     try {
-      const c = JSON.parse(fs.readFileSync(config, 'utf8')) as { model_type?: string };
-      checks.push({ ok: true, what: `config.json: model_type ${c.model_type ?? '(none)'}` });
+      parsed = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, unknown>;
+      checks.push({ ok: true, what: `config.json: model_type ${parsed.model_type ?? '(none)'}` });
     } catch {
       checks.push({ ok: false, what: 'config.json: not JSON' });
     }
   }
   const st = files.filter((f) => f.endsWith('.safetensors'));
   if (st.length === 0) checks.push({ ok: false, what: 'no .safetensors weights' });
+  let readable = true;
   for (const f of st) {
     const bad = checkSafetensors(path.join(dir, f));
+    readable &&= bad === null;
     checks.push({ ok: bad === null, what: `${f}: ${bad ?? 'safetensors header and size consistent'}` });
   }
+  if (parsed && readable && st.length) checkArchitecture(m, parsed, dir, st, checks);
   const need = m.format === 'pylate' ? ['modules.json'] : m.format === 'sentence-transformers' ? ['modules.json'] : [];
   for (const n of need) if (!files.includes(n)) checks.push({ ok: false, what: `${n}: missing (a ${m.format} model has one)` });
 }
 
 // --------------------------------------------------------------------------------------------- verify
 
-/** Checks the cached copy of `m`. Throws when there is no copy; otherwise reports each check. */
-export async function verifyData(m: Manifest, opts: { root?: string; checksums?: boolean } = {}): Promise<VerifyReport> {
+/**
+ * Checks the cached copy of `m` and records the verdict in its lock (`verified`): only a verified copy is
+ * listed as present or used as data. Throws when there is no copy; otherwise reports each check.
+ */
+export async function verifyData(m: Manifest, opts: { root?: string; checksums?: boolean; justHashed?: boolean } = {}): Promise<VerifyReport> {
   const root = opts.root ?? dataDir();
-  const dir = copyDir(m.id, root);
   const lock = readLock(m.id, root);
   if (!lock) {
     throw new UserError(`'${m.id}' is not in the cache (${lockPath(m.id, root)} is missing): run colbert-zero data fetch ${m.id}, or data import ${m.id} PATH`);
   }
+  const report = await verifyCopy(m, copyDir(m.id, root), lock, opts);
+  // Without checksums a pass proves less: it keeps an earlier verdict but makes a copy verified only when
+  // its files were hashed just now (`justHashed`: a fetch that has checked every download).
+  const verdict = report.ok ? opts.checksums !== false || opts.justHashed === true || lock.verified === true : false;
+  if (lock.verified !== verdict) writeLock({ ...lock, verified: verdict }, root);
+  return report;
+}
+
+/** Checks the copy of `m` in `dir` against `lock` (a cached copy, or an import not yet in the cache). */
+export async function verifyCopy(m: Manifest, dir: string, lock: LockFile, opts: { checksums?: boolean } = {}): Promise<VerifyReport> {
   const checks: Check[] = [];
   const expected = manifestFiles(m);
   const locked = Object.entries(lock.files).sort(([a], [b]) => a.localeCompare(b));

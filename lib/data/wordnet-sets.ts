@@ -30,6 +30,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { writeDirAtomic } from '../util/atomic';
+import { makeDirs } from '../util/fs-errors';
 import { mulberry32, shuffleInPlace } from '../util/rng';
 import { hypernymsOf, hyponymsOf, lemmaText, loadWordnet, wordnetDbDir, type Synset, type Wordnet } from './wordnet';
 import type { Doc, Qrels, Query } from './types';
@@ -297,7 +298,7 @@ function jsonl(rows: object[]): string {
 }
 
 function writeBeir(dir: string, sp: EvalSplit): void {
-  fs.mkdirSync(path.join(dir, 'qrels'), { recursive: true });
+  makeDirs(path.join(dir, 'qrels'), 'BEIR folder', dir);
   fs.writeFileSync(path.join(dir, 'corpus.jsonl'), jsonl(sp.corpus.map((d) => ({ _id: d.id, title: d.title, text: d.text }))));
   fs.writeFileSync(path.join(dir, 'queries.jsonl'), jsonl(sp.queries.map((q) => ({ _id: q.id, text: q.text }))));
   const lines = ['query-id\tcorpus-id\tscore'];
@@ -325,7 +326,7 @@ export async function writeWordnetSets(sets: WordnetSets, dir: string, source = 
   await writeDirAtomic(dir, (tmp) => {
     const files: string[] = [];
     const put = (rel: string, text: string) => {
-      fs.mkdirSync(path.dirname(path.join(tmp, rel)), { recursive: true });
+      makeDirs(path.dirname(path.join(tmp, rel)), 'WordNet sets', dir);
       fs.writeFileSync(path.join(tmp, rel), text);
       files.push(rel);
     };

@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { writeJsonAtomic } from '../util/atomic';
 import { readJsonFile } from '../util/json';
+import { makeDirs } from '../util/fs-errors';
 import { readSafetensors, writeSafetensors, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, type NamedTensor, type TensorInput } from './safetensors';
 
 export const CONFIG_FILE = 'config.json';
@@ -190,7 +191,7 @@ export function writeDenseLayer(
     tensors['linear.bias'] = layer.bias;
   }
   if (layer.residual) tensors['residual.weight'] = layer.residual;
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir, 'model folder');
   writeJsonAtomic(path.join(dir, CONFIG_FILE), config);
   writeSafetensors(path.join(dir, SAFETENSORS_FILE), tensors, { metadata: { format: 'pt' }, floatDtype: opts.floatDtype });
 }

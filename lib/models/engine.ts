@@ -8,6 +8,7 @@
  *   const enc = await openEncoder('path/to/model', { engine: 'tfjs' });
  */
 import { UserError } from '../util/errors';
+import { threadCount } from '../util/limits';
 import { ColbertModel, type ColbertLoadOptions } from './colbert';
 import { DenseModel } from './dense';
 import type { Encoder } from './encoder';
@@ -47,7 +48,7 @@ export async function openEncoder(dir: string, opts: OpenEncoderOptions = {}): P
   const { engine } = resolveEngine(opts.engine);
   if (engine === 'ort') {
     loadOrt(); // a forced ort that cannot load fails here, with the reason
-    return OrtEncoder.open(dir, opts);
+    return OrtEncoder.open(dir, { ...opts, threads: threadCount(opts.threads, 'threads') });
   }
   const model = await loadEncoder(dir, { fallback: opts.fallback, colbert: opts.colbert });
   return Object.assign(model, { engine: 'tfjs' as const });
@@ -62,7 +63,7 @@ export async function encoderForModel(model: Encoder, opts: { engine?: string } 
   const { engine } = resolveEngine(opts.engine);
   if (engine === 'ort' && (model instanceof ColbertModel || model instanceof DenseModel)) {
     loadOrt();
-    const enc = await OrtEncoder.fromModel(model, opts);
+    const enc = await OrtEncoder.fromModel(model, { ...opts, threads: threadCount(opts.threads, 'threads') });
     return { encoder: enc, dispose: () => enc.dispose() };
   }
   return { encoder: model, dispose: () => {} };

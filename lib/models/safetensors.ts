@@ -22,7 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
-import { openForReading } from '../util/fs-errors';
+import { makeDirs, openForReading } from '../util/fs-errors';
 import { decodeF16, encodeF16 } from '../util/f16';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -401,7 +401,7 @@ export function writeShardedSafetensors(
     curBytes += s;
   }
   if (cur.length || !shards.length) shards.push(cur);
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir, 'model folder');
   for (const f of fs.readdirSync(dir)) {
     if (f === SAFETENSORS_FILE || f === SAFETENSORS_INDEX_FILE || /^model-\d{5}-of-\d{5}\.safetensors$/.test(f)) fs.rmSync(path.join(dir, f));
   }

@@ -15,8 +15,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors';
-import { writeFileAtomic, removeStaleTemporaries } from '../util/atomic';
 import { readJsonFile } from '../util/json';
+import { checkOutput, writeOutputDir } from '../util/output';
 import { buildPlan, MAIN_SETTING, PIPELINES, type Ablation, type PipelineName } from './pipelines';
 import { orderPhases, phaseKey, phaseLengths, type PhaseSpec } from './phase';
 import { COLBERT_ZERO_PROMPTS } from './presets';
@@ -353,6 +353,7 @@ function nomicNote(phases: ExportedPhase[], nomic: ExportedPhase[]): string {
   return `The paper did not train the dense phases: it started from Nomic's released ${released}. To do the same, skip those phases and start the next one from the release: \`INIT_${rest[0]}=${NOMIC_DENSE[nomic[nomic.length - 1].id]} DATA=... ./launch.sh ${rest.join(' ')}\`.`;
 }
 
+/** A previous export: its manifest.json, which lists the files it wrote. */
 function isPreviousExport(dir: string): ExportManifest | null {
   const file = path.join(dir, 'manifest.json');
   if (!fs.existsSync(file)) return null;
@@ -371,35 +372,27 @@ export interface ExportSummary {
 }
 
 /**
- * Writes the export into `o.out`. An existing non-empty folder is refused unless it holds a previous
- * export (its manifest) and `overwrite` is set; then only the previous export's files are replaced or
- * removed, and a file of the user's that the new export would overwrite is an error. Each file is
- * written atomically; the manifest last.
+ * Writes the export into `o.out` (lib/util/output.ts): a new or empty folder, or with `overwrite` a
+ * previous export, of which only its own files are replaced or removed; a file of the user's stays, and
+ * one where the new export would write is an error.
  */
-export function exportPylate(o: ExportOptions): ExportSummary {
+export async function exportPylate(o: ExportOptions): Promise<ExportSummary> {
   const { manifest: m, files } = planPylateExport(o);
-  const out = path.resolve(o.out);
-  if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new UserError(`${o.out}: exists and is not a folder`);
-  const present = fs.existsSync(out) ? fs.readdirSync(out).filter((n) => !n.startsWith('.')) : [];
-  const previous = present.length ? isPreviousExport(out) : null;
-  if (present.length && !previous) throw new UserError(`${o.out}: folder is not empty and holds no previous export (manifest.json); choose an empty or new folder`);
-  if (previous && !o.overwrite) throw new UserError(`${o.out}: holds a previous export; pass --overwrite to replace it`);
-  const ours = new Set([...(previous?.files ?? []), 'manifest.json']);
-  for (const name of files.keys()) {
-    if (fs.existsSync(path.join(out, name)) && !ours.has(name)) throw new UserError(`${path.join(o.out, name)}: exists and is not part of the previous export; not overwritten`);
-  }
-  fs.mkdirSync(out, { recursive: true });
-  const names = [...files.keys()];
-  for (const name of names) {
-    const target = path.join(out, name);
-    removeStaleTemporaries(target);
-    writeFileAtomic(target, files.get(name)!);
-    if (name.endsWith('.sh') || name.endsWith('.py')) fs.chmodSync(target, 0o755);
-  }
-  for (const old of previous?.files ?? []) {
-    if (!files.has(old) && old !== 'manifest.json' && path.basename(old) === old) fs.rmSync(path.join(out, old), { force: true });
-  }
-  const manifest: ExportManifest = { ...m, files: [...names, 'manifest.json'] };
-  writeFileAtomic(path.join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-  return { out, files: manifest.files, manifest };
+  checkOutput(o.out, { command: COMMAND, kind: 'dir', overwrite: o.overwrite, isOurs: (d) => isPreviousExport(d) !== null });
+  const manifest: ExportManifest = { ...m, files: [...files.keys(), 'manifest.json'] };
+  await writeOutputDir(
+    o.out,
+    COMMAND,
+    (tmp) => {
+      for (const [name, text] of files) {
+        fs.writeFileSync(path.join(tmp, name), text);
+        if (name.endsWith('.sh') || name.endsWith('.py')) fs.chmodSync(path.join(tmp, name), 0o755);
+      }
+      fs.writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    },
+    { record: { file: 'manifest.json', files: (d) => isPreviousExport(d)?.files ?? null } },
+  );
+  return { out: path.resolve(o.out), files: manifest.files, manifest };
 }
+
+const COMMAND = 'export-pylate';

@@ -1,7 +1,8 @@
 /**
  * The main job: a preset end to end — data, every pipeline (and the ablations the preset asks for),
  * evaluation of each model beside the untrained base, the report — with every artefact under one
- * results folder. Re-running with nothing changed trains nothing; an interrupted run resumes.
+ * results folder. Re-running with nothing changed trains nothing; an interrupted run resumes. One run
+ * at a time per results folder (a lock naming the run's process); a dry run writes nothing at all.
  *
  *   await reproduce({ preset: 'smoke', resultsDir: 'results' });
  */
@@ -11,6 +12,7 @@ import { UserError } from '../util/errors';
 import { writeDirAtomic } from '../util/atomic';
 import { readJsonFile } from '../util/json';
 import { checkOutputFolder, hasMarker, writeMarker } from '../util/output';
+import { claimLock } from '../util/lock';
 import { writeSyntheticBeir, writeSyntheticSources } from '../data/synthetic';
 import { loadWordnet } from '../data/wordnet';
 import { buildWordnetSets, writeWordnetSets, WORDNET_SET_FILES } from '../data/wordnet-sets';
@@ -28,7 +30,7 @@ export interface ReproduceOptions {
   preset: string;
   resultsDir: string;
   facts?: FactChoices;
-  /** Only validate and print the plan. */
+  /** Only validate and print the plan and what a run would write; nothing is written anywhere. */
   dryRun?: boolean;
   /** Train and evaluate with these seeds instead of the preset's (more seeds: the spread over seeds). */
   seeds?: number[];
@@ -61,7 +63,7 @@ export interface ReproduceSummary {
   seeds: number[];
   plans: Plan[];
   runs: RunPlanSummary[];
-  /** The held-out test sets every model was evaluated on (BEIR folders); empty for a dry run without data. */
+  /** The held-out test sets every model was evaluated on (BEIR folders); for a dry run, where a run would prepare them (empty for the paper preset). */
   testSets: TestSet[];
   report?: { markdown: string; files: string[] };
 }
@@ -211,8 +213,8 @@ export function formatPlan(plan: Plan, withGpuHours = false): string {
 export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> {
   const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const named = presetNamed(o.preset);
-  if (o.seeds && (o.seeds.length === 0 || o.seeds.some((x) => !Number.isInteger(x) || x < 0) || new Set(o.seeds).size !== o.seeds.length)) {
-    throw new UserError(`seeds: ${o.seeds.join(',')}: give distinct non-negative integers`);
+  if (o.seeds && (o.seeds.length === 0 || o.seeds.some((x) => !Number.isSafeInteger(x) || x < 0) || new Set(o.seeds).size !== o.seeds.length)) {
+    throw new UserError(`seeds: ${o.seeds.join(',')}: give distinct non-negative integers (each at most ${Number.MAX_SAFE_INTEGER})`);
   }
   const preset = o.seeds ? { ...named, seeds: o.seeds } : named;
   const facts = o.facts ?? PAPER_FACTS;
@@ -228,19 +230,56 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
 
   const resultsDir = path.resolve(o.resultsDir);
   // The results folder is ours to fill: new, empty, or one reproduce made (its marker). Anything else is a
-  // user's folder, refused before any work.
-  if (!dryRun) {
-    checkOutputFolder(o.resultsDir, { command: 'reproduce', option: '--results' });
-    if (!hasMarker(resultsDir, 'reproduce')) writeMarker(resultsDir, 'reproduce');
-  }
-  const data = dryRun && preset.data !== 'synthetic' ? null : await presetData(preset, path.join(resultsDir, 'data', preset.data), log);
-  const planData: PlanData = data?.plan ?? { mlm: [], unsupervised: [], supervised: [], distillation: [] };
-  const plans = preset.seeds.map((seed) => buildPlan(scale, planData, { seed, pipelines: preset.pipelines, ablations }));
+  // user's folder, refused before any work (a dry run checks the same, and writes nothing).
+  checkOutputFolder(o.resultsDir, { command: 'reproduce', option: '--results', make: !dryRun });
   if (dryRun) {
+    const plans = preset.seeds.map((seed) => buildPlan(scale, { mlm: [], unsupervised: [], supervised: [], distillation: [] }, { seed, pipelines: preset.pipelines, ablations }));
     for (const [i, plan] of plans.entries()) log(`seed ${preset.seeds[i]}:\n${formatPlan(plan, preset.data === 'paper')}`);
     if (preset.data === 'paper') log(paperDataNeeded());
-    return { preset: preset.name, dryRun: true, ablations: ablationChoice, seeds: preset.seeds, plans, runs: [], testSets: data?.test ?? [] };
+    log(wouldWrite(o.resultsDir, preset, plans));
+    const testSets = preset.data === 'paper' ? [] : testSetsIn(preset.data, path.join(resultsDir, 'data', preset.data));
+    return { preset: preset.name, dryRun: true, ablations: ablationChoice, seeds: preset.seeds, plans, runs: [], testSets };
   }
+  if (!hasMarker(resultsDir, 'reproduce')) writeMarker(resultsDir, 'reproduce');
+  // Two runs filling one folder would train the same phases into the same folders: the second stops here.
+  const release = claimLock(path.join(resultsDir, RESULTS_LOCK), `--results ${o.resultsDir}`);
+  try {
+    return await runPreset(o, preset, scale, ablations, ablationChoice, facts, resultsDir, log);
+  } finally {
+    release();
+  }
+}
+
+/** The lock file of a results folder while a run fills it. */
+export const RESULTS_LOCK = '.colbert-zero-lock';
+
+/** What a run would write under the results folder (a dry run's last lines). */
+function wouldWrite(resultsDir: string, preset: Preset, plans: Plan[]): string {
+  const phases = new Set(plans.flatMap((p) => p.phases.map((x) => x.id))).size;
+  const evaluations = plans.reduce((n, p) => n + p.finals.length + 2, 0); // + the untrained base and BM25
+  const data = preset.data === 'paper' ? 'nothing: the paper preset runs only as a dry run' : `${path.join(resultsDir, 'data', preset.data)}/  the preset's data, built once`;
+  return [
+    `dry run: nothing was written. A run would write under ${resultsDir}:`,
+    `  ${data}`,
+    `  ${path.join(resultsDir, 'models')}/<phase>-<key>/  one folder per phase (${phases} in this plan), trained once and reused`,
+    `  ${path.join(resultsDir, 'runs')}/<preset>-<label>-seed<k>.json  one result file per evaluation (${evaluations})`,
+    `  ${path.join(resultsDir, 'report')}/  report.md, report.json and the figures`,
+  ].join('\n');
+}
+
+/** The work of a (non-dry) run, with the results folder checked, marked and locked. */
+async function runPreset(
+  o: ReproduceOptions,
+  preset: Preset,
+  scale: ReturnType<typeof withFacts>,
+  ablations: ReturnType<typeof ablationGrid>,
+  ablationChoice: Preset['ablations'],
+  facts: FactChoices,
+  resultsDir: string,
+  log: (l: string) => void,
+): Promise<ReproduceSummary> {
+  const data = await presetData(preset, path.join(resultsDir, 'data', preset.data), log);
+  const plans = preset.seeds.map((seed) => buildPlan(scale, data.plan, { seed, pipelines: preset.pipelines, ablations }));
   const runs: RunPlanSummary[] = [];
   const unsup = scale.hyper.unsupervised;
   for (const [i, plan] of plans.entries()) {
@@ -251,8 +290,8 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
         resultsDir,
         preset: preset.name,
         seed,
-        testSets: data!.test,
-        validation: preset.validateEachPhase ? data!.validation : [],
+        testSets: data.test,
+        validation: preset.validateEachPhase ? data.validation : [],
         notes: factNotes(facts),
         codeVersion: o.codeVersion ?? codeVersion(),
         log,
@@ -262,7 +301,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
     );
   }
   const reportDir = path.join(resultsDir, 'report');
-  const report = await buildReportFigures(buildReport(path.join(resultsDir, 'runs'), reportDir), reportDir, { png: o.figurePngs });
+  const report = await buildReportFigures(await buildReport(path.join(resultsDir, 'runs'), reportDir), reportDir, { png: o.figurePngs });
   log(`report: ${report.files.filter((f) => !f.endsWith('.js')).map((f) => path.relative(resultsDir, f)).join(', ')}`);
   // Said plainly: did the trained ColBERT learn more than the untrained base and BM25 on the held-out test set?
   const mine = report.report.presets.find((p) => p.preset === preset.name);
@@ -273,7 +312,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
     const said = c.verdict === 'supports' ? 'beats' : c.verdict === 'contradicts' ? 'does NOT beat (it is significantly worse than)' : 'does not significantly beat';
     log(`ColBERT-Zero (c) ${said} ${what} on the test set: ${c.reason}`);
   }
-  return { preset: preset.name, dryRun: false, ablations: ablationChoice, seeds: preset.seeds, plans, runs, testSets: data!.test, report: { markdown: report.markdown, files: report.files } };
+  return { preset: preset.name, dryRun: false, ablations: ablationChoice, seeds: preset.seeds, plans, runs, testSets: data.test, report: { markdown: report.markdown, files: report.files } };
 }
 
 /** A model a reproduce run evaluated: its table label, pipeline, phase, seed and folder. */

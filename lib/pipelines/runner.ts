@@ -6,12 +6,15 @@
  * `phase.json` in it marks a finished phase (its record: seconds, its parent phase's key, the spec): a
  * second run with nothing changed trains nothing. A folder
  * without it is an interrupted run: training resumes from its last checkpoint. An evaluation whose result
- * file exists for the same model fingerprint and data is not repeated.
+ * file exists for the same model fingerprint and data is not repeated. A phase is trained by one process
+ * at a time (`models/.<phase>-<key>.lock`): a second one stops, naming the first.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { writeJsonAtomic } from '../util/atomic';
+import { makeDirs } from '../util/fs-errors';
+import { claimLock } from '../util/lock';
 import { readJsonFile } from '../util/json';
 import { modelFingerprint } from '../models/load';
 import { openEncoder } from '../models/engine';
@@ -123,7 +126,7 @@ export async function runPlan(plan: Plan, o: RunPlanOptions): Promise<RunPlanSum
   // Keys first: a missing data file or an unknown parent fails here, before any training.
   const keys = new Map<string, string>();
   for (const p of ordered) keys.set(p.id, phaseKey(p, 'parent' in p.init ? keys.get(p.init.parent)! : null, checksums));
-  fs.mkdirSync(o.resultsDir, { recursive: true });
+  makeDirs(o.resultsDir, 'results');
   checkDiskSpace(o.resultsDir, ordered.filter((p) => !fs.existsSync(path.join(phaseDir(o.resultsDir, p, keys.get(p.id)!), 'phase.json'))), o.bytesPerPhase);
 
   // Time left: seconds per example-step measured on phases trained in this run, per objective.
@@ -150,13 +153,26 @@ export async function runPlan(plan: Plan, o: RunPlanOptions): Promise<RunPlanSum
     log(`[${i + 1}/${ordered.length}] ${p.id}: training ${p.objective} ${p.setting}, ${p.hyper.steps} steps of ${p.hyper.batchSize}${eta}`);
     const parent = 'parent' in p.init ? records.get(p.init.parent) : undefined;
     const config = phaseTrainConfig(p, { parentModel: parent?.modelDir, output: dir, evalDirs: (o.validation ?? []).map((v) => ({ dir: v.dir, name: v.name, split: v.split })) });
-    const t0 = Date.now();
-    const summary = await train(config, { resume: latestCheckpoint(dir) !== null, engine: o.engine });
-    const seconds = (Date.now() - t0) / 1000;
-    const steps = summary.steps - summary.startStep;
-    if (steps > 0) rate.set(p.objective, seconds / (steps * p.hyper.batchSize));
-    const rec: PhaseRecord = { id: p.id, key, dir, modelDir, trained: true, seconds, examplesPerSecond: steps > 0 ? (steps * p.hyper.batchSize) / seconds : undefined, engine: summary.engine };
-    writeJsonAtomic(marker, { ...rec, parentKey, spec: p, finalLoss: summary.finalLoss, lastEval: summary.lastEval ?? null });
+    // Beside the phase's folder, not in it (a training output must be new, empty or a run's own).
+    const release = claimLock(path.join(path.dirname(dir), `.${path.basename(dir)}.lock`), `phase ${p.id} (${dir})`);
+    let rec: PhaseRecord;
+    try {
+      if (fs.existsSync(marker) && fs.existsSync(modelDir)) {
+        // Finished by another run between the check above and this lock.
+        records.set(p.id, { ...(readJsonFile(marker) as PhaseRecord), dir, modelDir, trained: false });
+        log(`[${i + 1}/${ordered.length}] ${p.id}: done meanwhile by another run (${key})`);
+        continue;
+      }
+      const t0 = Date.now();
+      const summary = await train(config, { resume: latestCheckpoint(dir) !== null, engine: o.engine });
+      const seconds = (Date.now() - t0) / 1000;
+      const steps = summary.steps - summary.startStep;
+      if (steps > 0) rate.set(p.objective, seconds / (steps * p.hyper.batchSize));
+      rec = { id: p.id, key, dir, modelDir, trained: true, seconds, examplesPerSecond: steps > 0 ? (steps * p.hyper.batchSize) / seconds : undefined, engine: summary.engine };
+      writeJsonAtomic(marker, { ...rec, parentKey, spec: p, finalLoss: summary.finalLoss, lastEval: summary.lastEval ?? null });
+    } finally {
+      release();
+    }
     records.set(p.id, rec);
     trained++;
   }

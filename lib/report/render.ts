@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors';
+import { makeDirs } from '../util/fs-errors';
 import { writeFileAtomic } from '../util/atomic';
 import { figureProblems, type Figure } from './figures';
 
@@ -124,7 +125,7 @@ export async function renderPngs(figs: Figure[]): Promise<Buffer[] | null> {
  * shared plotly bundle beside them. The caller owns `dir` (a report folder it made). Returns the files.
  */
 export async function writeFigures(dir: string, figs: Array<{ name: string; figure: Figure }>, o: { png?: boolean } = {}): Promise<{ files: string[]; png: boolean }> {
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir, 'figures');
   const files: string[] = [];
   const bundle = path.join(dir, PLOTLY_BUNDLE);
   if (!fs.existsSync(bundle)) writeFileAtomic(bundle, fs.readFileSync(plotlyBundlePath()));

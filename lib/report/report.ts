@@ -4,17 +4,22 @@
  * with verdicts) and `report.json` (the same as data), both written atomically. One section per preset:
  * tables never mix presets.
  *
- * `buildReportFigures` is the second, asynchronous step (the CLI and `reproduce` call it after
- * `buildReport`): each preset's figures — Table 2 as grouped bars per dataset, Table 4's deltas as a
- * heatmap when there are ablations — as standalone HTML pages sharing one plotly bundle and, where a
- * Chromium is installed, PNG, in the report folder; report.md and report.json then list them.
+ * `buildReportFigures` is the second step (the CLI and `reproduce` call it after `buildReport`): each
+ * preset's figures — Table 2 as grouped bars per dataset, Table 4's deltas as a heatmap when there are
+ * ablations — as standalone HTML pages sharing one plotly bundle and, where a Chromium is installed, PNG,
+ * in the report folder; report.md and report.json then list them.
+ *
+ * The folder is written as every output folder is (lib/util/output.ts): its marker lists the files the
+ * report wrote, and each write replaces exactly those — figures a report no longer draws (`--no-figures`,
+ * a preset gone) are removed, a file the user put there stays.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
 import { UserError } from '../util/errors';
+import { hasMarker, writeOutputDir } from '../util/output';
 import { evaluateClaims, formatClaims, type ClaimResult } from './claims';
 import { readResults } from './results';
-import { writeFigures } from './render';
+import { PLOTLY_BUNDLE, writeFigures } from './render';
 import { ablationDeltaFigure, mainTableFigure } from './report-figures';
 import type { Figure } from './figures';
 import {
@@ -159,15 +164,48 @@ export function formatReport(report: Report): string {
   return out.join('\n').replace(/\n{3,}/g, '\n\n');
 }
 
-/** Reads the results in `resultsDir` and writes `report.md` and `report.json` to `outDir` (atomically). */
-export function buildReport(resultsDir: string, outDir: string, opts: ReportOptions = {}): { report: Report; markdown: string; files: string[] } {
+const COMMAND = 'report';
+
+/** The files a report wrote, as its report.json lists them (the report's record of its files: no marker needed). */
+function previousReportFiles(dir: string): string[] | null {
+  try {
+    const r = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as Partial<Report>;
+    if (r.format !== 'colbert-zero-report') return null;
+    const figures = (r.figures ?? []).flatMap((f) => [f.html, f.png].filter((x): x is string => typeof x === 'string'));
+    return ['report.md', 'report.json', ...(figures.length ? [PLOTLY_BUNDLE, ...figures] : [])];
+  } catch {
+    return null;
+  }
+}
+
+/** A folder the report may be written into again: a previous report's, or the report folder of a reproduce results folder. */
+export function isReportFolder(dir: string): boolean {
+  return previousReportFiles(dir) !== null || hasMarker(path.dirname(path.resolve(dir)), 'reproduce');
+}
+
+/** Writes the report folder: report.md, report.json and, from `more`, the figures (see the module comment). */
+async function writeReportFolder(outDir: string, report: Report, more?: (dir: string) => Promise<void>): Promise<{ markdown: string; files: string[] }> {
+  let markdown = '';
+  const written = await writeOutputDir(
+    outDir,
+    COMMAND,
+    async (tmp) => {
+      await more?.(tmp);
+      markdown = formatReport(report);
+      fs.writeFileSync(path.join(tmp, 'report.md'), markdown);
+      fs.writeFileSync(path.join(tmp, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+    },
+    { record: { file: 'report.json', files: previousReportFiles }, isOurs: isReportFolder },
+  );
+  const order = (f: string) => (f === 'report.md' ? 0 : f === 'report.json' ? 1 : 2);
+  return { markdown, files: written.sort((a, b) => order(a) - order(b) || a.localeCompare(b)).map((f) => path.join(outDir, f)) };
+}
+
+/** Reads the results in `resultsDir` and writes `report.md` and `report.json` to `outDir`. */
+export async function buildReport(resultsDir: string, outDir: string, opts: ReportOptions = {}): Promise<{ report: Report; markdown: string; files: string[] }> {
   const report = reportOf(resultsDir, opts);
-  const markdown = formatReport(report);
-  const md = path.join(outDir, 'report.md');
-  const json = path.join(outDir, 'report.json');
-  writeFileAtomic(md, markdown);
-  writeJsonAtomic(json, report);
-  return { report, markdown, files: [md, json] };
+  const { markdown, files } = await writeReportFolder(outDir, report);
+  return { report, markdown, files };
 }
 
 function slug(s: string): string {
@@ -196,19 +234,17 @@ export async function buildReportFigures(
 ): Promise<{ report: Report; markdown: string; files: string[]; png: boolean }> {
   const figs = reportFigures(built.report);
   if (figs.length === 0) return { ...built, png: false };
-  const written = await writeFigures(outDir, figs, { png: o.png });
-  const report: Report = {
-    ...built.report,
-    figures: figs.map((f) => ({
+  let png = false;
+  const report: Report = { ...built.report };
+  const { markdown, files } = await writeReportFolder(outDir, report, async (tmp) => {
+    png = (await writeFigures(tmp, figs, { png: o.png })).png;
+    report.figures = figs.map((f) => ({
       preset: f.preset,
       name: f.name,
       title: String((f.figure.layout.title as { text?: string }).text),
       html: `${f.name}.html`,
-      png: written.png ? `${f.name}.png` : null,
-    })),
-  };
-  const markdown = formatReport(report);
-  writeFileAtomic(path.join(outDir, 'report.md'), markdown);
-  writeJsonAtomic(path.join(outDir, 'report.json'), report);
-  return { report, markdown, files: [...built.files, ...written.files], png: written.png };
+      png: png ? `${f.name}.png` : null,
+    }));
+  });
+  return { report, markdown, files, png };
 }

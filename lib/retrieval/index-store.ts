@@ -13,11 +13,12 @@
  * Ranking: higher score first; equal scores → lower internal index (insertion order) first.
  * A document or query with no tokens scores 0, as in lib/scores.
  */
+import * as os from 'node:os';
 import { initBackend } from '../backend/index';
-import { defaultThreads } from '../backend/ort';
 import { useOrtProducts } from '../backend/ort-gemm';
 import { maxSimBlocked, type SearchTimings } from '../scores/maxsim-blocked';
 import { UserError } from '../util/errors';
+import { threadCount } from '../util/limits';
 import { progressBar } from '../util/progress';
 import { decodeF16, encodeF16 } from '../util/f16';
 import { runOnWorkers } from './search-pool';
@@ -46,12 +47,12 @@ export interface SearchOptions {
   /** Where the products run (lib/scores maxSimBlocked): 'ort' (native, multi-core) or 'tfjs'; default ort where it loads unless CZ_ENGINE=tfjs. */
   product?: 'ort' | 'tfjs';
   /**
-   * Threads for the search (default: all cores, or CZ_THREADS). 1: everything in this thread. More: the
+   * Threads for the search (default: all cores, or CZ_THREADS, at most the cores). 1: everything in this thread. More: the
    * documents are split into that many shards by tokens, scored by this thread and worker threads over
    * the shared store (single-threaded products each), and the shards' top-k merged. Results are identical.
    */
   threads?: number;
-  /** Fewest document tokens per shard (default 16384): a smaller index uses fewer threads (one: no workers, products on `threads` ORT threads). */
+  /** Fewest document tokens per shard (default: 16384, and at least one block of documents): a smaller index uses fewer threads (one: no workers, products on `threads` ORT threads, at most the cores). */
   minShardTokens?: number;
 }
 
@@ -216,15 +217,25 @@ export abstract class VectorIndex {
     for (const [i, q] of queries.entries()) {
       if (q.length % dim !== 0) throw new UserError(`index search: query ${i} has ${q.length} values, not a multiple of dim ${dim}`);
     }
-    const threads = opts.threads ?? defaultThreads();
-    if (!Number.isInteger(threads) || threads < 1) throw new UserError(`index search: threads must be a positive integer, got ${threads}`);
-    const minShardTokens = Math.max(1, opts.minShardTokens ?? 16384);
+    // Threads asked for in code are honoured up to the work; the default (CZ_THREADS, else the cores) is at
+    // most the cores, with a warning (999 threads ran a 3-second search past two minutes).
+    const threads = opts.threads ?? threadCount(undefined, 'index search: threads');
+    if (!Number.isSafeInteger(threads) || threads < 1) throw new UserError(`index search: threads must be a positive integer, got ${threads}`);
+    const queryBatch = Math.max(1, opts.queryBatch ?? 32);
+    const maxBlockFloats = Math.max(1, opts.maxBlockFloats ?? 8 * 1024 * 1024);
+    // A shard is at least one block of documents (as maxSimBlocked cuts them for the largest query batch)
+    // and 16384 tokens: more shards than that only start workers with nothing to do.
+    let batchTokens = 1;
+    for (let b0 = 0; b0 < queries.length; b0 += queryBatch) batchTokens = Math.max(batchTokens, queries.slice(b0, b0 + queryBatch).reduce((t, q) => t + q.length / dim, 0));
+    const blockTokens = Math.max(1, Math.floor(maxBlockFloats / Math.max(batchTokens, dim)));
+    const minShardTokens = Math.max(1, opts.minShardTokens ?? Math.max(16384, blockTokens));
     const shards = Math.max(1, Math.min(threads, this.size, Math.floor(this.totalTokens / minShardTokens)));
     return {
-      threads,
+      // ONNX Runtime's pool for a single shard: never more threads than cores.
+      threads: Math.min(threads, os.availableParallelism()),
       shards,
-      queryBatch: Math.max(1, opts.queryBatch ?? 32),
-      maxBlockFloats: Math.max(1, opts.maxBlockFloats ?? 8 * 1024 * 1024),
+      queryBatch,
+      maxBlockFloats,
       product: opts.product ?? (useOrtProducts() ? 'ort' : 'tfjs'),
     };
   }

@@ -54,6 +54,11 @@ const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex'
 
 /** Writes the index to `dir` (replacing any previous one only once the new one is complete). */
 export async function saveIndex(index: VectorIndex, dir: string): Promise<void> {
+  await writeDirAtomic(dir, (tmp) => writeIndexFiles(index, tmp));
+}
+
+/** The index's files into the (new, empty) folder `dir`: what saveIndex and the `index` command write. */
+export function writeIndexFiles(index: VectorIndex, dir: string): void {
   const { ids, lengths, store } = index.parts();
   const lengthBytes = leBytes(lengths);
   const vectorBytes = leBytes(store);
@@ -69,12 +74,10 @@ export async function saveIndex(index: VectorIndex, dir: string): Promise<void> 
     sha256: { lengths: sha256(lengthBytes), vectors: sha256(vectorBytes) },
     ...(index.modelFingerprint ? { model: { fingerprint: index.modelFingerprint } } : {}),
   };
-  await writeDirAtomic(dir, (tmp) => {
-    fs.writeFileSync(path.join(tmp, manifest.files.ids), JSON.stringify(ids));
-    fs.writeFileSync(path.join(tmp, manifest.files.lengths), lengthBytes);
-    fs.writeFileSync(path.join(tmp, manifest.files.vectors), vectorBytes);
-    fs.writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-  });
+  fs.writeFileSync(path.join(dir, manifest.files.ids), JSON.stringify(ids));
+  fs.writeFileSync(path.join(dir, manifest.files.lengths), lengthBytes);
+  fs.writeFileSync(path.join(dir, manifest.files.vectors), vectorBytes);
+  fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 }
 
 export interface LoadExpectations {

@@ -4,8 +4,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { UserError } from './errors';
+import { fsProblem, isFsError, makeDirs } from './fs-errors';
 
-function tempName(target: string): string {
+/** A temporary name beside `target`, unique to this process and moment (removeStaleTemporaries knows it). */
+export function tempName(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now()}`);
 }
 
@@ -38,15 +41,21 @@ export function removeStaleTemporaries(target: string): string[] {
   return removed;
 }
 
+/** A file-system failure while writing `target` as one line naming it (other errors pass through). */
+function writeFailure(target: string, e: unknown): unknown {
+  return isFsError(e) ? new UserError(`cannot write ${fsProblem(target, e, 'a file', 'write')}`) : e;
+}
+
 export function writeFileAtomic(target: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
+  const parent = path.dirname(path.resolve(target));
+  if (!fs.existsSync(parent)) makeDirs(parent, 'file', target);
   const tmp = tempName(target);
   try {
     fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, target);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    throw e;
+    throw writeFailure(target, e);
   }
 }
 
@@ -60,19 +69,29 @@ export function writeJsonAtomic(target: string, value: unknown): void {
  */
 export function writeDirAtomic(target: string, fill: (dir: string) => void | Promise<void>): Promise<void> {
   const abs = path.resolve(target);
-  fs.mkdirSync(path.dirname(abs), { recursive: true });
+  if (!fs.existsSync(path.dirname(abs))) makeDirs(path.dirname(abs), 'folder', target);
   removeStaleTemporaries(abs);
   const tmp = tempName(abs);
-  fs.mkdirSync(tmp);
+  try {
+    fs.mkdirSync(tmp);
+  } catch (e) {
+    return Promise.reject(writeFailure(abs, e));
+  }
   const old = `${tmp}-old`;
   return Promise.resolve()
     .then(() => fill(tmp))
-    .then(() => {
-      const had = fs.existsSync(abs);
-      if (had) fs.renameSync(abs, old);
-      fs.renameSync(tmp, abs);
-      if (had) fs.rmSync(old, { recursive: true, force: true });
-    })
+    .then(
+      () => {
+        try {
+          const had = fs.existsSync(abs);
+          if (had) fs.renameSync(abs, old);
+          fs.renameSync(tmp, abs);
+          if (had) fs.rmSync(old, { recursive: true, force: true });
+        } catch (e) {
+          throw writeFailure(abs, e);
+        }
+      },
+    )
     .catch((e) => {
       fs.rmSync(tmp, { recursive: true, force: true });
       throw e;

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from './errors';
+import { envValue } from './env';
 
 /**
  * What one worker costs before its model and activations: measured as the RSS growth per encoding
@@ -54,6 +55,27 @@ export function planParallelism(p: ParallelPlan, warn: (line: string) => void = 
     throw new UserError(`${p.what} ${n}: needs about ${gb(need)} (${mb(p.perWorkerBytes)} per worker: runtime, model, activations), more than the ${gb(budget)} this machine can give; use at most ${fit}`);
   }
   return n;
+}
+
+const warned = new Set<string>();
+
+/**
+ * Native threads for one model or one search (`--threads`, else CZ_THREADS, else every core), capped at
+ * the cores: more only makes the OS juggle them (999 ran a 3-second search past two minutes). Above the
+ * cores it warns once (one stderr line) and uses the cores.
+ */
+export function threadCount(requested?: number, what = '--threads', warn: (line: string) => void = (l) => process.stderr.write(l + '\n')): number {
+  const env = envValue('CZ_THREADS');
+  const cores = os.availableParallelism();
+  const n = requested ?? (env ? Number(env) : cores);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UserError(`${what} must be a positive integer, got ${n}`);
+  if (n <= cores) return n;
+  const line = `${requested !== undefined ? what : 'CZ_THREADS'} ${n}: more than the ${cores} cores here; using ${cores} threads`;
+  if (!warned.has(line)) {
+    warned.add(line);
+    warn(line);
+  }
+  return cores;
 }
 
 type Json = Record<string, unknown>;

@@ -3,6 +3,7 @@
  * terminal, silent otherwise (CI logs, notebooks, tests) unless CZ_PROGRESS=1 forces it.
  */
 import { SingleBar, Presets } from 'cli-progress';
+import { envValue } from './env';
 
 export interface Progress {
   update(done: number, extra?: Record<string, string | number>): void;
@@ -12,7 +13,8 @@ export interface Progress {
 const SILENT: Progress = { update() {}, stop() {} };
 
 export function progressBar(label: string, total: number, unit = 'items'): Progress {
-  const enabled = process.env.CZ_PROGRESS === '1' || (process.env.CZ_PROGRESS !== '0' && process.stderr.isTTY === true);
+  const forced = envValue('CZ_PROGRESS');
+  const enabled = forced === '1' || (forced !== '0' && process.stderr.isTTY === true);
   if (!enabled || total <= 0) return SILENT;
   const bar = new SingleBar(
     {

@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { makeDirs } from '../../lib/util/fs-errors';
 
 export const KERNEL_NAME = 'colbert-zero';
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -25,13 +26,26 @@ export function kernelSpec(root = ROOT): Record<string, unknown> {
 /** Writes the spec under `<jupyterPath>/kernels/colbert-zero/` and returns that folder. */
 export function installKernel(jupyterPath = LOCAL_JUPYTER_PATH): string {
   const dir = path.join(jupyterPath, 'kernels', KERNEL_NAME);
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir, 'the kernel spec');
   fs.writeFileSync(path.join(dir, 'kernel.json'), JSON.stringify(kernelSpec(), null, 2) + '\n');
   return dir;
 }
 
+const USAGE = 'usage: npm run kernel [-- --user]';
+
+/** The options: none, or --user; anything else is a usage error (exit 2), before anything is written. */
+export function parseKernelArgs(argv: string[]): { user: boolean } | { error: string } {
+  const unknown = argv.find((a) => a !== '--user');
+  return unknown === undefined ? { user: argv.includes('--user') } : { error: `unknown ${unknown.startsWith('-') ? 'option' : 'argument'} ${unknown} (${USAGE})` };
+}
+
 if (require.main === module) {
-  const user = process.argv.includes('--user');
+  const args = parseKernelArgs(process.argv.slice(2));
+  if ('error' in args) {
+    process.stderr.write(`kernel: ${args.error}\n`);
+    process.exit(2);
+  }
+  const user = args.user;
   let target = LOCAL_JUPYTER_PATH;
   if (user) {
     const r = spawnSync('jupyter', ['--data-dir'], { encoding: 'utf8' });

@@ -17,6 +17,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { installKernel, KERNEL_NAME, ROOT } from './kernel';
 import { closeRenderer, inspectPage } from '../../lib/report/render';
+import { PRESETS } from '../../lib/pipelines/scales';
+import { makeDirs } from '../../lib/util/fs-errors';
 
 const NOTEBOOKS = path.join(ROOT, 'notebooks');
 const OUT = path.join(ROOT, 'results', 'notebooks');
@@ -28,7 +30,7 @@ interface Args {
   timeout: number;
 }
 
-function parseArgs(argv: string[]): Args {
+export function parseArgs(argv: string[]): Args {
   const a: Args = { preset: 'smoke', only: [], update: false, timeout: 1800 };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
@@ -39,6 +41,8 @@ function parseArgs(argv: string[]): Args {
     else a.only.push(x);
   }
   if (!a.preset) fail('--preset needs a name', 2);
+  // Checked here, before Jupyter starts: an unknown preset would otherwise fail in the first cell, 30 s later.
+  if (!(a.preset in PRESETS)) fail(`unknown preset "${a.preset}" (${Object.keys(PRESETS).join(', ')})`, 2);
   if (!(a.timeout > 0)) fail('--timeout needs a positive number of seconds', 2);
   return a;
 }
@@ -79,7 +83,7 @@ async function main(): Promise<void> {
   const py = jupyterPython();
   const jupyterPath = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-kernel-'));
   installKernel(jupyterPath);
-  fs.mkdirSync(OUT, { recursive: true });
+  makeDirs(OUT, 'notebook results');
   const env = { ...process.env, JUPYTER_PATH: jupyterPath, CZ_NOTEBOOK_PRESET: args.preset };
   const failed: string[] = [];
   try {
@@ -87,49 +91,52 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       process.stderr.write(`== ${name} (preset ${args.preset})\n`);
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-nb-'));
-      const executed = path.join(tmp, name);
-      const r = spawnSync(
-        py,
-        ['-m', 'jupyter', 'nbconvert', '--to', 'notebook', '--execute', `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`, `--ExecutePreprocessor.timeout=${args.timeout}`, '--output-dir', tmp, path.join(NOTEBOOKS, name)],
-        { env, encoding: 'utf8', cwd: ROOT },
-      );
-      if (r.status !== 0 || !fs.existsSync(executed)) {
-        const tail = (r.stderr || '').trim().split('\n').slice(-25).join('\n');
-        process.stderr.write(`${tail}\n== ${name}: FAILED\n`);
-        failed.push(name);
-        continue;
+      try {
+        const executed = path.join(tmp, name);
+        const r = spawnSync(
+          py,
+          ['-m', 'jupyter', 'nbconvert', '--to', 'notebook', '--execute', `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`, `--ExecutePreprocessor.timeout=${args.timeout}`, '--output-dir', tmp, path.join(NOTEBOOKS, name)],
+          { env, encoding: 'utf8', cwd: ROOT },
+        );
+        if (r.status !== 0 || !fs.existsSync(executed)) {
+          const tail = (r.stderr || '').trim().split('\n').slice(-25).join('\n');
+          process.stderr.write(`${tail}\n== ${name}: FAILED\n`);
+          failed.push(name);
+          continue;
+        }
+        const nb = JSON.parse(fs.readFileSync(executed, 'utf8'));
+        const errors = errorOutputs(nb);
+        // tslab does not report execution counts; every code cell ran, in order, so number them.
+        let count = 0;
+        for (const c of nb.cells) if (c.cell_type === 'code') c.execution_count = ++count;
+        fs.writeFileSync(executed, JSON.stringify(nb, null, 1) + '\n');
+        if (errors.length) {
+          process.stderr.write(`${errors.join('\n')}\n== ${name}: FAILED\n`);
+          failed.push(name);
+          continue;
+        }
+        const h = spawnSync(py, ['-m', 'jupyter', 'nbconvert', '--to', 'html', '--output-dir', OUT, executed], { env, encoding: 'utf8' });
+        if (h.status !== 0) {
+          process.stderr.write(`${(h.stderr || '').trim().split('\n').slice(-5).join('\n')}\n== ${name}: no HTML rendering: FAILED\n`);
+          failed.push(name);
+          continue;
+        }
+        // Open the rendering in a real browser: every figure must decode and show.
+        const html = path.join(OUT, name.replace(/\.ipynb$/, '.html'));
+        const seen = await inspectPage(html, { screenshot: html.replace(/\.html$/, '.screenshot.png') });
+        const pngs = pngOutputs(nb);
+        if (seen && (seen.brokenImages > 0 || seen.images < pngs)) {
+          process.stderr.write(`== ${name}: the HTML rendering shows ${seen.images - seen.brokenImages} of ${pngs} figures: FAILED\n`);
+          failed.push(name);
+          continue;
+        }
+        if (!seen) process.stderr.write('   (no Chromium: the HTML rendering was not opened in a browser)\n');
+        fs.copyFileSync(executed, path.join(OUT, name));
+        if (args.update) fs.copyFileSync(executed, path.join(NOTEBOOKS, name));
+        process.stderr.write(`== ${name}: ok in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+      } finally {
+        fs.rmSync(tmp, { recursive: true, force: true }); // a failed notebook leaves no temporary folder either
       }
-      const nb = JSON.parse(fs.readFileSync(executed, 'utf8'));
-      const errors = errorOutputs(nb);
-      // tslab does not report execution counts; every code cell ran, in order, so number them.
-      let count = 0;
-      for (const c of nb.cells) if (c.cell_type === 'code') c.execution_count = ++count;
-      fs.writeFileSync(executed, JSON.stringify(nb, null, 1) + '\n');
-      if (errors.length) {
-        process.stderr.write(`${errors.join('\n')}\n== ${name}: FAILED\n`);
-        failed.push(name);
-        continue;
-      }
-      const h = spawnSync(py, ['-m', 'jupyter', 'nbconvert', '--to', 'html', '--output-dir', OUT, executed], { env, encoding: 'utf8' });
-      if (h.status !== 0) {
-        process.stderr.write(`${(h.stderr || '').trim().split('\n').slice(-5).join('\n')}\n== ${name}: no HTML rendering: FAILED\n`);
-        failed.push(name);
-        continue;
-      }
-      // Open the rendering in a real browser: every figure must decode and show.
-      const html = path.join(OUT, name.replace(/\.ipynb$/, '.html'));
-      const seen = await inspectPage(html, { screenshot: html.replace(/\.html$/, '.screenshot.png') });
-      const pngs = pngOutputs(nb);
-      if (seen && (seen.brokenImages > 0 || seen.images < pngs)) {
-        process.stderr.write(`== ${name}: the HTML rendering shows ${seen.images - seen.brokenImages} of ${pngs} figures: FAILED\n`);
-        failed.push(name);
-        continue;
-      }
-      if (!seen) process.stderr.write('   (no Chromium: the HTML rendering was not opened in a browser)\n');
-      fs.copyFileSync(executed, path.join(OUT, name));
-      if (args.update) fs.copyFileSync(executed, path.join(NOTEBOOKS, name));
-      fs.rmSync(tmp, { recursive: true, force: true });
-      process.stderr.write(`== ${name}: ok in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
     }
   } finally {
     fs.rmSync(jupyterPath, { recursive: true, force: true });

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { initBackend, measureMatMulGflops } from '../../backend/index';
-import { positiveInt } from '../options';
+import { integerBetween } from '../options';
 
 export function registerBackend(program: Command): void {
   program
     .command('backend')
     .description('print the active compute backend and its measured float32 matMul GFLOP/s')
-    .option('--size <n>', 'matrix size for the measurement', positiveInt, 512)
+    // Three n×n float32 matrices: 4096 takes 200 MB; far larger sizes cannot even be allocated.
+    .option('--size <n>', 'matrix size for the measurement (1 to 4096)', integerBetween(1, 4096), 512)
     .option('--json', 'print JSON')
     .action(async (opts: { size: number; json?: boolean }) => {
       const info = await initBackend();

@@ -3,7 +3,8 @@ import { keyValues, nonNegativeInt } from '../options';
 import { UserError } from '../../util/errors';
 import { findManifest, loadManifests, manifestsDir } from '../../data/manifests/load';
 import type { Manifest } from '../../data/manifests/schema';
-import { copyDir, dataDir, fetchData, importData, readLock } from '../../data/store';
+import { copyDir, dataDir, fetchData, isVerified, readLock } from '../../data/store';
+import { importData } from '../../data/import-data';
 import { cacheStatus, listManifests } from '../../data/manifests/list';
 import { verifyData, type VerifyReport } from '../../data/verify';
 import { CONVERT_LAYOUTS, convertTrainingData, type ConvertReport } from '../../data/convert';
@@ -22,20 +23,20 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
 }
 
-function printVerify(r: VerifyReport): string {
+function printVerify(r: VerifyReport, where = `${r.origin === 'hub' ? 'fetched' : 'imported'} copy in ${r.dir}`): string {
   const lines = r.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.what}`);
-  return `${r.id} (${r.origin === 'hub' ? 'fetched' : 'imported'} copy in ${r.dir})\n${lines.join('\n')}\n${r.ok ? 'verified' : 'NOT verified'}\n`;
+  return `${r.id} (${where})\n${lines.join('\n')}\n${r.ok ? 'verified' : 'NOT verified'}\n`;
 }
 
 /**
- * Verifies a copy just fetched or imported and prints the report; a copy that does not match its manifest
- * sets exit code 1. Checksums are not re-hashed: fetch and import have just checked or recorded them.
+ * Verifies a copy just fetched and prints the report (recording the verdict in its lock); a copy that does
+ * not match its manifest sets exit code 1. Checksums are not re-hashed: the fetch has just checked them.
  */
-async function verifyNewCopy(m: Manifest, how: 'fetched' | 'imported'): Promise<void> {
-  const v = await verifyData(m, { checksums: false });
+async function verifyFetched(m: Manifest): Promise<void> {
+  const v = await verifyData(m, { checksums: false, justHashed: true });
   await out(printVerify(v));
   if (!v.ok) {
-    process.stderr.write(`colbert-zero: error: ${m.id}: the ${how} copy does not match its manifest (see the FAIL lines)\n`);
+    process.stderr.write(`colbert-zero: error: ${m.id}: the fetched copy does not match its manifest (see the FAIL lines)\n`);
     process.exitCode = 1;
   }
 }
@@ -57,7 +58,7 @@ export function registerData(program: Command): void {
 
   data
     .command('list')
-    .description('every data manifest: id, kind, format, size, licence, what uses it, and whether a copy is in the cache')
+    .description('every data manifest: id, kind, format, size, licence, what uses it, and whether a verified copy is in the cache (not verified: run data verify ID)')
     .option('--json', 'print the manifests as JSON (with the cache folder and status of each)')
     .action(async (opts: { json?: boolean }) => {
       const all = loadManifests();
@@ -83,19 +84,22 @@ export function registerData(program: Command): void {
         `${m.id}: ${r.downloaded.length} file${r.downloaded.length === 1 ? '' : 's'} downloaded (${r.bytes} bytes), ${r.alreadyHere.length} already in the cache; copy in ${r.dir}\n`,
       );
       if (opts.only) return; // a partial copy: its counts cannot match the manifest's
-      await verifyNewCopy(m, 'fetched');
+      await verifyFetched(m);
     });
 
   data
     .command('import')
-    .description("copy a folder (or file) you already have into the cache as the copy of a manifest, record its checksums, and verify it; your files are only read")
+    .description("copy a folder (or file) you already have as the copy of a manifest, record its checksums and verify it; only a copy that verifies enters the cache (an earlier one stays otherwise); your files are only read")
     .argument('<id>', 'manifest id (see `data list`)')
     .argument('<path>', 'the folder (a BEIR folder, a dataset or model snapshot) or file')
     .action(async (id: string, from: string) => {
       const m = findManifest(id);
       const r = await importData(m, from);
-      await out(`${m.id}: imported ${r.files} file${r.files === 1 ? '' : 's'} (${r.bytes} bytes) into ${r.dir}\n`);
-      await verifyNewCopy(m, 'imported');
+      if (!r.imported) {
+        await out(printVerify(r.verify, `checked before entering the cache: ${r.dir}`));
+        throw new UserError(`${m.id}: ${from} does not match its manifest (see the FAIL lines); nothing was imported, the cache is as it was`);
+      }
+      await out(`${m.id}: imported ${r.files} file${r.files === 1 ? '' : 's'} (${r.bytes} bytes) into ${r.dir}\n${printVerify(r.verify)}`);
     });
 
   data
@@ -124,12 +128,14 @@ export function registerData(program: Command): void {
     .option('--from <dir>', 'read this folder of parquet files instead of the cached copy (it is only read)')
     .option('--columns <role=column,...>', `columns named otherwise than the dataset's (roles: ${Object.entries(CONVERT_LAYOUTS).map(([f, l]) => `${f}: ${Object.keys(l.columns).join(' ')}`).join('; ')})`, keyValues)
     .option('--source-column <name>', "Nomic mixtures: name each row's source by this column (e.g. dataset) instead of by its file's split, for copies that keep every source in one split")
-    .option('--overwrite', 'replace --out when it is a folder written by data convert (atomically)')
+    .option('--overwrite', 'replace --out when it is a folder written by data convert: only the files it wrote (its marker lists them); files you added stay')
     .action(async (id: string, opts: { out: string; from?: string; columns?: Record<string, string>; sourceColumn?: string; overwrite?: boolean }) => {
       const m = findManifest(id);
       let from = opts.from;
       if (!from) {
-        if (!readLock(m.id)) throw new UserError(`${m.id}: no copy in the cache (${dataDir()}); run colbert-zero data fetch ${m.id}, or data import ${m.id} PATH (or pass --from DIR)`);
+        const lock = readLock(m.id);
+        if (!lock) throw new UserError(`${m.id}: no copy in the cache (${dataDir()}); run colbert-zero data fetch ${m.id}, or data import ${m.id} PATH (or pass --from DIR)`);
+        if (!isVerified(lock)) throw new UserError(`${m.id}: the copy in the cache is not verified; run colbert-zero data verify ${m.id} (or pass --from DIR)`);
         from = copyDir(m.id);
       }
       const r = await convertTrainingData({ manifest: m, from, out: opts.out, overwrite: opts.overwrite, columns: opts.columns, sourceColumn: opts.sourceColumn, progress: `convert ${m.id}` });

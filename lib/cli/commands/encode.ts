@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { initBackend } from '../../backend/index';
 import { UserError } from '../../util/errors';
-import { readCorpus } from '../../data/beir';
+import { readCorpus, readQueries } from '../../data/beir';
 import { addEngineOptions, openModel } from './engine-options';
 import { encodeParallel } from '../../models/parallel-encode';
 import type { Encoded } from '../../scores/encoded';
@@ -16,9 +16,17 @@ import { oneOf, positiveInt } from '../options';
 
 export const parseRole: (v: string) => Role = oneOf('query', 'document');
 
-/** Texts of a JSONL file of {"_id", "text", "title"?}; a title is joined before the text, as BEIR evaluations do. */
-export function readTexts(file: string): { ids: string[]; texts: string[] } {
+/**
+ * Texts of a JSONL file of {"_id", "text", "title"?}, read as queries or documents (errors say which: a
+ * repeated query id is a duplicate query id); a document's title is joined before its text, as BEIR
+ * evaluations do.
+ */
+export function readTexts(file: string, role: Role): { ids: string[]; texts: string[] } {
   if (!fs.existsSync(file)) throw new UserError(`${file}: not found`);
+  if (role === 'query') {
+    const queries = readQueries(file);
+    return { ids: queries.map((q) => q.id), texts: queries.map((q) => q.text) };
+  }
   const docs = readCorpus(file);
   return { ids: docs.map((d) => d.id), texts: docs.map((d) => (d.title ? `${d.title} ${d.text}` : d.text)) };
 }
@@ -44,14 +52,14 @@ export function registerEncode(program: Command): void {
     .option('--overwrite', 'replace --out when the file exists')
     .option('--batch-size <n>', 'texts per forward pass', positiveInt, 32)
     .option('--workers <n>', 'encoding threads (one core and one model copy each; capped at the number of batches, a warning above the cores, refused when the memory estimate does not fit)', positiveInt, 1);
-  addEngineOptions(cmd)
+  addEngineOptions(cmd, { workers: true })
     .action(async (opts: { model: string; input: string; as: Role; out: string; batchSize: number; workers: number; overwrite?: boolean; engine?: string; threads?: number }) => {
       checkOutput(opts.out, { command: 'encode', kind: 'file', overwrite: opts.overwrite });
       await initBackend();
-      const { ids, texts } = readTexts(opts.input);
+      const { ids, texts } = readTexts(opts.input, opts.as);
       // Before the model loads: no more workers than batches, a warning above the cores, a refusal above memory.
       const workers = planParallelism({ what: '--workers', requested: opts.workers, perWorkerBytes: encodeWorkerBytes(opts.model, opts.batchSize), work: Math.ceil(texts.length / opts.batchSize) });
-      const model = await openModel(opts.model, opts);
+      const model = await openModel(opts.model, opts, { workers: true });
       const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
       let kind: string = model.kind;
       if (workers > 1) {

@@ -1,10 +1,21 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { integerAtLeast, positiveInt } from '../options';
 import { UserError } from '../../util/errors';
 import { readQrelsFile } from '../../data/qrels';
 import { readTrecRun } from '../../data/trec';
 import { evaluate, formatTrecEval } from '../../eval/trec/evaluate';
-import { splitMeasureList } from '../../eval/trec/measures';
+import { planMeasures, splitMeasureList } from '../../eval/trec/measures';
+
+/** `--metrics`: trec_eval -m specs, checked as the option is read (an unknown measure is a usage error, exit 2). */
+function measureList(v: string, prev: string[] = []): string[] {
+  const specs = splitMeasureList(v);
+  try {
+    planMeasures(specs);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return prev.concat(specs);
+}
 
 export function registerEvalRun(program: Command): void {
   program
@@ -15,7 +26,7 @@ export function registerEvalRun(program: Command): void {
     .option(
       '--metrics <list>',
       "trec_eval -m specs, comma-separated (e.g. 'ndcg_cut.10,100,map,recip_rank', 'all_trec', 'mrr@10'); repeatable. Default: trec_eval's 'official' set",
-      (v: string, prev: string[] = []) => prev.concat(splitMeasureList(v)),
+      measureList,
     )
     .option('--per-query', 'also print each query (trec_eval -q)')
     .option('--min-rel <n>', 'lowest relevance that counts as relevant (trec_eval -l)', integerAtLeast(-1000000), 1)

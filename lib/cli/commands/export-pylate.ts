@@ -22,10 +22,10 @@ export function registerExportPylate(program: Command): void {
     .option('--unsupervised-temperature <which>', "paper (Table 1: 0.2) or script (PyLate's released script: 0.02)", oneOf('paper', 'script'), 'paper')
     .option('--prompt-length <which>', 'tokens "+Length" adds: paper (7) or tokenizer (4)', oneOf('paper', 'tokenizer'), 'paper')
     .option('--out <dir>', 'output folder (new or empty, or a previous export with --overwrite)', 'pylate-export')
-    .option('--overwrite', "replace a previous export in --out (only its own files; others are kept)")
-    .action((opts: { pipeline: PipelineName; ablation?: ReturnType<typeof parseAblation>; preset: string; devicesPerNode: number; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength']; out: string; overwrite?: boolean }, cmd: Command) => {
+    .option('--overwrite', "replace a previous export in --out (only the files it wrote; yours are kept)")
+    .action(async (opts: { pipeline: PipelineName; ablation?: ReturnType<typeof parseAblation>; preset: string; devicesPerNode: number; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength']; out: string; overwrite?: boolean }, cmd: Command) => {
       if (opts.ablation && opts.pipeline !== 'c') cmd.error('error: --ablation applies to --pipeline c only', { exitCode: 2 });
-      const r = exportPylate({
+      const r = await exportPylate({
         pipeline: opts.pipeline,
         ablation: opts.ablation,
         preset: opts.preset,

@@ -8,20 +8,26 @@ import { readCorpus } from '../../data/beir';
 import { modelFingerprint } from '../../models/load';
 import { addEngineOptions, openModel } from './engine-options';
 import { ParallelEncoder } from '../../models/parallel-encode';
-import { saveIndex } from '../../retrieval/io';
+import { writeIndexFiles } from '../../retrieval/io';
 import type { StorageDtype } from '../../retrieval/index-store';
 import { indexCorpus } from '../../retrieval/corpus';
-import { positiveInt } from '../options';
-import { checkOutput } from '../../util/output';
+import { oneOf, positiveInt } from '../options';
+import { checkOutput, writeOutputDir } from '../../util/output';
 import { encodeWorkerBytes, planParallelism } from '../../util/limits';
 import { INDEX_FORMAT } from '../../retrieval/io';
 
 /** A previous `index` output: its manifest names the index format. */
 function isIndexDir(dir: string): boolean {
+  return indexFiles(dir) !== null;
+}
+
+/** The files an index wrote, as its manifest lists them (the index's record of its files: no marker needed). */
+function indexFiles(dir: string): string[] | null {
   try {
-    return JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')).format === INDEX_FORMAT;
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { format?: string; files?: Record<string, string> };
+    return m.format === INDEX_FORMAT && m.files ? ['manifest.json', ...Object.values(m.files)] : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -43,31 +49,30 @@ export function registerIndex(program: Command): void {
     .requiredOption('--model <dir>', 'model folder')
     .requiredOption('--corpus <dir|file>', 'BEIR dataset folder (its corpus.jsonl) or a JSONL of {"_id", "title"?, "text"}')
     .requiredOption('--out <dir>', 'index folder: a new path, or with --overwrite a previous index (never anything else)')
-    .option('--overwrite', 'replace --out when it is an index written by this command (atomically)')
-    .option('--dtype <type>', 'vector storage: float32 or float16', 'float32')
+    .option('--overwrite', "replace --out when it is an index written by this command: only the files its manifest lists; files you added stay")
+    .option('--dtype <type>', 'vector storage: float32 or float16', oneOf<StorageDtype>('float32', 'float16'), 'float32' as StorageDtype)
     .option('--batch-size <n>', 'texts per forward pass', positiveInt, 32)
     .option('--chunk <n>', 'documents encoded before they are added to the index (bounds memory)', positiveInt, 1024)
     .option('--workers <n>', 'encoding threads (one core and one model copy each; capped at the number of batches, a warning above the cores, refused when the memory estimate does not fit)', positiveInt, 1);
-  addEngineOptions(cmd)
-    .action(async (opts: { model: string; corpus: string; out: string; dtype: string; batchSize: number; chunk: number; workers: number; overwrite?: boolean; engine?: string; threads?: number }) => {
+  addEngineOptions(cmd, { workers: true })
+    .action(async (opts: { model: string; corpus: string; out: string; dtype: StorageDtype; batchSize: number; chunk: number; workers: number; overwrite?: boolean; engine?: string; threads?: number }) => {
       checkOutput(opts.out, { command: 'index', kind: 'dir', overwrite: opts.overwrite, isOurs: isIndexDir });
-      if (opts.dtype !== 'float32' && opts.dtype !== 'float16') throw new UserError(`--dtype must be float32 or float16, got ${opts.dtype}`);
       await initBackend();
       const docs = readCorpus(corpusFile(opts.corpus));
       // Before the model loads: no more workers than batches, a warning above the cores, a refusal above memory.
       const workers = planParallelism({ what: '--workers', requested: opts.workers, perWorkerBytes: encodeWorkerBytes(opts.model, opts.batchSize), work: Math.ceil(docs.length / opts.batchSize) });
-      const model = await openModel(opts.model, opts);
+      const model = await openModel(opts.model, opts, { workers: true });
       // More than one worker: each loads the model in its own thread (tfjs-wasm computes on one core).
       const encoder = workers > 1 ? new ParallelEncoder(opts.model, model.kind, model.dim, workers) : model;
       const index = await indexCorpus(encoder, docs, {
-        dtype: opts.dtype as StorageDtype,
+        dtype: opts.dtype,
         batchSize: opts.batchSize,
         chunkSize: opts.chunk * workers,
         progress: 'index',
         modelFingerprint: modelFingerprint(opts.model),
       });
       const dtype = index.dtype;
-      await saveIndex(index, opts.out);
+      await writeOutputDir(opts.out, 'index', (tmp) => writeIndexFiles(index, tmp), { record: { file: 'manifest.json', files: indexFiles } });
       process.stderr.write(`indexed ${index.size} documents (${index.totalTokens} vectors of dim ${index.dim}, ${dtype}) → ${opts.out}\n`);
       model.dispose();
     });

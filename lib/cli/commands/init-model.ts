@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { initBackend } from '../../backend/index';
 import { UserError } from '../../util/errors';
 import { writeBackbone } from '../../models/backbone-io';
@@ -16,6 +16,12 @@ import { nonNegativeInt, oneOf, positiveInt } from '../options';
 
 type Head = 'colbert' | 'dense' | 'mlm';
 
+/** `--config`: a preset name, or a path that exists (checked as an option: a usage error, exit 2). */
+function configSpec(v: string): string {
+  if (presetConfig(v) || fs.existsSync(v)) return v;
+  throw new InvalidArgumentError('not a preset (tiny, small, base) and no such file or folder');
+}
+
 function resolveConfig(spec: string): { config: ModernBertConfig; dir: string | null; file: string | null; preset: boolean } {
   const preset = presetConfig(spec);
   if (preset) return { config: preset, dir: null, file: null, preset: true };
@@ -28,9 +34,9 @@ export function registerInitModel(program: Command): void {
   program
     .command('init-model')
     .description('write a randomly initialised ModernBERT model (ColBERT, dense or masked-LM layout) that PyLate / transformers can load')
-    .requiredOption('--config <name|file>', 'tiny | small | base (ModernBERT-base) | a ModernBERT config.json (or its folder)')
+    .requiredOption('--config <name|file>', 'tiny | small | base (ModernBERT-base) | a ModernBERT config.json (or its folder)', configSpec)
     .requiredOption('--out <dir>', 'output model folder: a new path, or with --overwrite a previous init-model folder (never anything else)')
-    .option('--overwrite', 'replace --out when it is a model folder written by init-model (atomically)')
+    .option('--overwrite', "replace --out when it is a model folder written by init-model: only the files it wrote there (its marker lists them); files you added stay")
     .option('--seed <n>', 'weight seed', nonNegativeInt, 0)
     .option('--head <kind>', "colbert (PyLate layout) | dense (sentence-transformers, mean pooling) | mlm (ModernBertForMaskedLM)", oneOf<Head>('colbert', 'dense', 'mlm'), 'colbert' as Head)
     .option('--dim <n>', 'ColBERT projection size', positiveInt, 128)

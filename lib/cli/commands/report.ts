@@ -1,21 +1,10 @@
-import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { hasMarker } from '../../util/output';
 import { UserError } from '../../util/errors';
 import type { Command } from 'commander';
 import { integerAtLeast, nonNegativeInt, numberWhere, oneOf } from '../options';
-import { buildReport, buildReportFigures } from '../../report/report';
+import { buildReport, buildReportFigures, isReportFolder } from '../../report/report';
 import { CORRECTIONS, TEST_NAMES, type Correction, type TestName } from '../../report/significance';
 
-
-/** A folder a previous report wrote: its report.json says so. */
-function isReportFolder(dir: string): boolean {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as { format?: string }).format === 'colbert-zero-report';
-  } catch {
-    return false;
-  }
-}
 
 export function registerReport(program: Command): void {
   program
@@ -32,13 +21,12 @@ export function registerReport(program: Command): void {
     .option('--permutations <n>', 'randomization test: random sign flips (exact enumeration when 2^queries is smaller)', integerAtLeast(100), 10000)
     .option('--seed <n>', 'randomization test: seed of the sign flips', nonNegativeInt, 0)
     .action(async (opts: { results: string; out: string; baseline?: string; test: TestName; correction: Correction; alpha: number; permutations: number; seed: number; figures: boolean; png: boolean }) => {
-      // The report folder: new, empty, or a previous report (its two files are replaced atomically); checked
-      // before any work, made only once the results have been read and validated.
-      const ours = (d: string) => isReportFolder(d) || hasMarker(path.dirname(path.resolve(d)), 'reproduce');
-      if (fs.existsSync(opts.out) && !(fs.statSync(opts.out).isDirectory() && (ours(opts.out) || fs.readdirSync(opts.out).length === 0))) {
+      // The report folder: new, empty, or a previous report (only the files it wrote are replaced; figures it
+      // no longer draws are removed); checked before any work, written once the results are read and valid.
+      if (fs.existsSync(opts.out) && !(fs.statSync(opts.out).isDirectory() && (isReportFolder(opts.out) || fs.readdirSync(opts.out).length === 0))) {
         throw new UserError(`--out ${opts.out}: exists and is not a previous report output; choose a new folder`);
       }
-      const built = buildReport(opts.results, opts.out, {
+      const built = await buildReport(opts.results, opts.out, {
         baseline: opts.baseline === undefined ? undefined : opts.baseline === 'none' ? null : opts.baseline,
         test: opts.test,
         correction: opts.correction,

@@ -9,9 +9,9 @@ export function registerReproduce(program: Command): void {
   program
     .command('reproduce')
     .description("the main job: a preset of the paper's pipelines (a) KD-only, (b) supervised + KD, (c) ColBERT-Zero end to end — data, training (each phase once, resumable), evaluation beside the untrained base, the report — under --results")
-    .option('--preset <name>', `${Object.values(PRESETS).map((p) => `${p.name}: ${p.description}`).join('; ')}`, 'demo')
+    .option('--preset <name>', `${Object.values(PRESETS).map((p) => `${p.name}: ${p.description}`).join('; ')}`, oneOf(...(Object.keys(PRESETS) as Array<keyof typeof PRESETS>)), 'demo')
     .option('--results <dir>', 'where data/, models/, runs/ and report/ go', 'results')
-    .option('--dry-run', 'validate and print the plan; train nothing')
+    .option('--dry-run', 'validate and print the plan and what a run would write; write nothing, train nothing')
     .option('--seeds <list>', "comma-separated seeds instead of the preset's (e.g. 0,1,2: the report adds the spread over seeds)", nonNegativeIntList)
     .option('--unsupervised-temperature <which>', "paper (Table 1: 0.2) or script (PyLate's released script: 0.02)", oneOf('paper', 'script'), 'paper')
     .option('--engine <name>', 'training engine: ort (ONNX Runtime, every core) or tfjs; default: CZ_ENGINE, else ort where onnxruntime-node loads', engineName)

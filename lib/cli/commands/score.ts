@@ -23,8 +23,8 @@ export function registerScore(program: Command): void {
     .action(async (opts: { model: string; queries: string; documents: string; batchSize: number; out?: string; ids?: boolean; overwrite?: boolean; engine?: string; threads?: number }) => {
       if (opts.out) checkOutput(opts.out, { command: 'score', kind: 'file', overwrite: opts.overwrite });
       await initBackend();
-      const queries = readTexts(opts.queries);
-      const docs = readTexts(opts.documents);
+      const queries = readTexts(opts.queries, 'query');
+      const docs = readTexts(opts.documents, 'document');
       const model = await openModel(opts.model, opts);
       const q = await encodeWithProgress(model, queries.texts, 'query', opts.batchSize);
       const d = await encodeWithProgress(model, docs.texts, 'document', opts.batchSize);

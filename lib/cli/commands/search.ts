@@ -10,6 +10,7 @@ import { addEngineOptions, openModel } from './engine-options';
 import { loadIndex } from '../../retrieval/io';
 import { searchQueries } from '../../retrieval/corpus';
 import { positiveInt } from '../options';
+import { threadCount } from '../../util/limits';
 import { checkOutput } from '../../util/output';
 
 export function registerSearch(program: Command): void {
@@ -26,16 +27,16 @@ export function registerSearch(program: Command): void {
     .option('--batch-size <n>', 'queries per forward pass', positiveInt, 32)
     .option('--tag <tag>', 'run tag (last column)', 'colbert-zero')
     .option('--force', 'search even if the index was built with another model (or records none)');
-  addEngineOptions(cmd)
+  addEngineOptions(cmd, { search: true })
     .action(async (opts: { index: string; model: string; queries: string; split: string; k: number; out: string; batchSize: number; tag: string; force?: boolean; overwrite?: boolean; engine?: string; threads?: number }) => {
       checkOutput(opts.out, { command: 'search', kind: 'file', overwrite: opts.overwrite });
       await initBackend();
       if (!fs.existsSync(opts.queries)) throw new UserError(`${opts.queries}: not found`);
       const queries: Query[] = fs.statSync(opts.queries).isDirectory() ? loadBeir(opts.queries, opts.split).queries : readQueries(opts.queries);
-      const model = await openModel(opts.model, opts);
+      const model = await openModel(opts.model, opts, { search: true });
       const index = loadIndex(opts.index, { kind: model.kind === 'colbert' ? 'multivector' : 'dense', dim: model.dim, modelFingerprint: modelFingerprint(opts.model), force: opts.force });
-      // --threads also sets the search's threads (documents split across worker threads); default: all cores or CZ_THREADS.
-      const run = await searchQueries(model, index, queries, { k: opts.k, batchSize: opts.batchSize, progress: 'search', search: opts.threads ? { threads: opts.threads } : undefined });
+      // --threads also sets the search's threads (documents split across worker threads), whatever the engine.
+      const run = await searchQueries(model, index, queries, { k: opts.k, batchSize: opts.batchSize, progress: 'search', search: { threads: threadCount(opts.threads) } });
       writeTrecRun(opts.out, run, { tag: opts.tag });
       process.stderr.write(`searched ${queries.length} queries over ${index.size} documents (k=${opts.k}) → ${opts.out}\n`);
       model.dispose();

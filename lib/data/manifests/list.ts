@@ -3,7 +3,7 @@
  * checkpoint is, where it comes from (Hub repository and pinned revision), its size and licence, what
  * uses it, and whether a copy is in the data cache.
  */
-import { copyDir, readLock } from '../store';
+import { copyDir, isVerified, readLock } from '../store';
 import { loadManifests, manifestsDir } from './load';
 import type { Manifest } from './schema';
 
@@ -18,16 +18,21 @@ export interface ManifestRow {
   size: string;
   licence: string;
   usedBy: string[];
-  /** '-' (no copy), 'fetched', 'imported' or 'bad lock'. */
+  /** '-' (no copy), 'fetched', 'imported' (both verified), 'not verified' or 'bad lock'. */
   cache: string;
   cacheDir: string;
 }
 
-/** The cache status of a manifest's copy: '-', 'fetched', 'imported', or 'bad lock'. */
+/**
+ * The cache status of a manifest's copy: '-', 'fetched' or 'imported' (a verified copy), 'not verified'
+ * (a partial fetch, a failed verification, or a copy an older version never marked: run data verify), or
+ * 'bad lock'.
+ */
 export function cacheStatus(id: string): string {
   try {
     const lock = readLock(id);
     if (!lock) return '-';
+    if (!isVerified(lock)) return 'not verified';
     return lock.origin === 'hub' ? 'fetched' : 'imported';
   } catch {
     return 'bad lock';

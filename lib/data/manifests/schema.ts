@@ -72,6 +72,17 @@ export const CountsSchema = z
   })
   .strict();
 
+/** A checkpoint's shape, checked by verify against its config.json and safetensors headers. */
+export const ArchitectureSchema = z
+  .object({
+    layers: z.number().int().positive(),
+    hidden: z.number().int().positive(),
+    /** Parameters of the backbone alone (embeddings, layers, final norm): heads and projections differ between layouts. */
+    parameters: z.number().int().positive(),
+    source: z.string().min(1),
+  })
+  .strict();
+
 export const ManifestSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lowercase letters, digits, . _ -'),
@@ -94,6 +105,8 @@ export const ManifestSchema = z
     counts: CountsSchema.optional(),
     /** Parquet columns every data file of the format must have (checked by verify). */
     columns: z.record(z.string(), z.array(z.string().min(1))).optional(),
+    /** Checkpoints: layers, hidden size and backbone parameters a copy must have. */
+    architecture: ArchitectureSchema.optional(),
     facts: z.array(FactSchema).default([]),
   })
   .strict();
@@ -102,3 +115,4 @@ export type FileEntry = z.infer<typeof FileEntrySchema>;
 export type Source = z.infer<typeof SourceSchema>;
 export type Manifest = z.infer<typeof ManifestSchema>;
 export type Counts = z.infer<typeof CountsSchema>;
+export type Architecture = z.infer<typeof ArchitectureSchema>;

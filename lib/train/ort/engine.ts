@@ -10,7 +10,8 @@ import { DenseModel } from '../../models/dense';
 import { MaskedLmModel } from '../../models/masked-lm';
 import { layoutShape } from '../../models/onnx/modernbert-onnx';
 import { parameterSpecs } from '../../models/modernbert';
-import { defaultProvider, defaultThreads } from '../../backend/ort';
+import { defaultProvider } from '../../backend/ort';
+import { threadCount } from '../../util/limits';
 import type { TrainConfig } from '../config';
 import type { Transport } from '../devices/transport';
 import type { TrainModel } from '../model-factory';
@@ -65,7 +66,7 @@ export class OrtEngine implements TrainEngine {
     this.variables = [...vars.map((v) => ({ name: v.name, shape: v.shape })), ...(learnT ? [{ name: `log_temperature_${t.rank}`, shape: [] }] : [])];
     // Devices on one machine share its cores; on GPUs each device is its own card.
     const provider = defaultProvider();
-    const threads = opts.threads ?? Math.max(1, Math.floor(defaultThreads() / (provider === 'cpu' ? t.world : 1)));
+    const threads = opts.threads !== undefined ? threadCount(opts.threads) : Math.max(1, Math.floor(threadCount() / (provider === 'cpu' ? t.world : 1)));
     this.trainer = new OrtTrainer(spec, this.params, { threads, provider, deviceId: t.rank });
   }
 

@@ -80,7 +80,10 @@ export interface PhaseRecord {
 export interface RunPlanSummary {
   phases: PhaseRecord[];
   results: string[];
+  /** Phases that trained at least one step in this call (a resumed phase counts; one with no step left does not). */
   trainedPhases: number;
+  /** Optimizer steps trained in this call, over all phases. */
+  trainedSteps: number;
   evaluated: number;
 }
 
@@ -126,6 +129,7 @@ export async function runPlan(plan: Plan, o: RunPlanOptions): Promise<RunPlanSum
   const rate = new Map<string, number>();
   const estimate = (p: PhaseSpec) => (rate.get(p.objective) ?? [...rate.values()][0] ?? NaN) * p.hyper.steps * p.hyper.batchSize;
   let trained = 0;
+  let trainedSteps = 0;
   const started = Date.now();
   for (const [i, p] of ordered.entries()) {
     const key = keys.get(p.id)!;
@@ -151,10 +155,14 @@ export async function runPlan(plan: Plan, o: RunPlanOptions): Promise<RunPlanSum
     const seconds = (Date.now() - t0) / 1000;
     const steps = summary.steps - summary.startStep;
     if (steps > 0) rate.set(p.objective, seconds / (steps * p.hyper.batchSize));
-    const rec: PhaseRecord = { id: p.id, key, dir, modelDir, trained: true, seconds, examplesPerSecond: steps > 0 ? (steps * p.hyper.batchSize) / seconds : undefined };
+    const rec: PhaseRecord = { id: p.id, key, dir, modelDir, trained: steps > 0, seconds, examplesPerSecond: steps > 0 ? (steps * p.hyper.batchSize) / seconds : undefined };
     writeJsonAtomic(marker, { ...rec, parentKey, spec: p, finalLoss: summary.finalLoss, lastEval: summary.lastEval ?? null });
     records.set(p.id, rec);
-    trained++;
+    // Where an interrupted phase picked up: the steps this call trained, and the checkpoint it resumed from.
+    const from = summary.startStep > 0 ? ` (resumed from the checkpoint of step ${summary.startStep})` : '';
+    log(`[${i + 1}/${ordered.length}] ${p.id}: ${steps > 0 ? `trained steps ${summary.startStep + 1}-${summary.steps}` : 'no step left to train'}${from}`);
+    if (steps > 0) trained++;
+    trainedSteps += steps;
   }
 
   const measures = o.measures ?? DEFAULT_MEASURES;
@@ -242,8 +250,8 @@ export async function runPlan(plan: Plan, o: RunPlanOptions): Promise<RunPlanSum
       config: { baseline: b.label, ...(rec ? { from: rec.key } : {}) },
     });
   }
-  log(`plan done in ${((Date.now() - started) / 1000).toFixed(0)} s: ${trained} phases trained, ${ordered.length - trained} reused; ${evaluated} evaluations`);
-  return { phases: [...records.values()], results, trainedPhases: trained, evaluated };
+  log(`plan done in ${((Date.now() - started) / 1000).toFixed(0)} s: ${trained} phases trained (${trainedSteps} steps), ${ordered.length - trained} reused; ${evaluated} evaluations`);
+  return { phases: [...records.values()], results, trainedPhases: trained, trainedSteps, evaluated };
 }
 
 /** The untrained base: the MLM backbone with a fresh ColBERT head (PyLate's way), never trained for retrieval. */

@@ -38,7 +38,7 @@ import { BatchSampler } from './sampling';
 import { embeddingShardStep, type ShardResult } from './step';
 import { contrastiveObjective, contrastiveTask, distillationObjective, distillationTask, type EmbeddingTask } from './tasks';
 import type { DistillationExample, Example, PairExample, TripletExample } from '../data/training';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { checkpointDir, latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { accumulate, plainStep, type EmbedInput, type EmbeddingLoss } from './gradcache';
 
 export interface LogRecord {
@@ -321,8 +321,9 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
         await t.barrier();
       }
       if (done % config.checkpointEvery === 0 || done === total) {
-        if (lead) lastCkpt = await saveCheckpoint(config.output, done, config, model, variables, opt);
+        if (lead) await saveCheckpoint(config.output, done, config, model, variables, opt);
         await t.barrier();
+        lastCkpt = checkpointDir(config.output, done); // on every rank: any replica's stop names it
       }
       await opts.hooks?.onStepEnd?.(done, model);
     }

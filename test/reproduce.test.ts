@@ -110,6 +110,16 @@ test('reproduce --preset smoke: trains each phase once, evaluates every pipeline
   const strip = (l: ReturnType<typeof logSteps>[number]) => ({ step: l.step, loss: l.loss, lr: l.lr, gradNorm: l.gradNorm });
   assert.deepEqual(logSteps(path.join(phase, 'log.jsonl')).map(strip), uninterruptedLog.map(strip), 'the log holds each step once, with the numbers of the run never killed');
 
+  // Interrupted after its last checkpoint (step 20) but before it was marked done: it resumes with no step
+  // left, writes the same model again, and does not count as a phase trained.
+  fs.rmSync(path.join(phase, 'phase.json'));
+  fs.rmSync(path.join(phase, 'model'), { recursive: true });
+  const finished = runCli(['reproduce', '--preset', 'smoke', '--results', dir]);
+  assert.equal(finished.code, 0, finished.stderr);
+  assert.match(finished.stderr, /\] c\/kd-colbert[^:]*: no step left to train \(resumed from the checkpoint of step 20\)/);
+  assert.match(finished.stderr, /0 phases trained \(0 steps\), 9 reused; 0 evaluations/);
+  for (const [f, h] of fileHashes(path.join(phase, 'model'))) assert.equal(h, uninterrupted.get(f), `model/${f} rewritten from the last checkpoint differs`);
+
   // Nothing left to train: no phase counts, and the disk check (about the phases left) does not stand in the way.
   const third = runCli(['reproduce', '--preset', 'smoke', '--results', dir], { env: { ...preload('small-disk.cjs'), CZ_TEST_FREE_BYTES: '1000000' } });
   assert.equal(third.code, 0, third.stderr);

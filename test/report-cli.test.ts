@@ -77,7 +77,7 @@ test('report: the figures as standalone HTML sharing one plotly bundle, and PNG 
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(bare, 'report.json'), 'utf8')).figures ?? [], [], 'report.json lists no figures');
   assert.doesNotMatch(fs.readFileSync(path.join(bare, 'report.md'), 'utf8'), /\.html\]\(/, 'report.md links no figure');
   if (!findChromium()) {
-    t.skip('no Chromium installed (set CZ_CHROMIUM or install Debian\'s chromium): PNG export not checked');
+    t.skip('no Chromium (set CZ_CHROMIUM or install Debian\'s chromium): PNG export not checked');
     assert.equal(json.figures[0].png, null);
     assert.match(r.stdout, /HTML only \(no Chromium found/);
     return;

@@ -37,3 +37,20 @@ test('an invalid CZ_BACKEND value is named in the error (a usage error, as a bad
   assert.equal(r.code, 2);
   assert.match(r.stderr, /CZ_BACKEND=tpu: takes wasm, node, node-gpu or cpu/);
 });
+
+test('CZ_DEBUG=1 adds the stack trace under the one error line; without it there is none', () => {
+  // A user error (a missing model folder) and an internal one (a backend that cannot load) alike.
+  for (const [args, env] of [[['encode', '--model', 'no-such-model', '--input', 'x.jsonl', '--as', 'query', '--out', 'never-written.safetensors'], {}], [['backend'], { CZ_BACKEND: 'node-gpu' }]] as const) {
+    const plain = runCli([...args], { env: { ...env, CZ_DEBUG: '' } });
+    const debug = runCli([...args], { env: { ...env, CZ_DEBUG: '1' } });
+    assert.equal(plain.code, 1, plain.stderr);
+    assert.equal(debug.code, 1, debug.stderr);
+    const first = plain.stderr.split('\n')[0];
+    assert.match(first, /^colbert-zero: error: /);
+    assert.doesNotMatch(plain.stderr, /^\s+at /m, `${args[0]}: no stack without CZ_DEBUG`);
+    const lines = debug.stderr.trimEnd().split('\n');
+    assert.equal(lines[0], first, 'the same error line first');
+    // the stack: the error's own line, then frames that point into the library
+    assert.ok(lines.slice(1).some((l) => /^\s+at .*[/\\]lib[/\\].*\.ts:\d+:\d+\)?$/.test(l)), `${args[0]}: a stack into lib/ under CZ_DEBUG=1:\n${debug.stderr}`);
+  }
+});

@@ -55,7 +55,7 @@ async function runInProcess(args: string[]): Promise<CliResult> {
   process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
   try {
     const code = await main([process.execPath, 'colbert-zero', ...args]);
-    return { code, stdout, stderr };
+    return { code, signal: null, stdout, stderr };
   } finally {
     process.stdout.write = out;
     process.stderr.write = err;

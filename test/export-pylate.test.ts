@@ -160,6 +160,33 @@ test('launch.sh names what is missing: the data folder, the first phase\'s start
   assert.match(r.stderr, /01-mlm: set INIT_01 to the starting checkpoint/);
 });
 
+test('launch.sh: a one-node phase lets torchrun take a free port (--standalone) unless MASTER_PORT is set; a multi-node phase names its master', () => {
+  const dir = tmpDir();
+  // A stand-in for Python that prints the torchrun arguments launch.sh gives it.
+  const stub = path.join(dir, 'python');
+  fs.writeFileSync(stub, '#!/usr/bin/env bash\necho "torchrun-args: $*"\n', { mode: 0o755 });
+  const data = path.join(dir, 'data');
+  for (const f of ['mlm', 'unsupervised', 'supervised', 'distillation']) {
+    fs.mkdirSync(path.join(data, f), { recursive: true });
+    fs.writeFileSync(path.join(data, f, 'a.jsonl'), '{}\n');
+  }
+  const { MASTER_PORT: _ignored, ...base } = process.env;
+  const launch = (preset: string, extra: Record<string, string> = {}) => {
+    const out = path.join(dir, `${preset}-${Object.keys(extra).length}`);
+    exportPylate({ pipeline: 'c', preset, devicesPerNode: 2, out });
+    const r = spawnSync('bash', [path.join(out, 'launch.sh')], { encoding: 'utf8', env: { ...base, PYTHON: stub, DATA: data, RUNS: path.join(out, 'runs'), INIT_01: path.join(dir, 'init'), ...extra } });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.split('\n').filter((l) => l.startsWith('torchrun-args: '));
+  };
+  const smoke = launch('smoke');
+  assert.equal(smoke.length, 4);
+  for (const l of smoke) assert.ok(l.includes('--nnodes 1 --nproc_per_node 2 --standalone ') && !l.includes('--master_port'), l);
+  for (const l of launch('smoke', { MASTER_PORT: '29411' })) assert.ok(l.includes('--master_addr 127.0.0.1 --master_port 29411 ') && !l.includes('--standalone'), l);
+  const paper = launch('paper');
+  assert.match(paper[0], /--nnodes 8 --nproc_per_node 2 --node_rank 0 --master_addr 127\.0\.0\.1 --master_port 29500 /);
+  for (const l of paper.slice(1)) assert.ok(l.includes('--nnodes 1 --nproc_per_node 2 --standalone '), l);
+});
+
 test('refuses a non-empty folder and a previous export without --overwrite; --overwrite keeps the user\'s files', () => {
   const dir = tmpDir();
   const user = path.join(dir, 'mine');
@@ -239,8 +266,10 @@ test('every exported phase of pipelines c, a and b runs two steps under torchrun
     const runs = path.join(dir, `runs-${pipeline}`);
     // Pipeline c trains the MLM phase; a and b start their next phase from its model (launch.sh's INIT_02).
     const phases = mlmFinal ? manifest.phases.slice(1) : manifest.phases;
-    const env: Record<string, string> = { PYTHON: refPython!, DATA: data, RUNS: runs, GPUS_PER_NODE: '2', MASTER_PORT: String(29500 + Math.floor(Math.random() * 400)), EXTRA_ARGS: '--max-steps 2', OMP_NUM_THREADS: '1', TOKENIZERS_PARALLELISM: 'false', HF_DATASETS_OFFLINE: '1', HF_HUB_OFFLINE: '1', ...(mlmFinal ? { INIT_02: mlmFinal } : { INIT_01: init }) };
-    const r = spawnSync('bash', [path.join(out, 'launch.sh'), ...phases.map((p) => p.file.slice(0, 2))], { cwd: dir, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+    const env: Record<string, string> = { PYTHON: refPython!, DATA: data, RUNS: runs, GPUS_PER_NODE: '2', EXTRA_ARGS: '--max-steps 2', OMP_NUM_THREADS: '1', TOKENIZERS_PARALLELISM: 'false', HF_DATASETS_OFFLINE: '1', HF_HUB_OFFLINE: '1', ...(mlmFinal ? { INIT_02: mlmFinal } : { INIT_01: init }) };
+    // No MASTER_PORT: each one-node phase runs under torchrun --standalone, which binds a free port itself.
+    const { MASTER_PORT: _unset, ...inherited } = process.env;
+    const r = spawnSync('bash', [path.join(out, 'launch.sh'), ...phases.map((p) => p.file.slice(0, 2))], { cwd: dir, env: { ...inherited, ...env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
     assert.equal(r.status, 0, `pipeline ${pipeline}: launch.sh failed:\n${(r.stderr ?? '').slice(-4000)}`);
     for (const p of phases) {
       assert.match(r.stderr, new RegExp(`${p.id.replace(/[/]/g, '\\/')}: 2 process\\(es\\) \\(distributed\\)`), `${p.id} ran in a 2-process group`);

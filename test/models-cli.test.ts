@@ -12,7 +12,8 @@ import { initBackend } from '../lib/index';
 import { ColbertModel } from '../lib/index';
 import { readSafetensors } from '../lib/models/safetensors';
 import { colbertScores } from '../lib/index';
-import { runCli } from './helpers/cli';
+import { preload, runCli } from './helpers/cli';
+import { mulberry32 } from '../lib/util/rng';
 import { assertClose } from './helpers/tensors';
 import { PROJECT_ROOT } from './helpers/shared';
 
@@ -121,6 +122,71 @@ describe('model commands', () => {
     });
     assert.deepEqual(runs[1].map((l) => l.slice(0, 4)), runs[0].map((l) => l.slice(0, 4)));
     runs[0].forEach((l, i) => assert.ok(Math.abs(Number(l[4]) - Number(runs[1][i][4])) < 1e-5, `score ${l[4]} vs ${runs[1][i][4]}`));
+  });
+
+  /** 300 documents of 30–70 words from a seeded generator: ~50k token vectors, enough for 3 search shards of 16,384. */
+  const manyDocs = () => {
+    const words = 'apple river stone cloud green orange tiger maple violet copper silver lemon harbor canyon meadow falcon ember frost glacier willow'.split(' ');
+    const next = mulberry32(11);
+    const pick = (n: number) => Array.from({ length: n }, () => words[Math.floor(next() * words.length)]).join(' ');
+    if (!fs.existsSync(p('many.jsonl'))) {
+      fs.writeFileSync(p('many.jsonl'), Array.from({ length: 300 }, (_, i) => JSON.stringify({ _id: `d${i}`, text: pick(30 + Math.floor(next() * 40)) })).join('\n') + '\n');
+      fs.writeFileSync(p('many-q.jsonl'), Array.from({ length: 12 }, (_, i) => JSON.stringify({ _id: `q${i}`, text: pick(4) })).join('\n') + '\n');
+      ok(['index', '--model', p('m'), '--corpus', p('many.jsonl'), '--out', p('idx-many')]);
+    }
+    return JSON.parse(fs.readFileSync(p('idx-many/manifest.json'), 'utf8')) as { tokens: number; dtype: string; files: { vectors: string } };
+  };
+  const runLines = (f: string) => fs.readFileSync(p(f), 'utf8').trim().split('\n').map((l) => l.split(' '));
+
+  it('search --threads 3 gives the run one thread gives, byte for byte (the documents split over worker threads)', () => {
+    const m = manyDocs();
+    assert.ok(m.tokens >= 3 * 16384, `${m.tokens} vectors: too few for 3 shards of 16,384`);
+    const workers = p('workers.txt');
+    ok(['search', '--index', p('idx-many'), '--model', p('m'), '--queries', p('many-q.jsonl'), '--k', '20', '--out', p('one.trec'), '--threads', '1']);
+    const r = runCli(['search', '--index', p('idx-many'), '--model', p('m'), '--queries', p('many-q.jsonl'), '--k', '20', '--out', p('three.trec'), '--threads', '3'], { env: { ...preload('record-workers.cjs'), CZ_TEST_WORKERS_FILE: workers } });
+    assert.equal(r.code, 0, r.stderr);
+    // Shard 0 runs in the main thread, shards 1 and 2 on two search worker threads.
+    assert.equal(fs.readFileSync(workers, 'utf8').split('\n').filter((w) => w === 'search-worker-bootstrap.cjs').length, 2, 'the threaded search ran');
+    assert.equal(runLines('three.trec').length, 12 * 20);
+    assert.equal(fs.readFileSync(p('three.trec'), 'utf8'), fs.readFileSync(p('one.trec'), 'utf8'));
+  });
+
+  it('index --dtype float16 stores each vector rounded to the nearest binary16, and search on it stays within the rounding bound', () => {
+    manyDocs();
+    ok(['index', '--model', p('m'), '--corpus', p('many.jsonl'), '--out', p('idx-f16'), '--dtype', 'float16']);
+    const m16 = JSON.parse(fs.readFileSync(p('idx-f16/manifest.json'), 'utf8'));
+    assert.equal(m16.dtype, 'float16');
+    const f32 = fs.readFileSync(p('idx-many/vectors.f32'));
+    const f16 = fs.readFileSync(p(`idx-f16/${m16.files.vectors}`));
+    assert.equal(f16.length * 2, f32.length, 'two bytes per value');
+    // binary16 decoded here (IEEE 754: 1 sign, 5 exponent, 10 fraction bits), against the float32 index.
+    const half = (h: number) => {
+      const e = (h >> 10) & 31;
+      const f = h & 1023;
+      const v = e === 0 ? f * 2 ** -24 : e === 31 ? (f ? NaN : Infinity) : (1 + f / 1024) * 2 ** (e - 15);
+      return h & 0x8000 ? -v : v;
+    };
+    let worst = 0;
+    for (let i = 0; i < f32.length / 4; i++) {
+      const x = f32.readFloatLE(4 * i);
+      const y = half(f16.readUInt16LE(2 * i));
+      // nearest: within half a unit in the last place (2^-11 relative; 2^-25 absolute below the normal range)
+      worst = Math.max(worst, Math.abs(y - x) / Math.max(Math.abs(x) * 2 ** -11, 2 ** -25));
+    }
+    assert.ok(worst <= 1 + 1e-9, `a value is ${worst} half-ulps from its float32`);
+    for (let v = 0; v < 100; v++) {
+      let norm = 0;
+      for (let k = 0; k < 16; k++) norm += f32.readFloatLE(4 * (16 * v + k)) ** 2;
+      assert.ok(Math.abs(Math.sqrt(norm) - 1) < 1e-5, `vector ${v} is not unit length (the bound below assumes it)`);
+    }
+    // Search through the CLI on both: with unit vectors each dot product moves by at most 2^-11 (Cauchy–Schwarz),
+    // so a score (a sum over the 32 query vectors of maxima) by at most 32 · 2^-11.
+    for (const [idx, out] of [['idx-many', 'all32.trec'], ['idx-f16', 'all16.trec']]) ok(['search', '--index', p(idx), '--model', p('m'), '--queries', p('many-q.jsonl'), '--k', '300', '--out', p(out)]);
+    const scores = (f: string) => new Map(runLines(f).map((l) => [`${l[0]} ${l[2]}`, Number(l[4])]));
+    const s32 = scores('all32.trec');
+    const s16 = scores('all16.trec');
+    assert.equal(s16.size, 12 * 300);
+    for (const [key, v] of s16) assert.ok(Math.abs(v - s32.get(key)!) <= 32 * 2 ** -11, `${key}: float16 ${v}, float32 ${s32.get(key)}`);
   });
 
   it('a killed index leaves no temporary folder behind for long: the next write of that index removes it', () => {

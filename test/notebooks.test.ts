@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from './helpers/shared';
 import { figureProblems, barChart, heatmap, lineChart, histogramChart, type Figure } from '../lib/report/figures';
-import { printedRows, table2Figure, table4DeltaFigure, table5Figure, paperCostFigure } from '../lib/report/paper-figures';
+import { table2Figure, table4DeltaFigure, table5Figure, paperCostFigure } from '../lib/report/paper-figures';
 import { closeRenderer, findChromium, inspectPage, writeFigures } from '../lib/report/render';
 import { htmlTable } from '../lib/report/display';
 import { errorOutputs, pngOutputs } from '../notebooks/tools/run';
@@ -123,15 +123,77 @@ test('the HTML table reader reads what showTable writes', () => {
   assert.deepEqual(got, [{ title: 'Table 9: t', header: ['row', 'x&y'], rows: [['a <b>', '1.50'], ['c', '–']] }]);
 });
 
-test('notebook 7 shows every table of the paper exactly as transcribed', { skip: fs.existsSync(path.join(NOTEBOOKS, '07-paper-tables.ipynb')) ? false : 'notebook 7 not committed' }, () => {
+/** results/paper/<file> read as plain JSON: what notebook 7 must show, with none of the code that printed it. */
+const paperJson = <T>(file: string): T => JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'results', 'paper', file), 'utf8')) as T;
+interface PaperTableJson {
+  caption: string;
+  columns: Array<{ label: string; kind?: string }>;
+  rows: Array<{ id: string; group?: string; label: string; cells: string[] }>;
+}
+const NB7 = fs.existsSync(path.join(NOTEBOOKS, '07-paper-tables.ipynb')) ? false : 'notebook 7 not committed';
+
+test('notebook 7 prints every table of the paper cell for cell as results/paper/ holds it', { skip: NB7 }, () => {
   const tables = htmlTables(load('07-paper-tables.ipynb'));
   for (const n of [1, 2, 3, 4, 5]) {
-    const shown = tables.filter((t) => t.title.startsWith(`Table ${n}:`));
+    const t = paperJson<PaperTableJson>(`table-${n}.json`);
+    const shown = tables.filter((x) => x.title.startsWith(`Table ${n}:`));
     assert.equal(shown.length, 1, `notebook 7 shows Table ${n} once`);
-    const expected = printedRows(n);
-    assert.deepEqual(shown[0].header, Object.keys(expected[0]), `Table ${n}: columns`);
-    assert.deepEqual(shown[0].rows, expected.map((r) => Object.values(r)), `Table ${n}: cells`);
+    assert.equal(shown[0].title, `Table ${n}: ${t.caption}`);
+    assert.deepEqual(shown[0].header, ['row', ...t.columns.map((c) => c.label)], `Table ${n}: columns`);
+    // A row is named by its group and label (Table 1 has no groups), then its printed cells unchanged.
+    assert.deepEqual(shown[0].rows, t.rows.map((r) => [r.group ? `${r.group} — ${r.label}` : r.label, ...r.cells]), `Table ${n}: cells`);
   }
+});
+
+test("notebook 7's derived tables and claim verdicts are what results/paper/ gives, recomputed here", { skip: NB7 }, () => {
+  const nb = load('07-paper-tables.ipynb');
+  const tables = htmlTables(nb);
+  const close = (printed: string, v: number, what: string) => assert.ok(Math.abs(Number(printed.replace(/ %$/, '')) - v) <= 0.005 + 1e-9, `${what}: printed ${printed}, recomputed ${v}`);
+  // Table 2 ranked by its Avg column, each row's datasets above ColBERT-Zero's and its gap to it.
+  const t2 = paperJson<PaperTableJson>('table-2.json');
+  const avgAt = t2.columns.findIndex((c) => c.label === 'Avg');
+  const datasetCols = t2.columns.flatMap((c, k) => (c.kind === 'dataset' ? [k] : []));
+  const zero = t2.rows.find((r) => r.id === 'colbert-zero-full-pre-training/distilled')!;
+  const ranked = [...t2.rows].sort((a, b) => Number(b.cells[avgAt]) - Number(a.cells[avgAt]));
+  const shown = tables.find((x) => x.title === 'Table 2 ranked by average (a data frame)')!;
+  assert.deepEqual(shown.rows.map((r) => r[0]), ranked.map((r) => `${r.group} — ${r.label}`), 'ranked by Avg');
+  ranked.forEach((r, i) => {
+    const [, avg, above, delta] = shown.rows[i];
+    close(avg, Number(r.cells[avgAt]), `${r.id} avg`);
+    assert.equal(Number(above), datasetCols.filter((k) => Number(r.cells[k]) > Number(zero.cells[k])).length, `${r.id}: datasets above ColBERT-Zero`);
+    close(delta, Number(r.cells[avgAt]) - Number(zero.cells[avgAt]), `${r.id} Δ`);
+  });
+  // Each pipeline's final model (Table 2) against the GPU hours of its phases (Table 1).
+  const t1 = paperJson<PaperTableJson>('table-1.json');
+  const hours = (id: string) => Number(t1.rows.find((r) => r.id === id)!.cells[t1.columns.findIndex((c) => c.label === 'GPU hours')]);
+  const avgOf = (id: string) => Number(t2.rows.find((r) => r.id === id)!.cells[avgAt]);
+  const pipelines = [
+    ['(a) KD-only', avgOf('kd-from-dense-supervised/embed-base-distilled'), hours('kd')],
+    ['(b) supervised + KD', avgOf('supervised-plus-kd-from-dense-unsupervised/embed-base-distilled'), hours('supervised') + hours('kd')],
+    ['(c) ColBERT-Zero', avgOf('colbert-zero-full-pre-training/distilled'), hours('unsupervised') + hours('supervised') + hours('kd')],
+  ] as const;
+  const costs = tables.find((x) => x.title === 'Each pipeline: score and cost')!;
+  assert.deepEqual(costs.rows.map((r) => r[0]), pipelines.map((p) => p[0]));
+  pipelines.forEach(([name, avg, h], i) => {
+    const [, a, g, scoreShare, costShare] = costs.rows[i];
+    close(a, avg, `${name} avg`);
+    assert.equal(Number(g), h, `${name} GPU-hours`);
+    // shares are printed with one decimal
+    assert.ok(Math.abs(Number(scoreShare.replace(/ %$/, '')) - (100 * avg) / pipelines[2][1]) <= 0.05 + 1e-9, `${name}: ${scoreShare}`);
+    assert.ok(Math.abs(Number(costShare.replace(/ %$/, '')) - (100 * h) / pipelines[2][2]) <= 0.05 + 1e-9, `${name}: ${costShare}`);
+  });
+  // Every claim printed with the verdict and the recomputed checks that claims.json records.
+  const printed = nb.cells.flatMap((c) => (c.outputs ?? []).map((o) => joined(o.text))).join('');
+  const claims = paperJson<{ claims: Array<{ claim: string; verdict: string; checks: Array<{ label: string; recomputed: number; pass: boolean }> }> }>('claims.json').claims;
+  const mark: Record<string, string> = { supported: 'PASS   ', 'partly supported': 'PARTLY ', contradicted: 'FAIL   ' };
+  for (const c of claims) {
+    const at = printed.indexOf(`${mark[c.verdict]} ${c.claim}\n`);
+    assert.ok(at >= 0, `notebook 7 prints "${c.claim}" as ${c.verdict}`);
+    const detail = printed.slice(at).split('\n')[1];
+    for (const k of c.checks) assert.ok(detail.includes(`${k.label}: ${k.recomputed} ${k.pass ? 'pass' : 'FAIL'}`), `${c.claim}: ${k.label}`);
+  }
+  const count = (v: string) => claims.filter((c) => c.verdict === v).length;
+  assert.ok(printed.includes(`${claims.length} claims: ${count('supported')} supported, ${count('partly supported')} partly supported, ${count('contradicted')} contradicted`));
 });
 
 const paperFigures: Array<[string, () => Figure]> = [

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../lib/util/errors';
+import { sharedPaperDir } from './helpers/shared';
 import {
   PAPER_DIR,
   BEIR_IDS,
@@ -125,6 +126,82 @@ test('claims.json holds what the tables recompute, and the verdicts', (t) => {
   }
 });
 
+/**
+ * A printed cell of results/paper/table-N.json as a number, read with JSON.parse alone (no lib/report code):
+ * Table 5's "+0.70 (53.28)" gives its delta, 0.70; the paper prints minus signs as "−".
+ */
+function printedCell(n: number, rowId: string, column: string): number {
+  const t = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'results', 'paper', `table-${n}.json`), 'utf8')) as { columns: Array<{ label: string }>; rows: Array<{ id: string; cells: string[] }> };
+  const row = t.rows.find((r) => r.id === rowId);
+  const k = t.columns.findIndex((c) => c.label === column);
+  assert.ok(row && k >= 0, `Table ${n} has row ${rowId} and column ${column}`);
+  const v = Number(row.cells[k].split(' ')[0].replace('−', '-'));
+  assert.ok(Number.isFinite(v), `Table ${n} ${rowId} ${column}: "${row.cells[k]}"`);
+  return v;
+}
+
+test('claims.json agrees with claims recomputed here by hand from the printed cells', () => {
+  const T2 = (row: string) => printedCell(2, row, 'Avg');
+  const T3 = (row: string) => printedCell(3, row, 'Avg');
+  const gpuHours = (row: string) => printedCell(1, row, 'GPU hours');
+  const zero = T2('colbert-zero-full-pre-training/distilled'); // 55.43
+  const kdOnly = T2('kd-from-dense-supervised/embed-base-distilled'); // 54.09
+  const supKd = T2('supervised-plus-kd-from-dense-unsupervised/embed-base-distilled'); // 55.12
+  const quoted = (q: string, v: number) => Math.abs(v - Number(q)) <= 0.5 * 10 ** -(q.split('.')[1]?.length ?? 0) + 1e-9;
+  // The verdict rule of claims.json's description: every test passes → supported, none → contradicted.
+  const verdict = (passes: boolean[]) => (passes.every(Boolean) ? 'supported' : passes.some(Boolean) ? 'partly supported' : 'contradicted');
+  const t5 = (row: string, col: string) => printedCell(5, row, col);
+  const lengthOthers = ['supervised-plus-kd-from-dense-unsupervised-with-prompts/supervised', 'supervised-plus-kd-from-dense-unsupervised-with-prompts/distilled', 'supervised-plus-kd-from-colbert-unsupervised-with-prompts/supervised', 'supervised-plus-kd-from-colbert-unsupervised-with-prompts/distilled'];
+  const alignment = [
+    T3('modernbert-embed-unsupervised-with-prompts/supervised-plus-kd-with-prompts') - T3('modernbert-embed-unsupervised-with-prompts/supervised-plus-kd-without-prompts'),
+    T3('colbert-zero-unsupervised-with-prompts/supervised-plus-kd-with-prompts') - T3('colbert-zero-unsupervised-with-prompts/supervised-plus-kd-without-prompts'),
+    T3('colbert-zero-unsupervised-without-prompts/supervised-plus-kd-with-prompts') - T3('colbert-zero-unsupervised-without-prompts/supervised-plus-kd-without-prompts'),
+    t5('supervised-plus-kd-from-dense-unsupervised-with-prompts/supervised', '+Prompt'),
+    t5('supervised-plus-kd-from-colbert-unsupervised-with-prompts/supervised', '+Prompt'),
+    t5('supervised-plus-kd-from-colbert-unsupervised-without-prompts/supervised', '+Both'),
+  ];
+  const evalOnly = printedCell(4, 'supervised-plus-kd-from-colbert-unsupervised-without-prompts/distilled/prompt-no-length-eval', 'Avg') - printedCell(4, 'supervised-plus-kd-from-colbert-unsupervised-without-prompts/distilled/prompt-no-length-no', 'Avg');
+  const lengthGap = t5('kd-from-dense-supervised-with-prompts/distilled', '+Length') - Math.max(...lengthOthers.map((r) => t5(r, '+Length')));
+  const byHand: Record<string, { values: number[]; verdict: string }> = {
+    // "ColBERT-Zero (55.43) outperforms GTE-ModernColBERT (54.67)": both quotes, and 55.43 − 54.67 > 0
+    'zero-beats-gte-moderncolbert': { values: [zero - T2('baselines/gte-moderncolbert')], verdict: verdict([quoted('55.43', zero), quoted('54.67', T2('baselines/gte-moderncolbert')), zero - T2('baselines/gte-moderncolbert') > 0]) },
+    // "KD-only (54.09) lags ColBERT-Zero (55.43) by more than 1.3 points"
+    'kd-only-gap': { values: [zero - kdOnly], verdict: verdict([quoted('54.09', kdOnly), quoted('55.43', zero), zero - kdOnly > 1.3]) },
+    // "Supervised + KD reaches 99.4 % of ColBERT-Zero's average": 55.12 / 55.43 within 0.0005 of 0.994
+    'supervised-kd-99-4-percent': { values: [supKd / zero], verdict: verdict([Math.abs(supKd / zero - 0.994) <= 0.0005]) },
+    // "roughly 10× cheaper": Table 1's (368 + 32 + 8) / (32 + 8) GPU hours within 0.5 of 10
+    'supervised-kd-tenth-of-cost': {
+      values: [(gpuHours('unsupervised') + gpuHours('supervised') + gpuHours('kd')) / (gpuHours('supervised') + gpuHours('kd'))],
+      verdict: verdict([Math.abs((gpuHours('unsupervised') + gpuHours('supervised') + gpuHours('kd')) / (gpuHours('supervised') + gpuHours('kd')) - 10) <= 0.5]),
+    },
+    // Table 3 says prompts in fine-tuning help (with-prompt bases) and hurt (the base without); Table 5's
+    // supervised-stage deltas say the opposite: 3 of 6 tests pass.
+    'prompt-alignment': { values: alignment, verdict: verdict([alignment[0] > 0, alignment[1] > 0, alignment[2] < 0, alignment[3] > 0, alignment[4] > 0, alignment[5] < 0]) },
+    // "The largest gains from length come from KD alone": Table 5's +Length, KD-only minus the largest other
+    'length-kd-only-largest': { values: [lengthGap], verdict: verdict([lengthGap > 0]) },
+    // "Lengths at evaluation only do not change the results": Table 4's † row minus its baseline within 0.05
+    'eval-length-no-effect': { values: [evalOnly], verdict: verdict([Math.abs(evalOnly) <= 0.05]) },
+  };
+  // What the hand computation finds (so a change to the tables is seen here, not only a disagreement).
+  assert.deepEqual(Object.fromEntries(Object.entries(byHand).map(([id, h]) => [id, h.verdict])), {
+    'zero-beats-gte-moderncolbert': 'supported',
+    'kd-only-gap': 'supported',
+    'supervised-kd-99-4-percent': 'supported',
+    'supervised-kd-tenth-of-cost': 'supported',
+    'prompt-alignment': 'partly supported',
+    'length-kd-only-largest': 'supported',
+    'eval-length-no-effect': 'supported',
+  });
+  const committed = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'results', 'paper', 'claims.json'), 'utf8')) as { claims: Array<{ id: string; verdict: string; checks: Array<{ recomputed: number }> }> }).claims;
+  for (const [id, h] of Object.entries(byHand)) {
+    const c = committed.find((x) => x.id === id);
+    assert.ok(c, `claim ${id} in claims.json`);
+    assert.equal(c.verdict, h.verdict, `${id}: claims.json's verdict`);
+    assert.equal(c.checks.length, h.values.length, `${id}: number of checks`);
+    c.checks.forEach((k, i) => assert.ok(Math.abs(k.recomputed - h.values[i]) < 1e-6, `${id}: check ${i} recorded ${k.recomputed}, by hand ${h.values[i]}`));
+  }
+});
+
 test('a mistyped dataset cell is caught by the average check and the cross-table check', () => {
   // Table 2's GTE-ModernColBERT FIQA cell 45.28 → 48.28
   const dir = corruptedCopy('table-2.json', (s) => s.replace('"54.67", "45.28"', '"54.67", "48.28"'));
@@ -179,9 +256,8 @@ test('bad transcriptions are one-line errors naming the file and the row or key'
 
 /** The paper's extracted text, when present beside the project (it is not part of the repository). */
 function paperText(): string | null {
-  const dirs = [process.env.CZ_SHARED_PAPER, path.join(PAPER_DIR, '..', '..', '..', 'shared', 'paper')].filter((d): d is string => !!d);
-  for (const d of dirs) {
-    if (!fs.existsSync(d)) continue;
+  const d = sharedPaperDir();
+  if (d) {
     for (const f of fs.readdirSync(d).filter((n) => n.endsWith('.txt')).sort()) {
       const text = fs.readFileSync(path.join(d, f), 'utf8');
       if (text.includes('ColBERT-Zero: To Pre-train Or Not To Pre-train ColBERT models') && text.includes('\nTable 5\n')) return text;

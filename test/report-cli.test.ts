@@ -69,8 +69,15 @@ test('report: the figures as standalone HTML sharing one plotly bundle, and PNG 
   const main = fs.readFileSync(path.join(out, 'smoke-main.html'), 'utf8');
   const avg = json.presets[0].main.rows.find((x: { label: string }) => x.label === 'c-distilled').avg.value;
   assert.ok(main.includes(String(100 * avg)), 'the Avg bar of c-distilled');
+  // --no-figures writes only the two report files (no Chromium involved, so checked everywhere).
+  const bare = path.join(root, 'bare');
+  const nf = runCli(['report', '--results', runs, '--out', bare, '--no-figures']);
+  assert.equal(nf.code, 0, nf.stderr);
+  assert.deepEqual(fs.readdirSync(bare).sort(), ['report.json', 'report.md']);
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(bare, 'report.json'), 'utf8')).figures ?? [], [], 'report.json lists no figures');
+  assert.doesNotMatch(fs.readFileSync(path.join(bare, 'report.md'), 'utf8'), /\.html\]\(/, 'report.md links no figure');
   if (!findChromium()) {
-    t.skip('no Chromium installed (set CZ_CHROMIUM or install Debian\'s chromium): PNG export not checked');
+    t.skip('no Chromium (set CZ_CHROMIUM or install Debian\'s chromium): PNG export not checked');
     assert.equal(json.figures[0].png, null);
     assert.match(r.stdout, /HTML only \(no Chromium found/);
     return;
@@ -82,10 +89,6 @@ test('report: the figures as standalone HTML sharing one plotly bundle, and PNG 
     assert.equal(png.readUInt32BE(20), 480, 'height');
     assert.ok(png.length > 5000, `${name}.png has content`);
   }
-  // --no-figures writes only the two report files.
-  const bare = path.join(root, 'bare');
-  assert.equal(runCli(['report', '--results', runs, '--out', bare, '--no-figures']).code, 0);
-  assert.deepEqual(fs.readdirSync(bare).sort(), ['report.json', 'report.md']);
 });
 
 test('report: --test randomization --correction bonferroni --alpha 0.01 --baseline base are applied and named', () => {

@@ -1,23 +1,42 @@
 /**
  * The main job on the smoke preset, as a user runs it: every pipeline trained and evaluated, result files
- * and the report written; a second run trains nothing; a run interrupted inside a phase resumes from that
- * phase's checkpoint; bad input stops before any training.
+ * and the report written, and a closing sentence on whether (c) beats the untrained base and BM25; a run
+ * killed between two checkpoints of a phase resumes from the last one and ends with the weights of a run
+ * never killed; a second run trains nothing; too little disk, or bad input, stops before any training.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runCli } from './helpers/cli';
+import { preload, runCli } from './helpers/cli';
 import { tmpDir } from './train-helpers/fixtures';
 import { readResults } from '../lib/report/results';
 import { pipelineRunCosts, trainedModelDir } from '../lib/report/phases';
 import { findChromium } from '../lib/report/render';
 
-test('reproduce --preset smoke: trains each phase once, evaluates every pipeline, writes results and the report; a rerun trains nothing', () => {
+/** sha256 of every file under `dir`, by relative path. */
+function fileHashes(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.set(path.relative(dir, p), crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex'));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+const logSteps = (file: string) => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss: number; lr: number; gradNorm: number });
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+test('reproduce --preset smoke: trains each phase once, evaluates every pipeline, writes results and the report; a run killed mid-phase resumes to the same weights; a rerun trains nothing', () => {
   const dir = tmpDir('reproduce');
   const first = runCli(['reproduce', '--preset', 'smoke', '--results', dir]);
   assert.equal(first.code, 0, first.stderr);
-  assert.match(first.stderr, /9 phases trained, 0 reused/);
+  assert.match(first.stderr, /9 phases trained \(180 steps\), 0 reused; 7 evaluations/);
   const results = readResults(path.join(dir, 'runs')).map((r) => r.result);
   assert.deepEqual(results.map((r) => r.label).sort(), ['(a) KD-only', '(b) supervised + KD', '(c) ColBERT-Zero', '(c) ColBERT-Zero, supervised', 'BM25', 'dense supervised', 'untrained base']);
   for (const r of results) {
@@ -46,19 +65,77 @@ test('reproduce --preset smoke: trains each phase once, evaluates every pipeline
   assert.ok(Math.abs(c.colbertSeconds - (sum - record('mlm-').seconds)) < 1e-9, '(c) ColBERT phases: all but the backbone');
   assert.equal(trainedModelDir(dir, 'smoke', 'c'), path.join(dir, 'models', models.find((m) => m.startsWith('c_kd-colbert'))!, 'model'));
 
-  // Interrupted inside the last phase: its marker and model gone, its checkpoint kept → it resumes there.
-  const last = models.find((m) => m.startsWith('c_kd-colbert'))!;
-  fs.rmSync(path.join(dir, 'models', last, 'phase.json'));
-  fs.rmSync(path.join(dir, 'models', last, 'model'), { recursive: true });
-  const again = runCli(['reproduce', '--preset', 'smoke', '--results', dir]);
-  assert.equal(again.code, 0, again.stderr);
-  assert.match(again.stderr, /1 phases trained, 8 reused/);
-  const log = fs.readFileSync(path.join(dir, 'models', last, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
-  assert.deepEqual(log, Array.from({ length: 20 }, (_, i) => i + 1), 'the resumed run keeps the steps before the checkpoint and adds the rest');
+  // The closing sentences: one per baseline, saying what the report's significance test found, in the
+  // direction of the mean nDCG@10 that the result files hold.
+  const report = JSON.parse(fs.readFileSync(path.join(dir, 'report', 'report.json'), 'utf8')) as { presets: Array<{ preset: string; claims: Array<{ id: string; verdict: string }> }> };
+  const claims = report.presets.find((p) => p.preset === 'smoke')!.claims;
+  const meanNdcg = (label: string) => results.find((r) => r.label === label)!.mean.ndcg_cut_10;
+  for (const [id, what, label] of [['c-beats-base', 'the untrained base', 'untrained base'], ['c-beats-bm25', 'BM25', 'BM25']] as const) {
+    const line = first.stderr.split('\n').filter((l) => l.startsWith('ColBERT-Zero (c) ') && l.includes(` ${what} on the test set: `));
+    assert.equal(line.length, 1, `one closing sentence about ${what}:\n${first.stderr}`);
+    const said = /^ColBERT-Zero \(c\) (beats|does not significantly beat|does NOT beat \(it is significantly worse than\)) /.exec(line[0])?.[1];
+    const verdict = claims.find((x) => x.id === id)!.verdict;
+    assert.equal(said, { supports: 'beats', 'cannot resolve': 'does not significantly beat', contradicts: 'does NOT beat (it is significantly worse than)' }[verdict], line[0]);
+    const delta = meanNdcg('(c) ColBERT-Zero') - meanNdcg(label);
+    if (said === 'beats') assert.ok(delta > 0, `"beats" ${what}, yet its mean nDCG@10 is ${delta} lower`);
+    if (said?.startsWith('does NOT')) assert.ok(delta < 0, `"significantly worse than" ${what}, yet its mean nDCG@10 is ${delta} higher`);
+  }
 
-  const third = runCli(['reproduce', '--preset', 'smoke', '--results', dir]);
+  // A real interruption inside the last phase: the process is killed (SIGKILL, no clean-up) right after
+  // step 7 of 20, between its checkpoints of steps 5 and 10.
+  const last = models.find((m) => m.startsWith('c_kd-colbert'))!;
+  const phase = path.join(dir, 'models', last);
+  const uninterrupted = fileHashes(path.join(phase, 'model'));
+  const uninterruptedLog = logSteps(path.join(phase, 'log.jsonl'));
+  assert.deepEqual(uninterruptedLog.map((l) => l.step), range(1, 20));
+  fs.rmSync(phase, { recursive: true });
+  const kill = { CZ_TEST_KILL_LOG: `${last}/log\\.jsonl$`, CZ_TEST_KILL_STEP: '7' };
+  const killed = runCli(['reproduce', '--preset', 'smoke', '--results', dir], { env: { ...preload('kill-at-step.cjs'), ...kill } });
+  assert.equal(killed.signal, 'SIGKILL', `the run was not killed at step 7:\n${killed.stderr}`);
+  assert.ok(!fs.existsSync(path.join(phase, 'phase.json')) && !fs.existsSync(path.join(phase, 'model')), 'the killed phase is unfinished');
+  assert.equal(JSON.parse(fs.readFileSync(path.join(phase, 'checkpoints', 'latest.json'), 'utf8')).step, 5);
+  assert.deepEqual(logSteps(path.join(phase, 'log.jsonl')).map((l) => l.step), range(1, 7), 'steps 6 and 7 ran after the last checkpoint');
+
+  const steps = path.join(dir, 'steps-trained.txt');
+  const again = runCli(['reproduce', '--preset', 'smoke', '--results', dir], { env: { ...preload('kill-at-step.cjs'), CZ_TEST_KILL_LOG: `${last}/log\\.jsonl$`, CZ_TEST_STEPS_FILE: steps } });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /\] c\/kd-colbert[^:]*: trained steps 6-20 \(resumed from the checkpoint of step 5\)/);
+  assert.deepEqual(fs.readFileSync(steps, 'utf8').trim().split('\n').map(Number), range(6, 20), 'the resumed process trained steps 6 to 20, no more, no fewer');
+  // The same final weights as the run never killed, byte for byte; so the same fingerprint, and its
+  // evaluation is not repeated.
+  assert.match(again.stderr, /1 phases trained \(15 steps\), 8 reused; 0 evaluations/);
+  const resumed = fileHashes(path.join(phase, 'model'));
+  assert.ok(resumed.has('model.safetensors'), [...resumed.keys()].join(', '));
+  for (const [f, h] of resumed) assert.equal(h, uninterrupted.get(f), `model/${f} differs from the uninterrupted run's`);
+  const strip = (l: ReturnType<typeof logSteps>[number]) => ({ step: l.step, loss: l.loss, lr: l.lr, gradNorm: l.gradNorm });
+  assert.deepEqual(logSteps(path.join(phase, 'log.jsonl')).map(strip), uninterruptedLog.map(strip), 'the log holds each step once, with the numbers of the run never killed');
+
+  // Interrupted after its last checkpoint (step 20) but before it was marked done: it resumes with no step
+  // left, writes the same model again, and does not count as a phase trained.
+  fs.rmSync(path.join(phase, 'phase.json'));
+  fs.rmSync(path.join(phase, 'model'), { recursive: true });
+  const finished = runCli(['reproduce', '--preset', 'smoke', '--results', dir]);
+  assert.equal(finished.code, 0, finished.stderr);
+  assert.match(finished.stderr, /\] c\/kd-colbert[^:]*: no step left to train \(resumed from the checkpoint of step 20\)/);
+  assert.match(finished.stderr, /0 phases trained \(0 steps\), 9 reused; 0 evaluations/);
+  for (const [f, h] of fileHashes(path.join(phase, 'model'))) assert.equal(h, uninterrupted.get(f), `model/${f} rewritten from the last checkpoint differs`);
+
+  // Nothing left to train: no phase counts, and the disk check (about the phases left) does not stand in the way.
+  const third = runCli(['reproduce', '--preset', 'smoke', '--results', dir], { env: { ...preload('small-disk.cjs'), CZ_TEST_FREE_BYTES: '1000000' } });
   assert.equal(third.code, 0, third.stderr);
-  assert.match(third.stderr, /0 phases trained, 9 reused; 0 evaluations/);
+  assert.match(third.stderr, /0 phases trained \(0 steps\), 9 reused; 0 evaluations/);
+});
+
+test('reproduce: a disk too small for the phases left to train stops with one line before any training', () => {
+  const dir = tmpDir('reproduce-disk');
+  const r = runCli(['reproduce', '--preset', 'smoke', '--results', dir], { env: { ...preload('small-disk.cjs'), CZ_TEST_FREE_BYTES: '1000000' } });
+  assert.equal(r.code, 1, r.stderr);
+  const errors = r.stderr.split('\n').filter((l) => l.startsWith('colbert-zero: error: '));
+  assert.equal(errors.length, 1, r.stderr);
+  assert.match(errors[0], /: 0\.00 GB free, the 9 phases left to train need about \d+\.\d\d GB \(models and checkpoints\); free some space or choose another --results$/);
+  assert.doesNotMatch(r.stderr, /training /);
+  const models = path.join(dir, 'models');
+  assert.ok(!fs.existsSync(models) || fs.readdirSync(models).length === 0, 'no phase started');
 });
 
 test('reproduce: an unknown preset is one line before any work', () => {

@@ -38,7 +38,7 @@ function runTimed(args: string[], o: { env?: Record<string, string>; cwd?: strin
     timeout: o.timeout ?? 60_000,
     killSignal: 'SIGKILL',
   });
-  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '', timedOut: r.signal === 'SIGKILL' };
+  return { code: r.status ?? -1, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', timedOut: r.signal === 'SIGKILL' };
 }
 
 /** Exit 1 with exactly one line on stderr, in words (no Node errno text such as "ENOENT: no such file"). */
@@ -398,7 +398,7 @@ function withReadOnly(dir: string, args: string[], env: Record<string, string> =
     encoding: 'utf8',
     timeout: 60_000,
   });
-  return r.status === null ? null : { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return r.status === null ? null : { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 test('a read-only model folder (export-onnx) and a read-only data cache: one sentence, not EROFS', { timeout: 120_000 }, (t) => {

@@ -25,7 +25,10 @@ test('planParallelism: capped at the work, warns above the cores, refuses above 
   assert.equal(planParallelism({ what: '--workers', requested: cores + 1, perWorkerBytes: 1e6 }, warn), cores + 1);
   assert.equal(lines.length, 1);
   assert.match(lines[0], new RegExp(`^--workers ${cores + 1}: more than the ${cores} cores here`));
-  const per = memoryBudget() / 2 + 1;
+  // Two workers of 0.4 × the total memory (+1 byte) exceed the budget, which is at most 0.8 × the total
+  // whatever free memory is at the moment planParallelism reads it (it changes between two reads).
+  const per = (os.totalmem() * 0.8) / 2 + 1;
+  assert.ok(memoryBudget() <= os.totalmem() * 0.8);
   assert.throws(() => planParallelism({ what: '--devices', requested: 2, perWorkerBytes: per, fixed: true }, warn),
     (e) => e instanceof UserError && /^--devices 2: needs about \d+\.\d GB \(\d+ MB per worker.*use at most 1$/.test(e.message));
   // A fixed count (devices: the batch split) is never lowered, only checked.
@@ -50,12 +53,10 @@ test('encode --workers 64 on 3 texts starts one worker (no more than the batches
   assert.equal(runCli(['init-model', '--config', 'tiny', '--out', m]).code, 0);
   const input = path.join(TMP, 't.jsonl');
   fs.writeFileSync(input, ['a b', 'c d', 'e f'].map((t, i) => JSON.stringify({ _id: `d${i}`, text: t })).join('\n') + '\n');
-  const started = Date.now();
   const r = runCli(['encode', '--model', m, '--input', input, '--as', 'document', '--out', path.join(TMP, 'e.safetensors'), '--workers', '64']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /encoded 3 texts .*, 1 worker\)/);
   assert.doesNotMatch(r.stderr, /more than the .* cores/);
-  assert.ok(Date.now() - started < 60_000);
 });
 
 test('train --devices N that cannot fit in memory is refused before any device starts', { timeout: 120_000 }, () => {
@@ -65,12 +66,13 @@ test('train --devices N that cannot fit in memory is refused before any device s
   const cfg = { ...JSON.parse(ex.stdout), batchSize: 4096, miniBatch: 1, eval: undefined };
   const file = path.join(TMP, 'big.json');
   fs.writeFileSync(file, JSON.stringify(cfg));
-  const started = Date.now();
   const r = runCli(['train', '--config', file, '--devices', '4096']);
   assert.equal(r.code, 1, r.stderr);
   const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 2, r.stderr);
   assert.match(lines[0], /^--devices 4096: more than the \d+ cores here/);
   assert.match(lines[1], /^colbert-zero: error: --devices 4096: needs about \d+\.\d GB \(\d+ MB per worker/);
-  assert.ok(Date.now() - started < 30_000, 'refused before starting');
+  // No replica started: rank 0 writes config.json and the log as the first thing it does.
+  assert.ok(!fs.existsSync(path.join(cfg.output, 'config.json')), 'a replica started');
   assert.ok(!fs.existsSync(path.join(cfg.output, 'log.jsonl')));
 });

@@ -51,13 +51,19 @@ test('init-model --out refuses an existing file, a dataset folder and the curren
 
 test('init-model replaces its own previous output only with --overwrite', () => {
   const out = path.join(TMP, 'm');
+  const weights = (dir: string) => fs.readFileSync(path.join(dir, 'model.safetensors'));
   let r = runCli(['init-model', '--config', 'tiny', '--out', out]);
   assert.equal(r.code, 0, r.stderr);
-  const first = fs.statSync(path.join(out, 'config.json')).mtimeMs;
+  const first = weights(out);
   oneErrorLine(runCli(['init-model', '--config', 'tiny', '--out', out]), /holds a previous init-model output; add --overwrite/);
+  assert.ok(weights(out).equals(first), 'refused: the previous output is untouched');
   r = runCli(['init-model', '--config', 'tiny', '--out', out, '--overwrite', '--seed', '3']);
   assert.equal(r.code, 0, r.stderr);
-  assert.ok(fs.statSync(path.join(out, 'config.json')).mtimeMs >= first);
+  // Replaced by the new output: seed 3's weights, byte for byte what a fresh folder gets, not seed 0's.
+  const fresh = path.join(TMP, 'm-seed3');
+  assert.equal(runCli(['init-model', '--config', 'tiny', '--out', fresh, '--seed', '3']).code, 0);
+  assert.ok(!weights(out).equals(first), 'the weights were replaced');
+  assert.ok(weights(out).equals(weights(fresh)), 'the replacement is the seed-3 model');
   assert.deepEqual(fs.readdirSync(TMP).filter((f) => f.includes('.tmp-')), [], 'no temporary folders left');
 });
 

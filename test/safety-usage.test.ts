@@ -26,7 +26,7 @@ function runTimed(args: string[], o: { env?: Record<string, string>; timeout?: n
     timeout: o.timeout ?? 60_000,
     killSignal: 'SIGKILL',
   });
-  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '', timedOut: r.signal === 'SIGKILL' };
+  return { code: r.status ?? -1, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', timedOut: r.signal === 'SIGKILL' };
 }
 
 /** Exactly one line on stderr matching `re`, with exit `code`. */
@@ -130,7 +130,7 @@ test('CZ_ORT_PROVIDER=cuda without the CUDA provider: one line of ours saying wh
 function tool(script: string, args: string[]): CliResult & { ms: number } {
   const t0 = Date.now();
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'notebooks', 'tools', script), ...args], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, CZ_JUPYTER_PYTHON: path.join(TMP, 'no-python') } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
+  return { code: r.status ?? -1, signal: r.signal, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
 }
 
 test('npm run kernel -- --bogus is a usage error and writes no kernel spec', () => {

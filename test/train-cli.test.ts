@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { parseTrainConfig } from '../lib/index';
 import { EXAMPLES, exampleConfig } from '../lib/index';
 import { tmpDir, writeData, TINY_MODULE } from './train-helpers/fixtures';
@@ -51,33 +51,48 @@ test('train --example prints a valid config for every phase and setting', () => 
   assert.match(bad.stderr, /unknown example "nope"/);
 });
 
-test('a training process killed mid-run and resumed with --resume ends with the weights of an uninterrupted run', async (t) => {
+test('a training process killed mid-run and resumed with --resume ends with the weights of an uninterrupted run', () => {
   const dir = tmpDir('cli-kill');
-  const full = cli(['train', '--config', writeConfig(dir, 'full')]);
+  const full = cli(['train', '--config', writeConfig(dir, 'full', { checkpointEvery: 3 })]);
   assert.equal(full.status, 0, full.stderr);
   assert.match(full.stdout, /trained 20 steps/);
-  const cfg = writeConfig(dir, 'killed');
+  const cfg = writeConfig(dir, 'killed', { checkpointEvery: 3 });
   const log = path.join(dir, 'killed', 'log.jsonl');
-  const child = spawn(process.execPath, [BIN, 'train', '--config', cfg], { env, stdio: 'ignore' });
-  const exited = new Promise<void>((res) => child.on('exit', () => res()));
-  // Kill it once it has logged a few steps (whatever step it is in then, resuming must give the same end).
-  while (!(fs.existsSync(log) && fs.readFileSync(log, 'utf8').split('\n').length > 4)) {
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const interrupted = child.exitCode === null;
-  child.kill('SIGKILL');
-  await exited;
-  const latest = JSON.parse(fs.readFileSync(path.join(dir, 'killed', 'checkpoints', 'latest.json'), 'utf8')).step;
-  t.diagnostic(interrupted ? `killed with the last checkpoint at step ${latest} of 20` : 'the run finished before the kill');
-  if (interrupted) assert.ok(latest < 20);
-  const resumed = cli(['train', '--config', cfg, '--resume']);
+  // Killed (SIGKILL, from inside, so it cannot finish first) right after logging step 7: the last
+  // checkpoint is step 6's, and step 7's log line is past it.
+  const hook = { NODE_OPTIONS: `--require ${path.join(__dirname, 'helpers', 'kill-at-step.cjs')}`, CZ_TEST_KILL_LOG: 'killed/log\\.jsonl$' };
+  const killed = spawnSync(process.execPath, [BIN, 'train', '--config', cfg], { encoding: 'utf8', env: { ...env, ...hook, CZ_TEST_KILL_STEP: '7' } });
+  assert.equal(killed.signal, 'SIGKILL', `not killed at step 7: ${killed.stderr}`);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'killed', 'checkpoints', 'latest.json'), 'utf8')).step, 6);
+  assert.ok(!fs.existsSync(path.join(dir, 'killed', 'model')), 'no final model from a killed run');
+  const steps = path.join(dir, 'steps.txt');
+  const resumed = spawnSync(process.execPath, [BIN, 'train', '--config', cfg, '--resume'], { encoding: 'utf8', env: { ...env, ...hook, CZ_TEST_STEPS_FILE: steps } });
   assert.equal(resumed.status, 0, resumed.stderr);
+  assert.deepEqual(fs.readFileSync(steps, 'utf8').trim().split('\n').map(Number), Array.from({ length: 14 }, (_, i) => 7 + i), 'the resumed run trains steps 7 to 20');
   const a = fs.readFileSync(path.join(dir, 'full', 'model', 'tiny-weights.json'), 'utf8');
   const b = fs.readFileSync(path.join(dir, 'killed', 'model', 'tiny-weights.json'), 'utf8');
   assert.equal(b, a);
   const losses = (f: string) => fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
   assert.deepEqual(losses(log), losses(path.join(dir, 'full', 'log.jsonl')));
+});
+
+test('train --devices 2: a loss that turns non-finite stops both replicas before the update, in one line naming the step; the checkpoints stay finite', () => {
+  const dir = tmpDir('cli-nonfinite');
+  // A learning rate of 1e30 makes step 1's update move the weights by ~1e30 (AdamW steps by about lr): they
+  // stay finite, but step 2's products overflow float32, so its loss is NaN without any test hook.
+  const cfg = writeConfig(dir, 'nf', { optimizer: { lr: 1e30, warmupSteps: 0 }, temperature: { value: 0.05, learnable: false }, steps: 6 });
+  const r = spawnSync(process.execPath, [BIN, 'train', '--config', cfg, '--devices', '2'], { encoding: 'utf8', env, timeout: 300_000 });
+  assert.notEqual(r.signal, 'SIGTERM', 'the replicas hung instead of stopping');
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stderr, `colbert-zero: error: non-finite loss (NaN) at step 2; stopped before the update, last good checkpoint: ${path.join(dir, 'nf', 'checkpoints', 'step-0000001')}\n`);
+  const logged = fs.readFileSync(path.join(dir, 'nf', 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+  assert.deepEqual(logged, [1], 'step 2 was neither applied nor logged');
+  const ckpts = fs.readdirSync(path.join(dir, 'nf', 'checkpoints')).filter((d) => d.startsWith('step-'));
+  assert.deepEqual(ckpts, ['step-0000001']);
+  const b = fs.readFileSync(path.join(dir, 'nf', 'checkpoints', 'step-0000001', 'trainer', 'variables.bin'));
+  const vars = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  assert.ok(vars.length > 0 && vars.every(Number.isFinite), 'the last good checkpoint is finite');
+  assert.ok(!fs.existsSync(path.join(dir, 'nf', 'model')), 'no final model');
 });
 
 test('gradcheck reports GradCache vs plain and 2 devices vs 1 as JSON', () => {

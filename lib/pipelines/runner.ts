@@ -27,6 +27,7 @@ import { loadBeir, documentText } from '../data/beir';
 import { Bm25Index } from '../retrieval/bm25';
 import { latestCheckpoint } from '../train/checkpoint';
 import { train } from '../train/launch';
+import type { RunSummary } from '../train/run';
 import { writeResult, RESULT_FORMAT, RESULT_VERSION, type EvaluationResult } from '../report/results';
 import { fileSha256, orderPhases, phaseDir, phaseKey, phaseTrainConfig, type PhaseSpec } from './phase';
 import type { Plan, PlanFinal } from './pipelines';
@@ -87,7 +88,10 @@ export interface PhaseRecord {
 export interface RunPlanSummary {
   phases: PhaseRecord[];
   results: string[];
+  /** Phases that trained at least one step in this call (a resumed phase counts; one with no step left does not). */
   trainedPhases: number;
+  /** Optimizer steps trained in this call, over all phases. */
+  trainedSteps: number;
   evaluated: number;
 }
 
@@ -133,6 +137,7 @@ export async function runPlan(plan: Plan, o: RunPlanOptions): Promise<RunPlanSum
   const rate = new Map<string, number>();
   const estimate = (p: PhaseSpec) => (rate.get(p.objective) ?? [...rate.values()][0] ?? NaN) * p.hyper.steps * p.hyper.batchSize;
   let trained = 0;
+  let trainedSteps = 0;
   const started = Date.now();
   for (const [i, p] of ordered.entries()) {
     const key = keys.get(p.id)!;
@@ -156,6 +161,8 @@ export async function runPlan(plan: Plan, o: RunPlanOptions): Promise<RunPlanSum
     // Beside the phase's folder, not in it (a training output must be new, empty or a run's own).
     const release = claimLock(path.join(path.dirname(dir), `.${path.basename(dir)}.lock`), `phase ${p.id} (${dir})`);
     let rec: PhaseRecord;
+    let summary: RunSummary;
+    let steps: number;
     try {
       if (fs.existsSync(marker) && fs.existsSync(modelDir)) {
         // Finished by another run between the check above and this lock.
@@ -164,17 +171,21 @@ export async function runPlan(plan: Plan, o: RunPlanOptions): Promise<RunPlanSum
         continue;
       }
       const t0 = Date.now();
-      const summary = await train(config, { resume: latestCheckpoint(dir) !== null, engine: o.engine });
+      summary = await train(config, { resume: latestCheckpoint(dir) !== null, engine: o.engine });
       const seconds = (Date.now() - t0) / 1000;
-      const steps = summary.steps - summary.startStep;
+      steps = summary.steps - summary.startStep;
       if (steps > 0) rate.set(p.objective, seconds / (steps * p.hyper.batchSize));
-      rec = { id: p.id, key, dir, modelDir, trained: true, seconds, examplesPerSecond: steps > 0 ? (steps * p.hyper.batchSize) / seconds : undefined, engine: summary.engine };
+      rec = { id: p.id, key, dir, modelDir, trained: steps > 0, seconds, examplesPerSecond: steps > 0 ? (steps * p.hyper.batchSize) / seconds : undefined, engine: summary.engine };
       writeJsonAtomic(marker, { ...rec, parentKey, spec: p, finalLoss: summary.finalLoss, lastEval: summary.lastEval ?? null });
     } finally {
       release();
     }
     records.set(p.id, rec);
-    trained++;
+    // Where an interrupted phase picked up: the steps this call trained, and the checkpoint it resumed from.
+    const from = summary.startStep > 0 ? ` (resumed from the checkpoint of step ${summary.startStep})` : '';
+    log(`[${i + 1}/${ordered.length}] ${p.id}: ${steps > 0 ? `trained steps ${summary.startStep + 1}-${summary.steps}` : 'no step left to train'}${from}`);
+    if (steps > 0) trained++;
+    trainedSteps += steps;
   }
 
   const measures = o.measures ?? DEFAULT_MEASURES;
@@ -262,8 +273,8 @@ export async function runPlan(plan: Plan, o: RunPlanOptions): Promise<RunPlanSum
       config: { baseline: b.label, ...(rec ? { from: rec.key } : {}) },
     });
   }
-  log(`plan done in ${((Date.now() - started) / 1000).toFixed(0)} s: ${trained} phases trained, ${ordered.length - trained} reused; ${evaluated} evaluations`);
-  return { phases: [...records.values()], results, trainedPhases: trained, evaluated };
+  log(`plan done in ${((Date.now() - started) / 1000).toFixed(0)} s: ${trained} phases trained (${trainedSteps} steps), ${ordered.length - trained} reused; ${evaluated} evaluations`);
+  return { phases: [...records.values()], results, trainedPhases: trained, trainedSteps, evaluated };
 }
 
 /** The untrained base: the MLM backbone with a fresh ColBERT head (PyLate's way), never trained for retrieval. */

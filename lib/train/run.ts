@@ -37,7 +37,7 @@ import { AdamW, clipByGlobalNorm, learningRateAt, sumOfSquares } from './optim';
 import { seedFor } from '../util/rng';
 import { BatchSampler } from './sampling';
 import type { Example } from '../data/training';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { checkpointDir, latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { plainStep, type EmbedInput } from './gradcache';
 import { chooseEngine, createEngine } from './engine';
 import { embeddingTask } from './tasks';
@@ -293,8 +293,9 @@ async function trainLoop(config: TrainConfig, engine: TrainEngine, t: Transport,
         await t.barrier();
       }
       if (done % config.checkpointEvery === 0 || done === total) {
-        if (lead) lastCkpt = await saveCheckpoint(config.output, done, config, engine, opt);
+        if (lead) await saveCheckpoint(config.output, done, config, engine, opt);
         await t.barrier();
+        lastCkpt = checkpointDir(config.output, done); // on every rank: any replica's stop names it
       }
       if (opts.hooks?.onStepEnd) {
         await opts.hooks.onStepEnd(done, params);

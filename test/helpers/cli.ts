@@ -4,8 +4,15 @@ import { PROJECT_ROOT } from './shared';
 
 export interface CliResult {
   code: number;
+  /** The signal that ended the process (e.g. SIGKILL), or null when it exited. */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+}
+
+/** NODE_OPTIONS that preload one of test/helpers' .cjs hooks into the command's process. */
+export function preload(helper: string): Record<string, string> {
+  return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${path.join(PROJECT_ROOT, 'test', 'helpers', helper)}`.trim() };
 }
 
 /** Runs `colbert-zero` as a user would (a separate process), with the given environment additions. */
@@ -17,5 +24,5 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; cwd
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
   });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return { code: r.status ?? -1, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }

@@ -2,7 +2,8 @@
  * A local stand-in for the Hugging Face Hub on 127.0.0.1 (an ephemeral port): the tree API, `resolve`
  * URLs that redirect to a CDN path with the Hub's headers (X-Linked-Etag = the file's sha256,
  * X-Repo-Commit), byte ranges, and failure modes a test switches on per file: cut the connection halfway
- * once, serve corrupted bytes, ignore Range.
+ * once, serve corrupted bytes, ignore Range. With `separateCdn` the CDN answers on a second port, as the
+ * real Hub redirects to another host.
  */
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
@@ -18,8 +19,10 @@ export interface HubFile {
 
 export interface FakeHub {
   url: string;
-  /** Every request: method, path and Range header. */
-  log: Array<{ path: string; range: string | null }>;
+  /** The CDN's origin (the hub's own unless `separateCdn`). */
+  cdnUrl: string;
+  /** Every request: which server took it, its path, Range and Authorization headers. */
+  log: Array<{ server: 'hub' | 'cdn'; path: string; range: string | null; authorization: string | null }>;
   /** Files (by path) whose next full transfer stops after this many bytes. */
   cutOnce: Map<string, number>;
   /** Files served with one byte flipped. */
@@ -36,7 +39,7 @@ export function sha256(b: Uint8Array): string {
 }
 
 /** Serves `files` of one repository (`repo`, `repoType`, revision `main`). */
-export async function startFakeHub(repo: string, repoType: 'dataset' | 'model', files: Record<string, HubFile>): Promise<FakeHub> {
+export async function startFakeHub(repo: string, repoType: 'dataset' | 'model', files: Record<string, HubFile>, opts: { separateCdn?: boolean } = {}): Promise<FakeHub> {
   const log: FakeHub['log'] = [];
   const cutOnce = new Map<string, number>();
   const corrupt = new Set<string>();
@@ -45,9 +48,10 @@ export async function startFakeHub(repo: string, repoType: 'dataset' | 'model', 
   const prefix = repoType === 'dataset' ? `/datasets/${repo}` : `/${repo}`;
   const api = `/api/${repoType === 'dataset' ? 'datasets' : 'models'}/${repo}/tree/main`;
   const announced = (p: string) => files[p].sha256 ?? sha256(files[p].bytes);
-  const server = http.createServer((req, res) => {
+  let cdnOrigin = '';
+  const handler = (server: 'hub' | 'cdn') => (req: http.IncomingMessage, res: http.ServerResponse) => {
     const u = new URL(req.url ?? '/', 'http://x');
-    log.push({ path: u.pathname, range: (req.headers.range as string | undefined) ?? null });
+    log.push({ server, path: u.pathname, range: (req.headers.range as string | undefined) ?? null, authorization: req.headers.authorization ?? null });
     if (u.pathname === api) {
       const list = Object.entries(files).map(([p, f]) => ({ type: 'file', path: p, size: f.bytes.length, lfs: { oid: announced(p), size: f.bytes.length } }));
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -62,7 +66,7 @@ export async function startFakeHub(repo: string, repoType: 'dataset' | 'model', 
         res.end('Entry not found');
         return;
       }
-      res.writeHead(302, { location: `/cdn/${encodeURIComponent(p)}`, 'x-linked-etag': `"${announced(p)}"`, 'x-repo-commit': COMMIT, 'x-linked-size': String(files[p].bytes.length) });
+      res.writeHead(302, { location: `${cdnOrigin}/cdn/${encodeURIComponent(p)}`, 'x-linked-etag': `"${announced(p)}"`, 'x-repo-commit': COMMIT, 'x-linked-size': String(files[p].bytes.length) });
       res.end();
       return;
     }
@@ -102,7 +106,10 @@ export async function startFakeHub(repo: string, repoType: 'dataset' | 'model', 
       res.writeHead(200, { 'content-length': String(body.length), 'accept-ranges': 'bytes' });
       if (cut !== undefined) {
         cutOnce.delete(p);
-        res.write(body.subarray(0, cut), () => setTimeout(() => res.destroy(), 20));
+        // The first `cut` bytes, then the end of the connection (FIN, after them: TCP delivers both in
+        // order), short of content-length: the client sees exactly `cut` bytes and then a premature close.
+        res.write(body.subarray(0, cut));
+        res.socket?.end();
         return;
       }
       res.end(body);
@@ -110,20 +117,30 @@ export async function startFakeHub(repo: string, repoType: 'dataset' | 'model', 
     }
     res.writeHead(404);
     res.end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as AddressInfo).port;
+  };
+  const listen = async (s: http.Server) => {
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+  };
+  const servers = [http.createServer(handler('hub'))];
+  const url = await listen(servers[0]);
+  if (opts.separateCdn) {
+    servers.push(http.createServer(handler('cdn')));
+    cdnOrigin = await listen(servers[1]);
+  }
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
+    cdnUrl: cdnOrigin || url,
     log,
     cutOnce,
     corrupt,
     noRange,
     failOnce,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: async () => {
+      for (const s of servers) {
+        s.closeAllConnections();
+        await new Promise<void>((r) => s.close(() => r()));
+      }
+    },
   };
 }

@@ -34,3 +34,12 @@ export function skipWithoutShared(...parts: string[]): false | string {
 }
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * The folder of the paper's extracted text (it is not part of the repository): `CZ_SHARED_PAPER` when set
+ * (and then only there: set it to a missing path to test without it), else `../shared/paper`. Null when absent.
+ */
+export function sharedPaperDir(): string | null {
+  const dir = path.resolve(process.env.CZ_SHARED_PAPER || path.join(PROJECT_ROOT, '..', 'shared', 'paper'));
+  return fs.existsSync(dir) ? dir : null;
+}

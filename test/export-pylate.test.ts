@@ -160,7 +160,7 @@ test('launch.sh names what is missing: the data folder, the first phase\'s start
   assert.match(r.stderr, /01-mlm: set INIT_01 to the starting checkpoint/);
 });
 
-test('launch.sh: a one-node phase lets torchrun take a free port (--standalone) unless MASTER_PORT is set; a multi-node phase names its master', () => {
+test('launch.sh: a one-node phase lets torchrun take a free port (--standalone) unless MASTER_PORT is set; a multi-node phase names its master', async () => {
   const dir = tmpDir();
   // A stand-in for Python that prints the torchrun arguments launch.sh gives it.
   const stub = path.join(dir, 'python');
@@ -171,18 +171,18 @@ test('launch.sh: a one-node phase lets torchrun take a free port (--standalone) 
     fs.writeFileSync(path.join(data, f, 'a.jsonl'), '{}\n');
   }
   const { MASTER_PORT: _ignored, ...base } = process.env;
-  const launch = (preset: string, extra: Record<string, string> = {}) => {
+  const launch = async (preset: string, extra: Record<string, string> = {}) => {
     const out = path.join(dir, `${preset}-${Object.keys(extra).length}`);
-    exportPylate({ pipeline: 'c', preset, devicesPerNode: 2, out });
+    await exportPylate({ pipeline: 'c', preset, devicesPerNode: 2, out });
     const r = spawnSync('bash', [path.join(out, 'launch.sh')], { encoding: 'utf8', env: { ...base, PYTHON: stub, DATA: data, RUNS: path.join(out, 'runs'), INIT_01: path.join(dir, 'init'), ...extra } });
     assert.equal(r.status, 0, r.stderr);
     return r.stdout.split('\n').filter((l) => l.startsWith('torchrun-args: '));
   };
-  const smoke = launch('smoke');
+  const smoke = await launch('smoke');
   assert.equal(smoke.length, 4);
   for (const l of smoke) assert.ok(l.includes('--nnodes 1 --nproc_per_node 2 --standalone ') && !l.includes('--master_port'), l);
-  for (const l of launch('smoke', { MASTER_PORT: '29411' })) assert.ok(l.includes('--master_addr 127.0.0.1 --master_port 29411 ') && !l.includes('--standalone'), l);
-  const paper = launch('paper');
+  for (const l of await launch('smoke', { MASTER_PORT: '29411' })) assert.ok(l.includes('--master_addr 127.0.0.1 --master_port 29411 ') && !l.includes('--standalone'), l);
+  const paper = await launch('paper');
   assert.match(paper[0], /--nnodes 8 --nproc_per_node 2 --node_rank 0 --master_addr 127\.0\.0\.1 --master_port 29500 /);
   for (const l of paper.slice(1)) assert.ok(l.includes('--nnodes 1 --nproc_per_node 2 --standalone '), l);
 });

@@ -98,7 +98,7 @@ test('bad plans fail before any training: an unknown parent, a cycle, a missing 
 test('reproduce({ ablations }) overrides the preset: the paper rows at smoke scale, as a dry run here (nothing trained)', async () => {
   const dir = tmpDir('ablations-override');
   const lines: string[] = [];
-  const r = await reproduce({ preset: 'smoke', resultsDir: dir, dryRun: true, ablations: 'paper-rows', log: (l) => lines.push(l) });
+  const r = await reproduce({ preset: 'smoke', resultsDir: dir, dryRun: true, ablations: 'paper-rows', estimate: false, log: (l) => lines.push(l) });
   assert.equal(r.ablations, 'paper-rows');
   const plan = r.plans[0];
   const settings = plan.finals.filter((f) => f.ablation !== null && f.pipeline === 'c');
@@ -115,8 +115,22 @@ test('reproduce({ ablations }) overrides the preset: the paper rows at smoke sca
   assert.ok(finalModels(r).every((m) => m.modelDir === null && m.seed === 0));
   assert.throws(() => modelDirOf(r, '(c) ColBERT-Zero'), /was not trained/);
   assert.throws(() => modelDirOf(r, 'nope'), /no model labelled "nope".*\(c\) ColBERT-Zero/);
-  const plain = await reproduce({ preset: 'smoke', resultsDir: dir, dryRun: true, log: () => {} });
+  const plain = await reproduce({ preset: 'smoke', resultsDir: dir, dryRun: true, estimate: false, log: () => {} });
   assert.equal(plain.ablations, 'none');
   assert.equal(plain.plans[0].finals.length, 5);
   await assert.rejects(reproduce({ preset: 'smoke', resultsDir: dir, dryRun: true, ablations: 'some' as never, log: () => {} }), /ablations must be none, paper-rows or full/);
+});
+
+test("a dry run estimates the training time by measuring one step of each kind of phase, and writes nothing", async () => {
+  const dir = tmpDir('estimate');
+  const lines: string[] = [];
+  const r = await reproduce({ preset: 'smoke', resultsDir: dir, dryRun: true, log: (l) => lines.push(l) });
+  const kinds = lines.filter((l) => /^  measured .* s per step on (ort|tfjs)$/.test(l));
+  // Six kinds in the smoke plan: MLM, dense unsupervised and supervised, ColBERT unsupervised, supervised, KD.
+  assert.equal(kinds.length, 6, lines.join('\n'));
+  const total = lines.find((l) => /^estimated training time on this machine: .* for 9 phases on (ort|tfjs)/.test(l));
+  assert.ok(total, lines.join('\n'));
+  assert.ok(lines.some((l) => /texts fill each phase's lengths and the estimate is an upper bound/.test(l)), 'no data prepared: it says the estimate is a bound');
+  assert.equal(r.plans[0].phases.length, 9);
+  assert.deepEqual(fs.readdirSync(dir), [], 'nothing written');
 });

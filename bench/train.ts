@@ -45,7 +45,7 @@ function config(dir: string, size: Size, engine: string): TrainConfig {
     model: { type: 'modernbert', preset: size.preset, ...(size.vocab ? { vocabSize: size.vocab } : {}), dim: 128, queryLength: LQ, documentLength: LD },
     head: 'colbert',
     phase: 'unsupervised',
-    data: { sources: [path.join(dir, 'pairs.jsonl')] },
+    data: { sources: [path.join(dir, `pairs-${size.preset}.jsonl`)] },
     batchSize: BATCH,
     temperature: { value: 0.05, learnable: false },
     optimizer: { lr: 1e-4 },
@@ -93,18 +93,28 @@ async function main(): Promise<void> {
   if (!PY) throw new Error('the reference environment (CZ_REFERENCE_VENV or .venv-reference; test/reference/venv.sh) is absent: PyTorch is the peer');
   await initBackend();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-bench-train-'));
-  // Queries of ~10 words, documents long enough to fill 180 tokens.
+  // Queries of ~10 words; documents of as many words as it takes to fill 180 tokens (no more: both sides pay for
+  // tokenizing them on this side, none on PyTorch's, which feeds token ids).
   const pairs = syntheticExamples('unsupervised', 512, { seed: 3 }) as Array<{ query: string; document: string }>;
-  const long = (s: string) => Array.from({ length: 24 }, () => s).join(" ");
-  fs.writeFileSync(path.join(dir, 'pairs.jsonl'), pairs.map((p) => JSON.stringify({ query: p.query, document: long(p.document) })).join('\n') + '\n');
+  const words = (s: string, n: number) => {
+    const w = s.split(' ');
+    return Array.from({ length: n }, (_, i) => w[i % w.length]).join(' ');
+  };
+
   const load0 = os.loadavg()[0];
   const started = Date.now();
   const rows: Row[] = [];
   let torchVersion = '';
   for (const size of sizes) {
+    fs.writeFileSync(path.join(dir, `pairs-${size.preset}.jsonl`), '');
     const model = await buildModel(config(dir, size, 'tfjs'));
     const modelDir = path.join(dir, `model-${size.preset}`);
     await model.save!(modelDir);
+    // Documents of as many words as this model's tokenizer needs to fill 180 tokens.
+    let docWords = 60;
+    while (Math.min(...pairs.map((p) => model.tokenize([words(p.document, docWords)], 'document').length)) < LD) docWords += 10;
+    const long = (s: string) => words(s, docWords);
+    fs.writeFileSync(path.join(dir, `pairs-${size.preset}.jsonl`), pairs.map((p) => JSON.stringify({ query: p.query, document: long(p.document) })).join('\n') + '\n');
     const tq = model.tokenize(pairs.slice(0, BATCH).map((p) => p.query), 'query');
     const td = model.tokenize(pairs.slice(0, BATCH).map((p) => long(p.document)), 'document');
     if (tq.length !== LQ || td.length !== LD) throw new Error(`batches pad to [${tq.length}, ${td.length}] tokens, expected [${LQ}, ${LD}]`);

@@ -139,3 +139,12 @@ test("gather's gradient with many repeated ids is the same on every run on 2 thr
   for (let r = 0; r < 5; r++) assert.ok(Buffer.from(((await s.run(feeds)).d.data as Float32Array).buffer).equals(first), `run ${r + 2} differs from the first`);
   await s.release();
 });
+
+test("GeGLU's hand-written gradient (keeping only input and gate) equals the derived one and tfjs's", async () => {
+  const { geglu } = await import('../lib/models/onnx/modernbert-onnx');
+  const layers = await import('../lib/models/layers');
+  const args = [{ dims: [6, 5] }, { dims: [6, 5] }];
+  const ref = (a: tf.Tensor, b: tf.Tensor) => layers.geglu(a as tf.Tensor2D, b as tf.Tensor2D);
+  await check('geglu (hand-written)', args, (g, [a, b]) => geglu(g, a, b), ref);
+  await check('geglu (derived)', args, (g, [a, b]) => geglu(g, a, b, { derived: true }), ref);
+});

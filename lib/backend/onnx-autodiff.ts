@@ -208,7 +208,22 @@ export class DiffGraph {
   }
 
   zerosLike(x: Sym): Sym {
-    return this.raw('ConstantOfShape', [this.shape(x)], { value: { tensor: { dataType: FLOAT, dims: [1], floatData: [0] } } }, x.dims, 'float');
+    return this.zerosOfShape(this.shape(x), x.dims);
+  }
+
+  private zerosOfShape(shape: Sym, dims: readonly Dim[]): Sym {
+    return this.raw('ConstantOfShape', [shape], { value: { tensor: { dataType: FLOAT, dims: [1], floatData: [0] } } }, dims, 'float');
+  }
+
+  /**
+   * x's runtime shape for a VJP. Taken now, in the forward pass, when x is on a differentiable path: the
+   * backward then keeps the small shape vector alive instead of x itself (a Shape node in the backward
+   * would hold every reshaped activation until the end of the run).
+   */
+  private shapeForBackward(x: Sym): () => Sym {
+    if (!this.recording || !this.live.has(x.name)) return () => this.shape(x);
+    const shape = this.shape(x);
+    return () => shape;
   }
 
   cast(x: Sym, to: ElemType): Sym {
@@ -323,13 +338,14 @@ export class DiffGraph {
   }
 
   /** The gradient of a reduction, brought back to x's shape (dy is unsqueezed where keepdims was off). */
-  private expandBack(dy: Sym, x: Sym, axes: number[], keepdims: boolean): Sym {
+  private expandBack(dy: Sym, x: Sym, xShape: () => Sym, axes: number[], keepdims: boolean): Sym {
     const kept = keepdims ? dy : this.unsqueeze(dy, axes.map((a) => (a < 0 ? a + x.dims.length : a)).sort((p, q) => p - q));
-    return this.raw('Expand', [kept, this.shape(x)], {}, x.dims, 'float');
+    return this.raw('Expand', [kept, xShape()], {}, x.dims, 'float');
   }
 
   reduceSum(x: Sym, axes: number[], keepdims: boolean): Sym {
-    return this.one('ReduceSum', [x, this.intVec(axes)], { keepdims: keepdims ? 1 : 0 }, this.reducedDims(x, axes, keepdims), 'float', ([dy]) => [this.expandBack(dy!, x, axes, keepdims), null]);
+    const sx = this.shapeForBackward(x);
+    return this.one('ReduceSum', [x, this.intVec(axes)], { keepdims: keepdims ? 1 : 0 }, this.reducedDims(x, axes, keepdims), 'float', ([dy]) => [this.expandBack(dy!, x, sx, axes, keepdims), null]);
   }
 
   /** Mean over axes of fixed size. */
@@ -339,25 +355,27 @@ export class DiffGraph {
       if (typeof d !== 'number') throw new Error(`reduceMean: axis ${a} of [${x.dims}] has no fixed size`);
       return n * d;
     }, 1);
+    const sx = this.shapeForBackward(x);
     return this.one('ReduceMean', [x], { axes, keepdims: keepdims ? 1 : 0 }, this.reducedDims(x, axes, keepdims), 'float', ([dy]) => [
-      this.mul(this.expandBack(dy!, x, axes, keepdims), this.scalar(1 / count)),
+      this.mul(this.expandBack(dy!, x, sx, axes, keepdims), this.scalar(1 / count)),
     ]);
   }
 
   /** Max (or min) over one axis; `ties`: the gradient goes to the first maximal element, or to all of them. */
   reduceMax(x: Sym, axis: number, keepdims: boolean, ties: 'first' | 'all', kind: 'max' | 'min' = 'max'): Sym {
     const ax = axis < 0 ? axis + x.dims.length : axis;
+    const sx = this.shapeForBackward(x);
     let y: Sym;
     y = this.one(kind === 'max' ? 'ReduceMax' : 'ReduceMin', [x], { axes: [ax], keepdims: keepdims ? 1 : 0 }, this.reducedDims(x, [ax], keepdims), 'float', ([dy]) => {
       if (ties === 'all') {
-        const spread = this.expandBack(dy!, x, [ax], keepdims);
+        const spread = this.expandBack(dy!, x, sx, [ax], keepdims);
         const yk = keepdims ? y : this.unsqueeze(y, [ax]);
         return [this.where(this.compare('Equal', x, yk), spread, this.scalar(0))];
       }
       // The whole gradient to the first winner: scattered into zeros (no dense one-hot, no expanded dy).
       const idx = this.raw(kind === 'max' ? 'ArgMax' : 'ArgMin', [x], { axis: ax, keepdims: 1, select_last_index: 0 }, this.reducedDims(x, [ax], true), 'int64');
       const dyKept = keepdims ? dy! : this.unsqueeze(dy!, [ax]);
-      return [this.raw('ScatterElements', [this.zerosLike(x), idx, dyKept], { axis: ax }, x.dims, 'float')];
+      return [this.raw('ScatterElements', [this.zerosOfShape(sx(), x.dims), idx, dyKept], { axis: ax }, x.dims, 'float')];
     });
     return y;
   }
@@ -409,12 +427,14 @@ export class DiffGraph {
 
   /** Reshape with ONNX's shape spec (0 copies, −1 infers), `dims` the resulting shape for the record. */
   reshape(x: Sym, spec: number[], dims: Dim[]): Sym {
-    return this.one('Reshape', [x, this.intVec(spec)], {}, dims, x.type, ([dy]) => [this.raw('Reshape', [dy!, this.shape(x)], {}, x.dims, 'float'), null]);
+    const sx = this.shapeForBackward(x);
+    return this.one('Reshape', [x, this.intVec(spec)], {}, dims, x.type, ([dy]) => [this.raw('Reshape', [dy!, sx()], {}, x.dims, 'float'), null]);
   }
 
   /** Reshape to a runtime shape (an int64 vector, e.g. from `dimsVector`), `dims` the result for the record. */
   reshapeTo(x: Sym, shape: Sym, dims: Dim[]): Sym {
-    return this.one('Reshape', [x, shape], {}, dims, x.type, ([dy]) => [this.raw('Reshape', [dy!, this.shape(x)], {}, x.dims, 'float'), null]);
+    const sx = this.shapeForBackward(x);
+    return this.one('Reshape', [x, shape], {}, dims, x.type, ([dy]) => [this.raw('Reshape', [dy!, sx()], {}, x.dims, 'float'), null]);
   }
 
   /** An int64 shape vector from fixed sizes and runtime sizes of other values ({ of, axis }). */
@@ -488,8 +508,9 @@ export class DiffGraph {
 
   /** x[i, idx[i, j]] along `axis` (ONNX GatherElements); the gradient scatters back. */
   gatherElements(x: Sym, idx: Sym, axis: number): Sym {
+    const sx = this.shapeForBackward(x);
     return this.one('GatherElements', [x, idx], { axis }, idx.dims, 'float', ([dy]) => [
-      this.raw('ScatterElements', [this.zerosLike(x), idx, dy!], { axis, reduction: 'add' }, x.dims, 'float'),
+      this.raw('ScatterElements', [this.zerosOfShape(sx(), x.dims), idx, dy!], { axis, reduction: 'add' }, x.dims, 'float'),
       null,
     ]);
   }

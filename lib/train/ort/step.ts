@@ -4,8 +4,9 @@
  *   - every rank tokenizes the whole micro-batch and takes its row shard;
  *   - one device whose shard fits one mini-batch: ONE graph (encoders, loss, backward), no replay;
  *   - otherwise GradCache: embed each mini-batch without a graph (dropout seeds per global row), all-gather
- *     the embeddings, the loss and its embedding gradients (queries in chunks when the score matrix is
- *     large), then back-propagate this rank's slice of them, mini-batch by mini-batch;
+ *     the embeddings, the loss and its embedding gradients (in chunks of queries, or for a large contrastive
+ *     ColBERT batch in blocks of queries × documents, so memory stays bounded), then back-propagate this
+ *     rank's slice of them, mini-batch by mini-batch;
  *   - MLM: masking drawn once for the global micro-batch, each rank back-propagates its rows' share.
  * Gradients are added into one flat array (model parameters in variable order); the caller all-reduces.
  */
@@ -81,6 +82,99 @@ function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
+/** The global batch's embeddings as pass 2 sees them: rows of queries and documents with their masks. */
+class GlobalBatch {
+  readonly qRow: number;
+  readonly dRow: number;
+  constructor(
+    readonly qTok: TokenizedBatch,
+    readonly dTok: TokenizedBatch,
+    readonly queries: Float32Array,
+    readonly documents: Float32Array,
+    readonly dim: number,
+    readonly colbert: boolean,
+  ) {
+    this.qRow = colbert ? qTok.length * dim : dim;
+    this.dRow = colbert ? dTok.length * dim : dim;
+  }
+
+  private rows(tok: TokenizedBatch, data: Float32Array, row: number, s: number, e: number): Embeddings {
+    const r = sliceRows(tok, s, e);
+    return { data: data.subarray(s * row, e * row), dims: this.colbert ? [r.n, r.length, this.dim] : [r.n, this.dim], mask: this.colbert ? r.scoringMask : undefined };
+  }
+
+  q(s: number, e: number): Embeddings {
+    return this.rows(this.qTok, this.queries, this.qRow, s, e);
+  }
+
+  d(s: number, e: number): Embeddings {
+    return this.rows(this.dTok, this.documents, this.dRow, s, e);
+  }
+}
+
+interface EmbeddingGrads {
+  loss: number;
+  queries: Float32Array;
+  documents: Float32Array;
+  logTemperatureGrad?: number;
+}
+
+function addInto(out: Float32Array, x: Float32Array): void {
+  for (let i = 0; i < out.length; i++) out[i] += x[i];
+}
+
+/**
+ * Pass 2: the loss and its gradient with respect to every embedding, queries in chunks whose score tensors
+ * stay within `budget` floats (InfoNCE: each chunk against all documents, whose gradients add up;
+ * distillation: each chunk against its own candidates).
+ */
+async function chunkedLoss(tr: OrtTrainer, b: GlobalBatch, objective: ObjectiveOf, docsPerQuery: number, budget: number): Promise<EmbeddingGrads> {
+  const kd = objective.graph.kind === 'kd';
+  const nq = b.qTok.n;
+  const nd = b.dTok.n;
+  const tokens = b.colbert ? b.qTok.length * b.dTok.length : 1;
+  const perQuery = (kd ? docsPerQuery : nd) * tokens;
+  const out: EmbeddingGrads = { loss: 0, queries: new Float32Array(b.queries.length), documents: new Float32Array(b.documents.length) };
+  for (const [s, e] of chunks(0, nq, Math.max(1, Math.floor(budget / perQuery)))) {
+    const [ds, de] = kd ? [s * docsPerQuery, e * docsPerQuery] : [0, nd];
+    const r = await tr.loss(objective.graph, b.q(s, e), b.d(ds, de), objective.values(s, e - s, nq));
+    out.loss += r.loss;
+    out.queries.set(r.queryGrad, s * b.qRow);
+    addInto(out.documents.subarray(ds * b.dRow, de * b.dRow), r.documentGrad);
+    if (r.logTemperatureGrad !== undefined) out.logTemperatureGrad = (out.logTemperatureGrad ?? 0) + r.logTemperatureGrad;
+  }
+  return out;
+}
+
+/**
+ * Pass 2 for a contrastive ColBERT batch too large for chunkedLoss's query chunks: the score matrix in rows
+ * of queries, each row's MaxSim in blocks of documents whose token similarities stay within `budget`; the
+ * objective on each row block's scores; then each block's MaxSim backward from its slice of their gradient.
+ */
+async function blockedContrastive(tr: OrtTrainer, b: GlobalBatch, objective: ObjectiveOf, budget: number): Promise<EmbeddingGrads> {
+  const graph = objective.graph as OrtObjective & { kind: 'infonce' };
+  const nq = b.qTok.n;
+  const nd = b.dTok.n;
+  const out: EmbeddingGrads = { loss: 0, queries: new Float32Array(b.queries.length), documents: new Float32Array(b.documents.length) };
+  // About as many query tokens as document tokens in a block: √budget each.
+  const perChunk = Math.max(1, Math.min(Math.floor(SCORE_ROWS / nd), Math.floor(Math.sqrt(budget) / b.qTok.length)));
+  for (const [s, e] of chunks(0, nq, perChunk)) {
+    const q = b.q(s, e);
+    const blocks = chunks(0, nd, Math.max(1, Math.floor(budget / ((e - s) * b.qTok.length * b.dTok.length))));
+    const scores = new Float32Array((e - s) * nd);
+    for (const [b0, b1] of blocks) setColumns(scores, nd, b0, await tr.scores(q, b.d(b0, b1)), b1 - b0);
+    const r = await tr.objective(graph, scores, e - s, objective.values(s, e - s, nq));
+    out.loss += r.loss;
+    if (r.logTemperatureGrad !== undefined) out.logTemperatureGrad = (out.logTemperatureGrad ?? 0) + r.logTemperatureGrad;
+    for (const [b0, b1] of blocks) {
+      const g = await tr.scoresBackward(q, b.d(b0, b1), getColumns(r.scoresGrad, nd, b0, b1 - b0));
+      addInto(out.queries.subarray(s * b.qRow, e * b.qRow), g.queryGrad);
+      addInto(out.documents.subarray(b0 * b.dRow, b1 * b.dRow), g.documentGrad);
+    }
+  }
+  return out;
+}
+
 export async function ortEmbeddingShare(
   tr: OrtTrainer,
   tokenize: (texts: string[], role: Role) => TokenizedBatch,
@@ -117,69 +211,22 @@ export async function ortEmbeddingShare(
     const local = await embed(tr, g, opts.miniBatch, opts.stepSeed);
     global.push(t.world === 1 ? local : concat(await t.allGather(local)));
   }
-  const dims = (tok: TokenizedBatch) => (colbert ? [tok.n, tok.length, dim] : [tok.n, dim]);
-  const rowSize = (tok: TokenizedBatch) => (colbert ? tok.length * dim : dim);
+  const batch = new GlobalBatch(qTok, dTok, global[0], global[1], dim, colbert);
 
   // Pass 2: the loss and its gradient with respect to every embedding.
   const budget = opts.lossChunkFloats ?? LOSS_CHUNK_FLOATS;
-  const kd = objective.graph.kind === 'kd';
-  const qRow = rowSize(qTok);
-  const dRow = rowSize(dTok);
-  const qGrad = new Float32Array(global[0].length);
-  const dGrad = new Float32Array(global[1].length);
-  let loss = 0;
-  let logTemperatureGrad: number | undefined;
-  const addInto = (out: Float32Array, x: Float32Array) => {
-    for (let i = 0; i < out.length; i++) out[i] += x[i];
-  };
-  const qEmb = (s: number, e: number): Embeddings => ({ data: global[0].subarray(s * qRow, e * qRow), dims: dims(sliceRows(qTok, s, e)), mask: colbert ? sliceRows(qTok, s, e).scoringMask : undefined });
-  const dEmb = (s: number, e: number): Embeddings => ({ data: global[1].subarray(s * dRow, e * dRow), dims: dims(sliceRows(dTok, s, e)), mask: colbert ? sliceRows(dTok, s, e).scoringMask : undefined });
-  const nd = dTok.n;
-  if (colbert && !kd && nq * nd * qTok.length * dTok.length > budget) {
-    // A large contrastive ColBERT batch: the score matrix in rows of queries, each row's MaxSim in blocks of
-    // documents whose token similarities stay within the budget; the objective on the rows' scores; then each
-    // block's MaxSim backward from its slice of the score gradients.
-    const graph = objective.graph as OrtObjective & { kind: 'infonce' };
-    // Blocks about as many query tokens as document tokens: √budget each.
-    const perChunk = Math.max(1, Math.min(Math.floor(SCORE_ROWS / nd), Math.floor(Math.sqrt(budget) / qTok.length)));
-    for (const [s, e] of chunks(0, nq, perChunk)) {
-      const q = qEmb(s, e);
-      const blocks = chunks(0, nd, Math.max(1, Math.floor(budget / ((e - s) * qTok.length * dTok.length))));
-      const scores = new Float32Array((e - s) * nd);
-      for (const [b0, b1] of blocks) setColumns(scores, nd, b0, await tr.scores(q, dEmb(b0, b1)), b1 - b0);
-      const r = await tr.objective(graph, scores, e - s, objective.values(s, e - s, nq));
-      loss += r.loss;
-      if (r.logTemperatureGrad !== undefined) logTemperatureGrad = (logTemperatureGrad ?? 0) + r.logTemperatureGrad;
-      for (const [b0, b1] of blocks) {
-        const g = await tr.scoresBackward(q, dEmb(b0, b1), getColumns(r.scoresGrad, nd, b0, b1 - b0));
-        addInto(qGrad.subarray(s * qRow, e * qRow), g.queryGrad);
-        addInto(dGrad.subarray(b0 * dRow, b1 * dRow), g.documentGrad);
-      }
-    }
-  } else {
-    // Queries in chunks whose score tensors stay within the budget (InfoNCE: each chunk against all documents,
-    // whose gradients add up; distillation: each chunk against its own candidates).
-    const perQuery = kd ? task.docsPerQuery * (colbert ? qTok.length * dTok.length : 1) : nd * (colbert ? qTok.length * dTok.length : 1);
-    for (const [s, e] of chunks(0, nq, Math.max(1, Math.floor(budget / perQuery)))) {
-      const [ds, de] = kd ? [s * task.docsPerQuery, e * task.docsPerQuery] : [0, nd];
-      const r = await tr.loss(objective.graph, qEmb(s, e), dEmb(ds, de), objective.values(s, e - s, nq));
-      loss += r.loss;
-      qGrad.set(r.queryGrad, s * qRow);
-      addInto(dGrad.subarray(ds * dRow, de * dRow), r.documentGrad);
-      if (r.logTemperatureGrad !== undefined) logTemperatureGrad = (logTemperatureGrad ?? 0) + r.logTemperatureGrad;
-    }
-  }
+  const large = colbert && objective.graph.kind === 'infonce' && similarities > budget;
+  const r = large ? await blockedContrastive(tr, batch, objective, budget) : await chunkedLoss(tr, batch, objective, task.docsPerQuery, budget);
 
   // Pass 3: replay this rank's rows mini-batch by mini-batch and back-propagate their embedding gradients.
-  for (const [g, all] of [[groups[0], qGrad], [groups[1], dGrad]] as const) {
-    const size = rowSize(g.tokens);
+  for (const [g, all, row] of [[groups[0], r.queries, batch.qRow], [groups[1], r.documents, batch.dRow]] as const) {
     for (const [s, e] of chunks(0, g.tokens.n, opts.miniBatch)) {
       const rows = sliceRows(g.tokens, s, e);
-      const slice = all.subarray((g.offset + s) * size, (g.offset + e) * size);
-      await tr.backward({ tokens: rows, seed: chunkSeed(opts.stepSeed, g.role, g.offset + s) }, slice, dims(rows), grads);
+      const slice = all.subarray((g.offset + s) * row, (g.offset + e) * row);
+      await tr.backward({ tokens: rows, seed: chunkSeed(opts.stepSeed, g.role, g.offset + s) }, slice, colbert ? [rows.n, rows.length, dim] : [rows.n, dim], grads);
     }
   }
-  return { loss, grads, logTemperatureGrad };
+  return { loss: r.loss, grads, logTemperatureGrad: r.logTemperatureGrad };
 }
 
 export async function ortMlmShare(

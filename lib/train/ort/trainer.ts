@@ -74,7 +74,7 @@ export class OrtTrainer {
     let s = this.sessions.get(key);
     if (!s) {
       const o = this.opts;
-      s = createSession(build(), `training graph "${key}"`, { threads: o.threads, provider: o.provider, deviceId: o.deviceId, denormalAsZero: true });
+      s = createSession(build(), `training graph "${key}"`, { threads: o.threads, provider: o.provider, deviceId: o.deviceId, denormalAsZero: true, memoryPattern: false });
       this.sessions.set(key, s);
     }
     return s;

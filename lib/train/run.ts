@@ -115,26 +115,23 @@ export function totalSteps(config: TrainConfig, sampler: BatchSampler): number {
 }
 
 /**
- * The full gradient of one optimizer step on this replica (model parameters then extra ones): micro-batches
- * (accumulation) each give this rank's share, shares are summed over devices in rank order and averaged
- * over micro-batches.
+ * The full gradient of one optimizer step on this replica (model parameters then extra ones), into `grads`
+ * (the engine's parameter count; reused every step): micro-batches (accumulation) each add this rank's share,
+ * shares are summed over devices in rank order and averaged over micro-batches.
  */
-export async function stepGradients(config: TrainConfig, engine: TrainEngine, examples: Example[], t: Transport, step: number): Promise<{ loss: number; grads: Float32Array }> {
+export async function stepGradients(config: TrainConfig, engine: TrainEngine, examples: Example[], t: Transport, step: number, grads = new Float32Array(engine.params.length)): Promise<{ loss: number; grads: Float32Array }> {
   const k = config.accumulationSteps;
   const micro = examples.length / k;
-  const model = new Float32Array(engine.modelSize);
-  const extra = new Float32Array(engine.params.length - engine.modelSize);
+  const m = engine.modelSize;
+  grads.fill(0);
   let loss = 0;
   for (let a = 0; a < k; a++) {
-    const r = await engine.microStep(examples.slice(a * micro, (a + 1) * micro), t, seedFor(config.seed, step, a));
+    const r = await engine.microStep(examples.slice(a * micro, (a + 1) * micro), t, seedFor(config.seed, step, a), grads);
     loss += r.loss / k;
-    for (let i = 0; i < model.length; i++) model[i] += r.grads[i];
-    for (let i = 0; i < extra.length; i++) extra[i] += r.extraGrads[i];
+    for (let i = 0; i < r.extraGrads.length; i++) grads[m + i] += r.extraGrads[i];
   }
-  const summed = await t.allReduceSum(model);
-  const grads = new Float32Array(engine.params.length);
-  for (let i = 0; i < summed.length; i++) grads[i] = summed[i] * (1 / k);
-  for (let i = 0; i < extra.length; i++) grads[summed.length + i] = extra[i] * (1 / k);
+  if (t.world > 1) grads.set(await t.allReduceSum(grads.subarray(0, m)));
+  if (k > 1) for (let i = 0; i < grads.length; i++) grads[i] *= 1 / k;
   return { loss, grads };
 }
 
@@ -214,6 +211,7 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
 async function trainLoop(config: TrainConfig, engine: TrainEngine, t: Transport, data: { sources: Example[][]; sampler: BatchSampler }, opts: RunOptions, lead: boolean): Promise<RunSummary> {
   const { sources, sampler } = data;
   const params = engine.params;
+  const gradBuffer = new Float32Array(params.length);
   const opt = new AdamW(params.length, { betas: config.optimizer.betas as [number, number], eps: config.optimizer.eps, weightDecay: config.optimizer.weightDecay });
   const total = totalSteps(config, sampler);
   const schedule = { kind: config.optimizer.schedule, lr: config.optimizer.lr, warmupSteps: config.optimizer.warmupSteps, totalSteps: total };
@@ -260,7 +258,7 @@ async function trainLoop(config: TrainConfig, engine: TrainEngine, t: Transport,
       const t0 = Date.now();
       const ref = sampler.batchAt(step);
       const examples = ref.items.map((it) => sources[it.source][it.index]);
-      const r = await stepGradients(config, engine, examples, t, step);
+      const r = await stepGradients(config, engine, examples, t, step, gradBuffer);
       loss = r.loss;
       if (!Number.isFinite(loss)) throw new NonFiniteLossError(step + 1, loss, lastCkpt);
       const grads = r.grads;

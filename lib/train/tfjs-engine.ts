@@ -42,7 +42,7 @@ export class TfjsEngine implements TrainEngine {
     this.variables = all.map((v) => ({ name: v.name, shape: v.shape }));
   }
 
-  async microStep(examples: Example[], t: Transport, stepSeed: number): Promise<EngineShare> {
+  async microStep(examples: Example[], t: Transport, stepSeed: number, grads: Float32Array): Promise<EngineShare> {
     const perDevice = examples.length / t.world;
     const miniBatch = this.config.miniBatch ?? perDevice;
     let r: { loss: number; grads: tf.Tensor[]; extraGrads: tf.Tensor[] };
@@ -53,7 +53,13 @@ export class TfjsEngine implements TrainEngine {
       const { mlmShardStep } = require('./mlm-step') as typeof import('./mlm-step');
       r = await mlmShardStep(this.config.mlm, this.model, examples, t, { miniBatch, stepSeed });
     }
-    const share = { loss: r.loss, grads: flatten(r.grads), extraGrads: flatten(r.extraGrads) };
+    let o = 0;
+    for (const g of r.grads) {
+      const v = g.dataSync() as Float32Array;
+      for (let i = 0; i < v.length; i++) grads[o + i] += v[i];
+      o += v.length;
+    }
+    const share = { loss: r.loss, extraGrads: flatten(r.extraGrads) };
     [...r.grads, ...r.extraGrads].forEach((g) => g.dispose());
     return share;
   }

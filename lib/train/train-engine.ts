@@ -11,12 +11,9 @@ import type { TrainModel } from './model-factory';
 
 export type { Engine };
 
-/** A micro-batch's gradient share on this rank. */
+/** A micro-batch on this rank: its loss, and the extra parameters' gradient (a learnable log-temperature), already global. */
 export interface EngineShare {
   loss: number;
-  /** This rank's share of the model parameters' gradient (the sum over ranks is the full gradient). */
-  grads: Float32Array;
-  /** The extra parameters' gradient (a learnable log-temperature), already global. */
   extraGrads: Float32Array;
 }
 
@@ -32,7 +29,11 @@ export interface TrainEngine {
   /** Floats of the model's own parameters (the rest of `params` are extra parameters). */
   readonly modelSize: number;
   readonly variables: TrainVariable[];
-  microStep(examples: Example[], t: Transport, stepSeed: number): Promise<EngineShare>;
+  /**
+   * Adds this rank's share of a micro-batch's model gradient into `grads[0, modelSize)` (the sum over ranks
+   * is the full gradient); one buffer serves every step, so no gradient-sized array is made per step.
+   */
+  microStep(examples: Example[], t: Transport, stepSeed: number, grads: Float32Array): Promise<EngineShare>;
   /** To be called after `params` changed (an update, a checkpoint load). */
   paramsChanged(): void;
   /** The model holding the current parameters (to save or evaluate it). */

@@ -88,18 +88,18 @@ export class OrtEngine implements TrainEngine {
     };
   }
 
-  async microStep(examples: Example[], t: Transport, stepSeed: number): Promise<EngineShare> {
+  async microStep(examples: Example[], t: Transport, stepSeed: number, grads: Float32Array): Promise<EngineShare> {
     const perDevice = examples.length / t.world;
     const miniBatch = this.config.miniBatch ?? perDevice;
     if (this.config.phase === 'mlm') {
       const m = this.model as MaskedLmModel;
       const tok = m.tokenize((examples as MlmExample[]).map((e) => e.text));
-      const r = await ortMlmShare(this.trainer, tok, { maskId: m.text.maskId!, vocabSize: m.text.size, specialIds: m.specialIds, probability: this.config.mlm.probability, replaceAll: this.config.mlm.replaceAll }, t, { miniBatch, stepSeed });
-      return { loss: r.loss, grads: r.grads, extraGrads: new Float32Array(0) };
+      const r = await ortMlmShare(this.trainer, tok, { maskId: m.text.maskId!, vocabSize: m.text.size, specialIds: m.specialIds, probability: this.config.mlm.probability, replaceAll: this.config.mlm.replaceAll }, t, { miniBatch, stepSeed }, grads);
+      return { loss: r.loss, extraGrads: new Float32Array(0) };
     }
     const { task } = embeddingTask(this.config, examples);
-    const r = await ortEmbeddingShare(this.trainer, (x, role) => this.model.tokenize(x, role), task, this.objectiveOf(task), t, { miniBatch, stepSeed });
-    return { loss: r.loss, grads: r.grads, extraGrads: r.logTemperatureGrad === undefined ? new Float32Array(0) : Float32Array.of(r.logTemperatureGrad) };
+    const r = await ortEmbeddingShare(this.trainer, (x, role) => this.model.tokenize(x, role), task, this.objectiveOf(task), t, { miniBatch, stepSeed }, grads);
+    return { loss: r.loss, extraGrads: r.logTemperatureGrad === undefined ? new Float32Array(0) : Float32Array.of(r.logTemperatureGrad) };
   }
 
   paramsChanged(): void {

@@ -8,7 +8,7 @@
  *     ColBERT batch in blocks of queries × documents, so memory stays bounded), then back-propagate this
  *     rank's slice of them, mini-batch by mini-batch;
  *   - MLM: masking drawn once for the global micro-batch, each rank back-propagates its rows' share.
- * Gradients are added into one flat array (model parameters in variable order); the caller all-reduces.
+ * Gradients are added into the caller's flat array (model parameters in variable order); it all-reduces them.
  */
 import type { Transport } from '../devices/transport';
 import type { EmbeddingTask } from '../tasks';
@@ -48,8 +48,6 @@ function getColumns(x: Float32Array, cols: number, c0: number, width: number): F
 
 export interface OrtShare {
   loss: number;
-  /** This rank's share of the model gradient (sum over ranks = full gradient). */
-  grads: Float32Array;
   /** log τ's gradient when the temperature is learnable (already global). */
   logTemperatureGrad?: number;
 }
@@ -182,6 +180,8 @@ export async function ortEmbeddingShare(
   objective: ObjectiveOf,
   t: Transport,
   opts: { miniBatch: number; stepSeed: number; lossChunkFloats?: number },
+  /** This rank's share of the model gradient is added here (model parameters in variable order). */
+  grads: Float32Array,
 ): Promise<OrtShare> {
   const nq = task.queries.length;
   if (nq % t.world !== 0) throw new Error(`${nq} queries cannot be split over ${t.world} devices`);
@@ -194,14 +194,13 @@ export async function ortEmbeddingShare(
     { role: 'query', tokens: sliceRows(qTok, q0, q0 + per), offset: q0 },
     { role: 'document', tokens: sliceRows(dTok, d0, d0 + per * task.docsPerQuery), offset: d0 },
   ];
-  const grads = new Float32Array(tr.modelSize);
   const colbert = tr.spec.head.kind === 'colbert';
   const similarities = qTok.n * dTok.n * (colbert ? qTok.length * dTok.length : 1);
   if (t.world === 1 && opts.miniBatch >= qTok.n && opts.miniBatch >= dTok.n && similarities <= ONE_GRAPH_FLOATS) {
     // Everything in one mini-batch on one device: one graph, no replay (2/3 of GradCache's work). A batch
     // whose similarities would not fit takes the path below, whose loss works in bounded blocks.
     const r = await tr.step(objective.graph, { tokens: qTok, seed: chunkSeed(opts.stepSeed, 'query', 0) }, { tokens: dTok, seed: chunkSeed(opts.stepSeed, 'document', 0) }, objective.values(0, nq, nq), grads);
-    return { loss: r.loss, grads, logTemperatureGrad: r.logTemperatureGrad };
+    return { loss: r.loss, logTemperatureGrad: r.logTemperatureGrad };
   }
 
   // Pass 1: this rank's embeddings, gathered into the global batch's (rows in rank order).
@@ -226,7 +225,7 @@ export async function ortEmbeddingShare(
       await tr.backward({ tokens: rows, seed: chunkSeed(opts.stepSeed, g.role, g.offset + s) }, slice, colbert ? [rows.n, rows.length, dim] : [rows.n, dim], grads);
     }
   }
-  return { loss: r.loss, grads, logTemperatureGrad: r.logTemperatureGrad };
+  return { loss: r.loss, logTemperatureGrad: r.logTemperatureGrad };
 }
 
 export async function ortMlmShare(
@@ -235,13 +234,13 @@ export async function ortMlmShare(
   masking: { maskId: number; vocabSize: number; specialIds: number[]; probability: number; replaceAll: boolean },
   t: Transport,
   opts: { miniBatch: number; stepSeed: number },
+  grads: Float32Array,
 ): Promise<OrtShare> {
   const L = tok.length;
   const masked = maskTokens(tok.inputIds, tok.attentionMask, { ...masking, seed: seedFor(opts.stepSeed, 7) });
   const total = Math.max(1, masked.positions.length);
   const per = tok.n / t.world;
   const r0 = t.rank * per;
-  const grads = new Float32Array(tr.modelSize);
   let share = 0;
   for (const [s, e] of chunks(r0, r0 + per, opts.miniBatch)) {
     const pos: number[] = [];
@@ -252,5 +251,5 @@ export async function ortMlmShare(
     share += await tr.mlm({ tokens: rows, seed: seedFor(opts.stepSeed, 3, s) }, pos, targets, 1 / total, grads);
   }
   const loss = t.world === 1 ? share : (await t.allReduceSum(Float32Array.of(share)))[0];
-  return { loss, grads };
+  return { loss };
 }

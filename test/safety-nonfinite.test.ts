@@ -47,3 +47,12 @@ for (const value of [NaN, Infinity]) {
     }
   });
 }
+
+test('weights that overflow after an update (finite loss and gradient, a huge learning rate) are never written as a checkpoint', async () => {
+  const dir = tmpDir('nf-weights');
+  const cfg = tinyConfig(dir, { checkpointEvery: 1, optimizer: { lr: 1e39, warmupSteps: 0, clipNorm: 1.0, weightDecay: 0.01 } });
+  await assert.rejects(runReplica(cfg), (e: unknown) => e instanceof NonFiniteLossError && e.what === 'weights' && e.step === 1
+    && /non-finite weights after the update of step 1 .*stopped before writing its checkpoint \(no checkpoint written yet\)/.test(e.message));
+  const ckDir = path.join(cfg.output, 'checkpoints');
+  assert.ok(!fs.existsSync(ckDir) || fs.readdirSync(ckDir).every((c) => !c.startsWith('step-')), 'no checkpoint holds the overflowed weights');
+});

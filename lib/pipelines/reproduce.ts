@@ -49,6 +49,8 @@ export interface ReproduceOptions {
   engine?: string;
   /** A dry run measures one step of each kind of phase to estimate the training time (default true). */
   estimate?: boolean;
+  /** The backbone's architecture instead of the preset's (tiny, small or base; its vocabulary stays the preset's). */
+  backbone?: string;
 }
 
 export interface PresetData {
@@ -231,7 +233,10 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
   }
   const preset = o.seeds ? { ...named, seeds: o.seeds } : named;
   const facts = o.facts ?? PAPER_FACTS;
-  const scale = withFacts(preset.scale, facts);
+  if (o.backbone !== undefined && !['tiny', 'small', 'base'].includes(o.backbone)) throw new UserError(`backbone must be tiny, small or base, got "${o.backbone}"`);
+  if (o.backbone && preset.data === 'paper') throw new UserError('the paper preset trains ModernBERT-base itself; --backbone applies to the small presets');
+  const base = o.backbone ? { ...preset.scale, backbone: { ...preset.scale.backbone, preset: o.backbone } } : preset.scale;
+  const scale = withFacts(base, facts);
   const ablationChoice = o.ablations ?? preset.ablations;
   if (!['none', 'paper-rows', 'full'].includes(ablationChoice)) throw new UserError(`ablations must be none, paper-rows or full, got "${ablationChoice}"`);
   const ablations = ablationChoice === 'none' ? [] : ablationGrid(ablationChoice === 'full');
@@ -240,6 +245,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
   for (const n of factNotes(facts)) log(`  note: ${n}`);
   if (o.seeds) log(`  seeds: ${o.seeds.join(', ')} (the preset's: ${named.seeds.join(', ')})`);
   log(`  pipelines: ${preset.pipelines.map((p) => `(${p}) ${PIPELINES[p]}`).join('; ')}`);
+  if (o.backbone) log(`  backbone: ModernBERT preset ${o.backbone} (the preset's: ${preset.scale.backbone.preset})`);
 
   const resultsDir = path.resolve(o.resultsDir);
   // The results folder is ours to fill: new, empty, or one reproduce made (its marker). Anything else is a

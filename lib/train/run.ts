@@ -90,10 +90,18 @@ export interface RunSummary {
 
 /** A non-finite loss or gradient: the run stops before the optimizer update, so every checkpoint stays finite. */
 export class NonFiniteLossError extends UserError {
-  constructor(readonly step: number, value: number, lastCheckpoint: string | null, readonly what: 'loss' | 'gradient' = 'loss') {
-    const shown = what === 'loss' ? `(${value})` : `(norm ${value})`;
-    super(`non-finite ${what} ${shown} at step ${step}; stopped before the update${lastCheckpoint ? `, last good checkpoint: ${lastCheckpoint}` : ' (no checkpoint written yet)'}`);
+  constructor(readonly step: number, value: number, lastCheckpoint: string | null, readonly what: 'loss' | 'gradient' | 'weights' = 'loss') {
+    const last = lastCheckpoint ? `, last good checkpoint: ${lastCheckpoint}` : ' (no checkpoint written yet)';
+    if (what === 'weights') super(`non-finite weights after the update of step ${step} (a finite gradient times a huge learning rate); stopped before writing its checkpoint${last}`);
+    else super(`non-finite ${what} ${what === 'loss' ? `(${value})` : `(norm ${value})`} at step ${step}; stopped before the update${last}`);
   }
+}
+
+/** True when no element is NaN or ±Infinity (x·0 is NaN exactly for those). */
+function allFinite(x: Float32Array): boolean {
+  let probe = 0;
+  for (let i = 0; i < x.length; i++) probe += x[i] * 0;
+  return probe === 0;
 }
 
 /** Examples of every source, and the sampler over them. */
@@ -291,6 +299,8 @@ async function trainLoop(config: TrainConfig, engine: TrainEngine, t: Transport,
         await t.barrier();
       }
       if (done % config.checkpointEvery === 0 || done === total) {
+        // A checkpoint is a good one: weights that overflowed (huge learning rate) are never written as one.
+        if (!allFinite(params)) throw new NonFiniteLossError(done, NaN, lastCkpt, 'weights');
         if (lead) await saveCheckpoint(config.output, done, config, engine, opt);
         await t.barrier();
         lastCkpt = checkpointDir(config.output, done); // on every rank: any replica's stop names it

@@ -14,9 +14,10 @@ export function registerReproduce(program: Command): void {
     .option('--dry-run', 'validate and print the plan and what a run would write; write nothing, train nothing')
     .option('--seeds <list>', "comma-separated seeds instead of the preset's (e.g. 0,1,2: the report adds the spread over seeds)", nonNegativeIntList)
     .option('--unsupervised-temperature <which>', "paper (Table 1: 0.2) or script (PyLate's released script: 0.02)", oneOf('paper', 'script'), 'paper')
+    .option('--backbone <preset>', "the backbone's architecture instead of the preset's: tiny (2 layers, hidden 64), small (4 layers, hidden 256) or base (ModernBERT-base's); give it its own --results (result files are named by preset)", oneOf('tiny', 'small', 'base'))
     .option('--engine <name>', 'training engine: ort (ONNX Runtime, every core) or tfjs; default: CZ_ENGINE, else ort where onnxruntime-node loads', engineName)
     .option('--prompt-length <which>', 'tokens "+Length" adds: paper (7, as the text says) or tokenizer (4, what the ModernBERT tokenizer gives)', oneOf('paper', 'tokenizer'), 'paper')
-    .action(async (opts: { preset: string; results: string; dryRun?: boolean; seeds?: number[]; engine?: string; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength'] }) => {
+    .action(async (opts: { preset: string; results: string; dryRun?: boolean; seeds?: number[]; engine?: string; backbone?: string; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength'] }) => {
       await initBackend();
       const r = await reproduce({
         preset: opts.preset,
@@ -25,6 +26,7 @@ export function registerReproduce(program: Command): void {
         seeds: opts.seeds,
         facts: { unsupervisedTemperature: opts.unsupervisedTemperature, promptLength: opts.promptLength },
         engine: opts.engine,
+        backbone: opts.backbone,
       });
       if (r.report) process.stdout.write(r.report.markdown);
     });

@@ -113,7 +113,8 @@ Peak memory at batch 4,096 over batch 64, GradCache ${MINI}: ${ratios}.
 With GradCache the activations of only one mini-batch are alive at a time; what still grows with the batch is
 the embeddings themselves (batch × tokens × dim) and their gradients; the loss is computed in chunks of
 queries (tfjs: at most 2^20 query × document pairs at once, and lib/scores' MaxSim in blocks of a fixed element
-budget; ort: chunks whose token-by-token similarities stay within 4M floats). Plain back-propagation keeps every layer's activations of the whole batch until the backward pass.
+budget; ort: blocks whose token-by-token similarities stay within 1M floats).
+Plain back-propagation keeps every layer's activations of the whole batch until the backward pass.
 Step times are indicative only (1-minute load average when the benchmark started: ${LOAD.toFixed(1)} on ${os.cpus().length} cores).
 `;
   writeFileAtomic(path.join(ROOT, 'results', 'benchmarks', 'gradcache-memory.md'), md);

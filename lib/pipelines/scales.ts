@@ -5,7 +5,7 @@
  *
  *   smoke  a few minutes: the synthetic world (lib/data/synthetic.ts), a tiny model — CI and quick checks
  *   demo   the default: WordNet-derived data, a small model, one seed
- *   study  the small-scale grid (ablations) over several seeds: hours, resumable
+ *   study  the small-scale grid (ablations) over several seeds: resumable; its dry run measures the cost first
  *   paper  Table 1's settings on the real data: validated and printed as a plan here (dry run)
  *
  * Two facts where the paper's text and its released script differ are options, recorded in every result:

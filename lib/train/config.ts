@@ -53,7 +53,7 @@ export const TrainConfigSchema = z.strictObject({
   }),
   /** Global batch (all devices, one optimizer step before accumulation). */
   batchSize: z.number().int().positive(),
-  /** Rows encoded at once by GradCache (per device). Defaults to the per-device batch (no caching). */
+  /** Rows encoded at once by GradCache (per device). Unset: every row of the device's share at once (no caching). */
   miniBatch: z.number().int().positive().optional(),
   /** Optimizer step every this many batches (gradients averaged). The paper's KD phase uses 2. */
   accumulationSteps: z.number().int().positive().default(1),
@@ -105,6 +105,15 @@ export const TrainConfigSchema = z.strictObject({
 });
 
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+
+/**
+ * GradCache's mini-batch in texts. Unset means no caching: the queries and all their documents (hard
+ * negatives, KD candidates) in one pass, which on one device is one graph; the per-device batch would
+ * split the documents of a batch with negatives into chunks and cache them for nothing.
+ */
+export function miniBatchOf(config: TrainConfig): number {
+  return config.miniBatch ?? Number.MAX_SAFE_INTEGER;
+}
 
 /** Validates a parsed config; `where` names the file in error messages. Relative paths stay relative. */
 export function parseTrainConfig(raw: unknown, where = 'config'): TrainConfig {

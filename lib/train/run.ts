@@ -29,7 +29,7 @@ import { UserError } from '../util/errors';
 import { progressBar } from '../util/progress';
 import { writeDirAtomic } from '../util/atomic';
 import { writeMarker } from '../util/output';
-import type { TrainConfig } from './config';
+import { miniBatchOf, type TrainConfig } from './config';
 import { readTrainingFile, textsOf } from '../data/training';
 import { LocalTransport, sumInOrder, type Transport } from './devices/transport';
 import type { TrainModel } from './model-factory';
@@ -187,7 +187,7 @@ async function plainGradient(config: TrainConfig, t: Transport): Promise<ProbeRe
         { role: 'query', tokens: engine.model.tokenize(task.queries, 'query') },
         { role: 'document', tokens: engine.model.tokenize(task.documents, 'document') },
       ];
-      const r = plainStep(engine.model, inputs, objective, engine.extra, { miniBatch: config.miniBatch ?? micro, stepSeed: seedFor(config.seed, 0, a) });
+      const r = plainStep(engine.model, inputs, objective, engine.extra, { miniBatch: miniBatchOf(config), stepSeed: seedFor(config.seed, 0, a) });
       loss += r.loss / k;
       const all = [...r.grads, ...r.extraGrads];
       const flat = new Float32Array(all.reduce((n, g) => n + g.size, 0));

@@ -4,7 +4,7 @@
  * (contrastive and distillation) or mlm-step.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { TrainConfig } from './config';
+import { miniBatchOf, type TrainConfig } from './config';
 import type { Transport } from './devices/transport';
 import type { TrainModel } from './model-factory';
 import type { Example } from '../data/training';
@@ -43,8 +43,7 @@ export class TfjsEngine implements TrainEngine {
   }
 
   async microStep(examples: Example[], t: Transport, stepSeed: number, grads: Float32Array): Promise<EngineShare> {
-    const perDevice = examples.length / t.world;
-    const miniBatch = this.config.miniBatch ?? perDevice;
+    const miniBatch = miniBatchOf(this.config);
     let r: { loss: number; grads: tf.Tensor[]; extraGrads: tf.Tensor[] };
     if (this.config.phase !== 'mlm') {
       const { task, objective } = embeddingTask(this.config, examples);

@@ -12,7 +12,7 @@ import { layoutShape } from '../../models/onnx/modernbert-onnx';
 import { parameterSpecs } from '../../models/modernbert';
 import { defaultProvider } from '../../backend/ort';
 import { threadCount } from '../../util/limits';
-import type { TrainConfig } from '../config';
+import { miniBatchOf, type TrainConfig } from '../config';
 import type { Transport } from '../devices/transport';
 import type { TrainModel } from '../model-factory';
 import type { Example, MlmExample } from '../../data/training';
@@ -89,8 +89,7 @@ export class OrtEngine implements TrainEngine {
   }
 
   async microStep(examples: Example[], t: Transport, stepSeed: number, grads: Float32Array): Promise<EngineShare> {
-    const perDevice = examples.length / t.world;
-    const miniBatch = this.config.miniBatch ?? perDevice;
+    const miniBatch = miniBatchOf(this.config);
     if (this.config.phase === 'mlm') {
       const m = this.model as MaskedLmModel;
       const tok = m.tokenize((examples as MlmExample[]).map((e) => e.text));

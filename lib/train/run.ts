@@ -91,9 +91,14 @@ export interface RunSummary {
 /** A non-finite loss or gradient: the run stops before the optimizer update, so every checkpoint stays finite. */
 export class NonFiniteLossError extends UserError {
   constructor(readonly step: number, value: number, lastCheckpoint: string | null, readonly what: 'loss' | 'gradient' | 'weights' = 'loss') {
+    super(NonFiniteLossError.describe(step, value, lastCheckpoint, what));
+  }
+
+  // One root-level super() call: tslab's TypeScript 5.0 rejects a conditional one in a class with parameter properties.
+  private static describe(step: number, value: number, lastCheckpoint: string | null, what: 'loss' | 'gradient' | 'weights'): string {
     const last = lastCheckpoint ? `, last good checkpoint: ${lastCheckpoint}` : ' (no checkpoint written yet)';
-    if (what === 'weights') super(`non-finite weights after the update of step ${step} (a finite gradient times a huge learning rate); stopped before writing its checkpoint${last}`);
-    else super(`non-finite ${what} ${what === 'loss' ? `(${value})` : `(norm ${value})`} at step ${step}; stopped before the update${last}`);
+    if (what === 'weights') return `non-finite weights after the update of step ${step} (a finite gradient times a huge learning rate); stopped before writing its checkpoint${last}`;
+    return `non-finite ${what} ${what === 'loss' ? `(${value})` : `(norm ${value})`} at step ${step}; stopped before the update${last}`;
   }
 }
 

@@ -261,6 +261,33 @@ test('ort GradCache: the loss in query chunks (InfoNCE against all documents, KD
   }
 });
 
+test('ort: miniBatch unset is one graph even with hard negatives or KD candidates (no replay); a miniBatch replays', async () => {
+  const { createEngine } = await import('../lib/train/engine');
+  const { LocalTransport } = await import('../lib/train/devices/transport');
+  const { loadData } = await import('../lib/train/run');
+  for (const name of ['supervised-colbert', 'distillation-colbert']) {
+    for (const miniBatch of [undefined, 4]) {
+      const dir = tmpDir(`ort-one-graph-${name}`);
+      const cfg = example(name, dir, { miniBatch, accumulationSteps: 1 });
+      const t = new LocalTransport();
+      const engine = (await createEngine(cfg, t, 'ort')) as OrtEngine;
+      const calls = { step: 0, backward: 0 };
+      const tr = engine.trainer as unknown as Record<'step' | 'backward', (...a: unknown[]) => Promise<unknown>>;
+      for (const k of ['step', 'backward'] as const) {
+        const f = tr[k].bind(tr);
+        tr[k] = (...a: unknown[]) => ((calls[k] += 1), f(...a));
+      }
+      const { sources, sampler } = loadData(cfg);
+      const examples = sampler.batchAt(0).items.map((it) => sources[it.source][it.index]);
+      const r = await engine.microStep(examples, t, 1, new Float32Array(engine.params.length));
+      assert.ok(Number.isFinite(r.loss));
+      if (miniBatch === undefined) assert.deepEqual(calls, { step: 1, backward: 0 }, `${name}: one graph, no replay`);
+      else assert.ok(calls.step === 0 && calls.backward > 1, `${name}, miniBatch 4: GradCache replays (${JSON.stringify(calls)})`);
+      await engine.dispose();
+    }
+  }
+});
+
 test('ort: a step is deterministic on 2 threads (bit for bit), the same on 1 and 2 threads', async () => {
   const { probeGradient } = await import('../lib/train/run');
   for (const name of ['unsupervised-colbert', 'mlm']) {

@@ -1,67 +1,184 @@
 /**
- * The paper's settings, as presets the pipelines (and notebooks) apply to a tokenizer config: ColBERT-Zero's
- * prompts, its base query/document lengths per phase, and the "+Length" switch of Tables 3–5.
- * Tokenization itself (lib/tokenize) knows nothing of the paper; it takes whatever prompts and lengths
- * these give it.
+ * Presets of the main job (`colbert-zero reproduce --preset NAME`): how big a model, how many steps, which
+ * data, which seeds and which parts of the grid. Every preset runs the same pipelines (lib/pipelines/
+ * pipelines.ts); only the scale changes.
+ *
+ *   smoke  a few minutes: the synthetic world (lib/data/synthetic.ts), a tiny model — CI and quick checks
+ *   demo   the default: WordNet-derived data, a small model, one seed
+ *   study  the small-scale grid (ablations) over several seeds: resumable; its dry run measures the cost first
+ *   paper  Table 1's settings on the real data: validated and printed as a plan here (dry run)
+ *
+ * Two facts where the paper's text and its released script differ are options, recorded in every result:
+ * the unsupervised temperature (Table 1: 0.2; PyLate's ColBERT-Zero script: 0.02) and the "+Length"
+ * amount (the text: both prompts are 7 tokens, +7; the ModernBERT tokenizer gives 4 tokens for
+ * "search_query: " and for "search_document: "). The defaults follow the paper's text.
  */
-import type { ColbertTokenizerConfig } from '../tokenize/colbert-config';
-import type { TextTokenizer } from '../tokenize/text-tokenizer';
-import { pyStrip } from '../tokenize/pystr';
+import { UserError } from '../util/errors';
+import { trainingSettings } from '../report/paper';
+import type { PhaseHyper } from './phase';
+import { PROMPT_EXTRA_LENGTH } from './presets';
+import type { Objective } from './phase';
+import type { PipelineName, PlanScale } from './pipelines';
 
-/** ColBERT-Zero's prompts (from Nomic's pre-training). Its scripts add 7 to both lengths when they are used (PROMPT_EXTRA_LENGTH). */
-export const COLBERT_ZERO_PROMPTS: Readonly<Record<string, string>> = Object.freeze({
-  query: 'search_query: ',
-  document: 'search_document: ',
-});
+export type PresetName = 'smoke' | 'demo' | 'study' | 'paper';
+export type DataSource = 'synthetic' | 'wordnet' | 'paper';
+
+export interface Preset {
+  name: PresetName;
+  description: string;
+  data: DataSource;
+  scale: PlanScale;
+  seeds: number[];
+  pipelines: PipelineName[];
+  /** Run (c)'s ablation grid: none, the paper's rows, or every combination. */
+  ablations: 'none' | 'paper-rows' | 'full';
+  /** Trains nothing: validates and prints the plan (for where the data and accelerators are). */
+  dryRun: boolean;
+  /** Evaluate each phase on the validation set when it ends (its eval.jsonl). */
+  validateEachPhase: boolean;
+}
+
+/** The options where the paper's text and its released script differ. */
+export interface FactChoices {
+  /** Unsupervised contrastive temperature: Table 1 (0.2) or PyLate's script (0.02). */
+  unsupervisedTemperature: 'paper' | 'script';
+  /** The "+Length" amount: the paper's 7, or the prompts' measured 4 tokens (ModernBERT tokenizer). */
+  promptLength: 'paper' | 'tokenizer';
+}
+
+export const PAPER_FACTS: FactChoices = { unsupervisedTemperature: 'paper', promptLength: 'paper' };
+export const TEMPERATURES = { paper: 0.2, script: 0.02 } as const;
+export const PROMPT_LENGTHS = { paper: PROMPT_EXTRA_LENGTH, tokenizer: 4 } as const;
+
+function hyper(h: Record<Objective, Omit<PhaseHyper, 'queryLength' | 'documentLength'> & Partial<PhaseHyper>>, q: number, d: number): Record<Objective, PhaseHyper> {
+  const out = {} as Record<Objective, PhaseHyper>;
+  for (const [k, v] of Object.entries(h) as Array<[Objective, Partial<PhaseHyper>]>) out[k] = { ...v, queryLength: v.queryLength ?? q, documentLength: v.documentLength ?? d } as PhaseHyper;
+  return out;
+}
+
+export const PRESETS: Record<PresetName, Preset> = {
+  smoke: {
+    name: 'smoke',
+    description: 'a few minutes on 2 cores: the synthetic world, a tiny ModernBERT (2 layers, hidden 64), 20 steps per phase, one seed',
+    data: 'synthetic',
+    scale: {
+      backbone: { preset: 'tiny', vocabSize: 4096 },
+      dim: 32,
+      hyper: hyper(
+        {
+          mlm: { batchSize: 32, miniBatch: 16, steps: 20, lr: 1e-3, warmupSteps: 2 },
+          unsupervised: { batchSize: 64, miniBatch: 32, steps: 20, lr: 3e-4, warmupSteps: 2, temperature: TEMPERATURES.paper },
+          supervised: { batchSize: 16, miniBatch: 16, steps: 20, lr: 2e-4, warmupSteps: 2, temperature: 0.05, negatives: 3 },
+          distillation: { batchSize: 16, steps: 20, lr: 3e-4, warmupSteps: 2, candidates: 8, accumulationSteps: 2 },
+        },
+        16,
+        32,
+      ),
+    },
+    seeds: [0],
+    pipelines: ['a', 'b', 'c'],
+    ablations: 'none',
+    dryRun: false,
+    validateEachPhase: true,
+  },
+  demo: {
+    name: 'demo',
+    description: 'the default main job: WordNet-derived data (offline), a small ModernBERT, one seed',
+    data: 'wordnet',
+    scale: {
+      backbone: { preset: 'tiny', vocabSize: 8192 },
+      dim: 64,
+      hyper: hyper(
+        {
+          mlm: { batchSize: 32, steps: 100, lr: 1e-3, warmupSteps: 10 },
+          unsupervised: { batchSize: 64, steps: 100, lr: 5e-4, warmupSteps: 10, temperature: TEMPERATURES.paper },
+          supervised: { batchSize: 16, steps: 100, lr: 3e-4, warmupSteps: 10, temperature: 0.05, negatives: 3 },
+          distillation: { batchSize: 16, steps: 100, lr: 3e-4, warmupSteps: 10, candidates: 8, accumulationSteps: 2 },
+        },
+        32,
+        64,
+      ),
+    },
+    seeds: [0],
+    pipelines: ['a', 'b', 'c'],
+    ablations: 'none',
+    dryRun: false,
+    validateEachPhase: false,
+  },
+  study: {
+    name: 'study',
+    description: 'the small-scale grid: demo-sized models, the paper\'s ablation rows, 3 seeds (hours; resumable, nothing trained twice)',
+    data: 'wordnet',
+    scale: undefined as unknown as PlanScale, // filled below from demo
+    seeds: [0, 1, 2],
+    pipelines: ['a', 'b', 'c'],
+    ablations: 'paper-rows',
+    dryRun: false,
+    validateEachPhase: false,
+  },
+  paper: {
+    name: 'paper',
+    description: "Table 1's settings on the real data (ModernBERT-base; the Nomic mixtures, ms-marco-en-bge-gemma, BEIR): printed as a plan with the data it needs and GPU-hours per phase",
+    data: 'paper',
+    scale: undefined as unknown as PlanScale, // from Table 1, below
+    seeds: [0],
+    pipelines: ['a', 'b', 'c'],
+    ablations: 'paper-rows',
+    dryRun: true,
+    validateEachPhase: false,
+  },
+};
+PRESETS.study.scale = PRESETS.demo.scale;
+PRESETS.paper.scale = paperScale();
 
 /**
- * ColBERT-Zero's "+Length" setting: its training scripts add this to query_length and document_length
- * (32 → 39, 512 → 519) to make room for the prompts. (With the ModernBERT tokenizer each prompt itself
- * is 4 tokens: `search`, `_`, `query`, `:`.)
+ * Table 1 as a scale (results/paper/table-1.json through lib/report/paper.ts): batch sizes (KD: 64 × 2
+ * accumulation), temperatures, lengths (Table 1's include the 7 prompt tokens: the base lengths here are
+ * 7 less, "+Length" adds them back), and the geometric middle of each learning-rate sweep range. One epoch
+ * of each dataset is a step count only the data knows; the plan shows 1 step per phase.
  */
-export const PROMPT_EXTRA_LENGTH = 7;
-
-export type ColbertZeroPhase = 'unsupervised' | 'supervised' | 'distillation';
-
-/** Base lengths of ColBERT-Zero's training scripts (before the +7 of the "+Length" setting). */
-export const COLBERT_ZERO_LENGTHS: Readonly<Record<ColbertZeroPhase, { query_length: number; document_length: number }>> = Object.freeze({
-  unsupervised: { query_length: 32, document_length: 180 },
-  supervised: { query_length: 32, document_length: 512 },
-  distillation: { query_length: 32, document_length: 512 },
-});
-
-/**
- * The config overrides of a ColBERT-Zero training phase with the paper's two switches (Tables 1, 4):
- * `prompts` stores the search_query/search_document prompts (else none), `extraLength` adds
- * PROMPT_EXTRA_LENGTH to both lengths. Both on gives the paper's main setting (39 / 187 or 519).
- */
-export function colbertZeroOverrides(phase: ColbertZeroPhase, opts: { prompts: boolean; extraLength: boolean }): Pick<ColbertTokenizerConfig, 'query_length' | 'document_length' | 'prompts'> {
-  const base = COLBERT_ZERO_LENGTHS[phase];
-  const extra = opts.extraLength ? PROMPT_EXTRA_LENGTH : 0;
+export function paperScale(): PlanScale {
+  const t = new Map(trainingSettings().map((s) => [s.phase, s]));
+  const get = (p: 'unsupervised' | 'supervised' | 'kd') => t.get(p)!;
+  const lr = (p: 'unsupervised' | 'supervised' | 'kd') => Math.sqrt(get(p).lrRange[0] * get(p).lrRange[1]);
+  const base = (p: 'unsupervised' | 'supervised' | 'kd') => ({ queryLength: get(p).queryLength - PROMPT_EXTRA_LENGTH, documentLength: get(p).documentLength - PROMPT_EXTRA_LENGTH });
+  const kd = get('kd');
   return {
-    query_length: base.query_length + extra,
-    document_length: base.document_length + extra,
-    prompts: opts.prompts ? { ...COLBERT_ZERO_PROMPTS } : { query: '', document: '' },
+    backbone: { preset: 'base' },
+    dim: 128,
+    hyper: {
+      // ModernBERT-base's own MLM pre-training is not redone: the paper starts from the released model.
+      mlm: { batchSize: 4096, steps: 1, lr: 8e-4, queryLength: 32, documentLength: 1024 },
+      unsupervised: { batchSize: get('unsupervised').batchSize, miniBatch: 256, steps: 1, lr: lr('unsupervised'), temperature: get('unsupervised').temperature!, ...base('unsupervised') },
+      supervised: { batchSize: get('supervised').batchSize, miniBatch: 64, steps: 1, lr: lr('supervised'), temperature: get('supervised').temperature!, negatives: 7, ...base('supervised') },
+      distillation: { batchSize: kd.batchSize / kd.gradientAccumulation, accumulationSteps: kd.gradientAccumulation, steps: 1, lr: lr('kd'), candidates: 32, ...base('kd') },
+    },
   };
 }
 
-/** One prompt as a tokenizer splits it. */
-export interface PromptTokens {
-  role: string;
-  prompt: string;
-  /** The prompt's tokens (tokenizer spelling, e.g. `search`, `_`, `query`, `:`) and ids, special tokens excluded. */
-  tokens: string[];
-  ids: number[];
+/** Table 1's GPU-hours of a phase's objective (MLM: none, the paper starts from ModernBERT-base). */
+export function paperGpuHours(objective: Objective): { hours: number; gpus: number; gpu: string } | null {
+  const name = objective === 'distillation' ? 'kd' : objective;
+  if (name === 'mlm') return null;
+  const s = trainingSettings().find((x) => x.phase === name)!;
+  return { hours: s.gpuHours, gpus: s.gpus, gpu: s.gpu };
 }
 
-/**
- * How many tokens each prompt really takes with `tokenizer` (the prompt alone, stripped as
- * sentence-transformers strips the text it is prepended to, no special tokens): with ModernBERT's tokenizer
- * `search_query: ` and `search_document: ` are 4 tokens each, where the paper's "+Length" adds 7.
- */
-export function promptTokens(tokenizer: TextTokenizer, prompts: Readonly<Record<string, string>> = COLBERT_ZERO_PROMPTS): PromptTokens[] {
-  return Object.entries(prompts).map(([role, prompt]) => {
-    const ids = tokenizer.encodeText(pyStrip(prompt));
-    return { role, prompt, tokens: ids.map((id) => tokenizer.idToToken(id) ?? `<${id}>`), ids };
-  });
+export function presetNamed(name: string): Preset {
+  if (!(name in PRESETS)) throw new UserError(`unknown preset "${name}" (${Object.keys(PRESETS).join(', ')})`);
+  return PRESETS[name as PresetName];
+}
+
+/** The scale with the fact choices applied (unsupervised temperature, "+Length" amount). */
+export function withFacts(scale: PlanScale, facts: FactChoices): PlanScale {
+  const unsup = { ...scale.hyper.unsupervised, temperature: TEMPERATURES[facts.unsupervisedTemperature] };
+  return { ...scale, hyper: { ...scale.hyper, unsupervised: unsup }, lengthExtra: PROMPT_LENGTHS[facts.promptLength] };
+}
+
+/** The lines every result of a run records about those choices. */
+export function factNotes(facts: FactChoices): string[] {
+  return [
+    `unsupervised temperature ${TEMPERATURES[facts.unsupervisedTemperature]} (${facts.unsupervisedTemperature === 'paper' ? "Table 1's value; PyLate's released ColBERT-Zero script uses 0.02" : "PyLate's released ColBERT-Zero script; Table 1 says 0.2"})`,
+    `"+Length" adds ${PROMPT_LENGTHS[facts.promptLength]} tokens (${facts.promptLength === 'paper' ? 'the paper says both prompts are 7 tokens; the ModernBERT tokenizer gives 4 for "search_query: " and "search_document: "' : 'the prompts\' length with the ModernBERT tokenizer; the paper says 7'})`,
+  ];
 }

@@ -83,14 +83,14 @@ export { sweepRuns } from './train/sweep';
 export type { RunSummary, LogRecord, EvalRecord } from './train/run';
 
 // ── The paper's settings: ColBERT-Zero's prompts and lengths ──
-export { COLBERT_ZERO_PROMPTS, PROMPT_EXTRA_LENGTH, COLBERT_ZERO_LENGTHS, colbertZeroOverrides, promptTokens } from './pipelines/presets';
+export { COLBERT_ZERO_PROMPTS, PROMPT_EXTRA_LENGTH, COLBERT_ZERO_LENGTHS, colbertZeroOverrides, promptTokens } from './paper/prompts';
 
 // ── Pipelines: the paper's phases, pipelines (a) (b) (c), ablations and the main job; a pipeline as PyLate / torchrun scripts ──
 export { reproduce, formatPlan, presetTestSets, type ReproduceSummary } from './pipelines/reproduce';
-export { buildPlan, ablationGrid, phaseUse, PIPELINES, MAIN_SETTING, type Plan, type Ablation, type PhaseUse } from './pipelines/pipelines';
-export { runPlan } from './pipelines/runner';
+export { buildPlan, ablationGrid, phaseUse, PIPELINES, MAIN_SETTING, type Plan, type Ablation, type PhaseUse } from './pipelines/plan';
+export { runPlan } from './pipelines/plan-runner';
 export { finalModels, modelDirOf, phaseModels, findPhaseModel, type FinalModel, type PhaseModel } from './pipelines/phase-models';
-export { PRESETS, presetNamed, type Preset } from './pipelines/scales';
+export { PRESETS, presetNamed, type Preset } from './pipelines/presets';
 export { phaseTrainConfig, phaseKey, type PhaseSpec } from './pipelines/phase';
 export { exportPylate, type ExportOptions } from './pipelines/export-pylate';
 
@@ -101,14 +101,17 @@ export { groupSettings, mainTable, ablationTable, ablationSummary, seedTable, de
 export { evaluateClaims, PAPER_CLAIMS, type Claim } from './report/claims';
 export { buildReport, buildReportFigures } from './report/report';
 export { pipelineRunCosts, trainedModelDir, type PipelineRunCost } from './report/phases';
-export { pipelinesBesidePaper, pipelinesFigure, costFigure, runCostPoints, paperCostPoints, checkpointBesidePaper, checkpointFigure } from './report/compare';
+export { pipelinesBesidePaper, pipelinesFigure, runCostPoints, checkpointBesidePaper, checkpointFigure } from './report/compare';
 export { mainTableFigure, ablationDeltaFigure } from './report/report-figures';
 
 // ── Figures and notebook display: plotly figures, static PNG and HTML tables in notebooks, HTML/PNG files ──
-export { barChart, lineChart, histogramChart, heatmap, figureProblems, type Figure } from './report/figures';
-export { show, showTable, showMarkdown, aq, type Row } from './report/display';
-export { writeFigures, renderPngs, figureHtml, findChromium, closeRenderer } from './report/render';
+export { barChart, lineChart, histogramChart, heatmap, figureProblems, type Figure } from './figures/figures';
+export { show, showTable, showMarkdown, aq, type Row } from './figures/display';
+export { writeFigures, renderPngs, figureHtml, findChromium, closeRenderer } from './figures/render';
 
 // ── The paper's tables: Tables 1–5 as transcribed under results/paper/, their checks and figures ──
-export { printedRows, table2Figure, table4DeltaFigure, table5Figure, paperCostFigure } from './report/paper-figures';
-export { paperTable, trainingSettings, ablationRows, deltaRows, promptAlignment, beirRows, pipelineCosts, averageChecks, table5Checks, sameModelMismatches, claims as paperClaims, evaluateClaim as evaluatePaperClaim, type BeirRow } from './report/paper';
+export { printedRows, table2Figure, table4DeltaFigure, table5Figure, paperCostFigure, costFigure, paperCostPoints } from './paper/figures';
+export { paperTable, beirRows, ablationRows, deltaRows, type BeirRow } from './paper/tables';
+export { trainingSettings, pipelineCosts } from './paper/training';
+export { promptAlignment, averageChecks, table5Checks, sameModelMismatches } from './paper/checks';
+export { paperClaims, evaluatePaperClaim } from './paper/claims';

@@ -9,10 +9,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from './helpers/shared';
-import { figureProblems, barChart, heatmap, lineChart, histogramChart, type Figure } from '../lib/report/figures';
-import { table2Figure, table4DeltaFigure, table5Figure, paperCostFigure } from '../lib/report/paper-figures';
-import { closeRenderer, findChromium, inspectPage, writeFigures } from '../lib/report/render';
-import { htmlTable } from '../lib/report/display';
+import { figureProblems, barChart, heatmap, lineChart, histogramChart, type Figure } from '../lib/figures/figures';
+import { table2Figure, table4DeltaFigure, table5Figure, paperCostFigure } from '../lib/paper/figures';
+import { closeRenderer, findChromium, inspectPage, writeFigures } from '../lib/figures/render';
+import { htmlTable } from '../lib/figures/display';
 import { errorOutputs, pngOutputs } from '../notebooks/tools/run';
 
 const NOTEBOOKS = path.join(PROJECT_ROOT, 'notebooks');

@@ -11,23 +11,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../lib/util/errors';
 import { sharedPaperDir } from './helpers/shared';
-import {
-  PAPER_DIR,
-  BEIR_IDS,
-  ablationRows,
-  averageChecks,
-  beirRows,
-  claims,
-  clearPaperCache,
-  deltaRows,
-  evaluateClaim,
-  pipelineCosts,
-  promptAlignment,
-  paperTable,
-  sameModelMismatches,
-  table5Checks,
-  trainingSettings,
-} from '../lib/report/paper';
+import { PAPER_DIR, BEIR_IDS, ablationRows, beirRows, clearPaperCache, deltaRows, paperTable } from '../lib/paper/tables';
+import { pipelineCosts, trainingSettings } from '../lib/paper/training';
+import { averageChecks, promptAlignment, sameModelMismatches, table5Checks } from '../lib/paper/checks';
+import { evaluatePaperClaim, paperClaims } from '../lib/paper/claims';
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-paper-'));
 process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
@@ -107,12 +94,12 @@ test('pipelines (a) (b) (c): Table 2 averages against Table 1 GPU-hours, cost ri
 });
 
 test('claims.json holds what the tables recompute, and the verdicts', (t) => {
-  const all = claims();
+  const all = paperClaims();
   for (const id of ['zero-beats-gte-moderncolbert', 'zero-beats-gte-modernbert', 'kd-only-gap', 'supervised-kd-99-4-percent', 'supervised-kd-tenth-of-cost', 'prompt-gap']) {
     assert.ok(all.some((c) => c.id === id), `claim ${id} is in claims.json`);
   }
   for (const c of all) {
-    const fresh = evaluateClaim(c);
+    const fresh = evaluatePaperClaim(c);
     t.diagnostic(`${fresh.verdict.padEnd(17)} ${c.id}: ${fresh.checks.map((k) => `${k.recomputed}${k.pass ? ' pass' : ' FAIL'}`).join(', ')}`);
     assert.equal(c.verdict, fresh.verdict, `${c.id}: committed verdict`);
     c.checks.forEach((k, i) => {
@@ -226,8 +213,8 @@ test('a mistyped Table 5 delta fails the Table 4 check and changes a claim verdi
   try {
     const bad = table5Checks(dir).filter((c) => !c.ok);
     assert.deepEqual(bad.map((c) => `${c.row} ${c.column}`), ['kd-from-dense-supervised-with-prompts/distilled length']);
-    const c = claims(dir).find((x) => x.id === 'length-kd-only-largest')!;
-    assert.equal(evaluateClaim(c, dir).verdict, 'contradicted');
+    const c = paperClaims(dir).find((x) => x.id === 'length-kd-only-largest')!;
+    assert.equal(evaluatePaperClaim(c, dir).verdict, 'contradicted');
   } finally {
     clearPaperCache();
   }
@@ -242,7 +229,7 @@ test('bad transcriptions are one-line errors naming the file and the row or key'
   }
   const dir2 = corruptedCopy('claims.json', (s) => s.replace('"op": ">"', '"op": "!"'));
   try {
-    assert.throws(() => claims(dir2), (e: unknown) => e instanceof UserError && /claims\.json: claims\.0\.checks\.0\.test/.test((e as Error).message));
+    assert.throws(() => paperClaims(dir2), (e: unknown) => e instanceof UserError && /claims\.json: claims\.0\.checks\.0\.test/.test((e as Error).message));
   } finally {
     clearPaperCache();
   }

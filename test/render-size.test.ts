@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { barChart, closeRenderer, findChromium, renderPngs } from '../lib/index';
-import { FIGURE_SIZE, pngSize } from '../lib/report/render';
+import { FIGURE_SIZE, pngSize } from '../lib/figures/render';
 
 const fig = () => barChart({ title: 't', x: 'x', y: 'y', categories: ['a', 'b'], series: [{ name: 's', values: [1, 2] }] });
 

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { runCli } from './helpers/cli';
 import { writeResult } from '../lib/report/results';
 import { makeResult, mainSet, better } from './helpers/report';
-import { findChromium } from '../lib/report/render';
+import { findChromium } from '../lib/figures/render';
 
 function resultsDir(): { root: string; runs: string } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-report-cli-'));

@@ -11,11 +11,12 @@ import * as path from 'node:path';
 import { writeResult } from '../lib/report/results';
 import { groupSettings, mainTable, ablationTable } from '../lib/report/tables';
 import { phaseChain, pipelineRunCosts, readPhaseRecords, trainedModelDir } from '../lib/report/phases';
-import { checkpointBesidePaper, checkpointFigure, costFigure, paperCostPoints, pipelinesBesidePaper, pipelinesFigure, runCostPoints } from '../lib/report/compare';
+import { checkpointBesidePaper, checkpointFigure, pipelinesBesidePaper, pipelinesFigure, runCostPoints } from '../lib/report/compare';
+import { costFigure, paperCostPoints } from '../lib/paper/figures';
 import { ablationDeltaFigure, mainTableFigure } from '../lib/report/report-figures';
-import { figureProblems } from '../lib/report/figures';
-import { buildPlan, phaseUse } from '../lib/pipelines/pipelines';
-import { presetNamed } from '../lib/pipelines/scales';
+import { figureProblems } from '../lib/figures/figures';
+import { buildPlan, phaseUse } from '../lib/pipelines/plan';
+import { presetNamed } from '../lib/pipelines/presets';
 import { presetTestSets } from '../lib/pipelines/reproduce';
 import { makeResult, mainSet, better, worse } from './helpers/report';
 

@@ -13,7 +13,7 @@ import { preload, runCli } from './helpers/cli';
 import { tmpDir } from './train-helpers/fixtures';
 import { readResults } from '../lib/report/results';
 import { pipelineRunCosts, trainedModelDir } from '../lib/report/phases';
-import { findChromium } from '../lib/report/render';
+import { findChromium } from '../lib/figures/render';
 
 /** sha256 of every file under `dir`, by relative path. */
 function fileHashes(dir: string): Map<string, string> {

@@ -17,10 +17,10 @@ import { PROJECT_ROOT, sharedPath, skipWithoutShared } from './helpers/shared';
 import { makeResult } from './helpers/report';
 import { writeResult } from '../lib/report/results';
 import { localBeirSets } from '../lib/data/local';
-import { buildPlan, type PlanData } from '../lib/pipelines/pipelines';
-import { PRESETS } from '../lib/pipelines/scales';
+import { buildPlan, type PlanData } from '../lib/pipelines/plan';
+import { PRESETS } from '../lib/pipelines/presets';
 import { orderPhases, phaseDir, phaseKey } from '../lib/pipelines/phase';
-import { runPlan } from '../lib/pipelines/runner';
+import { runPlan } from '../lib/pipelines/plan-runner';
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-safety-commands-'));
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));

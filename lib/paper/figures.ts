@@ -1,12 +1,13 @@
 /**
  * The paper's tables as something to look at: each table's rows as printed (for display, cell for cell
  * the transcription), and the figures notebook 7 draws — Table 2 as grouped bars per dataset, Tables 4
- * and 5 as delta heatmaps, and nDCG@10 against GPU-hours for the three pipelines (Table 1 × Table 2).
- * Every number comes from `results/paper/` through lib/report/paper.ts.
+ * and 5 as delta heatmaps, and nDCG@10 against GPU-hours for the three pipelines (Table 1 × Table 2),
+ * the shape a run's own cost is drawn in beside it (lib/report/compare.ts). Every number comes from
+ * `results/paper/` through lib/paper/tables.ts.
  */
-import { barChart, heatmap, type Figure } from './figures';
-import { costFigure, paperCostPoints } from './compare';
-import { ablationRows, beirRows, deltaRows, paperTable, PAPER_DIR, PAPER_PIPELINES, BEIR_IDS, type BeirId } from './paper';
+import { barChart, heatmap, lineChart, type Figure } from '../figures/figures';
+import { ablationRows, beirRows, deltaRows, paperTable, PAPER_DIR, BEIR_IDS, type BeirId } from './tables';
+import { pipelineCosts, PAPER_PIPELINES, type PaperPipeline } from './training';
 
 /** Table n as printed: one object per row, "row" first, then every column label with its printed cell. */
 export function printedRows(n: number, dir = PAPER_DIR): Array<Record<string, string>> {
@@ -107,4 +108,25 @@ export function paperCostFigure(dir = PAPER_DIR): Figure {
     series: 'the paper (Table 1 × Table 2)',
     logX: true,
   });
+}
+
+/** nDCG@10 against training cost: one labelled point per pipeline (the run's seconds, or the paper's GPU-hours). */
+export function costFigure(points: Array<{ name: string; cost: number; ndcg10: number }>, o: { title: string; x: string; series: string; logX?: boolean }): Figure {
+  const lo = Math.min(...points.map((p) => p.cost));
+  const hi = Math.max(...points.map((p) => p.cost));
+  const fig = lineChart({
+    title: o.title,
+    x: o.x,
+    y: 'nDCG@10 × 100',
+    logX: o.logX,
+    series: [{ name: o.series, x: points.map((p) => p.cost), y: points.map((p) => p.ndcg10), labels: points.map((p) => p.name) }],
+  });
+  // Labels lean inwards at the ends of the axis (so the plot area does not cut them) and sit below the points between.
+  if (points.length > 1) fig.data[0].textposition = points.map((p) => (p.cost === hi ? 'top left' : p.cost === lo ? 'top right' : 'bottom center'));
+  return fig;
+}
+
+/** The paper's points for `costFigure`: Table 2's Avg against Table 1's GPU-hours of the pipeline's ColBERT phases. */
+export function paperCostPoints(dir = PAPER_DIR): Array<{ name: string; cost: number; ndcg10: number; pipeline: PaperPipeline }> {
+  return pipelineCosts(dir).map((c) => ({ name: `(${c.pipeline}) ${c.name}`, cost: c.gpuHours, ndcg10: c.avg, pipeline: c.pipeline }));
 }

@@ -1,6 +1,6 @@
 /**
- * The paper's settings, as presets the pipelines (and notebooks) apply to a tokenizer config: ColBERT-Zero's
- * prompts, its base query/document lengths per phase, and the "+Length" switch of Tables 3–5.
+ * The paper's prompts and lengths, as overrides the pipelines (and notebooks) apply to a tokenizer config:
+ * ColBERT-Zero's prompts, its base query/document lengths per phase, and the "+Length" switch of Tables 3–5.
  * Tokenization itself (lib/tokenize) knows nothing of the paper; it takes whatever prompts and lengths
  * these give it.
  */

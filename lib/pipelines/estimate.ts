@@ -16,7 +16,7 @@ import { loadData, stepGradients } from '../train/run';
 import { syntheticExamples } from '../data/synthetic';
 import type { Example } from '../data/training';
 import { phaseLengths, phaseTrainConfig, type PhaseSpec } from './phase';
-import type { Plan } from './pipelines';
+import type { Plan } from './plan';
 
 export interface PhaseEstimate {
   id: string;

@@ -1,6 +1,6 @@
 /**
  * The paper's pipelines on PyTorch's distributed engine: from the same phase specs as `reproduce`
- * (lib/pipelines/pipelines.ts, at a preset's scale — Table 1's by default), one PyLate /
+ * (lib/pipelines/plan.ts, at a preset's scale — Table 1's by default), one PyLate /
  * sentence-transformers training script per phase, a `launch.sh` with the `torchrun` commands in order,
  * a README for the data each script expects, and a manifest.
  *
@@ -17,10 +17,10 @@ import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { readJsonFile } from '../util/json';
 import { checkOutput, writeOutputDir } from '../util/output';
-import { buildPlan, MAIN_SETTING, PIPELINES, type Ablation, type PipelineName } from './pipelines';
+import { buildPlan, MAIN_SETTING, PIPELINES, type Ablation, type PipelineName } from './plan';
 import { orderPhases, phaseKey, phaseLengths, type PhaseSpec } from './phase';
-import { COLBERT_ZERO_PROMPTS } from './presets';
-import { factNotes, presetNamed, withFacts, PAPER_FACTS, type FactChoices } from './scales';
+import { COLBERT_ZERO_PROMPTS } from '../paper/prompts';
+import { factNotes, presetNamed, withFacts, PAPER_FACTS, type FactChoices } from './presets';
 import { phaseScript } from './pylate-scripts';
 
 export const EXPORT_FORMAT = 'colbert-zero-pylate-export';

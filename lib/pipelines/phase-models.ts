@@ -5,7 +5,7 @@
  */
 import { UserError } from '../util/errors';
 import type { PhaseSpec } from './phase';
-import type { PlanFinal } from './pipelines';
+import type { PlanFinal } from './plan';
 import type { ReproduceSummary } from './reproduce';
 
 export interface PhaseModel {

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { parseTrainConfig, type TrainConfig } from '../train/config';
-import { COLBERT_ZERO_PROMPTS, PROMPT_EXTRA_LENGTH } from './presets';
+import { COLBERT_ZERO_PROMPTS, PROMPT_EXTRA_LENGTH } from '../paper/prompts';
 
 export type Objective = 'mlm' | 'unsupervised' | 'supervised' | 'distillation';
 export type Setting = 'dense' | 'colbert';

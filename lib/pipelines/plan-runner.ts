@@ -30,7 +30,7 @@ import { train } from '../train/launch';
 import type { RunSummary } from '../train/run';
 import { writeResult, RESULT_FORMAT, RESULT_VERSION, type EvaluationResult } from '../report/results';
 import { fileSha256, orderPhases, phaseDir, phaseKey, phaseTrainConfig, type PhaseSpec } from './phase';
-import type { Plan, PlanFinal } from './pipelines';
+import type { Plan, PlanFinal } from './plan';
 
 export interface TestSet {
   name: string;

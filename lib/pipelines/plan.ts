@@ -7,7 +7,7 @@
  *   (c) ColBERT-Zero     MLM ─► unsupervised (ColBERT) ─► supervised (ColBERT) ─► KD (ColBERT)
  *
  * and the prompt / length ablations of Tables 3–5 as variants of (c)'s phases. Phases shared between
- * pipelines keep one id, so they are trained once (lib/pipelines/runner.ts caches them by key).
+ * pipelines keep one id, so they are trained once (lib/pipelines/plan-runner.ts caches them by key).
  */
 import { UserError } from '../util/errors';
 import type { Objective, PhaseHyper, PhaseSpec, Setting } from './phase';

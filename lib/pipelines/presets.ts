@@ -1,7 +1,7 @@
 /**
  * Presets of the main job (`colbert-zero reproduce --preset NAME`): how big a model, how many steps, which
  * data, which seeds and which parts of the grid. Every preset runs the same pipelines (lib/pipelines/
- * pipelines.ts); only the scale changes.
+ * plan.ts); only the scale changes.
  *
  *   smoke  a few minutes: the synthetic world (lib/data/synthetic.ts), a tiny model — CI and quick checks
  *   demo   the default: WordNet-derived data, a small model, one seed
@@ -14,11 +14,10 @@
  * "search_query: " and for "search_document: "). The defaults follow the paper's text.
  */
 import { UserError } from '../util/errors';
-import { trainingSettings } from '../report/paper';
-import type { PhaseHyper } from './phase';
-import { PROMPT_EXTRA_LENGTH } from './presets';
-import type { Objective } from './phase';
-import type { PipelineName, PlanScale } from './pipelines';
+import { trainingSettings } from '../paper/training';
+import { PROMPT_EXTRA_LENGTH } from '../paper/prompts';
+import type { Objective, PhaseHyper } from './phase';
+import type { PipelineName, PlanScale } from './plan';
 
 export type PresetName = 'smoke' | 'demo' | 'study' | 'paper';
 export type DataSource = 'synthetic' | 'wordnet' | 'paper';
@@ -132,7 +131,7 @@ PRESETS.study.scale = PRESETS.demo.scale;
 PRESETS.paper.scale = paperScale();
 
 /**
- * Table 1 as a scale (results/paper/table-1.json through lib/report/paper.ts): batch sizes (KD: 64 × 2
+ * Table 1 as a scale (results/paper/table-1.json through lib/paper/training.ts): batch sizes (KD: 64 × 2
  * accumulation), temperatures, lengths (Table 1's include the 7 prompt tokens: the base lengths here are
  * 7 less, "+Length" adds them back), and the geometric middle of each learning-rate sweep range. One epoch
  * of each dataset is a step count only the data knows; the plan shows 1 step per phase.

@@ -21,9 +21,9 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
 import { evaluate } from '../eval/trec/evaluate';
 import { buildReport, buildReportFigures } from '../report/report';
 import { loadManifests } from '../data/manifests/load';
-import { buildPlan, ablationGrid, PIPELINES, type Plan, type PlanData } from './pipelines';
-import { bm25Baseline, runPlan, untrainedBase, type RunPlanSummary, type TestSet } from './runner';
-import { factNotes, paperGpuHours, presetNamed, withFacts, PAPER_FACTS, type FactChoices, type Preset } from './scales';
+import { buildPlan, ablationGrid, PIPELINES, type Plan, type PlanData } from './plan';
+import { bm25Baseline, runPlan, untrainedBase, type RunPlanSummary, type TestSet } from './plan-runner';
+import { factNotes, paperGpuHours, presetNamed, withFacts, PAPER_FACTS, type FactChoices, type Preset } from './presets';
 import { phaseLengths } from './phase';
 import { estimateTraining } from './estimate';
 
@@ -38,7 +38,7 @@ export interface ReproduceOptions {
   log?: (line: string) => void;
   codeVersion?: string;
   /**
-   * Overrides the preset's ablations (lib/pipelines/scales.ts): 'paper-rows' adds the 8 settings of
+   * Overrides the preset's ablations (lib/pipelines/presets.ts): 'paper-rows' adds the 8 settings of
    * Tables 3–5 to (c) at this preset's scale (e.g. the smoke preset from a notebook), 'full' all 32,
    * 'none' none. Default: the preset's own.
    */

@@ -4,8 +4,9 @@
  * the same BEIR sets. Joins and figure data only; the numbers come from the result files, the
  * transcription (results/paper) and an evaluation report.
  */
-import { barChart, lineChart, type Figure } from './figures';
-import { beirRows, pipelineCosts, PAPER_DIR, PAPER_PIPELINES, BEIR_IDS, type BeirId, type PaperPipeline } from './paper';
+import { barChart, type Figure } from '../figures/figures';
+import { beirRows, PAPER_DIR, BEIR_IDS, type BeirId } from '../paper/tables';
+import { PAPER_PIPELINES } from '../paper/training';
 import type { Comparison, MainTable } from './tables';
 import type { PipelineRunCost } from './phases';
 
@@ -69,30 +70,9 @@ export function pipelinesFigure(rows: PipelineBesidePaper[], o: { preset: string
   });
 }
 
-/** nDCG@10 against training cost: one labelled point per pipeline (the run's seconds, or the paper's GPU-hours). */
-export function costFigure(points: Array<{ name: string; cost: number; ndcg10: number }>, o: { title: string; x: string; series: string; logX?: boolean }): Figure {
-  const lo = Math.min(...points.map((p) => p.cost));
-  const hi = Math.max(...points.map((p) => p.cost));
-  const fig = lineChart({
-    title: o.title,
-    x: o.x,
-    y: 'nDCG@10 × 100',
-    logX: o.logX,
-    series: [{ name: o.series, x: points.map((p) => p.cost), y: points.map((p) => p.ndcg10), labels: points.map((p) => p.name) }],
-  });
-  // Labels lean inwards at the ends of the axis (so the plot area does not cut them) and sit below the points between.
-  if (points.length > 1) fig.data[0].textposition = points.map((p) => (p.cost === hi ? 'top left' : p.cost === lo ? 'top right' : 'bottom center'));
-  return fig;
-}
-
-/** The run's points for `costFigure`: each pipeline's ColBERT-phase seconds (`which: 'colbert'`) or every phase's. */
+/** The run's points for `costFigure` (lib/paper/figures.ts): each pipeline's ColBERT-phase seconds (`which: 'colbert'`) or every phase's. */
 export function runCostPoints(costs: PipelineRunCost[], which: 'colbert' | 'total' = 'colbert'): Array<{ name: string; cost: number; ndcg10: number }> {
   return costs.map((c) => ({ name: `(${c.pipeline}) ${PAPER_PIPELINES[c.pipeline].name}`, cost: which === 'colbert' ? c.colbertSeconds : c.totalSeconds, ndcg10: c.ndcg10 }));
-}
-
-/** The paper's points for `costFigure`: Table 2's Avg against Table 1's GPU-hours of the pipeline's ColBERT phases. */
-export function paperCostPoints(dir = PAPER_DIR): Array<{ name: string; cost: number; ndcg10: number; pipeline: PaperPipeline }> {
-  return pipelineCosts(dir).map((c) => ({ name: `(${c.pipeline}) ${c.name}`, cost: c.gpuHours, ndcg10: c.avg, pipeline: c.pipeline }));
 }
 
 export interface CheckpointRow {

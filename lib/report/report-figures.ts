@@ -2,7 +2,7 @@
  * The report's figures, from its tables: Table 2 as grouped bars per dataset (Avg included), and Table 4's
  * deltas (each ablation row minus its reference row, per dataset and Avg) as a diverging heatmap.
  */
-import { barChart, heatmap, type Figure } from './figures';
+import { barChart, heatmap, type Figure } from '../figures/figures';
 import type { AblationTable, MainTable } from './tables';
 
 const pct = (x: number | null | undefined): number => (x === null || x === undefined ? NaN : 100 * x);

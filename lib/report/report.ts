@@ -19,9 +19,9 @@ import { UserError } from '../util/errors';
 import { hasMarker, writeOutputDir } from '../util/output';
 import { evaluateClaims, formatClaims, type ClaimResult } from './claims';
 import { readResults } from './results';
-import { PLOTLY_BUNDLE, writeFigures } from './render';
+import { PLOTLY_BUNDLE, writeFigures } from '../figures/render';
 import { ablationDeltaFigure, mainTableFigure } from './report-figures';
-import type { Figure } from './figures';
+import type { Figure } from '../figures/figures';
 import {
   ablationSummary,
   ablationTable,

@@ -3,7 +3,7 @@
  * `skiplist_mask`; utils/collator.py), on top of a `TextTokenizer`:
  *
  *   1. Prompt: the role's prompt is prepended to the raw text (`prompt + text`), so it counts against the
- *      length budget (ColBERT-Zero's "+Length" setting, lib/pipelines/presets.ts, adds 7 to both lengths).
+ *      length budget (ColBERT-Zero's "+Length" setting, lib/paper/prompts.ts, adds 7 to both lengths).
  *   2. sentence-transformers strips the text (Python `str.strip`), lowercases it if configured, and
  *      tokenizes with truncation to `length - 1` when a marker is used (the marker takes one slot),
  *      keeping [SEP]: [CLS] tokens… [SEP].

@@ -16,8 +16,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { installKernel, KERNEL_NAME, ROOT } from './kernel';
-import { closeRenderer, inspectPage } from '../../lib/report/render';
-import { PRESETS } from '../../lib/pipelines/scales';
+import { closeRenderer, inspectPage } from '../../lib/figures/render';
+import { PRESETS } from '../../lib/pipelines/presets';
 import { makeDirs } from '../../lib/util/fs-errors';
 
 const NOTEBOOKS = path.join(ROOT, 'notebooks');

@@ -1,8 +1,8 @@
 /** `colbert-zero export-pylate`: a pipeline's phases as PyLate / sentence-transformers scripts and torchrun commands. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { exportPylate, parseAblation } from '../../pipelines/export-pylate';
-import type { PipelineName } from '../../pipelines/pipelines';
-import type { FactChoices } from '../../pipelines/scales';
+import type { PipelineName } from '../../pipelines/plan';
+import type { FactChoices } from '../../pipelines/presets';
 import { oneOf, positiveInt } from '../options';
 
 export function registerExportPylate(program: Command): void {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { engineName, nonNegativeIntList, oneOf } from '../options';
 import { initBackend } from '../../backend/select';
 import { reproduce } from '../../pipelines/reproduce';
-import { PRESETS, type FactChoices } from '../../pipelines/scales';
+import { PRESETS, type FactChoices } from '../../pipelines/presets';
 
 export function registerReproduce(program: Command): void {
   program

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { codeVersion, datasetResult, meanOverDatasets, parseResult, readResults, sha256File, writeResult } from '../lib/report/results';
+import { datasetResult, meanOverDatasets, parseResult, readResults, sha256File, writeResult } from '../lib/report/results';
+import { codeVersion } from '../lib/util/code-version';
 import { evaluate } from '../lib/eval/trec/evaluate';
 import { makeResult } from './helpers/report';
 
@@ -118,8 +119,8 @@ test('helpers: datasetResult from evaluate(), meanOverDatasets, sha256File, code
   // FIPS 180-2's example: SHA-256("abc")
   assert.equal(sha256File(f), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   assert.throws(() => sha256File(path.join(dir, 'missing')), /cannot read .*missing: ENOENT/);
-  assert.match(codeVersion(), /^\d+\.\d+\.\d+(\+g[0-9a-f]{12}(-dirty)?)?$/);
-  assert.equal(codeVersion(dir), '0.0.0');
+  assert.match(codeVersion(), /^\d+\.\d+\.\d+\+(g[0-9a-f]{12}(-dirty)?|unknown)$/);
+  assert.match(codeVersion(dir), /^\d+\.\d+\.\d+\+unknown$/);
 
   const result = { ...makeResult({ id: 'from-evaluate' }), datasets: [d], mean: meanOverDatasets([d]), dataChecksums: { 'abc.txt': sha256File(f) }, codeVersion: codeVersion() };
   const file = writeResult(dir, result);

@@ -13,6 +13,7 @@ import { writeDirAtomic } from '../util/atomic';
 import { readJsonFile } from '../util/json';
 import { checkOutputFolder, hasMarker, writeMarker } from '../util/output';
 import { claimLock } from '../util/lock';
+import { codeVersion } from '../util/code-version';
 import { writeSyntheticBeir, writeSyntheticSources } from '../data/synthetic';
 import { loadWordnet } from '../data/wordnet';
 import { buildWordnetSets, writeWordnetSets, WORDNET_SET_FILES } from '../data/wordnet-sets';
@@ -71,20 +72,6 @@ export interface ReproduceSummary {
   /** The held-out test sets every model was evaluated on (BEIR folders); for a dry run, where a run would prepare them (empty for the paper preset). */
   testSets: TestSet[];
   report?: { markdown: string; files: string[] };
-}
-
-/** The project's version for result files: package.json's version and, inside a git checkout, the commit. */
-export function codeVersion(root = path.resolve(__dirname, '..', '..')): string {
-  const pkg = readJsonFile(path.join(root, 'package.json')) as { version?: string };
-  let commit = '';
-  try {
-    const head = fs.readFileSync(path.join(root, '.git', 'HEAD'), 'utf8').trim();
-    const ref = head.startsWith('ref: ') ? path.join(root, '.git', head.slice(5)) : null;
-    commit = ref && fs.existsSync(ref) ? fs.readFileSync(ref, 'utf8').trim().slice(0, 12) : head.slice(0, 12);
-  } catch {
-    // not a git checkout (an installed package): the version alone
-  }
-  return commit ? `${pkg.version ?? '0'}+${commit}` : (pkg.version ?? '0');
 }
 
 /**

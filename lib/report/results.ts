@@ -11,9 +11,8 @@
  *   readResults('results/runs')           // every *.json validated; errors name the file and the key
  *
  * Helpers to fill one in: `datasetResult(name, split, evaluate(qrels, run, ...))`, `meanOverDatasets`,
- * `sha256File` for `dataChecksums`, `codeVersion()` for `codeVersion`.
+ * `sha256File` for `dataChecksums`, `codeVersion()` (lib/util/code-version.ts) for `codeVersion`.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -248,25 +247,4 @@ export function sha256File(file: string): string {
     fs.closeSync(fd);
   }
   return hash.digest('hex');
-}
-
-/**
- * The code version a result records: the package version of `root` (default: this project), plus the git
- * commit when `root` is a git checkout (`0.1.0+g<commit>`, `-dirty` with uncommitted changes to tracked files).
- */
-export function codeVersion(root: string = path.join(__dirname, '..', '..')): string {
-  let version = '0.0.0';
-  try {
-    version = String((JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? version);
-  } catch {
-    // no package.json: the version stays unknown
-  }
-  const git = (args: string[]) => execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], encoding: 'utf8' }).trim();
-  try {
-    const commit = git(['rev-parse', '--short=12', 'HEAD']);
-    const dirty = git(['status', '--porcelain', '--untracked-files=no']) !== '';
-    return `${version}+g${commit}${dirty ? '-dirty' : ''}`;
-  } catch {
-    return version;
-  }
 }

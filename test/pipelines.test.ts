@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { buildPlan, ablationGrid, MAIN_SETTING } from '../lib/pipelines/plan';
 import { orderPhases, phaseKey, phaseLengths, phaseTrainConfig } from '../lib/pipelines/phase';
 import { PRESETS, withFacts, PAPER_FACTS } from '../lib/pipelines/presets';
-import { checkDiskSpace } from '../lib/pipelines/plan-runner';
+import { checkDiskSpace } from '../lib/pipelines/plan-training';
 import { reproduce } from '../lib/pipelines/reproduce';
 import { finalModels, modelDirOf } from '../lib/pipelines/phase-models';
 import { runCli } from './helpers/cli';

@@ -19,7 +19,8 @@ import { writeResult } from '../lib/report/results';
 import { localBeirSets } from '../lib/data/local';
 import { buildPlan, type PlanData } from '../lib/pipelines/plan';
 import { PRESETS } from '../lib/pipelines/presets';
-import { orderPhases, phaseDir, phaseKey } from '../lib/pipelines/phase';
+import { orderPhases, phaseKey } from '../lib/pipelines/phase';
+import { ResultsFolder } from '../lib/report/layout';
 import { runPlan } from '../lib/pipelines/plan-runner';
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-safety-commands-'));
@@ -366,7 +367,7 @@ test('runPlan: a phase being trained by another process is not trained again; th
   const plan = buildPlan(PRESETS.smoke.scale, data, { seed: 0, pipelines: ['c'] });
   const first = orderPhases(plan.phases)[0];
   const resultsDir = path.join(dir, 'results');
-  const phase = phaseDir(resultsDir, first, phaseKey(first, null, new Map()));
+  const phase = new ResultsFolder(resultsDir).phase(first.id, phaseKey(first, null, new Map())).dir;
   fs.mkdirSync(path.dirname(phase), { recursive: true });
   const holder = liveProcess();
   try {

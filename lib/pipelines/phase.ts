@@ -6,7 +6,6 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { parseTrainConfig, type TrainConfig } from '../train/config';
 import { COLBERT_ZERO_PROMPTS, PROMPT_EXTRA_LENGTH } from '../paper/prompts';
@@ -150,9 +149,4 @@ export function orderPhases(phases: PhaseSpec[]): PhaseSpec[] {
   };
   for (const p of phases) visit(p, []);
   return out;
-}
-
-/** Where a phase's training run lives under the results folder. */
-export function phaseDir(resultsDir: string, spec: PhaseSpec, key: string): string {
-  return path.join(resultsDir, 'models', `${spec.id.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${key}`);
 }

@@ -21,9 +21,11 @@ import { padNegatives, teacherRun, wordnetDistillation } from '../data/wordnet-t
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
 import { evaluate } from '../eval/trec/evaluate';
 import { buildReport, buildReportFigures } from '../report/report';
+import { ResultsFolder } from '../report/layout';
 import { loadManifests } from '../data/manifests/load';
 import { buildPlan, ablationGrid, PIPELINES, type Plan, type PlanData } from './plan';
-import { bm25Baseline, runPlan, untrainedBase, type RunPlanSummary, type TestSet } from './plan-runner';
+import { runPlan, type RunPlanSummary } from './plan-runner';
+import { bm25Baseline, untrainedBase, type TestSet } from './plan-evaluation';
 import { factNotes, paperGpuHours, presetNamed, withFacts, PAPER_FACTS, type FactChoices, type Preset } from './presets';
 import { phaseLengths } from './phase';
 import { estimateTraining } from './estimate';
@@ -158,7 +160,7 @@ function testSetsIn(source: Preset['data'], dir: string): TestSet[] {
  */
 export function presetTestSets(preset: string, resultsDir: string): TestSet[] {
   const p = presetNamed(preset);
-  return testSetsIn(p.data, path.join(path.resolve(resultsDir), 'data', p.data));
+  return testSetsIn(p.data, new ResultsFolder(path.resolve(resultsDir)).dataDir(p.data));
 }
 
 /** A preset's data under `dir`: built once when `build` (else null when it has not been prepared yet). */
@@ -235,12 +237,13 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
   if (o.backbone) log(`  backbone: ModernBERT preset ${o.backbone} (the preset's: ${preset.scale.backbone.preset})`);
 
   const resultsDir = path.resolve(o.resultsDir);
+  const folder = new ResultsFolder(resultsDir);
   // The results folder is ours to fill: new, empty, or one reproduce made (its marker). Anything else is a
   // user's folder, refused before any work (a dry run checks the same, and writes nothing).
   checkOutputFolder(o.resultsDir, { command: 'reproduce', option: '--results', make: !dryRun });
   if (dryRun) {
     // The preset's data where an earlier run prepared it (read, never built: a dry run writes nothing).
-    const prepared = preset.data === 'paper' ? null : await presetData(preset, path.join(resultsDir, 'data', preset.data), log, false);
+    const prepared = preset.data === 'paper' ? null : await presetData(preset, folder.dataDir(preset.data), log, false);
     const planData = prepared?.plan ?? { mlm: [], unsupervised: [], supervised: [], distillation: [] };
     const plans = preset.seeds.map((seed) => buildPlan(scale, planData, { seed, pipelines: preset.pipelines, ablations }));
     for (const [i, plan] of plans.entries()) log(`seed ${preset.seeds[i]}:\n${formatPlan(plan, preset.data === 'paper')}`);
@@ -252,12 +255,12 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
       log(`estimated training time on this machine: ${formatDuration(est.seconds)} for ${trained} phases on ${est.engine} (measured in ${est.measuredIn.toFixed(0)} s; evaluation and data preparation come on top)`);
     }
     log(wouldWrite(o.resultsDir, preset, plans));
-    const testSets = preset.data === 'paper' ? [] : testSetsIn(preset.data, path.join(resultsDir, 'data', preset.data));
+    const testSets = preset.data === 'paper' ? [] : testSetsIn(preset.data, folder.dataDir(preset.data));
     return { preset: preset.name, dryRun: true, ablations: ablationChoice, seeds: preset.seeds, plans, runs: [], testSets };
   }
   if (!hasMarker(resultsDir, 'reproduce')) writeMarker(resultsDir, 'reproduce');
   // Two runs filling one folder would train the same phases into the same folders: the second stops here.
-  const release = claimLock(path.join(resultsDir, RESULTS_LOCK), `--results ${o.resultsDir}`);
+  const release = claimLock(folder.lockFile, `--results ${o.resultsDir}`);
   try {
     return await runPreset(o, preset, scale, ablations, ablationChoice, facts, resultsDir, log);
   } finally {
@@ -265,20 +268,18 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
   }
 }
 
-/** The lock file of a results folder while a run fills it. */
-export const RESULTS_LOCK = '.colbert-zero-lock';
-
 /** What a run would write under the results folder (a dry run's last lines). */
 function wouldWrite(resultsDir: string, preset: Preset, plans: Plan[]): string {
   const phases = new Set(plans.flatMap((p) => p.phases.map((x) => x.id))).size;
   const evaluations = plans.reduce((n, p) => n + p.finals.length + 2, 0); // + the untrained base and BM25
-  const data = preset.data === 'paper' ? 'nothing: the paper preset runs only as a dry run' : `${path.join(resultsDir, 'data', preset.data)}/  the preset's data, built once`;
+  const folder = new ResultsFolder(resultsDir);
+  const data = preset.data === 'paper' ? 'nothing: the paper preset runs only as a dry run' : `${folder.dataDir(preset.data)}/  the preset's data, built once`;
   return [
     `dry run: nothing was written. A run would write under ${resultsDir}:`,
     `  ${data}`,
-    `  ${path.join(resultsDir, 'models')}/<phase>-<key>/  one folder per phase (${phases} in this plan), trained once and reused`,
-    `  ${path.join(resultsDir, 'runs')}/<preset>-<label>-seed<k>.json  one result file per evaluation (${evaluations})`,
-    `  ${path.join(resultsDir, 'report')}/  report.md, report.json and the figures`,
+    `  ${folder.modelsDir}/<phase>-<key>/  one folder per phase (${phases} in this plan), trained once and reused`,
+    `  ${folder.runsDir}/<preset>-<label>-seed<k>.json  one result file per evaluation (${evaluations})`,
+    `  ${folder.reportDir}/  report.md, report.json and the figures`,
   ].join('\n');
 }
 
@@ -293,7 +294,8 @@ async function runPreset(
   resultsDir: string,
   log: (l: string) => void,
 ): Promise<ReproduceSummary> {
-  const data = (await presetData(preset, path.join(resultsDir, 'data', preset.data), log))!;
+  const folder = new ResultsFolder(resultsDir);
+  const data = (await presetData(preset, folder.dataDir(preset.data), log))!;
   const plans = preset.seeds.map((seed) => buildPlan(scale, data.plan, { seed, pipelines: preset.pipelines, ablations }));
   const runs: RunPlanSummary[] = [];
   const unsup = scale.hyper.unsupervised;
@@ -315,8 +317,7 @@ async function runPreset(
       }),
     );
   }
-  const reportDir = path.join(resultsDir, 'report');
-  const report = await buildReportFigures(await buildReport(path.join(resultsDir, 'runs'), reportDir), reportDir, { png: o.figurePngs });
+  const report = await buildReportFigures(await buildReport(folder.runsDir, folder.reportDir), folder.reportDir, { png: o.figurePngs });
   log(`report: ${report.files.filter((f) => !f.endsWith('.js')).map((f) => path.relative(resultsDir, f)).join(', ')}`);
   // Said plainly: did the trained ColBERT learn more than the untrained base and BM25 on the held-out test set?
   const mine = report.report.presets.find((p) => p.preset === preset.name);

@@ -1,7 +1,7 @@
 /**
  * Training cost per pipeline, from the files a run leaves: the result files (`<results>/runs/*.json`, each
  * naming its model's phase key in `config.key`) and the phase records (`<results>/models/<phase>/phase.json`:
- * the phase's seconds, its parent's key and its spec). A pipeline's cost is the sum over the chain of
+ * the phase's seconds, its parent's key and its spec; lib/report/layout.ts). A pipeline's cost is the sum over the chain of
  * phases its final model went through, walked from the final phase up through the parents' keys.
  *
  * Two sums, because the paper counts one of them: `colbertSeconds` (the phases trained in the ColBERT
@@ -11,17 +11,17 @@
  * counts in each pipeline that uses it.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { UserError } from '../util/errors';
-import { readJsonFile } from '../util/json';
 import { isMainSetting } from './tables';
 import { readResults, type EvaluationResult } from './results';
+import { ResultsFolder } from './layout';
 
+/** A phase record (lib/report/layout.ts) as the cost walk reads it. */
 export interface PhaseRecordFile {
   /** The phase's id in its plan ("c/kd-colbert-p111-l11"). */
   id: string;
   key: string;
-  /** The parent phase's key; null for a phase from a random init; undefined in records older than the field. */
+  /** The parent phase's key; null for a phase from a random init; undefined where the record lacks it. */
   parentKey?: string | null;
   /** The parent phase's id (from the spec), null when there is none. */
   parentId: string | null;
@@ -35,24 +35,20 @@ export interface PhaseRecordFile {
 
 /** Every phase record under `<resultsDir>/models/`, by key (an empty map when there is no models folder). */
 export function readPhaseRecords(resultsDir: string): Map<string, PhaseRecordFile> {
-  const models = path.join(resultsDir, 'models');
   const out = new Map<string, PhaseRecordFile>();
-  if (!fs.existsSync(models)) return out;
-  for (const name of fs.readdirSync(models).sort()) {
-    const file = path.join(models, name, 'phase.json');
-    if (!fs.existsSync(file)) continue; // an interrupted phase: no record yet
-    const r = readJsonFile(file) as { id?: string; key?: string; parentKey?: string | null; seconds?: number; spec?: { objective?: string; setting?: string; init?: { parent?: string } } };
-    if (typeof r.id !== 'string' || typeof r.key !== 'string' || typeof r.seconds !== 'number' || !r.spec) throw new UserError(`${file}: not a phase record (needs id, key, seconds and spec)`);
+  for (const phase of new ResultsFolder(resultsDir).phases()) {
+    if (!phase.hasRecord()) continue; // an interrupted phase: no record yet
+    const r = phase.readRecord();
     out.set(r.key, {
       id: r.id,
       key: r.key,
       ...(r.parentKey !== undefined ? { parentKey: r.parentKey } : {}),
       parentId: r.spec.init?.parent ?? null,
-      objective: String(r.spec.objective),
-      setting: String(r.spec.setting),
+      objective: r.spec.objective,
+      setting: r.spec.setting,
       seconds: r.seconds,
-      dir: path.join(models, name),
-      modelDir: path.join(models, name, 'model'),
+      dir: phase.dir,
+      modelDir: phase.modelDir,
     });
   }
   return out;
@@ -68,7 +64,7 @@ export function phaseChain(records: Map<string, PhaseRecordFile>, key: string): 
     if (chain.length > 64) throw new UserError(`phase ${cur.id}: the parent chain loops`);
     let parentKey: string | null | undefined = cur.parentKey;
     if (parentKey === undefined && cur.parentId !== null) {
-      // A record older than parentKey: its parent is the one record with that id, when there is one.
+      // A record without parentKey: its parent is the one record with that id, when there is one.
       const byId = [...records.values()].filter((r) => r.id === cur!.parentId);
       if (byId.length !== 1) throw new UserError(`phase ${cur.id} (${cur.key}) does not record its parent's key and ${byId.length} records have the id "${cur.parentId}": run reproduce again (it records the key without retraining)`);
       parentKey = byId[0].key;
@@ -104,8 +100,9 @@ function configKey(r: EvaluationResult): string {
  * `<resultsDir>/runs` and `<resultsDir>/models`; seconds are averaged over seeds.
  */
 export function pipelineRunCosts(resultsDir: string, preset: string): PipelineRunCost[] {
-  const results = readResults(path.join(resultsDir, 'runs')).map((f) => f.result).filter((r) => r.preset === preset);
-  if (results.length === 0) throw new UserError(`${path.join(resultsDir, 'runs')}: no result of preset ${preset}`);
+  const runs = new ResultsFolder(resultsDir).runsDir;
+  const results = readResults(runs).map((f) => f.result).filter((r) => r.preset === preset);
+  if (results.length === 0) throw new UserError(`${runs}: no result of preset ${preset}`);
   const records = readPhaseRecords(resultsDir);
   const out: PipelineRunCost[] = [];
   for (const p of ['a', 'b', 'c'] as const) {
@@ -130,7 +127,7 @@ export function pipelineRunCosts(resultsDir: string, preset: string): PipelineRu
 
 /** The model folder of a pipeline's final main-setting model of `preset` (seed `seed`, default the lowest), or null when not run. */
 export function trainedModelDir(resultsDir: string, preset: string, pipeline: 'a' | 'b' | 'c' = 'c', seed?: number): string | null {
-  const runs = path.join(resultsDir, 'runs');
+  const runs = new ResultsFolder(resultsDir).runsDir;
   if (!fs.existsSync(runs)) return null;
   const finals = readResults(runs)
     .map((f) => f.result)

@@ -17,7 +17,7 @@ import { makeDirs } from '../util/fs-errors';
 import { claimLock } from '../util/lock';
 import { readJsonFile } from '../util/json';
 import { modelFingerprint } from '../models/load';
-import { openEncoder } from '../models/engine';
+import { loadEncoder, resolveEngine } from '../models/engine';
 import { ColbertModel } from '../models/colbert';
 import { presetConfig } from '../models/config';
 import type { Encoder } from '../models/encoder';
@@ -254,7 +254,7 @@ export async function runPlan(plan: Plan, o: RunPlanOptions): Promise<RunPlanSum
     const rec = records.get(f.phase)!;
     const spec = plan.phases.find((p) => p.id === f.phase)!;
     const id = slug(`${o.preset}-${f.label}-seed${o.seed}`);
-    await evalOne(f, id, () => openEncoder(rec.modelDir), rec, { // ort unless CZ_ENGINE=tfjs
+    await evalOne(f, id, () => loadEncoder(rec.modelDir, { engine: resolveEngine().engine }), rec, { // ort unless CZ_ENGINE=tfjs
       pipeline: f.pipeline,
       phase: phaseName(spec),
       ablation: f.ablation,

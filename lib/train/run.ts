@@ -329,8 +329,8 @@ async function trainLoop(config: TrainConfig, engine: TrainEngine, t: Transport,
 async function evaluateModel(config: TrainConfig, model: TrainModel, step: number): Promise<EvalRecord> {
   const { evaluateRetrieval } = require('../eval/evaluator') as typeof import('../eval/evaluator');
   const e = config.eval!;
-  const { encoderForModel } = require('../models/engine') as typeof import('../models/engine');
-  const engine = await encoderForModel(model); // ort (current weights as an in-memory graph) unless CZ_ENGINE=tfjs
-  const r = await evaluateRetrieval(engine.encoder, e.datasets, { k: e.k, measures: e.measures }).finally(() => engine.dispose());
+  const { loadEncoder, resolveEngine } = require('../models/engine') as typeof import('../models/engine');
+  const engine = await loadEncoder(model, { engine: resolveEngine().engine }); // ort (current weights as an in-memory graph) unless CZ_ENGINE=tfjs
+  const r = await evaluateRetrieval(engine, e.datasets, { k: e.k, measures: e.measures }).finally(() => engine.dispose());
   return { step, mean: r.mean, datasets: r.datasets.map((d) => ({ name: d.name, metrics: d.metrics })) };
 }

@@ -14,7 +14,9 @@ export { UserError } from './util/errors';
 export { sharedDataPath } from './util/shared-data';
 
 // ── Load and encode: ModernBERT with a ColBERT (multi-vector) or dense (single-vector) head ──
-export { loadEncoder, modelFingerprint } from './models/load';
+export { loadEncoder, type LoadEncoderOptions, type EngineEncoder } from './models/engine';
+export { modelFingerprint } from './models/load';
+export { ModelFolder } from './models/model-folder';
 export { describeEncoder, type EncoderDescription } from './models/describe';
 export { ColbertModel, type ColbertLoadOptions } from './models/colbert';
 export { DenseModel } from './models/dense';
@@ -23,7 +25,7 @@ export { ModernBert } from './models/modernbert';
 export { presetConfig, type ModernBertConfig } from './models/config';
 export { ParallelEncoder } from './models/parallel-encode';
 export type { Encoder, TrainableEncoder } from './models/encoder';
-export { openEncoder, encoderForModel, resolveEngine, type Engine } from './models/engine';
+export { resolveEngine, type Engine } from './models/engine';
 export { OrtEncoder } from './models/onnx/ort-encoder';
 export { exportOnnx, ensureOnnx } from './models/onnx/export';
 export { buildModernBertOnnx, type OnnxHead } from './models/onnx/modernbert-onnx';
@@ -43,7 +45,7 @@ export { dotScores, dotScoresPairwise, cosineScores, cosineScoresPairwise } from
 
 // ── Explain: MaxSim written out on real text, pairs scored by any encoder, where scores come from ──
 export { explainMaxSim, type MaxSimExplanation, type MaxSimPick } from './scores/explain';
-export { explainPair, explainPairs, scorePairs, judgedPairs, unjudgedPairs, contrastPairs, maxSimByRole, marginByRole, type TextPair, type PairExplanation, type ContrastPair, type RoleAttribution } from './retrieval/explain';
+export { explainPair, explainPairs, scorePairs, judgedPairs, unjudgedPairs, contrastPairs, maxSimByRole, marginByRole, type TextPair, type PairExplanation, type ContrastPair, type RoleAttribution } from './eval/pair-analysis';
 
 // ── Index and search: exact indexes, the retrieval trip corpus → index → run ──
 export { indexCorpus, searchQueries, encodeTexts } from './retrieval/corpus';

@@ -13,7 +13,7 @@ import { localBeirSets } from '../lib/data/local';
 import { sharedDataPath } from '../lib/util/shared-data';
 import { listManifests } from '../lib/data/manifests/list';
 import { describeEncoder } from '../lib/models/describe';
-import { loadEncoder } from '../lib/models/load';
+import { loadEncoder } from '../lib/models/engine';
 import { initBackend } from '../lib/backend/select';
 import type { Doc, Qrels, Query } from '../lib/data/types';
 import { PROJECT_ROOT } from './helpers/shared';

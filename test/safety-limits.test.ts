@@ -12,6 +12,7 @@ import { encodeWorkerBytes, memoryBudget, planParallelism, ENCODE_WORKER_BASE_BY
 import { trainDeviceEstimate } from '../lib/train/limits';
 import { parseTrainConfig } from '../lib/train/config';
 import { UserError } from '../lib/util/errors';
+import { ModelFolder } from '../lib/models/model-folder';
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-limits-'));
 process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
@@ -45,7 +46,12 @@ test('memory estimates grow with the model and the batch', () => {
   assert.ok(base > 4 * 4 * 100e6, `base: ${base}`); // ModernBERT-base: > 100M parameters × 4 copies × 4 bytes
   assert.ok(tiny < base / 10 && tiny >= 350e6, `tiny: ${tiny}`);
   assert.ok(trainDeviceEstimate(raw({ miniBatch: 4 }), 2) < base);
-  assert.equal(encodeWorkerBytes(path.join(TMP, 'no-model'), 32) > ENCODE_WORKER_BASE_BYTES, true);
+  const shape = { weightBytes: 0, maxSeqLength: 512, hidden: 768, heads: 12, intermediate: 1152 };
+  assert.equal(encodeWorkerBytes(shape, 32) > ENCODE_WORKER_BASE_BYTES, true);
+  assert.ok(encodeWorkerBytes(shape, 64) > encodeWorkerBytes(shape, 32));
+  assert.ok(encodeWorkerBytes({ ...shape, weightBytes: 1e9 }, 32) > encodeWorkerBytes(shape, 32));
+  // The shape comes from the model's config: a folder that is not a model is an error, not a guess.
+  assert.throws(() => ModelFolder.open(path.join(TMP, 'no-model')).encoderShape(), /not a model folder/);
 });
 
 test('encode --workers 64 on 3 texts starts one worker (no more than the batches)', { timeout: 120_000 }, () => {

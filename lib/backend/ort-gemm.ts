@@ -12,6 +12,8 @@
  */
 import { GraphBuilder, FLOAT } from './onnx-graph';
 import { defaultThreads, loadOrt } from './ort';
+import { resolveEngine, type Engine, type ResolvedEngine } from './engine';
+import { UserError } from '../util/errors';
 
 interface NativeSession {
   loadModel(buffer: ArrayBufferLike, offset: number, length: number, options: object): void;
@@ -121,13 +123,18 @@ export function gemm(a: Float32Array, b: Float32Array, m: number, k: number, n: 
 }
 
 /**
- * Whether search-time products run on ORT: yes where the synchronous binding loads, unless CZ_ENGINE is
- * tfjs; CZ_ENGINE=ort where it does not load is an error (never a silent fallback).
+ * Where search-time products run for a resolved engine: tfjs on tfjs; on ort, ORT's products where the
+ * synchronous binding loads. An engine left to the default falls back to tfjs products when the binding
+ * does not load; an ort that was asked for is then an error (never a silent fallback).
  */
-export function useOrtProducts(): boolean {
-  const env = process.env.CZ_ENGINE?.trim();
-  if (env === 'tfjs') return false;
-  if (gemmAvailable()) return true;
-  if (env === 'ort') throw new Error(`CZ_ENGINE=ort: ONNX Runtime products are unavailable: ${bindingError}`);
-  return false;
+export function productFor(resolved: ResolvedEngine): Engine {
+  if (resolved.engine === 'tfjs') return 'tfjs';
+  if (gemmAvailable()) return 'ort';
+  if (resolved.chosenBy === 'default') return 'tfjs';
+  throw new UserError(`${resolved.chosenBy === 'CZ_ENGINE' ? 'CZ_ENGINE' : '--engine'}=ort: ONNX Runtime products are unavailable: ${bindingError}`);
+}
+
+/** The products' engine when the caller names none: the engine resolved by the one rule (lib/backend/engine). */
+export function defaultProduct(): Engine {
+  return productFor(resolveEngine());
 }

@@ -1,6 +1,8 @@
 /**
- * The `colbert-zero` command line. Each command lives in `commands/<name>.ts` and registers itself
- * here; commands call the same public API a notebook uses.
+ * The `colbert-zero` command line. Each command lives in `commands/<name>.ts` and is listed in
+ * `commands/registry.ts`. Commands import the library's modules by path: the same functions lib/index.ts
+ * exports to notebooks, plus the machinery it leaves out (parallel encoding, memory limits, output checks,
+ * safetensors IO); option parsing and printing are the only work done here.
  *
  * Exit codes: 0 success, 1 the work failed (bad data, failed check), 2 the command was used wrongly (an
  * option or environment variable with a bad value). Errors print as one line; `CZ_DEBUG=1` adds the stack.
@@ -8,7 +10,7 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError, UserError } from '../util/errors';
 import { checkEnvironment, envValue } from '../util/env';
-import { COMMANDS } from './commands/index';
+import { COMMANDS } from './commands/registry';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;

@@ -12,6 +12,7 @@
  * transfers; `teacherRun` lets a caller measure that on the validation set.
  */
 import { hypernymsOf, type Wordnet } from './wordnet';
+import { documentText } from './beir';
 import { synsetDoc, type WordnetSets } from './wordnet-sets';
 import type { DistillationExample, TripletExample } from './training';
 import type { Query, Run } from './types';
@@ -56,8 +57,7 @@ export function wuPalmer(wn: Wordnet, a: string, b: string, m: WupMemo = newWupM
 
 /** A synset's document text as the sets write it (title + definition), to find a candidate's sense. */
 function docText(wn: Wordnet, id: string): string {
-  const d = synsetDoc(wn.synsets.get(id)!);
-  return `${d.title} ${d.text}`.trim();
+  return documentText(synsetDoc(wn.synsets.get(id)!));
 }
 
 /**

@@ -8,6 +8,7 @@
  * run, `evaluate` orders equal scores as trec_eval does (document id descending).
  */
 import { initBackend } from '../backend/index';
+import { productFor } from '../backend/ort-gemm';
 import { UserError } from '../util/errors';
 import type { Doc, Qrels, Query, Run } from '../data/types';
 import { loadBeir } from '../data/beir';
@@ -92,6 +93,9 @@ export async function evaluateRetrieval(encoder: Encoder, datasets: EvalDataset[
   const chunkSize = Math.max(1, opts.chunkSize ?? 512);
   const reports: DatasetReport[] = [];
   let keys: string[] = [];
+  // Scoring runs where the encoder runs (an encoder opened on tfjs is scored on tfjs), unless the caller says.
+  const engine = (encoder as { engine?: unknown }).engine;
+  const searchOptions: SearchOptions | undefined = opts.search?.product || (engine !== 'ort' && engine !== 'tfjs') ? opts.search : { ...opts.search, product: productFor({ engine, chosenBy: 'default' }) };
   for (const spec of datasets) {
     const ds = resolve(spec);
     if (ds.corpus.length === 0) throw new UserError(`${ds.source}: empty corpus`);
@@ -103,7 +107,7 @@ export async function evaluateRetrieval(encoder: Encoder, datasets: EvalDataset[
 
     t = now();
     const split = { encode: 0, search: 0 };
-    const run = await searchQueries(encoder, index, ds.queries, { k, batchSize, chunkSize, progress: `${ds.name}: queries`, search: opts.search, seconds: split });
+    const run = await searchQueries(encoder, index, ds.queries, { k, batchSize, chunkSize, progress: `${ds.name}: queries`, search: searchOptions, seconds: split });
     seconds.encodeQueries = split.encode;
     seconds.search = split.search;
 

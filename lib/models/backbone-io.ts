@@ -16,8 +16,11 @@ const ARCHITECTURES = ['ModernBertModel', 'ModernBertForMaskedLM'];
 
 /** Reads and checks `config.json`: ModernBERT only, by model_type and architecture. */
 export function readBackboneConfig(dir: string): ModernBertConfig {
-  const raw = readModelConfig(dir);
-  const file = path.join(dir, CONFIG_FILE);
+  return backboneConfigFromJson(readModelConfig(dir), path.join(dir, CONFIG_FILE));
+}
+
+/** Checks a parsed `config.json` (`file` names it in errors): ModernBERT only, by model_type and architecture. */
+export function backboneConfigFromJson(raw: Record<string, unknown>, file: string): ModernBertConfig {
   const archs = raw.architectures;
   if (Array.isArray(archs) && archs.length && !archs.some((a) => ARCHITECTURES.includes(a as string))) {
     throw new UserError(`${file}: unknown architecture ${JSON.stringify(archs)} (supported: ${ARCHITECTURES.join(', ')})`);
@@ -26,9 +29,8 @@ export function readBackboneConfig(dir: string): ModernBertConfig {
   return parseModernBertConfig(raw, file);
 }
 
-/** Loads the backbone (and the MLM head when the checkpoint has one) from a model folder. */
-export function loadBackbone(dir: string): ModernBert {
-  const config = readBackboneConfig(dir);
+/** Loads the backbone (and the MLM head when the checkpoint has one) from a model folder (`config`: its config.json, when already read). */
+export function loadBackbone(dir: string, config: ModernBertConfig = readBackboneConfig(dir)): ModernBert {
   const single = path.join(dir, SAFETENSORS_FILE);
   const where = fs.existsSync(single) ? single : path.join(dir, SAFETENSORS_INDEX_FILE);
   if (!fs.existsSync(where)) throw new UserError(`${dir}: no ${SAFETENSORS_FILE} or ${SAFETENSORS_INDEX_FILE}`);

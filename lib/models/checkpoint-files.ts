@@ -259,8 +259,25 @@ export interface CheckpointLayout {
 
 /** Inspects a model folder and says what it is; errors name what is missing. */
 export function inspectCheckpoint(dir: string): CheckpointLayout {
+  checkModelDir(dir);
+  return layoutOf(dir, readModules(dir), readSentenceTransformersConfig(dir));
+}
+
+export const SENTENCE_TRANSFORMERS_CONFIG_FILE = 'config_sentence_transformers.json';
+
+/** Fails unless `dir` is a folder. */
+export function checkModelDir(dir: string): void {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError(`${dir}: not a model folder`);
-  const modules = readModules(dir);
+}
+
+/** config_sentence_transformers.json as a plain object (prompts, ColBERT settings, model_type); null when absent. */
+export function readSentenceTransformersConfig(dir: string): Record<string, unknown> | null {
+  const file = path.join(dir, SENTENCE_TRANSFORMERS_CONFIG_FILE);
+  return fs.existsSync(file) ? readJsonFile<Record<string, unknown>>(file) : null;
+}
+
+/** The layout of a folder whose modules.json and config_sentence_transformers.json were already read. */
+export function layoutOf(dir: string, modules: StModule[] | null, stConfig: Record<string, unknown> | null): CheckpointLayout {
   const single = path.join(dir, SAFETENSORS_FILE);
   const index = path.join(dir, SAFETENSORS_INDEX_FILE);
   const weightsFile = fs.existsSync(single) ? single : fs.existsSync(index) ? index : null;
@@ -270,9 +287,7 @@ export function inspectCheckpoint(dir: string): CheckpointLayout {
   const isDense = (t: string) => t === MODULE_TYPES.pylateDense || t === MODULE_TYPES.stDense || t.endsWith('.Dense');
   const denseDirs = mods.filter((m) => isDense(m.type)).map((m) => path.join(dir, m.path));
   const pooling = mods.find((m) => m.type === MODULE_TYPES.pooling || m.type.endsWith('.Pooling'));
-  let stType: unknown;
-  const stFile = path.join(dir, 'config_sentence_transformers.json');
-  if (fs.existsSync(stFile)) stType = readJsonFile<any>(stFile)?.model_type;
+  const stType = stConfig?.model_type;
   const kind = mods.some((m) => m.type.startsWith('pylate.')) || stType === 'ColBERT' ? 'colbert' : pooling ? 'dense' : 'transformer';
   return {
     dir,

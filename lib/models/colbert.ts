@@ -7,20 +7,20 @@
  *   const q = await model.encode(['what is late interaction?'], 'query');   // embeddings [1, 32, 128], mask [1, 32]
  *   await model.save('out/');                                            // a folder pylate.models.ColBERT loads
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../util/errors';
 import { writeDirAtomic } from '../util/atomic';
-import { CONFIG_ST_FILE, ColbertTokenizer, defaultColbertConfig, readColbertConfig, TextTokenizer, withColbertOverrides, writeColbertConfig, type ColbertTokenizerConfig } from '../tokenize/index';
+import { CONFIG_ST_FILE, ColbertTokenizer, defaultColbertConfig, parseColbertConfig, TextTokenizer, withColbertOverrides, writeColbertConfig, type ColbertTokenizerConfig } from '../tokenize/index';
 import { loadBackbone, writeBackbone } from './backbone-io';
 import { encodeBatched, type EncodeOptions } from './batched-encode';
-import { colbertModules, IDENTITY_ACTIVATION, inspectCheckpoint, readDenseLayer, readSentenceBertConfig, writeDenseLayer, writeModules, writeSentenceBertConfig } from './checkpoint-files';
+import { colbertModules, IDENTITY_ACTIVATION, readDenseLayer, writeDenseLayer, writeModules, writeSentenceBertConfig } from './checkpoint-files';
 import { withTokenizerIds, type ModernBertConfig } from './config';
 import type { Encoded } from '../scores/encoded';
 import type { Role, TokenizedBatch } from '../tokenize/types';
 import type { TrainableEncoder } from './encoder';
 import { colbertProject } from './heads';
+import { ModelFolder } from './model-folder';
 import { ModernBert, type ForwardOptions } from './modernbert';
 
 export interface ColbertLoadOptions {
@@ -72,25 +72,25 @@ export class ColbertModel implements TrainableEncoder {
   }
 
   /** The tokenizer a folder's model uses (PyLate's settings, with `overrides`), without loading weights. */
-  static tokenizerFromDir(dir: string, opts: Pick<ColbertLoadOptions, 'overrides'> = {}): ColbertTokenizer {
-    const layout = inspectCheckpoint(dir);
-    if (!layout.hasTokenizer) throw new UserError(`${dir}: no tokenizer.json`);
-    const stFile = path.join(dir, CONFIG_ST_FILE);
-    const base = layout.kind === 'colbert' && fs.existsSync(stFile) ? readColbertConfig(stFile) : defaultColbertConfig();
+  static tokenizerFromDir(source: string | ModelFolder, opts: Pick<ColbertLoadOptions, 'overrides'> = {}): ColbertTokenizer {
+    const folder = ModelFolder.of(source);
+    folder.requireTokenizer();
+    const st = folder.sentenceTransformers;
+    const base = folder.kind === 'colbert' && st ? parseColbertConfig(st, path.join(folder.dir, CONFIG_ST_FILE)) : defaultColbertConfig();
     const cfg = opts.overrides ? withColbertOverrides(base, opts.overrides) : base;
-    const sbert = readSentenceBertConfig(dir);
-    return new ColbertTokenizer(TextTokenizer.fromDir(dir), cfg, { lowercase: sbert?.do_lower_case ?? false });
+    return new ColbertTokenizer(TextTokenizer.fromDir(folder.dir), cfg, { lowercase: folder.sentenceBert?.do_lower_case ?? false });
   }
 
   /**
    * Loads a PyLate ColBERT folder; a plain ModernBERT or sentence-transformers folder becomes a ColBERT
    * model the way PyLate makes one (markers added, embeddings grown, new projection).
    */
-  static async fromPretrained(dir: string, opts: ColbertLoadOptions = {}): Promise<ColbertModel> {
-    const layout = inspectCheckpoint(dir);
-    const tokenizer = ColbertModel.tokenizerFromDir(dir, opts);
-    const sbert = readSentenceBertConfig(dir);
-    const backbone = loadBackbone(dir);
+  static async fromPretrained(source: string | ModelFolder, opts: ColbertLoadOptions = {}): Promise<ColbertModel> {
+    const folder = ModelFolder.of(source);
+    const { dir, layout } = folder;
+    const tokenizer = ColbertModel.tokenizerFromDir(folder, opts);
+    const sbert = folder.sentenceBert;
+    const backbone = loadBackbone(dir, folder.backboneConfig());
     let proj: tf.Tensor2D;
     if (layout.kind === 'colbert') {
       if (layout.denseDirs.length !== 1) throw new UserError(`${dir}: expected one Dense module in modules.json, found ${layout.denseDirs.length}`);

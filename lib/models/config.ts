@@ -159,6 +159,15 @@ export function parseModernBertConfig(raw: Json, where = 'config.json'): ModernB
   };
 }
 
+/**
+ * The backbone's parameter count as the memory estimates use it: token embeddings plus, per layer, the
+ * attention (Wqkv and output: 4·h²) and the GeGLU MLP (3·h·intermediate). Norms and biases are left out.
+ */
+export function parameterCount(c: Pick<ModernBertConfig, 'vocabSize' | 'hiddenSize' | 'numLayers' | 'intermediateSize'>): number {
+  const h = c.hiddenSize;
+  return c.vocabSize * h + c.numLayers * (4 * h * h + 3 * h * c.intermediateSize);
+}
+
 /** The special-token ids of a tokenizer (null where it has no such token); TextTokenizer has this shape. */
 export interface SpecialTokenIds {
   clsId: number | null;

@@ -11,14 +11,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../util/errors';
 import { writeDirAtomic, writeJsonAtomic } from '../util/atomic';
 import { DenseTokenizer, TextTokenizer } from '../tokenize/index';
-import { loadBackbone, readBackboneConfig, writeBackbone } from './backbone-io';
+import { loadBackbone, writeBackbone } from './backbone-io';
 import { encodeBatched, type EncodeOptions } from './batched-encode';
-import { denseModules, inspectCheckpoint, meanPoolingConfig, readJsonFile, readPoolingConfig, readSentenceBertConfig, writeModules, writePoolingConfig, writeSentenceBertConfig } from './checkpoint-files';
+import { denseModules, meanPoolingConfig, readPoolingConfig, writeModules, writePoolingConfig, writeSentenceBertConfig } from './checkpoint-files';
 import { withTokenizerIds, type ModernBertConfig } from './config';
 import type { Encoded } from '../scores/encoded';
 import type { Role, TokenizedBatch } from '../tokenize/types';
 import type { TrainableEncoder } from './encoder';
 import { l2NormalizeLast, pool, type Pooling } from './heads';
+import { ModelFolder } from './model-folder';
 import { ModernBert, type ForwardOptions } from './modernbert';
 
 const ST_CONFIG = 'config_sentence_transformers.json';
@@ -63,10 +64,12 @@ export class DenseModel implements TrainableEncoder {
   }
 
   /** Loads a sentence-transformers folder, or a plain ModernBERT folder (then mean pooling + normalize). */
-  static async fromPretrained(dir: string, opts: Partial<DenseSettings> = {}): Promise<DenseModel> {
-    const settings = DenseModel.settingsFromDir(dir, opts);
+  static async fromPretrained(source: string | ModelFolder, opts: Partial<DenseSettings> = {}): Promise<DenseModel> {
+    const folder = ModelFolder.of(source);
+    const dir = folder.dir;
+    const settings = DenseModel.settingsFromDir(folder, opts);
     const text = TextTokenizer.fromDir(dir);
-    const backbone = loadBackbone(dir);
+    const backbone = loadBackbone(dir, folder.backboneConfig());
     if (text.size > backbone.config.vocabSize) {
       backbone.dispose();
       throw new UserError(`${dir}: tokenizer has ${text.size} tokens but config.json vocab_size is ${backbone.config.vocabSize}`);
@@ -75,9 +78,10 @@ export class DenseModel implements TrainableEncoder {
   }
 
   /** A folder's pooling, normalisation and tokenization settings (with `opts` overriding), without loading weights. */
-  static settingsFromDir(dir: string, opts: Partial<DenseSettings> = {}): DenseSettings {
-    const layout = inspectCheckpoint(dir);
-    if (!layout.hasTokenizer) throw new UserError(`${dir}: no tokenizer.json`);
+  static settingsFromDir(source: string | ModelFolder, opts: Partial<DenseSettings> = {}): DenseSettings {
+    const folder = ModelFolder.of(source);
+    const layout = folder.layout;
+    folder.requireTokenizer();
     let pooling: Pooling = 'mean';
     if (layout.poolingDir) {
       const p = readPoolingConfig(layout.poolingDir);
@@ -89,12 +93,12 @@ export class DenseModel implements TrainableEncoder {
       if (!p.include_prompt) throw new UserError(`${where}: include_prompt false is not supported`);
       pooling = modes[0] === 'pooling_mode_cls_token' ? 'cls' : 'mean';
     }
-    const st = fs.existsSync(path.join(dir, ST_CONFIG)) ? readJsonFile<Record<string, any>>(path.join(dir, ST_CONFIG)) : {};
-    const sbert = readSentenceBertConfig(dir);
+    const st = (folder.sentenceTransformers ?? {}) as Record<string, any>;
+    const sbert = folder.sentenceBert;
     return {
       pooling: opts.pooling ?? pooling,
       normalize: opts.normalize ?? (layout.modules ? layout.normalize : true),
-      maxSeqLength: opts.maxSeqLength ?? sbert?.max_seq_length ?? Math.min(512, readBackboneConfig(dir).maxPositionEmbeddings),
+      maxSeqLength: opts.maxSeqLength ?? sbert?.max_seq_length ?? Math.min(512, folder.backboneConfig().maxPositionEmbeddings),
       prompts: opts.prompts ?? st.prompts ?? {},
       defaultPromptName: opts.defaultPromptName ?? st.default_prompt_name ?? null,
       lowercase: opts.lowercase ?? sbert?.do_lower_case ?? false,

@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../backend/index';
 import type { Role } from '../tokenize/types';
-import { loadEncoder } from './load';
+import { loadEncoder } from './engine';
 
 interface Job {
   modelDir: string;
@@ -14,7 +14,7 @@ interface Job {
 async function run(): Promise<void> {
   const job = workerData as Job;
   await initBackend();
-  const model = await loadEncoder(job.modelDir);
+  const model = await loadEncoder(job.modelDir, { engine: 'tfjs' });
   const enc = await model.encode(job.texts, job.role, {
     batchSize: job.batchSize,
     onProgress: (done) => parentPort!.postMessage({ type: 'progress', done }),

@@ -1,70 +1,61 @@
 /**
- * The inference engine: `ort` (ONNX Runtime, native kernels on all cores; the model is exported to
- * model.onnx beside the checkpoint on first use) or `tfjs` (the library's TensorFlow.js models, the ones
- * training uses). Chosen by argument, else `CZ_ENGINE`, else `ort` when onnxruntime-node loads on this
- * machine and `tfjs` otherwise. A requested engine that cannot load is an error, never a silent fallback.
+ * `loadEncoder`, the one way to get an encoder: a model folder (a path or an open `ModelFolder`) or a
+ * model in memory, on the engine the caller resolved (`resolveEngine`, lib/backend/engine: the argument,
+ * else CZ_ENGINE, else ort where onnxruntime-node loads, else tfjs).
  *
- *   const enc = await openEncoder('path/to/model');                 // ort where it loads
- *   const enc = await openEncoder('path/to/model', { engine: 'tfjs' });
+ *   const model = await loadEncoder('path/to/model');                          // the tfjs model itself (trainable)
+ *   const enc = await loadEncoder('path/to/model', { engine: resolveEngine().engine });
+ *   const enc = await loadEncoder(ModelFolder.open(dir), { engine: 'ort', threads: 4 });
+ *   const ev = await loadEncoder(trainingModel, { engine: 'ort' });            // current weights, in memory
+ *
+ * On `ort` a folder's model.onnx is built beside it on first use (lib/models/onnx/export.ts).
  */
-import { UserError } from '../util/errors';
 import { threadCount } from '../util/limits';
-import { ColbertModel, type ColbertLoadOptions } from './colbert';
+import { parseEngine, type Engine } from '../backend/engine';
+import { ColbertModel } from './colbert';
 import { DenseModel } from './dense';
 import type { Encoder } from './encoder';
 import type { HeadKind } from '../scores/encoded';
-import { loadEncoder } from './load';
+import { loadTfjsModel, type TfjsLoadOptions } from './load';
+import { ModelFolder } from './model-folder';
 import { OrtEncoder } from './onnx/ort-encoder';
-import { ortAvailable, loadOrt, type OrtSessionOptions } from '../backend/ort';
+import { loadOrt, type OrtSessionOptions } from '../backend/ort';
 
-export type Engine = 'ort' | 'tfjs';
-export const ENGINES: readonly Engine[] = ['ort', 'tfjs'];
+export { ENGINES, parseEngine, resolveEngine, type Engine, type ResolvedEngine } from '../backend/engine';
 
-export function parseEngine(v: string, where = '--engine'): Engine {
-  const s = v.trim();
-  if (s !== 'ort' && s !== 'tfjs') throw new UserError(`${where} must be ort or tfjs, got "${v}"`);
-  return s;
+/** An opened encoder, whichever the engine: `Encoder` plus `dispose` (which releases only what loadEncoder made). */
+export type EngineEncoder = Encoder & { dispose(): void; readonly kind: HeadKind; readonly engine: Engine };
+
+export interface LoadEncoderOptions extends TfjsLoadOptions, OrtSessionOptions {
+  /** ort or tfjs, resolved by the caller. Unset: the folder's tfjs model itself (a folder source only). */
+  engine?: Engine;
 }
 
-/** The engine to use: `requested`, else CZ_ENGINE, else ort where onnxruntime-node loads, else tfjs. */
-export function resolveEngine(requested?: string): { engine: Engine; chosenBy: 'argument' | 'CZ_ENGINE' | 'default' } {
-  if (requested) return { engine: parseEngine(requested), chosenBy: 'argument' };
-  const env = process.env.CZ_ENGINE?.trim();
-  if (env) return { engine: parseEngine(env, 'CZ_ENGINE'), chosenBy: 'CZ_ENGINE' };
-  return { engine: ortAvailable() ? 'ort' : 'tfjs', chosenBy: 'default' };
-}
-
-/** An opened encoder, whichever the engine: `Encoder` plus `dispose`. */
-export type EngineEncoder = Encoder & { dispose(): void; readonly kind: HeadKind };
-
-export interface OpenEncoderOptions extends OrtSessionOptions {
-  engine?: string;
-  fallback?: HeadKind;
-  colbert?: ColbertLoadOptions;
-}
-
-/** Opens a model folder on the chosen engine (see resolveEngine). */
-export async function openEncoder(dir: string, opts: OpenEncoderOptions = {}): Promise<EngineEncoder & { engine: Engine }> {
-  const { engine } = resolveEngine(opts.engine);
-  if (engine === 'ort') {
-    loadOrt(); // a forced ort that cannot load fails here, with the reason
-    return OrtEncoder.open(dir, { ...opts, threads: threadCount(opts.threads, 'threads') });
-  }
-  const model = await loadEncoder(dir, { fallback: opts.fallback, colbert: opts.colbert });
-  return Object.assign(model, { engine: 'tfjs' as const });
-}
-
+/** A model folder's tfjs model (ColbertModel or DenseModel, by layout): trainable, inspectable. */
+export function loadEncoder(source: string | ModelFolder, opts?: TfjsLoadOptions & { engine?: undefined }): Promise<ColbertModel | DenseModel>;
+/** A model folder on an engine. */
+export function loadEncoder(source: string | ModelFolder, opts: LoadEncoderOptions & { engine: Engine }): Promise<EngineEncoder>;
 /**
- * An in-memory tfjs model (e.g. during training) on the chosen engine, for evaluation: on ort its current
- * weights become an in-memory graph (release it with dispose); on tfjs, or for a model that is not one
- * of the library's ModernBERT encoders, the model itself (dispose is then a no-op).
+ * A model in memory (e.g. during training) on an engine, for evaluation: on ort a library ModernBERT
+ * model's current weights become an in-memory graph (released by dispose); on tfjs, or for a model that is
+ * not one of the library's, the model itself (dispose then leaves it alone).
  */
-export async function encoderForModel(model: Encoder, opts: { engine?: string } & OrtSessionOptions = {}): Promise<{ encoder: Encoder; dispose(): void }> {
-  const { engine } = resolveEngine(opts.engine);
+export function loadEncoder(model: Encoder, opts: { engine: Engine } & OrtSessionOptions): Promise<EngineEncoder>;
+export async function loadEncoder(source: string | ModelFolder | Encoder, opts: LoadEncoderOptions = {}): Promise<EngineEncoder | ColbertModel | DenseModel> {
+  const engine = opts.engine === undefined ? undefined : parseEngine(opts.engine, 'engine');
+  if (typeof source !== 'string' && !(source instanceof ModelFolder)) return inMemory(source, engine ?? 'tfjs', opts);
+  if (engine === 'ort') {
+    loadOrt(); // an ort that cannot load fails here, with the reason
+    return OrtEncoder.open(source, { ...opts, threads: threadCount(opts.threads, 'threads') });
+  }
+  const model = await loadTfjsModel(source, { fallback: opts.fallback, colbert: opts.colbert });
+  return engine ? Object.assign(model, { engine }) : model;
+}
+
+async function inMemory(model: Encoder, engine: Engine, opts: OrtSessionOptions): Promise<EngineEncoder> {
   if (engine === 'ort' && (model instanceof ColbertModel || model instanceof DenseModel)) {
     loadOrt();
-    const enc = await OrtEncoder.fromModel(model, { ...opts, threads: threadCount(opts.threads, 'threads') });
-    return { encoder: enc, dispose: () => enc.dispose() };
+    return OrtEncoder.fromModel(model, { ...opts, threads: threadCount(opts.threads, 'threads') });
   }
-  return { encoder: model, dispose: () => {} };
+  return { kind: model.kind, dim: model.dim, engine: 'tfjs', encode: (texts, role, o) => model.encode(texts, role, o), dispose: () => {} };
 }

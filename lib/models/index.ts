@@ -3,6 +3,7 @@
  * Hugging Face / sentence-transformers / PyLate folder layouts.
  *
  *   const m = await loadEncoder('path/to/model');          // ColbertModel or DenseModel, by folder layout
+ *   const e = await loadEncoder(ModelFolder.open(dir), { engine: 'ort' });
  *   const e = await m.encode(['some text'], 'document');
  */
 export * from './encoder';
@@ -13,6 +14,7 @@ export * from './colbert';
 export * from './dense';
 export * from './backbone-io';
 export * from './load';
+export * from './model-folder';
 export * from './safetensors';
 export * from './checkpoint-files';
 export * from './parallel-encode';

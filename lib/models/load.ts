@@ -1,46 +1,34 @@
-/** Opens any supported model folder as the encoder its layout describes. */
-import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+/** Opens any supported model folder as the tfjs model its layout describes. */
 import { UserError } from '../util/errors';
-import { inspectCheckpoint } from './checkpoint-files';
 import { ColbertModel, type ColbertLoadOptions } from './colbert';
 import { DenseModel } from './dense';
+import type { HeadKind } from '../scores/encoded';
+import { folderFingerprint, ModelFolder } from './model-folder';
 
-/**
- * PyLate folder → ColbertModel; sentence-transformers folder with Pooling → DenseModel; a plain
- * ModernBERT folder → `fallback` ('colbert' builds PyLate's head on it, 'dense' mean-pools), else an error.
- */
-export async function loadEncoder(dir: string, opts: { fallback?: 'colbert' | 'dense'; colbert?: ColbertLoadOptions } = {}): Promise<ColbertModel | DenseModel> {
-  const layout = inspectCheckpoint(dir);
-  const kind = layout.kind === 'transformer' ? opts.fallback : layout.kind;
-  if (kind === 'colbert') return ColbertModel.fromPretrained(dir, opts.colbert);
-  if (kind === 'dense') return DenseModel.fromPretrained(dir);
-  throw new UserError(`${dir}: a plain transformer folder without a ColBERT or pooling head (save one with init-model --head, or load it with an explicit head)`);
+export interface TfjsLoadOptions {
+  /** Head for a plain ModernBERT folder: 'colbert' builds PyLate's head on it, 'dense' mean-pools; unset, such a folder is an error. */
+  fallback?: HeadKind;
+  /** PyLate settings (tokenization overrides; projection size and seed for a plain folder). */
+  colbert?: ColbertLoadOptions;
 }
 
 /**
- * A model folder's identity: sha256 over every file that shapes its outputs (weights, configs, tokenizer;
- * not caches such as an exported ONNX graph), with their relative paths. Two folders with the same
- * weights and tokenization settings have the same fingerprint wherever they are.
+ * PyLate folder → ColbertModel; sentence-transformers folder with Pooling → DenseModel; a plain
+ * ModernBERT folder → `fallback`, else an error. The tfjs step of `loadEncoder` (./engine), which is the
+ * entry point; the ONNX export builds its graph from this.
  */
-export function modelFingerprint(dir: string): string {
-  const files: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      if (e.name.startsWith('.')) continue;
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && /\.(json|safetensors|txt|model)$/.test(e.name)) files.push(p);
-    }
-  };
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError(`${dir}: not a model folder`);
-  walk(dir);
-  const h = crypto.createHash('sha256');
-  for (const f of files.sort()) {
-    h.update(path.relative(dir, f).split(path.sep).join('/') + '\0');
-    h.update(fs.readFileSync(f));
-    h.update('\0');
-  }
-  return h.digest('hex');
+export async function loadTfjsModel(source: string | ModelFolder, opts: TfjsLoadOptions = {}): Promise<ColbertModel | DenseModel> {
+  const folder = ModelFolder.of(source);
+  const kind = folder.kind === 'transformer' ? opts.fallback : folder.kind;
+  if (kind === 'colbert') return ColbertModel.fromPretrained(folder, opts.colbert);
+  if (kind === 'dense') return DenseModel.fromPretrained(folder);
+  throw new UserError(`${folder.dir}: a plain transformer folder without a ColBERT or pooling head (save one with init-model --head, or load it with an explicit head)`);
+}
+
+/**
+ * A model folder's identity (see `folderFingerprint`): sha256 over the files that shape its outputs.
+ * An open `ModelFolder` computes it once.
+ */
+export function modelFingerprint(source: string | ModelFolder): string {
+  return typeof source === 'string' ? folderFingerprint(source) : source.fingerprint();
 }

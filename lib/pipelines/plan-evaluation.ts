@@ -7,8 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { readJsonFile } from '../util/json';
-import { modelFingerprint } from '../models/load';
-import { openEncoder } from '../models/engine';
+import { resolveEngine, type Engine } from '../backend/engine';
+import { ModelFolder } from '../models/model-folder';
+import { loadEncoder } from '../models/engine';
 import { ColbertModel } from '../models/colbert';
 import type { Encoder } from '../models/encoder';
 import { evaluateRetrieval, type EvalDataset } from '../eval/evaluator';
@@ -52,6 +53,8 @@ export interface EvaluationSettings {
   measures?: string[];
   /** Extra baselines evaluated beside the plan's models (the untrained base, a lexical scorer). */
   baselines?: Baseline[];
+  /** The engine that encodes for evaluation (ort or tfjs; default: CZ_ENGINE, else ort where it loads), the same as training's. */
+  engine?: string;
 }
 
 const DEFAULT_MEASURES = ['ndcg_cut.10', 'recall.100', 'recip_rank'];
@@ -95,6 +98,8 @@ interface ModelToEvaluate {
   id: string;
   encoder: () => Promise<(Encoder & { dispose?: () => void }) | null>;
   phase: FinishedPhase | undefined;
+  /** The phase's model folder, opened once: its fingerprint keys the result and the ONNX cache alike. */
+  modelFolder: ModelFolder | undefined;
   fields: Partial<EvaluationResult>;
 }
 
@@ -102,7 +107,7 @@ interface ModelToEvaluate {
 async function evaluateModel(m: ModelToEvaluate, c: EvaluationContext): Promise<{ file: string; evaluated: boolean }> {
   const { o, log } = c;
   const file = c.folder.resultFile(m.id);
-  const fingerprint = m.phase ? modelFingerprint(m.phase.modelDir) : undefined;
+  const fingerprint = m.modelFolder?.fingerprint();
   if (fs.existsSync(file)) {
     const old = readJsonFile(file) as EvaluationResult;
     const same = old.model?.fingerprint === fingerprint && old.label === m.model.label && old.pipeline === (m.fields.pipeline ?? null) && JSON.stringify(old.dataChecksums) === JSON.stringify(c.dataChecksums);
@@ -151,20 +156,22 @@ async function evaluateModel(m: ModelToEvaluate, c: EvaluationContext): Promise<
 }
 
 /** The plan's evaluated models, then the baselines, one at a time: a baseline's unknown phase stops the call at its turn. */
-function* modelsToEvaluate(plan: Plan, records: Map<string, FinishedPhase>, o: EvaluationSettings): Generator<ModelToEvaluate> {
+function* modelsToEvaluate(plan: Plan, records: Map<string, FinishedPhase>, o: EvaluationSettings, engine: Engine): Generator<ModelToEvaluate> {
   for (const f of plan.finals) {
     const rec = records.get(f.phase)!;
     const spec = plan.phases.find((p) => p.id === f.phase)!;
+    const modelFolder = ModelFolder.open(rec.modelDir);
     yield {
       model: f,
       id: slug(`${o.preset}-${f.label}-seed${o.seed}`),
-      encoder: () => openEncoder(rec.modelDir), // ort unless CZ_ENGINE=tfjs
+      encoder: () => loadEncoder(modelFolder, { engine }),
       phase: rec,
+      modelFolder,
       fields: {
         pipeline: f.pipeline,
         phase: phaseName(spec),
         ablation: f.ablation,
-        model: { setting: spec.setting, fingerprint: modelFingerprint(rec.modelDir) },
+        model: { setting: spec.setting, fingerprint: modelFolder.fingerprint() },
         config: { phase: spec, key: rec.key, examplesPerSecond: rec.examplesPerSecond, ...(rec.engine ? { engine: rec.engine } : {}) },
         ...(rec.examplesPerSecond ? { examplesPerSecond: rec.examplesPerSecond } : {}),
       },
@@ -173,15 +180,17 @@ function* modelsToEvaluate(plan: Plan, records: Map<string, FinishedPhase>, o: E
   for (const b of o.baselines ?? []) {
     const rec = b.fromPhase ? records.get(b.fromPhase) : undefined;
     if (b.fromPhase && !rec) throw new UserError(`baseline ${b.label}: unknown phase ${b.fromPhase}`);
+    const modelFolder = rec ? ModelFolder.open(rec.modelDir) : undefined;
     yield {
       model: b,
       id: slug(`${o.preset}-${b.label}-seed${o.seed}`),
       encoder: async () => (b.encoder ? b.encoder(rec!.modelDir) : null),
       phase: rec,
+      modelFolder,
       fields: {
         pipeline: b.pipeline,
         phase: null,
-        model: { setting: b.setting, ...(rec ? { fingerprint: modelFingerprint(rec.modelDir) } : {}) },
+        model: { setting: b.setting, ...(modelFolder ? { fingerprint: modelFolder.fingerprint() } : {}) },
         config: { baseline: b.label, ...(rec ? { from: rec.key } : {}) },
       },
     };
@@ -190,10 +199,11 @@ function* modelsToEvaluate(plan: Plan, records: Map<string, FinishedPhase>, o: E
 
 /** Evaluates the plan's models and the baselines in order; returns every result file and how many were evaluated in this call. */
 export async function evaluatePlan(plan: Plan, records: Map<string, FinishedPhase>, o: EvaluationSettings, folder: ResultsFolder, checksums: Record<string, string>, log: Log): Promise<{ results: string[]; evaluated: number }> {
+  const engine = resolveEngine(o.engine).engine;
   const context: EvaluationContext = { folder, o, measures: o.measures ?? DEFAULT_MEASURES, dataChecksums: checksums, log };
   const results: string[] = [];
   let evaluated = 0;
-  for (const m of modelsToEvaluate(plan, records, o)) {
+  for (const m of modelsToEvaluate(plan, records, o, engine)) {
     const r = await evaluateModel(m, context);
     results.push(r.file);
     if (r.evaluated) evaluated++;

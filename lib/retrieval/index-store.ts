@@ -15,7 +15,7 @@
  */
 import * as os from 'node:os';
 import { initBackend } from '../backend/index';
-import { useOrtProducts } from '../backend/ort-gemm';
+import { defaultProduct } from '../backend/ort-gemm';
 import { maxSimBlocked, type SearchTimings } from '../scores/maxsim-blocked';
 import { UserError } from '../util/errors';
 import { threadCount } from '../util/limits';
@@ -44,7 +44,7 @@ export interface SearchOptions {
   progress?: string;
   /** When given, seconds spent in each stage are added to it (where the time goes). */
   timings?: SearchTimings;
-  /** Where the products run (lib/scores maxSimBlocked): 'ort' (native, multi-core) or 'tfjs'; default ort where it loads unless CZ_ENGINE=tfjs. */
+  /** Where the products run (lib/scores maxSimBlocked): 'ort' (native, multi-core) or 'tfjs'; default: the engine resolveEngine picks. A caller that resolved an engine passes it here, so encoding and scoring agree. */
   product?: 'ort' | 'tfjs';
   /**
    * Threads for the search (default: all cores, or CZ_THREADS, at most the cores). 1: everything in this thread. More: the
@@ -236,7 +236,7 @@ export abstract class VectorIndex {
       shards,
       queryBatch,
       maxBlockFloats,
-      product: opts.product ?? (useOrtProducts() ? 'ort' : 'tfjs'),
+      product: opts.product ?? defaultProduct(),
     };
   }
 

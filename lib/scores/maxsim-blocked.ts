@@ -15,7 +15,7 @@
  * per document and per query: the score is the dot product.
  */
 import type * as Tf from '@tensorflow/tfjs-core';
-import { blockMaxSim, useOrtProducts } from '../backend/ort-gemm';
+import { blockMaxSim, defaultProduct } from '../backend/ort-gemm';
 import { decodeF16 } from '../util/f16';
 
 // tfjs loads only when a product runs on it: search worker threads use ORT and skip its ~0.4 s of loading.
@@ -64,7 +64,7 @@ export interface MaxSimBlockedOptions {
   timings?: SearchTimings;
   /**
    * Where the block products run: 'ort' (ONNX Runtime's native MatMul + max, all cores or `threads`) or 'tfjs'
-   * (the active tfjs backend). Default: ort where it loads, unless CZ_ENGINE=tfjs.
+   * (the active tfjs backend). Default: the engine resolveEngine picks (lib/backend/engine).
    */
   product?: 'ort' | 'tfjs';
   /** ORT threads for the products (default: all cores, or CZ_THREADS). */
@@ -100,7 +100,7 @@ export function maxSimBlocked(queries: Float32Array[], docs: RaggedVectors, out:
   queries.forEach((q, qi) => {
     for (let r = 0; r < q.length / dim; r++) for (let c = 0; c < dim; c++) qt[c * m + qStart[qi] + r] = q[r * dim + c];
   });
-  const native = (opts.product ?? (useOrtProducts() ? 'ort' : 'tfjs')) === 'ort';
+  const native = (opts.product ?? defaultProduct()) === 'ort';
   // A block [T, dim] and its product [T, m] stay within maxBlockFloats (unless one document is longer).
   const blockTokens = Math.max(1, Math.floor(maxBlockFloats / Math.max(m, dim)));
   let longest = 0;

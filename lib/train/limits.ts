@@ -1,7 +1,7 @@
 /** How much memory one training device takes for a run config (lib/util/limits.ts does the arithmetic). */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseModernBertConfig, presetConfig, type ModernBertConfig } from '../models/config';
+import { parameterCount, parseModernBertConfig, presetConfig, type ModernBertConfig } from '../models/config';
 import { trainDeviceBytes } from '../util/limits';
 import type { TrainConfig } from './config';
 
@@ -30,7 +30,7 @@ export function trainDeviceEstimate(config: TrainConfig, devices: number): numbe
   const length = m ? m.documentLength : 180;
   if (!c) return trainDeviceBytes({ params: 0, hidden: 0, heads: 0, intermediate: 0, layers: 0 }, 0, 0);
   const h = c.hiddenSize;
-  const params = c.vocabSize * h + c.numLayers * (4 * h * h + 3 * h * c.intermediateSize);
+  const params = parameterCount(c);
   const texts = config.phase === 'mlm' ? rows : rows * (1 + docsPerQuery);
   return trainDeviceBytes({ params, hidden: h, heads: c.numHeads, intermediate: c.intermediateSize, layers: c.numLayers }, texts, length);
 }

@@ -298,7 +298,7 @@ async function trainLoop(config: TrainConfig, engine: TrainEngine, t: Transport,
       }
       if (config.eval && (done === total || (config.eval.every !== undefined && done % config.eval.every === 0))) {
         if (lead) {
-          lastEval = await evaluateModel(config, engine.syncedModel(), done);
+          lastEval = await evaluateModel(config, engine.syncedModel(), done, engine.engine);
           fs.appendFileSync(evalFile, JSON.stringify(lastEval) + '\n');
         }
         await t.barrier();
@@ -325,12 +325,12 @@ async function trainLoop(config: TrainConfig, engine: TrainEngine, t: Transport,
   return { steps: total, startStep: start, finalLoss: loss, output: config.output, modelDir, lastEval, engine: engine.engine };
 }
 
-/** Retrieval evaluation of the current weights on the config's datasets. */
-async function evaluateModel(config: TrainConfig, model: TrainModel, step: number): Promise<EvalRecord> {
+/** Retrieval evaluation of the current weights on the config's datasets, on the run's engine (ort: the current weights as an in-memory graph). */
+async function evaluateModel(config: TrainConfig, model: TrainModel, step: number, on: Engine): Promise<EvalRecord> {
   const { evaluateRetrieval } = require('../eval/evaluator') as typeof import('../eval/evaluator');
   const e = config.eval!;
-  const { encoderForModel } = require('../models/engine') as typeof import('../models/engine');
-  const engine = await encoderForModel(model); // ort (current weights as an in-memory graph) unless CZ_ENGINE=tfjs
-  const r = await evaluateRetrieval(engine.encoder, e.datasets, { k: e.k, measures: e.measures }).finally(() => engine.dispose());
+  const { loadEncoder } = require('../models/engine') as typeof import('../models/engine');
+  const encoder = await loadEncoder(model, { engine: on });
+  const r = await evaluateRetrieval(encoder, e.datasets, { k: e.k, measures: e.measures }).finally(() => encoder.dispose());
   return { step, mean: r.mean, datasets: r.datasets.map((d) => ({ name: d.name, metrics: d.metrics })) };
 }

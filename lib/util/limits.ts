@@ -3,9 +3,7 @@
  * its own copy of the model, so more workers than cores only share cores, more than there is work
  * only start up, and more than memory holds brings the machine down. Checked before anything starts.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { UserError } from './errors';
 import { envValue } from './env';
 
@@ -78,38 +76,6 @@ export function threadCount(requested?: number, what = '--threads', warn: (line:
   return cores;
 }
 
-type Json = Record<string, unknown>;
-
-function readJson(file: string): Json {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as Json;
-  } catch {
-    return {};
-  }
-}
-
-/** Bytes of the weight files of a model folder (and its module subfolders). */
-function weightBytes(dir: string): number {
-  let total = 0;
-  const visit = (d: string, depth: number) => {
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(d);
-    } catch {
-      return;
-    }
-    for (const f of names) {
-      const p = path.join(d, f);
-      const st = fs.statSync(p, { throwIfNoEntry: false });
-      if (!st) continue;
-      if (st.isDirectory() && depth < 1) visit(p, depth + 1);
-      else if (st.isFile() && (f.endsWith('.safetensors') || f.endsWith('.bin'))) total += st.size;
-    }
-  };
-  visit(dir, 0);
-  return total;
-}
-
 /** Activation bytes of a forward pass of `rows` texts of `length` tokens (one layer's peak, float32). */
 export function activationBytes(rows: number, length: number, c: { hidden: number; heads: number; intermediate: number }, layersKept = 1): number {
   const perToken = 4 * c.hidden + 2 * c.intermediate; // Wqkv, attention output, residual, GeGLU input
@@ -117,15 +83,19 @@ export function activationBytes(rows: number, length: number, c: { hidden: numbe
   return 4 * rows * (length * perToken + attention) * layersKept;
 }
 
-/** Peak memory of one encoding worker for the model folder `dir` (PyLate / sentence-transformers layout). */
-export function encodeWorkerBytes(dir: string, batchSize: number): number {
-  const cfg = readJson(path.join(dir, 'config.json'));
-  const st = readJson(path.join(dir, 'sentence_bert_config.json'));
-  const num = (v: unknown, d: number) => (typeof v === 'number' && v > 0 ? v : d);
-  const length = num(st.max_seq_length, 512);
-  const c = { hidden: num(cfg.hidden_size, 768), heads: num(cfg.num_attention_heads, 12), intermediate: num(cfg.intermediate_size, 1152) };
+/** What an encoding worker's memory depends on: the weight files' size, the longest input and the layer sizes (from the model's config). */
+export interface EncoderShape {
+  weightBytes: number;
+  maxSeqLength: number;
+  hidden: number;
+  heads: number;
+  intermediate: number;
+}
+
+/** Peak memory of one encoding worker of a model of `shape` (ModelFolder.encoderShape) at `batchSize`. */
+export function encodeWorkerBytes(shape: EncoderShape, batchSize: number): number {
   // Weights twice (file buffer while loading, then tensors) plus one forward pass of a batch.
-  return ENCODE_WORKER_BASE_BYTES + 2 * weightBytes(dir) + activationBytes(batchSize, length, c);
+  return ENCODE_WORKER_BASE_BYTES + 2 * shape.weightBytes + activationBytes(batchSize, shape.maxSeqLength, shape);
 }
 
 /**

@@ -3,8 +3,9 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { initBackend } from '../../backend/index';
 import { UserError } from '../../util/errors';
-import { readCorpus, readQueries } from '../../data/beir';
-import { addEngineOptions, openModel } from './engine-options';
+import { documentText, readCorpus, readQueries } from '../../data/beir';
+import { addEngineOptions, engineOf, openModel } from './engine-options';
+import { ModelFolder } from '../../models/model-folder';
 import { encodeParallel } from '../../models/parallel-encode';
 import type { Encoded } from '../../scores/encoded';
 import type { Role } from '../../tokenize/types';
@@ -18,8 +19,8 @@ export const parseRole: (v: string) => Role = oneOf('query', 'document');
 
 /**
  * Texts of a JSONL file of {"_id", "text", "title"?}, read as queries or documents (errors say which: a
- * repeated query id is a duplicate query id); a document's title is joined before its text, as BEIR
- * evaluations do.
+ * repeated query id is a duplicate query id); a document is `documentText` (title before text), as
+ * index and search see it.
  */
 export function readTexts(file: string, role: Role): { ids: string[]; texts: string[] } {
   if (!fs.existsSync(file)) throw new UserError(`${file}: not found`);
@@ -28,7 +29,7 @@ export function readTexts(file: string, role: Role): { ids: string[]; texts: str
     return { ids: queries.map((q) => q.id), texts: queries.map((q) => q.text) };
   }
   const docs = readCorpus(file);
-  return { ids: docs.map((d) => d.id), texts: docs.map((d) => (d.title ? `${d.title} ${d.text}` : d.text)) };
+  return { ids: docs.map((d) => d.id), texts: docs.map(documentText) };
 }
 
 /** Encodes with a progress bar on a terminal. */
@@ -58,8 +59,10 @@ export function registerEncode(program: Command): void {
       await initBackend();
       const { ids, texts } = readTexts(opts.input, opts.as);
       // Before the model loads: no more workers than batches, a warning above the cores, a refusal above memory.
-      const workers = planParallelism({ what: '--workers', requested: opts.workers, perWorkerBytes: encodeWorkerBytes(opts.model, opts.batchSize), work: Math.ceil(texts.length / opts.batchSize) });
-      const model = await openModel(opts.model, opts, { workers: true });
+      const engine = engineOf(opts, { workers: true });
+      const folder = ModelFolder.open(opts.model);
+      const workers = planParallelism({ what: '--workers', requested: opts.workers, perWorkerBytes: encodeWorkerBytes(folder.encoderShape(), opts.batchSize), work: Math.ceil(texts.length / opts.batchSize) });
+      const model = await openModel(folder, engine, opts);
       const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
       let kind: string = model.kind;
       if (workers > 1) {

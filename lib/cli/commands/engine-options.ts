@@ -1,6 +1,7 @@
 /** `--engine` and `--threads`, shared by the commands that encode (encode, score, index, search). */
 import type { Command } from 'commander';
-import { ENGINES, openEncoder, resolveEngine, type Engine, type EngineEncoder } from '../../models/engine';
+import { ENGINES, loadEncoder, resolveEngine, type EngineEncoder, type ResolvedEngine } from '../../models/engine';
+import type { ModelFolder } from '../../models/model-folder';
 import { UsageError } from '../../util/errors';
 import { threadCount } from '../../util/limits';
 import { oneOf, positiveInt } from '../options';
@@ -29,25 +30,27 @@ export function addEngineOptions(cmd: Command, use: EngineUse = {}): Command {
 }
 
 /**
- * The engine these flags select. `--workers` > 1 means tfjs workers (ort spreads one model over
- * `--threads`): without an engine named by --engine or CZ_ENGINE it selects tfjs; with ort named it is a
- * usage error, as is `--threads` for tfjs encoding (unless the command's search takes it).
+ * The engine these flags select, resolved once for the whole command (encoding and, for search, scoring).
+ * `--workers` > 1 means tfjs workers (ort spreads one model over `--threads`): without an engine named by
+ * --engine or CZ_ENGINE it selects tfjs; with ort named it is a usage error, as is `--threads` for tfjs
+ * encoding (unless the command's search takes it).
  */
-export function engineOf(flags: EngineFlags, use: EngineUse = {}): Engine {
+export function engineOf(flags: EngineFlags, use: EngineUse = {}): ResolvedEngine {
   const workers = (flags.workers ?? 1) > 1;
-  const { engine, chosenBy } = resolveEngine(flags.engine);
-  if (workers && chosenBy === 'default') return 'tfjs';
+  const resolved = resolveEngine(flags.engine);
+  const { engine, chosenBy } = resolved;
+  if (workers && chosenBy === 'default') return { engine: 'tfjs', chosenBy };
   if (engine === 'ort' && workers) {
     throw new UsageError(`--workers ${flags.workers} runs tfjs copies of the model; the ort engine (${chosenBy === 'argument' ? '--engine' : chosenBy}) uses --threads instead`);
   }
   if (engine === 'tfjs' && flags.threads !== undefined && !use.search) {
     throw new UsageError(`--threads sets ONNX Runtime's threads; the tfjs engine encodes on one thread per model${use.workers ? ': use --workers N for more' : ''}`);
   }
-  return engine;
+  return resolved;
 }
 
-/** Opens the model on the engine the flags select; ONNX Runtime's threads capped at the cores. */
-export function openModel(dir: string, flags: EngineFlags, use: EngineUse = {}): Promise<EngineEncoder> {
-  const engine = engineOf(flags, use);
-  return openEncoder(dir, { engine, threads: engine === 'ort' ? threadCount(flags.threads) : undefined });
+/** Opens the model on the resolved engine; ONNX Runtime's threads capped at the cores. */
+export function openModel(folder: ModelFolder, resolved: ResolvedEngine, flags: EngineFlags): Promise<EngineEncoder> {
+  const { engine } = resolved;
+  return loadEncoder(folder, { engine, threads: engine === 'ort' ? threadCount(flags.threads) : undefined });
 }

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { exportOnnx, ONNX_RECORD_FILE } from '../../models/onnx/export';
-import { inspectCheckpoint } from '../../models/checkpoint-files';
+import { ModelFolder } from '../../models/model-folder';
 import { UsageError } from '../../util/errors';
 import { oneOf } from '../options';
 
@@ -18,10 +18,11 @@ export function registerExportOnnx(program: Command): void {
     .action(async (opts: { model: string; head?: Head }) => {
       // --head only chooses the head of a plain ModernBERT folder: asked of a model with another head, say so
       // instead of writing that model's own graph.
-      const kind = inspectCheckpoint(opts.model).kind;
+      const folder = ModelFolder.open(opts.model);
+      const kind = folder.kind;
       if (opts.head && kind !== 'transformer' && kind !== opts.head) throw new UsageError(`--head ${opts.head}: ${opts.model} is ${HEAD_NAMES[kind]}; --head chooses the head of a plain ModernBERT folder only`);
       const t0 = performance.now();
-      const { file, record } = await exportOnnx(opts.model, { fallback: opts.head });
+      const { file, record } = await exportOnnx(folder, { fallback: opts.head });
       const mb = fs.statSync(file).size / 2 ** 20;
       process.stderr.write(`${file}: ${record.kind} model, dim ${record.dim}, ${mb.toFixed(1)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s (source sha256 ${record.source.slice(0, 12)}… in ${ONNX_RECORD_FILE})\n`);
     });

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../backend/index';
-import { addEngineOptions, openModel } from './engine-options';
+import { addEngineOptions, engineOf, openModel } from './engine-options';
+import { ModelFolder } from '../../models/model-folder';
 import { colbertScores, dotScores } from '../../scores/index';
 import { writeFileAtomic } from '../../util/atomic';
 import { checkOutput } from '../../util/output';
@@ -25,7 +26,7 @@ export function registerScore(program: Command): void {
       await initBackend();
       const queries = readTexts(opts.queries, 'query');
       const docs = readTexts(opts.documents, 'document');
-      const model = await openModel(opts.model, opts);
+      const model = await openModel(ModelFolder.open(opts.model), engineOf(opts), opts);
       const q = await encodeWithProgress(model, queries.texts, 'query', opts.batchSize);
       const d = await encodeWithProgress(model, docs.texts, 'document', opts.batchSize);
       const s = model.kind === 'colbert'

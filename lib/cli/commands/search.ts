@@ -5,8 +5,9 @@ import { UserError } from '../../util/errors';
 import { loadBeir, readQueries } from '../../data/beir';
 import { writeTrecRun } from '../../data/trec';
 import type { Query } from '../../data/types';
-import { modelFingerprint } from '../../models/load';
-import { addEngineOptions, openModel } from './engine-options';
+import { ModelFolder } from '../../models/model-folder';
+import { productFor } from '../../backend/ort-gemm';
+import { addEngineOptions, engineOf, openModel } from './engine-options';
 import { loadIndex } from '../../retrieval/io';
 import { searchQueries } from '../../retrieval/corpus';
 import { positiveInt } from '../options';
@@ -33,12 +34,16 @@ export function registerSearch(program: Command): void {
       await initBackend();
       if (!fs.existsSync(opts.queries)) throw new UserError(`${opts.queries}: not found`);
       const queries: Query[] = fs.statSync(opts.queries).isDirectory() ? loadBeir(opts.queries, opts.split).queries : readQueries(opts.queries);
-      const model = await openModel(opts.model, opts, { search: true });
-      const index = loadIndex(opts.index, { kind: model.kind === 'colbert' ? 'multivector' : 'dense', dim: model.dim, modelFingerprint: modelFingerprint(opts.model), force: opts.force });
+      // One engine for the whole search: the queries are encoded and the index scored on it.
+      const engine = engineOf(opts, { search: true });
+      const product = productFor(engine);
+      const folder = ModelFolder.open(opts.model);
+      const model = await openModel(folder, engine, opts);
+      const index = loadIndex(opts.index, { kind: model.kind === 'colbert' ? 'multivector' : 'dense', dim: model.dim, modelFingerprint: folder.fingerprint(), force: opts.force });
       // --threads also sets the search's threads (documents split across worker threads), whatever the engine.
-      const run = await searchQueries(model, index, queries, { k: opts.k, batchSize: opts.batchSize, progress: 'search', search: { threads: threadCount(opts.threads) } });
+      const run = await searchQueries(model, index, queries, { k: opts.k, batchSize: opts.batchSize, progress: 'search', search: { threads: threadCount(opts.threads), product } });
       writeTrecRun(opts.out, run, { tag: opts.tag });
-      process.stderr.write(`searched ${queries.length} queries over ${index.size} documents (k=${opts.k}) → ${opts.out}\n`);
+      process.stderr.write(`searched ${queries.length} queries over ${index.size} documents (k=${opts.k}; encoded on ${engine.engine}, scored on ${product}) → ${opts.out}\n`);
       model.dispose();
     });
 }

@@ -1,9 +1,10 @@
 /**
  * `model.onnx` beside a checkpoint: built from the folder's config and weights (read through the same
  * loaders as the tfjs models, so every layout the library reads exports), written atomically, with a
- * small `model.onnx.meta` (JSON) recording what it was built from — the graph layout version, the head, and a
- * sha256 over the folder's config and weight files. `ensureOnnx` rebuilds when that record is missing
- * or differs (weights retrained, config edited, a new graph layout), and otherwise reuses the file.
+ * small `model.onnx.meta` (JSON) recording what it was built from — a sha256 over the graph layout version,
+ * the head options and the folder's fingerprint (`ModelFolder.fingerprint`, the one indexes record).
+ * `ensureOnnx` rebuilds when that record is missing or differs (weights retrained, config or tokenizer
+ * edited, a new graph layout, a record of an older rule), and otherwise reuses the file.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -12,20 +13,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../backend/index';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic';
 import { UserError } from '../../util/errors';
-import { inspectCheckpoint } from '../checkpoint-files';
 import type { ColbertLoadOptions, ColbertModel } from '../colbert';
 import type { DenseModel } from '../dense';
 import type { HeadKind } from '../../scores/encoded';
-import { loadEncoder } from '../load';
+import { loadTfjsModel } from '../load';
+import { ModelFolder } from '../model-folder';
 import type { RawTensor } from '../modernbert';
 import { buildModernBertOnnx, GRAPH_VERSION, type OnnxHead } from './modernbert-onnx';
 
 export const ONNX_FILE = 'model.onnx';
-/** The record of what model.onnx was built from (JSON; not named .json so model fingerprints, which hash a folder's .json files, do not depend on the export). */
+/** The record of what model.onnx was built from (JSON; not named .json so the folder's fingerprint, which hashes its .json files, does not depend on the export). */
 export const ONNX_RECORD_FILE = 'model.onnx.meta';
 
 export interface OnnxExportOptions {
-  /** Head for a plain ModernBERT folder (as loadEncoder's fallback). */
+  /** Head for a plain ModernBERT folder (as loadTfjsModel's fallback). */
   fallback?: HeadKind;
   /** Projection size and seed when a plain folder gets a new ColBERT projection. */
   colbert?: Pick<ColbertLoadOptions, 'embeddingSize' | 'seed'>;
@@ -40,41 +41,23 @@ export interface OnnxRecord {
   vocabSize: number;
 }
 
-/** Files whose content defines the graph: weights, config.json files, modules.json, shard indexes. */
-function sourceFiles(dir: string): string[] {
-  const out: string[] = [];
-  const visit = (rel: string, depth: number) => {
-    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory() && depth < 1 && !e.name.startsWith('.')) visit(r, depth + 1);
-      else if (e.isFile() && (/\.safetensors$/.test(e.name) || /\.index\.json$/.test(e.name) || e.name === 'config.json' || e.name === 'modules.json')) out.push(r);
-    }
-  };
-  visit('', 0);
-  return out.sort();
-}
-
 /**
- * sha256 over the graph layout version, every source file (name and bytes) and, for a plain ModernBERT
- * folder (whose head the options decide), the head options.
+ * What a graph is built from: sha256 over the graph layout version, the head options of a plain ModernBERT
+ * folder (whose head they decide) and the folder's fingerprint.
  */
-export function sourceFingerprint(dir: string, opts: OnnxExportOptions = {}): string {
-  const h = createHash('sha256');
-  const head = inspectCheckpoint(dir).kind === 'transformer' ? { fallback: opts.fallback ?? null, embeddingSize: opts.colbert?.embeddingSize ?? null, seed: opts.colbert?.seed ?? null } : null;
-  h.update(`${GRAPH_VERSION}\n${JSON.stringify(head)}\n`);
-  for (const f of sourceFiles(dir)) {
-    h.update(`${f}\n`);
-    h.update(fs.readFileSync(path.join(dir, f)));
-  }
-  return h.digest('hex');
+export function sourceFingerprint(source: string | ModelFolder, opts: OnnxExportOptions = {}): string {
+  const folder = ModelFolder.of(source);
+  const head = folder.kind === 'transformer' ? { fallback: opts.fallback ?? null, embeddingSize: opts.colbert?.embeddingSize ?? null, seed: opts.colbert?.seed ?? null } : null;
+  return createHash('sha256').update(`${GRAPH_VERSION}\n${JSON.stringify(head)}\n${folder.fingerprint()}`).digest('hex');
 }
 
 /** Builds the ONNX model of a folder in memory. */
-export async function buildOnnxFromDir(dir: string, opts: OnnxExportOptions = {}): Promise<{ bytes: Uint8Array; record: Omit<OnnxRecord, 'source'> }> {
+export async function buildOnnxFromDir(source: string | ModelFolder, opts: OnnxExportOptions = {}): Promise<{ bytes: Uint8Array; record: Omit<OnnxRecord, 'source'> }> {
   await initBackend();
-  const model = await loadEncoder(dir, { fallback: opts.fallback, colbert: opts.colbert });
+  const folder = ModelFolder.of(source);
+  const model = await loadTfjsModel(folder, { fallback: opts.fallback, colbert: opts.colbert });
   try {
-    return onnxFromModel(model, dir);
+    return onnxFromModel(model, folder.dir);
   } finally {
     model.dispose();
   }
@@ -104,21 +87,21 @@ export function onnxFromModel(model: ColbertModel | DenseModel, where: string): 
 }
 
 /** Writes `model.onnx` (and its record) into the checkpoint folder, atomically; returns the file. */
-export async function exportOnnx(dir: string, opts: OnnxExportOptions = {}): Promise<{ file: string; record: OnnxRecord }> {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError(`${dir}: not a model folder`);
-  const source = sourceFingerprint(dir, opts);
-  const { bytes, record } = await buildOnnxFromDir(dir, opts);
-  const file = path.join(dir, ONNX_FILE);
-  const full: OnnxRecord = { ...record, source };
+export async function exportOnnx(source: string | ModelFolder, opts: OnnxExportOptions = {}): Promise<{ file: string; record: OnnxRecord }> {
+  const folder = ModelFolder.of(source);
+  const { bytes, record } = await buildOnnxFromDir(folder, opts);
+  const file = path.join(folder.dir, ONNX_FILE);
+  const full: OnnxRecord = { ...record, source: sourceFingerprint(folder, opts) };
   writeFileAtomic(file, bytes);
-  writeJsonAtomic(path.join(dir, ONNX_RECORD_FILE), full);
+  writeJsonAtomic(path.join(folder.dir, ONNX_RECORD_FILE), full);
   return { file, record: full };
 }
 
 /** The folder's record when model.onnx is present and was built from exactly the current files. */
-export function freshOnnx(dir: string, opts: OnnxExportOptions = {}): OnnxRecord | null {
-  const file = path.join(dir, ONNX_FILE);
-  const recFile = path.join(dir, ONNX_RECORD_FILE);
+export function freshOnnx(source: string | ModelFolder, opts: OnnxExportOptions = {}): OnnxRecord | null {
+  const folder = ModelFolder.of(source);
+  const file = path.join(folder.dir, ONNX_FILE);
+  const recFile = path.join(folder.dir, ONNX_RECORD_FILE);
   if (!fs.existsSync(file) || !fs.existsSync(recFile)) return null;
   let rec: OnnxRecord;
   try {
@@ -126,7 +109,7 @@ export function freshOnnx(dir: string, opts: OnnxExportOptions = {}): OnnxRecord
   } catch {
     return null;
   }
-  if (rec.graph !== GRAPH_VERSION || rec.source !== sourceFingerprint(dir, opts)) return null;
+  if (rec.graph !== GRAPH_VERSION || rec.source !== sourceFingerprint(folder, opts)) return null;
   return rec;
 }
 
@@ -134,16 +117,16 @@ export function freshOnnx(dir: string, opts: OnnxExportOptions = {}): OnnxRecord
  * model.onnx for a folder: the cached one when fresh, else built and written beside the checkpoint. A
  * folder that cannot be written to gets the model in memory (`bytes`), rebuilt on every load.
  */
-export async function ensureOnnx(dir: string, opts: OnnxExportOptions = {}): Promise<{ model: string | Uint8Array; record: OnnxRecord; built: boolean }> {
-  inspectCheckpoint(dir);
-  const rec = freshOnnx(dir, opts);
-  if (rec) return { model: path.join(dir, ONNX_FILE), record: rec, built: false };
+export async function ensureOnnx(source: string | ModelFolder, opts: OnnxExportOptions = {}): Promise<{ model: string | Uint8Array; record: OnnxRecord; built: boolean }> {
+  const folder = ModelFolder.of(source);
+  const rec = freshOnnx(folder, opts);
+  if (rec) return { model: path.join(folder.dir, ONNX_FILE), record: rec, built: false };
   try {
-    fs.accessSync(dir, fs.constants.W_OK);
+    fs.accessSync(folder.dir, fs.constants.W_OK);
   } catch {
-    const { bytes, record } = await buildOnnxFromDir(dir, opts);
-    return { model: bytes, record: { ...record, source: sourceFingerprint(dir, opts) }, built: true };
+    const { bytes, record } = await buildOnnxFromDir(folder, opts);
+    return { model: bytes, record: { ...record, source: sourceFingerprint(folder, opts) }, built: true };
   }
-  const { file, record } = await exportOnnx(dir, opts);
+  const { file, record } = await exportOnnx(folder, opts);
   return { model: file, record, built: true };
 }

@@ -20,10 +20,11 @@ import type { Encoder } from '../encoder';
 import type { Encoded, HeadKind } from '../../scores/encoded';
 import type { Role, TokenizedBatch } from '../../tokenize/types';
 import { ensureOnnx, onnxFromModel, type OnnxExportOptions } from './export';
+import { ModelFolder } from '../model-folder';
 import { createSession, int64Tensor, type OrtSessionOptions } from '../../backend/ort';
 
 export interface OrtEncoderOptions extends OrtSessionOptions {
-  /** Head for a plain ModernBERT folder (as loadEncoder's fallback). */
+  /** Head for a plain ModernBERT folder (as loadTfjsModel's fallback). */
   fallback?: HeadKind;
   /** PyLate settings (tokenization overrides; projection size and seed for a plain folder). */
   colbert?: ColbertLoadOptions;
@@ -43,16 +44,18 @@ export class OrtEncoder implements Encoder {
   ) {}
 
   /** Opens a model folder; builds model.onnx beside it first when it is missing or stale. */
-  static async open(dir: string, opts: OrtEncoderOptions = {}): Promise<OrtEncoder> {
+  static async open(source: string | ModelFolder, opts: OrtEncoderOptions = {}): Promise<OrtEncoder> {
     await initBackend();
+    const folder = ModelFolder.of(source);
+    const dir = folder.dir;
     const exportOpts: OnnxExportOptions = { fallback: opts.fallback, colbert: opts.colbert && { embeddingSize: opts.colbert.embeddingSize, seed: opts.colbert.seed } };
-    const { model, record, built } = await ensureOnnx(dir, exportOpts);
+    const { model, record, built } = await ensureOnnx(folder, exportOpts);
     let tokenize: (texts: string[], role: Role) => TokenizedBatch;
     if (record.kind === 'colbert') {
-      const t: ColbertTokenizer = ColbertModel.tokenizerFromDir(dir, { overrides: opts.colbert?.overrides });
+      const t: ColbertTokenizer = ColbertModel.tokenizerFromDir(folder, { overrides: opts.colbert?.overrides });
       tokenize = (texts, role) => t.tokenize(texts, role);
     } else {
-      const s = DenseModel.settingsFromDir(dir);
+      const s = DenseModel.settingsFromDir(folder);
       const t = new DenseTokenizer(TextTokenizer.fromDir(dir), { maxSeqLength: s.maxSeqLength, prompts: s.prompts, defaultPromptName: s.defaultPromptName, lowercase: s.lowercase });
       tokenize = (texts, role) => t.tokenize(texts, role);
     }

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { UserError } from '../util/errors';
 import { claimLock } from '../util/lock';
-import { presetConfig } from '../models/config';
+import { parameterCount, presetConfig } from '../models/config';
 import { latestCheckpoint } from '../train/checkpoint';
 import { train } from '../train/launch';
 import type { PhaseFolder, ResultsFolder } from '../report/layout';
@@ -43,7 +43,7 @@ export function checkDiskSpace(dir: string, phases: PhaseSpec[], bytesPerPhase?:
   if (phases.length === 0) return;
   const preset = phases[0].init && 'preset' in phases[0].init ? phases[0].init.preset : null;
   const cfg = preset ? presetConfig(preset) : null;
-  const params = cfg ? cfg.vocabSize * cfg.hiddenSize + cfg.numLayers * (4 * cfg.hiddenSize * cfg.hiddenSize + 3 * cfg.hiddenSize * cfg.intermediateSize) : 150e6;
+  const params = cfg ? parameterCount(cfg) : 150e6; // a checkpoint's phases: ModernBERT-base's size
   const need = phases.length * (bytesPerPhase ?? 5 * 4 * params);
   const st = fs.statfsSync(dir);
   const free = Number(st.bavail) * Number(st.bsize);

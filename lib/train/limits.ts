@@ -1,7 +1,6 @@
 /** How much memory one training device takes for a run config (lib/util/limits.ts does the arithmetic). */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { parameterCount, parseModernBertConfig, presetConfig, type ModernBertConfig } from '../models/config';
+import { parameterCount, presetConfig, type ModernBertConfig } from '../models/config';
+import { ModelFolder } from '../models/model-folder';
 import { trainDeviceBytes } from '../util/limits';
 import type { TrainConfig } from './config';
 
@@ -12,12 +11,7 @@ function architecture(config: TrainConfig): ModernBertConfig | null {
     const p = presetConfig(m.preset);
     return p && { ...p, vocabSize: m.vocabSize ?? p.vocabSize };
   }
-  const file = path.join(m.from!, 'config.json');
-  try {
-    return parseModernBertConfig(JSON.parse(fs.readFileSync(file, 'utf8')), file);
-  } catch {
-    return null; // the model loader reports a bad folder itself, with its own message
-  }
+  return ModelFolder.open(m.from!).backboneConfig(); // a bad folder is an error naming it, before any work
 }
 
 /** Estimated peak bytes of one of `devices` training devices. */

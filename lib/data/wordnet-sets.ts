@@ -25,11 +25,11 @@
  *   mlm           {"text"}: one per training synset: its document and its examples, one per line
  * Evaluation sets in BEIR layout: test/ (qrels/test.tsv) and validation/ (qrels/dev.tsv).
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { writeDirAtomic } from '../util/atomic';
+import { sha256File } from '../util/hash';
 import { makeDirs } from '../util/fs-errors';
 import { mulberry32, shuffleInPlace } from '../util/rng';
 import { hypernymsOf, hyponymsOf, lemmaText, loadWordnet, wordnetDbDir, type Synset, type Wordnet } from './wordnet';
@@ -341,7 +341,7 @@ export async function writeWordnetSets(sets: WordnetSets, dir: string, source = 
       WORDNET_SET_FILES.splits,
       JSON.stringify({ test: [...sets.test.synsets].sort(), validation: [...sets.validation.synsets].sort() }) + '\n',
     );
-    const sha = Object.fromEntries(files.sort().map((f) => [f, crypto.createHash('sha256').update(fs.readFileSync(path.join(tmp, f))).digest('hex')]));
+    const sha = Object.fromEntries(files.sort().map((f) => [f, sha256File(path.join(tmp, f))]));
     const manifest = {
       source,
       options: sets.options,

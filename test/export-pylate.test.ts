@@ -15,6 +15,7 @@ import { exportPylate, parseAblation, planPylateExport, type ExportManifest } fr
 import { writeSyntheticSources } from '../lib/data/synthetic';
 import { runCli } from './helpers/cli';
 import { PROJECT_ROOT } from './helpers/shared';
+import { referencePython } from '../lib/util/reference-python';
 
 const made: string[] = [];
 after(() => {
@@ -235,15 +236,8 @@ test('usage errors exit 2; a batch that does not split over the devices exits 1 
 
 // ---- optional: the scripts for real, on CPU, with the reference environment ----
 
-function referencePython(): string | null {
-  const venv = process.env.CZ_REFERENCE_VENV;
-  if (!venv) return null;
-  const py = path.join(venv, 'bin', 'python');
-  if (!fs.existsSync(py)) return null;
-  return spawnSync(py, ['-c', 'import torch, pylate, sentence_transformers, datasets'], { encoding: 'utf8' }).status === 0 ? py : null;
-}
-
-const refPython = referencePython();
+// Opt-in (a long run): CZ_REFERENCE_VENV only, no .venv-reference fallback.
+const refPython = referencePython({ modules: ['torch', 'pylate', 'sentence_transformers', 'datasets'] });
 if (!refPython) process.stdout.write('# NOTE: CZ_REFERENCE_VENV does not point to an environment with torch and pylate (test/reference/venv.sh); the torchrun check of the exported scripts is skipped\n');
 
 test('every exported phase of pipelines c, a and b runs two steps under torchrun --nproc_per_node 2 (CPU, gloo) and its model loads here', { skip: refPython ? false : 'CZ_REFERENCE_VENV not set', timeout: 40 * 60 * 1000 }, async () => {

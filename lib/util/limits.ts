@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from './errors';
 import { envValue } from './env';
+import { readJsonFile } from './json';
 
 /**
  * What one worker costs before its model and activations: measured as the RSS growth per encoding
@@ -82,7 +83,7 @@ type Json = Record<string, unknown>;
 
 function readJson(file: string): Json {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as Json;
+    return readJsonFile<Json>(file);
   } catch {
     return {};
   }

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from './helpers/cli';
 import { encodeWorkerBytes, memoryBudget, planParallelism, ENCODE_WORKER_BASE_BYTES } from '../lib/util/limits';
-import { trainDeviceEstimate } from '../lib/train/limits';
+import { trainDeviceEstimate } from '../lib/train/device-memory';
 import { parseTrainConfig } from '../lib/train/config';
 import { UserError } from '../lib/util/errors';
 

@@ -21,8 +21,9 @@ import { buildPlan, type PlanData } from '../lib/pipelines/pipelines';
 import { PRESETS } from '../lib/pipelines/scales';
 import { orderPhases, phaseDir, phaseKey } from '../lib/pipelines/phase';
 import { runPlan } from '../lib/pipelines/runner';
+import { tmpDir } from './helpers/tmp';
 
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-safety-commands-'));
+const TMP = tmpDir('safety-commands');
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));
 const HAS_PROC = fs.existsSync('/proc/self');
 

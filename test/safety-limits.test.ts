@@ -12,8 +12,9 @@ import { encodeWorkerBytes, memoryBudget, planParallelism, ENCODE_WORKER_BASE_BY
 import { trainDeviceEstimate } from '../lib/train/device-memory';
 import { parseTrainConfig } from '../lib/train/config';
 import { UserError } from '../lib/util/errors';
+import { tmpDir } from './helpers/tmp';
 
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-limits-'));
+const TMP = tmpDir('limits');
 process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
 const cores = os.availableParallelism();
 

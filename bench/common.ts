@@ -1,5 +1,3 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { mulberry32 } from '../lib/util/rng';
 
 /**
@@ -20,16 +18,6 @@ export function fillNormalisedRows(out: Float32Array, dim: number, seed: number)
     for (let c = 0; c < dim; c++) out[r * dim + c] /= norm;
   }
   return out;
-}
-
-/**
- * The reference environment's Python (torch, pylate, maxsim-cpu, pytrec_eval: test/reference/venv.sh):
- * CZ_REFERENCE_VENV, else .venv-reference at the project root; null when it is absent.
- */
-export function referencePython(root: string): string | null {
-  const venv = process.env.CZ_REFERENCE_VENV || path.join(root, '.venv-reference');
-  const py = path.join(venv, 'bin', 'python');
-  return fs.existsSync(py) ? py : null;
 }
 
 /** n × L token ids below `vocab` from a fixed linear congruential sequence (the same ids on every run). */

@@ -20,7 +20,9 @@ import { GraphBuilder, FLOAT } from '../lib/backend/onnx-graph';
 import { buildModernBertOnnx } from '../lib/models/onnx/modernbert-onnx';
 import { createSession, int64Tensor, loadOrt } from '../lib/backend/ort';
 import { writeFileAtomic } from '../lib/util';
-import { referencePython, randomIds } from './common';
+import { bestOf, bestOfSync } from '../lib/util/timing';
+import { randomIds } from './common';
+import { referencePython } from '../lib/util/reference-python';
 import type { InferenceSession } from 'onnxruntime-node';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -46,14 +48,7 @@ function timeOurs(model: ModernBert, proj: tf.Tensor2D, n: number, L: number): n
     e.dataSync();
     e.dispose();
   };
-  run();
-  let best = Infinity;
-  for (let r = 0; r < REPEATS; r++) {
-    const t = performance.now();
-    run();
-    best = Math.min(best, (performance.now() - t) / 1000);
-  }
-  return best;
+  return bestOfSync(REPEATS, run, { warmup: 1 }).seconds;
 }
 
 /** The same model (weights and projection) as an ONNX graph on ONNX Runtime with `threads` threads. */
@@ -71,14 +66,7 @@ async function ortSession(model: ModernBert, proj: tf.Tensor2D, threads: number)
 
 async function timeOrt(session: InferenceSession, vocab: number, n: number, L: number): Promise<number> {
   const feeds = { input_ids: int64Tensor(randomIds(n, L, vocab), [n, L]), attention_mask: int64Tensor(new Int32Array(n * L).fill(1), [n, L]) };
-  await session.run(feeds);
-  let best = Infinity;
-  for (let r = 0; r < REPEATS; r++) {
-    const t = performance.now();
-    await session.run(feeds);
-    best = Math.min(best, (performance.now() - t) / 1000);
-  }
-  return best;
+  return (await bestOf(REPEATS, () => session.run(feeds), { warmup: 1 })).seconds;
 }
 
 /** Best seconds of one [M×K]·[K×N] MatMul on ONNX Runtime. */
@@ -90,18 +78,13 @@ async function timeOrtMatMul(M: number, K: number, N: number, threads: number): 
   g.output(g.op('MatMul', [a, b]), 'c', FLOAT, [M, N]);
   const session = await createSession(g.serialize({ producer: 'bench', version: '1' }), 'matmul', { threads });
   const feeds = { a: new ort.Tensor('float32', Float32Array.from({ length: M * K }, (_, i) => Math.cos(i)), [M, K]) };
-  let best = Infinity;
-  for (let r = 0; r <= REPEATS + 4; r++) {
-    const t = performance.now();
-    await session.run(feeds);
-    if (r > 0) best = Math.min(best, (performance.now() - t) / 1000);
-  }
+  const { seconds } = await bestOf(REPEATS + 4, () => session.run(feeds), { warmup: 1 });
   await session.release();
-  return best;
+  return seconds;
 }
 
 function timeTorch(args: (string | number)[], threads: number): number | null {
-  const py = referencePython(ROOT);
+  const py = referencePython({ root: ROOT });
   if (!py) return null;
   const r = spawnSync(py, [path.join(ROOT, 'bench', 'python', 'encode_torch.py'), ...args.map(String), String(REPEATS), String(threads)], {
     encoding: 'utf8',
@@ -157,14 +140,15 @@ async function main(): Promise<void> {
   const [M, K, N] = [720, 768, 2304];
   const a = tf.randomNormal([M, K]) as tf.Tensor2D;
   const b = tf.randomNormal([K, N]) as tf.Tensor2D;
-  let bestMm = Infinity;
-  for (let r = 0; r <= REPEATS + 2; r++) {
-    const t = performance.now();
-    const c = matMul(a, b);
-    c.dataSync();
-    c.dispose();
-    if (r > 0) bestMm = Math.min(bestMm, (performance.now() - t) / 1000);
-  }
+  const bestMm = bestOfSync(
+    REPEATS + 2,
+    () => {
+      const c = matMul(a, b);
+      c.dataSync();
+      c.dispose();
+    },
+    { warmup: 1 },
+  ).seconds;
   tf.dispose([a, b]);
   const flop = 2 * M * K * N;
   const tm1 = timeTorch(['matmul', M, K, N], 1);

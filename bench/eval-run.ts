@@ -11,9 +11,10 @@ import * as path from 'node:path';
 import { readTrecQrels, readTrecRun } from '../lib/data';
 import { evaluate, formatTrecEval } from '../lib/eval';
 import { writeFileAtomic } from '../lib/util';
+import { bestOfSync } from '../lib/util/timing';
 import { mulberry32 } from '../lib/util/rng';
 
-import { referencePython } from './common';
+import { referencePython } from '../lib/util/reference-python';
 const ROOT = path.resolve(__dirname, '..');
 const QUERIES = 1000;
 const DOCS_PER_QUERY = 1000;
@@ -53,19 +54,14 @@ function generate(dir: string): { qrels: string; run: string } {
 }
 
 function wall(cmd: string, args: string[]): { seconds: number; stdout: string; outputs: string[] } {
-  let best = Infinity;
-  let stdout = '';
   const outputs: string[] = [];
-  for (let i = 0; i < REPEATS; i++) {
-    const t = process.hrtime.bigint();
+  const { seconds, value: stdout } = bestOfSync(REPEATS, () => {
     const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, CZ_PROGRESS: '0' } });
-    const s = Number(process.hrtime.bigint() - t) / 1e9;
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
-    best = Math.min(best, s);
-    stdout = r.stdout;
     outputs.push(r.stdout);
-  }
-  return { seconds: best, stdout, outputs };
+    return r.stdout;
+  });
+  return { seconds, stdout, outputs };
 }
 
 function timed<T>(fn: () => T): [T, number] {
@@ -103,7 +99,7 @@ function main(): void {
     if (ours.stdout !== formatTrecEval(result)) throw new Error('the CLI printed something else than the in-process evaluation');
     const oursAll = result.all;
 
-    const py = referencePython(ROOT);
+    const py = referencePython({ root: ROOT });
     const rows: string[][] = [];
     let agreement = '';
     const note =

@@ -19,12 +19,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, matMul } from '../lib/backend';
 import { colbertScores, productOrientation } from '../lib/scores';
 import { MultiVectorIndex } from '../lib/retrieval';
-import { writeFileAtomic } from '../lib/util';
+import { relativeError, writeFileAtomic } from '../lib/util';
+import { bestOf } from '../lib/util/timing';
 import { GraphBuilder, FLOAT } from '../lib/backend/onnx-graph';
 import { createSession, loadOrt } from '../lib/backend/ort';
 import { gemm } from '../lib/backend/ort-gemm';
 import { closeSearchWorkers } from '../lib/retrieval';
-import { fillNormalisedRows, referencePython } from './common';
+import { fillNormalisedRows } from './common';
+import { referencePython } from '../lib/util/reference-python';
 
 const ROOT = path.resolve(__dirname, '..');
 const LQ = 32;
@@ -59,29 +61,26 @@ function plainLoop(q: Float32Array, d: Float32Array): Float32Array {
   return out;
 }
 
-function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
+/** Seconds (best of `repeats` after a warm-up) and the scores of the last run. */
+interface Timed {
+  seconds: number;
+  scores: ArrayLike<number>;
 }
 
-async function best(repeats: number, f: () => Promise<ArrayLike<number>> | ArrayLike<number>): Promise<{ seconds: number; scores: ArrayLike<number> }> {
-  let scores = await f(); // warm-up
-  let seconds = Infinity;
-  for (let r = 0; r < repeats; r++) {
-    const t = process.hrtime.bigint();
-    scores = await f();
-    seconds = Math.min(seconds, Number(process.hrtime.bigint() - t) / 1e9);
-  }
-  return { seconds, scores };
+async function best(repeats: number, f: () => Promise<ArrayLike<number>> | ArrayLike<number>): Promise<Timed> {
+  const { seconds, value } = await bestOf(repeats, f, { warmup: 1 });
+  return { seconds, scores: value };
+}
+
+interface Row {
+  method: string;
+  seconds: number | null;
+  err: number | null;
+  note?: string;
 }
 
 function maxsimCpu(qFile: string, dFile: string, threads: number): { seconds: number; scores: number[] } | string {
-  const py = referencePython(ROOT);
+  const py = referencePython({ root: ROOT });
   if (!py) return 'not run: the reference environment (CZ_REFERENCE_VENV or .venv-reference, test/reference/venv.sh) is absent';
   const env = { ...process.env, RAYON_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
   const args = [path.join(ROOT, 'bench', 'python', 'maxsim_cpu_peer.py'), qFile, dFile, String(LQ), String(ND), String(LD), String(DIM), String(REPEATS)];
@@ -90,16 +89,10 @@ function maxsimCpu(qFile: string, dFile: string, threads: number): { seconds: nu
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
-async function main(): Promise<void> {
-  const loadStart = os.loadavg()[0];
-  const backend = await initBackend('wasm');
-  const q = normalisedRows(LQ, 1);
-  const d = normalisedRows(ND * LD, 2);
-  const rows: { method: string; seconds: number | null; err: number | null; note?: string }[] = [];
+const label = (threads: number) => (threads === 1 ? '1 thread' : `${threads} threads (${threads} shards: this thread + ${threads - 1} worker)`);
 
-  const reference = await best(1, () => plainLoop(q, d));
-  rows.push({ method: 'plain typed-array loop (JS)', seconds: reference.seconds, err: 0 });
-
+/** lib/scores' colbertScores on the padded tensors: the row every other one is compared with ("× this library"). */
+async function colbertScoresRow(q: Float32Array, d: Float32Array, reference: Timed): Promise<{ row: Row; tq: tf.Tensor3D; td: tf.Tensor3D }> {
   const tq = tf.tensor3d(q, [1, LQ, DIM]);
   const td = tf.tensor3d(d, [ND, LD, DIM]);
   const qm = tf.ones([1, LQ]) as tf.Tensor2D;
@@ -110,18 +103,18 @@ async function main(): Promise<void> {
     s.dispose();
     return v;
   });
-  rows.push({ method: 'this library: lib/scores colbertScores (tfjs ops, masks)', seconds: lib.seconds, err: maxRel(lib.scores, reference.scores) });
+  return { row: { method: 'this library: lib/scores colbertScores (tfjs ops, masks)', seconds: lib.seconds, err: relativeError(lib.scores, reference.scores) }, tq, td };
+}
 
-  const index = new MultiVectorIndex({ dim: DIM, capacityTokens: ND * LD });
-  for (let i = 0; i < ND; i++) index.add(`d${i}`, d.subarray(i * LD * DIM, (i + 1) * LD * DIM));
-  const idx = await best(REPEATS, async () => (await index.scoreAll([q], { product: 'tfjs', threads: 1 }))[0]);
-  rows.push({ method: 'this library: MultiVectorIndex.scoreAll, products on tfjs-wasm (+ JS segment max), 1 thread', seconds: idx.seconds, err: maxRel(idx.scores, reference.scores) });
-  // The comparison the issue asks for, interleaved so that both see the same machine load: ROUNDS rounds of
-  // (this library on 1 and 2 threads, maxsim-cpu on 1 and 2 threads), best of REPEATS within each, best over rounds.
-  // This library's default path: ORT graph (MatMul + ReduceMax) per block; 2 threads = two shards, this thread and a worker thread.
-  const label = (threads: number) => (threads === 1 ? '1 thread' : `${threads} threads (${threads} shards: this thread + ${threads - 1} worker)`);
+/**
+ * The comparison the issue asks for, interleaved so that both see the same machine load: ROUNDS rounds of
+ * (this library on 1 and 2 threads, maxsim-cpu on 1 and 2 threads), best of REPEATS within each, best over
+ * rounds. This library's default path: ORT graph (MatMul + ReduceMax) per block; 2 threads = two shards,
+ * this thread and a worker thread.
+ */
+async function againstMaxsimCpu(index: MultiVectorIndex, q: Float32Array, d: Float32Array): Promise<{ ours: Record<number, Timed>; peer: Record<number, { seconds: number; scores: number[] } | string> }> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-maxsim-'));
-  const ours: Record<number, { seconds: number; scores: ArrayLike<number> }> = {};
+  const ours: Record<number, Timed> = {};
   const peer: Record<number, { seconds: number; scores: number[] } | string> = {};
   try {
     const qFile = path.join(tmp, 'q.f32');
@@ -143,24 +136,12 @@ async function main(): Promise<void> {
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  for (const threads of [1, 2]) {
-    rows.push({ method: `**this library: MultiVectorIndex.scoreAll (ORT MatMul + ReduceMax per block, JS sums), ${label(threads)}**`, seconds: ours[threads].seconds, err: maxRel(ours[threads].scores, reference.scores) });
-  }
-  for (const threads of [1, 2]) {
-    const r = peer[threads];
-    const method = `**maxsim-cpu (Rust + libxsmm), ${threads} thread${threads > 1 ? 's' : ''}**`;
-    if (typeof r === 'string') rows.push({ method, seconds: null, err: null, note: r });
-    else rows.push({ method, seconds: r.seconds, err: maxRel(r.scores, reference.scores) });
-  }
-  // Batched queries: 16 queries share every block product (reported per query).
-  const NQ = 16;
-  const qs = Array.from({ length: NQ }, (_, i) => (i === 0 ? q : normalisedRows(LQ, 10 + i)));
-  for (const threads of [1, 2]) {
-    const r = await best(REPEATS, async () => (await index.scoreAll(qs, { threads }))[0]);
-    rows.push({ method: `this library: scoreAll, ${NQ} queries per call, ${label(threads)} (per query)`, seconds: r.seconds / NQ, err: maxRel(r.scores, reference.scores) });
-  }
-  await closeSearchWorkers();
-  // Tried: the previous block step — ORT Gemm D·Qᵀ → [T, m] read back, then the max over each document's rows in JS.
+  return { ours, peer };
+}
+
+/** Tried: the previous block step — ORT Gemm D·Qᵀ → [T, m] read back, then the max over each document's rows in JS. */
+async function gemmBlockRows(q: Float32Array, d: Float32Array, reference: Timed): Promise<Row[]> {
+  const rows: Row[] = [];
   for (const threads of [1, 2]) {
     const blockDocs = Math.floor((8 * 1024 * 1024) / DIM / LD);
     const r = await best(REPEATS, () => {
@@ -181,36 +162,80 @@ async function main(): Promise<void> {
       }
       return out;
     });
-    rows.push({ method: `tried (the previous block step): ORT Gemm D·Qᵀ read back + JS segment max, ${threads} ORT thread${threads > 1 ? 's' : ''}`, seconds: r.seconds, err: maxRel(r.scores, reference.scores) });
+    rows.push({ method: `tried (the previous block step): ORT Gemm D·Qᵀ read back + JS segment max, ${threads} ORT thread${threads > 1 ? 's' : ''}`, seconds: r.seconds, err: relativeError(r.scores, reference.scores) });
   }
-  // Tried: the whole padded MaxSim as one ORT graph on the contiguous float32 input (no index: no copy out of shared memory).
-  {
-    const ort = loadOrt();
-    const g = new GraphBuilder();
-    const qi = g.input('q', FLOAT, ['lq', DIM]);
-    const di = g.input('d', FLOAT, ['nd', 'ld', DIM]);
-    const sims = g.op('MatMul', [di, g.op('Transpose', [qi], { perm: [1, 0] })]);
-    const mx = g.op('ReduceMax', [sims], { axes: [1], keepdims: 0 });
-    g.output(g.op('ReduceSum', [mx, g.ints('ax', [1], [1])], { keepdims: 0 }), 'scores', FLOAT, ['nd']);
-    const bytes = g.serialize({ producer: 'bench', version: '1' });
-    for (const threads of [1, 2]) {
-      const session = await createSession(bytes, 'maxsim graph', { threads });
-      const feeds = { q: new ort.Tensor('float32', q, [LQ, DIM]), d: new ort.Tensor('float32', d, [ND, LD, DIM]) };
-      const r = await best(REPEATS, async () => (await session.run(feeds)).scores.data as Float32Array);
-      rows.push({ method: `tried: the padded MaxSim as one ORT graph (MatMul + ReduceMax + ReduceSum) on the contiguous input, no index, ${threads} ORT thread${threads > 1 ? 's' : ''}`, seconds: r.seconds, err: maxRel(r.scores, reference.scores) });
-      await session.release();
-    }
-  }
+  return rows;
+}
 
+/** Tried: the whole padded MaxSim as one ORT graph on the contiguous float32 input (no index: no copy out of shared memory). */
+async function oneGraphRows(q: Float32Array, d: Float32Array, reference: Timed): Promise<Row[]> {
+  const rows: Row[] = [];
+  const ort = loadOrt();
+  const g = new GraphBuilder();
+  const qi = g.input('q', FLOAT, ['lq', DIM]);
+  const di = g.input('d', FLOAT, ['nd', 'ld', DIM]);
+  const sims = g.op('MatMul', [di, g.op('Transpose', [qi], { perm: [1, 0] })]);
+  const mx = g.op('ReduceMax', [sims], { axes: [1], keepdims: 0 });
+  g.output(g.op('ReduceSum', [mx, g.ints('ax', [1], [1])], { keepdims: 0 }), 'scores', FLOAT, ['nd']);
+  const bytes = g.serialize({ producer: 'bench', version: '1' });
+  for (const threads of [1, 2]) {
+    const session = await createSession(bytes, 'maxsim graph', { threads });
+    const feeds = { q: new ort.Tensor('float32', q, [LQ, DIM]), d: new ort.Tensor('float32', d, [ND, LD, DIM]) };
+    const r = await best(REPEATS, async () => (await session.run(feeds)).scores.data as Float32Array);
+    rows.push({ method: `tried: the padded MaxSim as one ORT graph (MatMul + ReduceMax + ReduceSum) on the contiguous input, no index, ${threads} ORT thread${threads > 1 ? 's' : ''}`, seconds: r.seconds, err: relativeError(r.scores, reference.scores) });
+    await session.release();
+  }
+  return rows;
+}
+
+/** The rerank table's rows, each method checked against the plain loop; and this library's and maxsim-cpu's interleaved times. */
+async function rerankRows(q: Float32Array, d: Float32Array): Promise<{ rows: Row[]; libSeconds: number; ours: Record<number, Timed>; peer: Record<number, { seconds: number; scores: number[] } | string> }> {
+  const rows: Row[] = [];
+  const reference = await best(1, () => plainLoop(q, d));
+  rows.push({ method: 'plain typed-array loop (JS)', seconds: reference.seconds, err: 0 });
+
+  const lib = await colbertScoresRow(q, d, reference);
+  rows.push(lib.row);
+
+  const index = new MultiVectorIndex({ dim: DIM, capacityTokens: ND * LD });
+  for (let i = 0; i < ND; i++) index.add(`d${i}`, d.subarray(i * LD * DIM, (i + 1) * LD * DIM));
+  const idx = await best(REPEATS, async () => (await index.scoreAll([q], { product: 'tfjs', threads: 1 }))[0]);
+  rows.push({ method: 'this library: MultiVectorIndex.scoreAll, products on tfjs-wasm (+ JS segment max), 1 thread', seconds: idx.seconds, err: relativeError(idx.scores, reference.scores) });
+
+  const { ours, peer } = await againstMaxsimCpu(index, q, d);
+  for (const threads of [1, 2]) {
+    rows.push({ method: `**this library: MultiVectorIndex.scoreAll (ORT MatMul + ReduceMax per block, JS sums), ${label(threads)}**`, seconds: ours[threads].seconds, err: relativeError(ours[threads].scores, reference.scores) });
+  }
+  for (const threads of [1, 2]) {
+    const r = peer[threads];
+    const method = `**maxsim-cpu (Rust + libxsmm), ${threads} thread${threads > 1 ? 's' : ''}**`;
+    if (typeof r === 'string') rows.push({ method, seconds: null, err: null, note: r });
+    else rows.push({ method, seconds: r.seconds, err: relativeError(r.scores, reference.scores) });
+  }
+  // Batched queries: 16 queries share every block product (reported per query).
+  const NQ = 16;
+  const qs = Array.from({ length: NQ }, (_, i) => (i === 0 ? q : normalisedRows(LQ, 10 + i)));
+  for (const threads of [1, 2]) {
+    const r = await best(REPEATS, async () => (await index.scoreAll(qs, { threads }))[0]);
+    rows.push({ method: `this library: scoreAll, ${NQ} queries per call, ${label(threads)} (per query)`, seconds: r.seconds / NQ, err: relativeError(r.scores, reference.scores) });
+  }
+  await closeSearchWorkers();
+  rows.push(...(await gemmBlockRows(q, d, reference)));
+  rows.push(...(await oneGraphRows(q, d, reference)));
+
+  const { tq, td } = lib;
   const plainTf = await best(REPEATS, async () => {
     const s = tf.tidy(() => tf.matMul(tq.reshape([LQ, DIM]) as tf.Tensor2D, td.reshape([ND * LD, DIM]) as tf.Tensor2D, false, true).reshape([LQ, ND, LD]).max(2).sum(0));
     const v = await s.data();
     s.dispose();
     return v;
   });
-  rows.push({ method: 'plain tfjs: tf.matMul(transposeB) + max (no fast path)', seconds: plainTf.seconds, err: maxRel(plainTf.scores, reference.scores) });
+  rows.push({ method: 'plain tfjs: tf.matMul(transposeB) + max (no fast path)', seconds: plainTf.seconds, err: relativeError(plainTf.scores, reference.scores) });
+  return { rows, libSeconds: lib.row.seconds!, ours, peer };
+}
 
-  // Orientation: the same masked-free matrix MaxSim computed both ways.
+/** Orientation: the same masked-free matrix MaxSim computed both ways (table rows). */
+async function orientationRows(): Promise<string[]> {
   const orient: string[] = [];
   for (const [nq, nd] of [
     [1, 1000],
@@ -234,8 +259,11 @@ async function main(): Promise<void> {
     a.dispose();
     b.dispose();
   }
+  return orient;
+}
 
-  // Training: value and gradients w.r.t. queries and documents, padded documents masked.
+/** Training: value and gradients w.r.t. queries and documents, padded documents masked (table rows). */
+async function trainingRows(): Promise<string[]> {
   const train: string[] = [];
   for (const [nq, nd] of [
     [16, 32],
@@ -259,10 +287,14 @@ async function main(): Promise<void> {
       });
     const ours = await timeGrads((x, y) => colbertScores(x, y, qm, dm));
     const auto = await timeGrads(taped);
-    train.push(`| ${nq} × ${nd} | ${(ours.seconds * 1000).toFixed(0)} | ${(auto.seconds * 1000).toFixed(0)} | ${(auto.seconds / ours.seconds).toFixed(1)} | ${maxRel(ours.scores, auto.scores).toExponential(1)} |`);
+    train.push(`| ${nq} × ${nd} | ${(ours.seconds * 1000).toFixed(0)} | ${(auto.seconds * 1000).toFixed(0)} | ${(auto.seconds / ours.seconds).toFixed(1)} | ${relativeError(ours.scores, auto.scores).toExponential(1)} |`);
     tf.dispose([a, b, qm, dm]);
   }
+  return train;
+}
 
+/** The section that compares with maxsim-cpu and lists what was tried. */
+function summaryLines(rows: Row[], ours: Record<number, Timed>, peer: Record<number, { seconds: number; scores: number[] } | string>): string[] {
   const secs = (prefix: string) => rows.find((r) => r.method.startsWith(prefix))?.seconds ?? null;
   const ms = (x: number | null) => (x === null ? '—' : `${(x * 1000).toFixed(1)} ms`);
   const vs = (a: number | null, b: number | null) => (a === null || b === null ? 'not measured' : a < b ? `${(b / a).toFixed(2)}× faster` : `${(a / b).toFixed(2)}× slower`);
@@ -270,7 +302,7 @@ async function main(): Promise<void> {
   const ours2 = ours[2].seconds;
   const peer1 = typeof peer[1] === 'string' ? null : peer[1].seconds;
   const peer2 = typeof peer[2] === 'string' ? null : peer[2].seconds;
-  const summary = [
+  return [
     '## Against maxsim-cpu, and what was tried',
     '',
     `Goal of the issue: faster than maxsim-cpu. This run: 1 thread ${ms(ours1)} vs ${ms(peer1)} (${vs(ours1, peer1)}); 2 threads ${ms(ours2)} vs ${ms(peer2)} (${vs(ours2, peer2)}).`,
@@ -282,21 +314,25 @@ async function main(): Promise<void> {
     `- Worker threads (two shards: this thread + one worker): ${ms(ours2)} vs ${ms(ours1)} on 1 thread in this run; the gain depends on a free second core.`,
     '',
   ];
+}
+
+/** results/benchmarks/maxsim.md. */
+function report(o: { rows: Row[]; libSeconds: number; summary: string[]; orient: string[]; train: string[]; loadStart: number; backendName: string }): string {
   const header = '| method | ms / query | documents / s | × this library (colbertScores) | max rel. error vs plain loop |';
   const sep = '|---|---:|---:|---:|---:|';
-  const lines = rows.map((r) =>
+  const lines = o.rows.map((r) =>
     r.seconds === null
       ? `| ${r.method} | — | — | — | ${r.note} |`
-      : `| ${r.method} | ${(r.seconds * 1000).toFixed(1)} | ${Math.round(ND / r.seconds).toLocaleString('en-US')} | ${(lib.seconds / r.seconds).toFixed(2)} | ${r.err!.toExponential(1)} |`,
+      : `| ${r.method} | ${(r.seconds * 1000).toFixed(1)} | ${Math.round(ND / r.seconds).toLocaleString('en-US')} | ${(o.libSeconds / r.seconds).toFixed(2)} | ${r.err!.toExponential(1)} |`,
   );
-  const text = [
+  return [
     '# MaxSim reranking benchmark',
     '',
     `One query of ${LQ} tokens against ${ND.toLocaleString('en-US')} documents of ${LD} tokens, dim ${DIM}, float32, L2-normalised rows;`,
     `best of ${REPEATS} runs after a warm-up (the plain loop: one run); the bold rows: ${ROUNDS} interleaved rounds of this library and maxsim-cpu, best over them.`,
     '"× this library" > 1 means faster than lib/scores\' colbertScores.',
-    `Machine: ${os.cpus()[0].model}, ${os.cpus().length} cores, load average ${loadStart.toFixed(1)} at the start and ${os.loadavg()[0].toFixed(1)} at the end (other work shares the cores);`,
-    `Node ${process.version}; tfjs backend ${backend.tfName} (single-threaded).`,
+    `Machine: ${os.cpus()[0].model}, ${os.cpus().length} cores, load average ${o.loadStart.toFixed(1)} at the start and ${os.loadavg()[0].toFixed(1)} at the end (other work shares the cores);`,
+    `Node ${process.version}; tfjs backend ${o.backendName} (single-threaded).`,
     'Produced by `npx tsx bench/maxsim.ts`. The index rows include copying each block out of the index\'s shared memory',
     '(ORT takes no SharedArrayBuffer input); "tried" rows are alternatives measured in the same run. Bold: the comparison the issue asks for.',
     '',
@@ -304,22 +340,33 @@ async function main(): Promise<void> {
     sep,
     ...lines,
     '',
-    ...summary,
+    ...o.summary,
     `## Orientation of the matrix product (queries of ${LQ} tokens, documents of ${LD}, dim ${DIM}; ms, best of 3)`,
     '',
     'colbertScores uses D·Qᵀ (then transposes the product) when query tokens ≤ 4 × dim, else Q·Dᵀ (transposing the documents).',
     '',
     '| queries × documents | query tokens | Q·Dᵀ (ms) | D·Qᵀ (ms) | chosen |',
     '|---|---:|---:|---:|---|',
-    ...orient,
+    ...o.orient,
     '',
     `## Forward + backward at training shapes (queries of ${LQ} tokens, documents of ${LD}, masked padding; ms, best of 2)`,
     '',
     '| queries × documents | colbertScores (written-out gradient) | tfjs autodiff of the same ops | speed-up | max rel. diff of dD |',
     '|---|---:|---:|---:|---:|',
-    ...train,
+    ...o.train,
     '',
   ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const loadStart = os.loadavg()[0];
+  const backend = await initBackend('wasm');
+  const q = normalisedRows(LQ, 1);
+  const d = normalisedRows(ND * LD, 2);
+  const { rows, libSeconds, ours, peer } = await rerankRows(q, d);
+  const orient = await orientationRows();
+  const train = await trainingRows();
+  const text = report({ rows, libSeconds, summary: summaryLines(rows, ours, peer), orient, train, loadStart, backendName: backend.tfName });
   process.stdout.write(text);
   writeFileAtomic(path.join(ROOT, 'results', 'benchmarks', 'maxsim.md'), text);
 }

@@ -22,7 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readBeirQrels, readCorpus, readQueries } from '../lib/data/beir';
 import { writeFileAtomic } from '../lib/util';
-import { referencePython } from './common';
+import { referencePython } from '../lib/util/reference-python';
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'bin', 'colbert-zero.cjs');
@@ -90,7 +90,7 @@ function main(): void {
   const shared = process.env.CZ_SHARED_DATA || path.join(ROOT, '..', 'shared', 'data');
   const beir = path.join(shared, 'beir', 'scifact');
   if (!fs.existsSync(path.join(beir, 'corpus.jsonl'))) throw new Error(`SciFact not found under ${beir} (set CZ_SHARED_DATA)`);
-  const py = referencePython(ROOT);
+  const py = referencePython({ root: ROOT });
   if (!py) throw new Error('the reference environment (CZ_REFERENCE_VENV or .venv-reference; test/reference/venv.sh) is absent: PyLate is needed');
   const docLimit = arg('--docs') ? Number(arg('--docs')) : Infinity;
   const config = arg('--config') ?? 'small';

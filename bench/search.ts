@@ -17,7 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
 import { closeSearchWorkers, MultiVectorIndex, type SearchTimings, type StorageDtype } from '../lib/retrieval';
-import { writeFileAtomic } from '../lib/util';
+import { relativeError, writeFileAtomic } from '../lib/util';
 import { fillNormalisedRows } from './common';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -179,13 +179,7 @@ async function child(dtype: StorageDtype, plain: boolean): Promise<ChildResult> 
     const p = plainLoop(index, queries[0], PLAIN_DOCS);
     const docsPerSecond = PLAIN_DOCS / secondsSince(t);
     const [fast] = await index.scoreAll([queries[0]], { threads: 1 });
-    let diff = 0;
-    let scale = 0;
-    for (let i = 0; i < PLAIN_DOCS; i++) {
-      diff = Math.max(diff, Math.abs(fast[i] - p[i]));
-      scale = Math.max(scale, Math.abs(p[i]));
-    }
-    plainResult = { docsPerSecond, indexDocsPerSecond: best[1].singleQps * ND, maxRelErr: diff / scale };
+    plainResult = { docsPerSecond, indexDocsPerSecond: best[1].singleQps * ND, maxRelErr: relativeError(fast.subarray(0, PLAIN_DOCS), p) };
   }
   await closeSearchWorkers();
   return {

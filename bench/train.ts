@@ -19,7 +19,7 @@ import { train } from '../lib/train/launch';
 import { buildModel } from '../lib/train/model-factory';
 import { syntheticExamples } from '../lib/data/synthetic';
 import { writeFileAtomic } from '../lib/util';
-import { referencePython } from './common';
+import { referencePython } from '../lib/util/reference-python';
 
 const ROOT = path.resolve(__dirname, '..');
 const BATCH = 32;
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--one') return one(args[1], args[2], args[3], Number(args[4]));
   const sizes = args.length ? SIZES.filter((s) => args.includes(s.preset)) : SIZES;
-  const PY = referencePython(ROOT);
+  const PY = referencePython({ root: ROOT });
   if (!PY) throw new Error('the reference environment (CZ_REFERENCE_VENV or .venv-reference; test/reference/venv.sh) is absent: PyTorch is the peer');
   await initBackend();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-bench-train-'));

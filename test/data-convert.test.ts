@@ -9,7 +9,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { convertTrainingData, sourceOf, type ConvertOptions } from '../lib/data/convert';
@@ -19,8 +18,9 @@ import { loadManifests } from '../lib/data/manifests/load';
 import { OUTPUT_MARKER } from '../lib/util/output';
 import { planPylateExport } from '../lib/pipelines/export-pylate';
 import { runCli } from './helpers/cli';
+import { tmpDir } from './helpers/tmp';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-convert-'));
+const tmp = tmpDir('convert');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const byId = new Map(loadManifests().map((m) => [m.id, m]));
 

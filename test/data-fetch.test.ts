@@ -4,7 +4,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parquetWriteBuffer } from 'hyparquet-writer';
@@ -16,6 +15,7 @@ import { verifyData } from '../lib/data/verify';
 import { UserError } from '../lib/util/errors';
 import { COMMIT, sha256, startFakeHub, type FakeHub } from './helpers/hub-server';
 import { PROJECT_ROOT } from './helpers/shared';
+import { tmpDir } from './helpers/tmp';
 
 const REPO = 'org/NanoTiny';
 const OPTS = { retryDelayMs: 5, idleTimeoutMs: 3000 };
@@ -56,7 +56,7 @@ function manifest(over: Record<string, unknown> = {}, source: Record<string, unk
 let hub: FakeHub;
 const tmpRoots: string[] = [];
 function tmpRoot(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-fetch-'));
+  const d = tmpDir('fetch');
   tmpRoots.push(d);
   return d;
 }

@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { sampleBeir } from '../lib/data/sample';
 import { localBeirSets } from '../lib/data/local';
@@ -17,6 +16,7 @@ import { loadEncoder } from '../lib/models/engine';
 import { initBackend } from '../lib/backend/select';
 import type { Doc, Qrels, Query } from '../lib/data/types';
 import { PROJECT_ROOT } from './helpers/shared';
+import { tmpDir } from './helpers/tmp';
 
 function world(): { corpus: Doc[]; queries: Query[]; qrels: Qrels } {
   const corpus: Doc[] = Array.from({ length: 200 }, (_, i) => ({ id: `d${i}`, title: '', text: `document ${i}` }));
@@ -66,7 +66,7 @@ function withEnv<T>(env: Record<string, string>, f: () => T): T {
 }
 
 test('localBeirSets: a BEIR folder under the shared data is found; a missing one is left out; the data cache comes first', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-local-'));
+  const root = tmpDir('local');
   const shared = path.join(root, 'shared');
   const cache = path.join(root, 'cache');
   const beir = (dir: string) => {
@@ -98,7 +98,7 @@ test('localBeirSets: a BEIR folder under the shared data is found; a missing one
 
 test('listManifests: one row per manifest file, its Hub source and revision, cache status', () => {
   const files = fs.readdirSync(path.join(PROJECT_ROOT, 'data-manifests')).filter((f) => f.endsWith('.json'));
-  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-cache-'));
+  const empty = tmpDir('cache');
   const rows = withEnv({ CZ_DATA_DIR: empty }, () => listManifests());
   assert.equal(rows.length, files.length);
   const zero = rows.find((r) => r.id === 'colbert-zero')!;

@@ -2,7 +2,6 @@ import { test, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { loadManifest, loadManifests, MANIFESTS_DIR } from '../lib/data/manifests/load';
@@ -13,8 +12,9 @@ import { verifyData } from '../lib/data/verify';
 import { UserError } from '../lib/util/errors';
 import { runCli } from './helpers/cli';
 import { PROJECT_ROOT, sharedPaperDir, sharedPath, skipWithoutShared } from './helpers/shared';
+import { tmpDir } from './helpers/tmp';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-manifests-'));
+const tmp = tmpDir('manifests');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const all = loadManifests();

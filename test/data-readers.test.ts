@@ -5,7 +5,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../lib/index';
 import {
@@ -21,8 +20,9 @@ import {
   type Run,
 } from '../lib/data';
 import { sharedPath, skipWithoutShared } from './helpers/shared';
+import { tmpDir } from './helpers/tmp';
 
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-data-'));
+const TMP = tmpDir('data');
 process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
 
 let counter = 0;

@@ -2,13 +2,13 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../lib/cli/main';
 import { runCli, type CliResult } from './helpers/cli';
 import { sharedPath, skipWithoutShared } from './helpers/shared';
+import { tmpDir } from './helpers/tmp';
 
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-evalcli-'));
+const TMP = tmpDir('evalcli');
 process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
 
 test('eval-run on trec_eval test files prints out.test exactly', { skip: skipWithoutShared('trec_eval', 'out.test') }, () => {

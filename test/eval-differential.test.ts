@@ -12,10 +12,10 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { readTrecQrels, readTrecRun } from '../lib/index';
 import { evaluate, formatTrecEval } from '../lib/index';
+import { tmpDir } from './helpers/tmp';
 
 const BIN = process.env.CZ_TREC_EVAL;
 const skip = BIN && fs.existsSync(BIN) ? false : 'set CZ_TREC_EVAL to a trec_eval 10.0 binary to compare against it';
@@ -31,7 +31,7 @@ const SPEC_SETS = [
 ];
 
 test('random cases print exactly what trec_eval 10.0 prints', { skip }, () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-te-'));
+  const dir = tmpDir('te');
   const qFile = path.join(dir, 'q');
   const rFile = path.join(dir, 'r');
   let seed = 12345;

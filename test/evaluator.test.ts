@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/index';
@@ -20,6 +19,7 @@ import { evaluate } from '../lib/index';
 import { evaluateRetrieval, formatRetrievalReport, DEFAULT_RETRIEVAL_MEASURES } from '../lib/index';
 import { documentText } from '../lib/index';
 import { sharedPath, skipWithoutShared } from './helpers/shared';
+import { tmpDir } from './helpers/tmp';
 
 function fnv1a(s: string): number {
   let h = 0x811c9dc5;
@@ -118,7 +118,7 @@ function writeTinyBeir(dir: string): void {
 
 test('tiny BEIR folder: hand-checked ranking, brute-force agreement, JSON report and the mean', async () => {
   await initBackend('wasm');
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-eval-'));
+  const tmp = tmpDir('eval');
   try {
     const dir = path.join(tmp, 'tiny');
     writeTinyBeir(dir);

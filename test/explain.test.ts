@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -16,6 +15,7 @@ import {
 } from '../lib/index';
 import { seededFloats } from './helpers/tensors';
 import { PROJECT_ROOT } from './helpers/shared';
+import { tmpDir } from './helpers/tmp';
 
 const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'models');
 
@@ -207,7 +207,7 @@ test('marginByRole: a constant floor adds nothing to the margin; the groups\' ma
 });
 
 test('sharedDataPath looks only in CZ_SHARED_DATA when it is set', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-shared-'));
+  const dir = tmpDir('shared');
   const before = process.env.CZ_SHARED_DATA;
   try {
     fs.mkdirSync(path.join(dir, 'tokenizers', 'x'), { recursive: true });

@@ -15,14 +15,16 @@ import { exportPylate, parseAblation, planPylateExport, type ExportManifest } fr
 import { writeSyntheticSources } from '../lib/data/synthetic';
 import { runCli } from './helpers/cli';
 import { PROJECT_ROOT } from './helpers/shared';
+import { referencePython } from '../lib/util/reference-python';
+import { tmpDir } from './helpers/tmp';
 
 const made: string[] = [];
 after(() => {
   for (const d of made) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-export-'));
+function exportDir(): string {
+  const d = tmpDir('export');
   made.push(d);
   return d;
 }
@@ -42,7 +44,7 @@ test('each pipeline writes its phase scripts, launch.sh, README.md and manifest.
     c: ['01-c_unsupervised-colbert.py', '02-c_supervised-colbert-u1-p1l1.py', '03-c_kd-colbert-p111-l11.py'],
   };
   for (const pipeline of ['a', 'b', 'c'] as const) {
-    const out = path.join(tmpDir(), pipeline);
+    const out = path.join(exportDir(), pipeline);
     const r = await exportPylate({ pipeline, out });
     assert.deepEqual(fs.readdirSync(out).sort(), [...expected[pipeline], 'README.md', 'launch.sh', 'manifest.json'].sort());
     const m = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as ExportManifest;
@@ -136,7 +138,7 @@ test("the scripts carry Table 1's settings: prompts, lengths, temperature, batch
 test('the exported scripts are valid Python and launch.sh valid bash', { skip: python ? false : 'python3 not found' }, async () => {
   for (const pipeline of ['a', 'b', 'c'] as const) {
     for (const preset of ['paper', 'smoke']) {
-      const out = path.join(tmpDir(), `${pipeline}-${preset}`);
+      const out = path.join(exportDir(), `${pipeline}-${preset}`);
       const { files } = await exportPylate({ pipeline, preset, devicesPerNode: 2, out });
       const py = files.filter((f) => f.endsWith('.py')).map((f) => path.join(out, f));
       const r = spawnSync(python!, ['-c', 'import ast, sys\nfor f in sys.argv[1:]: ast.parse(open(f).read(), f)\n', ...py], { encoding: 'utf8' });
@@ -150,7 +152,7 @@ test('the exported scripts are valid Python and launch.sh valid bash', { skip: p
 });
 
 test('launch.sh names what is missing: the data folder, the first phase\'s starting checkpoint', async () => {
-  const out = path.join(tmpDir(), 'smoke');
+  const out = path.join(exportDir(), 'smoke');
   await exportPylate({ pipeline: 'c', preset: 'smoke', devicesPerNode: 2, out });
   let r = spawnSync('bash', [path.join(out, 'launch.sh')], { encoding: 'utf8', env: { ...process.env, DATA: '' } });
   assert.notEqual(r.status, 0);
@@ -161,7 +163,7 @@ test('launch.sh names what is missing: the data folder, the first phase\'s start
 });
 
 test('launch.sh: a one-node phase lets torchrun take a free port (--standalone) unless MASTER_PORT is set; a multi-node phase names its master', async () => {
-  const dir = tmpDir();
+  const dir = exportDir();
   // A stand-in for Python that prints the torchrun arguments launch.sh gives it.
   const stub = path.join(dir, 'python');
   fs.writeFileSync(stub, '#!/usr/bin/env bash\necho "torchrun-args: $*"\n', { mode: 0o755 });
@@ -188,7 +190,7 @@ test('launch.sh: a one-node phase lets torchrun take a free port (--standalone) 
 });
 
 test('refuses a non-empty folder and a previous export without --overwrite; --overwrite keeps the user\'s files', () => {
-  const dir = tmpDir();
+  const dir = exportDir();
   const user = path.join(dir, 'mine');
   fs.mkdirSync(user);
   fs.writeFileSync(path.join(user, 'notes.txt'), 'mine\n');
@@ -221,7 +223,7 @@ test('refuses a non-empty folder and a previous export without --overwrite; --ov
 });
 
 test('usage errors exit 2; a batch that does not split over the devices exits 1 with one line', () => {
-  const out = path.join(tmpDir(), 'x');
+  const out = path.join(exportDir(), 'x');
   for (const args of [['--pipeline', 'z'], ['--pipeline', 'a', '--ablation', 'u1-p1l1-p1l1'], ['--pipeline', 'c', '--ablation', 'prompts-off'], ['--pipeline', 'c', '--preset', 'huge']]) {
     const r = runCli(['export-pylate', ...args, '--out', out]);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
@@ -235,21 +237,14 @@ test('usage errors exit 2; a batch that does not split over the devices exits 1 
 
 // ---- optional: the scripts for real, on CPU, with the reference environment ----
 
-function referencePython(): string | null {
-  const venv = process.env.CZ_REFERENCE_VENV;
-  if (!venv) return null;
-  const py = path.join(venv, 'bin', 'python');
-  if (!fs.existsSync(py)) return null;
-  return spawnSync(py, ['-c', 'import torch, pylate, sentence_transformers, datasets'], { encoding: 'utf8' }).status === 0 ? py : null;
-}
-
-const refPython = referencePython();
+// Opt-in (a long run): CZ_REFERENCE_VENV only, no .venv-reference fallback.
+const refPython = referencePython({ modules: ['torch', 'pylate', 'sentence_transformers', 'datasets'] });
 if (!refPython) process.stdout.write('# NOTE: CZ_REFERENCE_VENV does not point to an environment with torch and pylate (test/reference/venv.sh); the torchrun check of the exported scripts is skipped\n');
 
 test('every exported phase of pipelines c, a and b runs two steps under torchrun --nproc_per_node 2 (CPU, gloo) and its model loads here', { skip: refPython ? false : 'CZ_REFERENCE_VENV not set', timeout: 40 * 60 * 1000 }, async () => {
   const { loadEncoder, ColbertModel, DenseModel, initBackend } = await import('../lib/index');
   await initBackend();
-  const dir = tmpDir();
+  const dir = exportDir();
   const data = path.join(dir, 'data');
   writeSyntheticSources(path.join(data, 'mlm'), 'mlm', 64, { seed: 11 });
   writeSyntheticSources(path.join(data, 'unsupervised'), 'unsupervised', 256, { seed: 12 });

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/index';
-import { contrastiveLoss, distillationLoss, mlmLoss, maskTokens, infoNCEFromScores, IGNORE_INDEX } from '../lib/losses';
+import { contrastiveLoss, distillationFromScores, distillationLoss, groupScores, mlmLoss, maskTokens, infoNCEFromScores, IGNORE_INDEX } from '../lib/losses';
+import { UserError } from '../lib/util/errors';
 import type { Encoded } from '../lib/index';
 import { assertClose, assertEachClose, seededFloats } from './helpers/tensors';
 
@@ -123,4 +124,12 @@ test('MLM masking: ~30% of eligible tokens, never padding or specials, 80/10/10 
   assert.ok(Math.abs(kept / sel - 0.101) < 0.02, `unchanged share ${kept / sel}`);
   assert.deepEqual(maskTokens(ids, att, opts).inputIds, m.inputIds);
   assert.notDeepEqual(maskTokens(ids, att, { ...opts, seed: 12 }).inputIds, m.inputIds);
+});
+
+test('mismatched tensors given to a loss are a UserError naming them and their shapes', () => {
+  const student = tf.zeros([2, 3]) as tf.Tensor2D;
+  assert.throws(() => distillationFromScores(student, tf.zeros([2, 4]) as tf.Tensor2D), (e: Error) => e instanceof UserError && /student scores \[2,3\] vs teacher scores \[2,4\]/.test(e.message));
+  const q: Encoded = { kind: 'dense', embeddings: tf.zeros([2, 4]) };
+  assert.throws(() => groupScores(q, { kind: 'dense', embeddings: tf.zeros([5, 4]) }, 3), (e: Error) => e instanceof UserError && /5 documents for 2 queries × 3/.test(e.message));
+  tf.dispose([student, q.embeddings]);
 });

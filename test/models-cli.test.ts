@@ -16,6 +16,7 @@ import { preload, runCli } from './helpers/cli';
 import { mulberry32 } from '../lib/util/rng';
 import { assertClose } from './helpers/tensors';
 import { PROJECT_ROOT } from './helpers/shared';
+import { tmpDir } from './helpers/tmp';
 
 const CONFIG = path.join(PROJECT_ROOT, 'test', 'fixtures', 'models', 'hf-mlm', 'config.json');
 
@@ -30,7 +31,7 @@ describe('model commands', () => {
 
   before(async () => {
     await initBackend();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-cli-'));
+    dir = tmpDir('cli');
     fs.writeFileSync(p('q.jsonl'), ['{"_id":"q1","text":"rotary embeddings"}', '{"_id":"q2","text":"one vector per token"}'].join('\n') + '\n');
     fs.writeFileSync(
       p('d.jsonl'),

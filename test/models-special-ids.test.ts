@@ -3,7 +3,6 @@
  * ModernBERT's (50281–50283), which lie outside a smaller vocabulary.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -15,6 +14,7 @@ import { presetConfig, withTokenizerIds } from '../lib/models/config';
 import { ModernBert } from '../lib/index';
 import { TextTokenizer } from '../lib/index';
 import { tinyTokenizerFiles } from '../lib/tokenize/tiny';
+import { tmpDir } from './helpers/tmp';
 
 const VOCAB = 2000;
 
@@ -54,7 +54,7 @@ describe('special-token ids follow the tokenizer', () => {
     const text = tokenizer();
     const model = ColbertModel.create(config, text, { embeddingSize: 8, seed: 1 });
     assert.equal(model.backbone.config.padTokenId, text.padId);
-    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cz-ids-')), 'colbert');
+    const dir = path.join(tmpDir('ids'), 'colbert');
     await model.save(dir);
     model.dispose();
     expectTokenizerIds(savedIds(dir), text);
@@ -63,7 +63,7 @@ describe('special-token ids follow the tokenizer', () => {
   it('DenseModel.create and save', async () => {
     const text = tokenizer();
     const model = DenseModel.create(config, text, { seed: 1 });
-    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cz-ids-')), 'dense');
+    const dir = path.join(tmpDir('ids'), 'dense');
     await model.save(dir);
     model.dispose();
     expectTokenizerIds(savedIds(dir), text);
@@ -72,7 +72,7 @@ describe('special-token ids follow the tokenizer', () => {
   it('writeBackbone with a tokenizer rewrites the ids of a model created without one', () => {
     const text = tokenizer();
     const model = ModernBert.random(config, 2);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-ids-'));
+    const dir = tmpDir('ids');
     writeBackbone(dir, model, { mlm: true, tokenizer: text });
     model.dispose();
     expectTokenizerIds(savedIds(dir), text);

@@ -4,7 +4,6 @@
  * query expansion, MaxSim scores, dense embeddings; save → PyLate layout → reload; clear load errors.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -16,6 +15,7 @@ import { DenseModel } from '../lib/index';
 import { colbertScores } from '../lib/index';
 import { assertClose } from './helpers/tensors';
 import { FIX, g, goldenBatch, meta, scored } from './helpers/golden';
+import { tmpDir } from './helpers/tmp';
 
 async function checkColbert(model: ColbertModel, prefix: string, texts: string[], role: 'query' | 'document', prompt?: boolean) {
   const want = goldenBatch(prefix);
@@ -79,7 +79,7 @@ describe('ColBERT vs PyLate', () => {
   });
 
   it('saves the PyLate layout and reloads to identical outputs', async () => {
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-colbert-'));
+    const out = tmpDir('colbert');
     const dir = path.join(out, 'model');
     await model.save(dir);
     for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'modules.json', 'sentence_bert_config.json', 'config_sentence_transformers.json', '1_Dense/config.json', '1_Dense/model.safetensors']) {
@@ -141,7 +141,7 @@ describe('dense model vs sentence-transformers', () => {
 
   it('saves the sentence-transformers layout and reloads', async () => {
     const model = await DenseModel.fromPretrained(path.join(FIX, 'dense'));
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-dense-'));
+    const out = tmpDir('dense');
     await model.save(path.join(out, 'm'));
     const read = (d: string, f: string) => JSON.parse(fs.readFileSync(path.join(d, f), 'utf8'));
     assert.deepEqual(read(path.join(out, 'm'), 'modules.json'), read(path.join(FIX, 'dense'), 'modules.json'));
@@ -159,7 +159,7 @@ describe('dense model vs sentence-transformers', () => {
 
 describe('load errors name the file and the problem', () => {
   const copy = (from: string) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-bad-'));
+    const dir = tmpDir('bad');
     fs.cpSync(path.join(FIX, from), dir, { recursive: true });
     return dir;
   };

@@ -9,10 +9,10 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { PROJECT_ROOT } from './helpers/shared';
+import { tmpDir } from './helpers/tmp';
 
 test("lib/index.ts type-checks with tslab's compiler and options", () => {
   const ts = require('@tslab/typescript-for-tslab') as typeof import('typescript');
@@ -46,7 +46,7 @@ function jupyterPython(): string | null {
 const py = jupyterPython();
 
 test('a notebook cell imports the library and scores with MaxSim (tslab kernel)', { skip: py ? false : 'Jupyter (nbconvert, nbclient, ipykernel) not installed' }, () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-nb-'));
+  const dir = tmpDir('nb');
   try {
     // tslab resolves imports from the kernel's working directory: start the kernel at the project root.
     fs.mkdirSync(path.join(dir, 'kernels', 'cz'), { recursive: true });

@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from './helpers/shared';
 import { figureProblems, barChart, heatmap, lineChart, histogramChart, type Figure } from '../lib/figures/figures';
@@ -14,6 +13,7 @@ import { table2Figure, table4DeltaFigure, table5Figure, paperCostFigure } from '
 import { closeRenderer, findChromium, inspectPage, writeFigures } from '../lib/figures/render';
 import { htmlTable } from '../lib/figures/display';
 import { errorOutputs, pngOutputs } from '../notebooks/tools/run';
+import { tmpDir } from './helpers/tmp';
 
 const NOTEBOOKS = path.join(PROJECT_ROOT, 'notebooks');
 const EXPECTED = [
@@ -222,7 +222,7 @@ test('figureProblems catches a figure a reader could not name', () => {
 });
 
 test('drawn in headless Chromium, each figure shows its title, axis titles, legend and data', { skip: findChromium() ? false : 'no Chromium (install Debian\'s chromium or set CZ_CHROMIUM)', timeout: 180_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-fig-'));
+  const dir = tmpDir('fig');
   try {
     const figs = paperFigures.map(([name, make]) => ({ name, figure: make() }));
     const { files, png } = await writeFigures(dir, figs);

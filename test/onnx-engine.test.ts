@@ -5,7 +5,6 @@
  * reused while the weights are unchanged and rebuilt when they change.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -17,6 +16,7 @@ import { readSafetensors, writeSafetensors } from '../lib/models/safetensors';
 import { runCli } from './helpers/cli';
 import { assertClose } from './helpers/tensors';
 import { PROJECT_ROOT } from './helpers/shared';
+import { tmpDir } from './helpers/tmp';
 
 const CONFIG = path.join(PROJECT_ROOT, 'test', 'fixtures', 'models', 'hf-mlm', 'config.json');
 
@@ -31,7 +31,7 @@ describe('engine switch and model.onnx cache', () => {
 
   before(async () => {
     await initBackend();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-engine-'));
+    dir = tmpDir('engine');
     fs.writeFileSync(p('q.jsonl'), ['{"_id":"q1","text":"rotary embeddings"}', '{"_id":"q2","text":"one vector per token"}'].join('\n') + '\n');
     fs.writeFileSync(p('d.jsonl'), ['{"_id":"d1","title":"RoPE","text":"Rotary embeddings rotate query and key vectors by an angle, position by position, in every attention layer."}', '{"_id":"d2","text":"ColBERT keeps one vector per token."}', '{"_id":"d3","text":"Cats sleep."}'].join('\n') + '\n');
     ok(['init-model', '--config', CONFIG, '--head', 'colbert', '--dim', '16', '--seed', '3', '--out', p('m')]);

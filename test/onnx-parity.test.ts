@@ -6,7 +6,6 @@
  * truncated long texts, dense mean pooling with and without prompt, CLS pooling; dynamic batch and length.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -22,11 +21,12 @@ import { createSession, int64Tensor } from '../lib/backend/ort';
 import { colbertScores } from '../lib/scores';
 import { assertClose } from './helpers/tensors';
 import { FIX, g, goldenBatch, hfMlmFixture, meta, scored } from './helpers/golden';
+import { tmpDir } from './helpers/tmp';
 
 /** A private copy of a fixture folder (model.onnx is written beside the checkpoint). */
 const tmpDirs: string[] = [];
 function copyFixture(name: string): string {
-  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cz-onnx-')), name);
+  const dir = path.join(tmpDir('onnx'), name);
   fs.cpSync(path.join(FIX, name), dir, { recursive: true });
   tmpDirs.push(path.dirname(dir));
   return dir;

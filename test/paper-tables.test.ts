@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../lib/util/errors';
 import { sharedPaperDir } from './helpers/shared';
@@ -15,8 +14,9 @@ import { PAPER_DIR, BEIR_IDS, ablationRows, beirRows, clearPaperCache, deltaRows
 import { pipelineCosts, trainingSettings } from '../lib/paper/training';
 import { averageChecks, promptAlignment, sameModelMismatches, table5Checks } from '../lib/paper/checks';
 import { evaluatePaperClaim, paperClaims } from '../lib/paper/claims';
+import { tmpDir } from './helpers/tmp';
 
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-paper-'));
+const TMP = tmpDir('paper');
 process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
 let copies = 0;
 

@@ -5,15 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from './helpers/cli';
 import { writeResult } from '../lib/report/results';
 import { makeResult, mainSet, better } from './helpers/report';
 import { findChromium } from '../lib/figures/render';
+import { tmpDir } from './helpers/tmp';
 
 function resultsDir(): { root: string; runs: string } {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-report-cli-'));
+  const root = tmpDir('report-cli');
   const runs = path.join(root, 'runs');
   for (const r of mainSet()) writeResult(runs, r);
   for (const seed of [1, 2]) writeResult(runs, makeResult({ id: `c-distilled-s${seed}`, label: 'c-distilled', pipeline: 'c', phase: 'distillation', seed, shift: (d, q, v) => better(d, q, v) + 0.005 * seed }));

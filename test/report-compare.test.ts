@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeResult } from '../lib/report/results';
 import { groupSettings, mainTable, ablationTable } from '../lib/report/tables';
@@ -19,6 +18,7 @@ import { buildPlan, phaseUse } from '../lib/pipelines/plan';
 import { presetNamed } from '../lib/pipelines/presets';
 import { presetTestSets } from '../lib/pipelines/reproduce';
 import { makeResult, mainSet, better, worse } from './helpers/report';
+import { tmpDir } from './helpers/tmp';
 
 // A plan's phases as reproduce records them: id, key, parent's key, setting, seconds.
 const PHASES: Array<{ id: string; key: string; parentKey: string | null; parent: string | null; setting: string; objective: string; seconds: number }> = [
@@ -34,7 +34,7 @@ const PHASES: Array<{ id: string; key: string; parentKey: string | null; parent:
 ];
 
 function runFolder(o: { legacy?: boolean; duplicateMlm?: boolean } = {}): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-costs-'));
+  const root = tmpDir('costs');
   const phases = o.duplicateMlm ? [...PHASES, { ...PHASES[0], key: 'k-mlm-other' }] : PHASES;
   for (const p of phases) {
     const dir = path.join(root, 'models', `${p.id.replace(/\//g, '_')}-${p.key}`);

@@ -5,15 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { datasetResult, meanOverDatasets, parseResult, readResults, sha256File, writeResult } from '../lib/report/results';
 import { codeVersion } from '../lib/util/code-version';
 import { evaluate } from '../lib/eval/trec/evaluate';
 import { makeResult } from './helpers/report';
+import { tmpDir } from './helpers/tmp';
 
 function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'cz-results-'));
+  return tmpDir('results');
 }
 
 test('writeResult → readResults round trip; <id>.json; the same result again is a no-op; a different one is refused unless overwritten', () => {

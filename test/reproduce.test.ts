@@ -6,11 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { preload, runCli } from './helpers/cli';
 import { tmpDir } from './train-helpers/fixtures';
+import { sha256File } from '../lib/util/hash';
 import { readResults } from '../lib/report/results';
 import { pipelineRunCosts, trainedModelDir } from '../lib/report/phases';
 import { findChromium } from '../lib/figures/render';
@@ -22,7 +22,7 @@ function fileHashes(dir: string): Map<string, string> {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else out.set(path.relative(dir, p), crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex'));
+      else out.set(path.relative(dir, p), sha256File(p));
     }
   };
   walk(dir);

@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/index';
@@ -15,6 +14,7 @@ import { UserError } from '../lib/index';
 import { colbertScores, dotScores } from '../lib/index';
 import { MultiVectorIndex, DenseIndex, saveIndex, loadIndex, unpad, decodeF16, encodeF16, topK, closeSearchWorkers, searchWorkerCount } from '../lib/retrieval';
 import { assertClose, seededFloats } from './helpers/tensors';
+import { tmpDir } from './helpers/tmp';
 
 const DIM = 8;
 
@@ -162,7 +162,7 @@ test('dense index top-k equals brute-force dot products', async () => {
 
 test('save/load round-trips both kinds and dtypes; corrupt or mismatched directories give clear errors', async () => {
   await initBackend('wasm');
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-index-'));
+  const tmp = tmpDir('index');
   try {
     const { docs, queries } = corpus(20, 3, 9);
     for (const dtype of ['float32', 'float16'] as const) {

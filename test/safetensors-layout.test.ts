@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   colbertModules, denseModules, inspectCheckpoint, meanPoolingConfig, readDenseLayer, readModelConfig, readModules,
@@ -15,10 +14,11 @@ import {
 import { writeSafetensors } from '../lib/models/safetensors';
 import { readColbertConfig, CONFIG_ST_FILE } from '../lib/tokenize';
 import { sampleDense } from './reference/ts_writers';
+import { tmpDir } from './helpers/tmp';
 
 const FIX = path.join(__dirname, 'fixtures', 'safetensors');
 const LAYOUT = path.join(FIX, 'pylate_layout');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-layout-'));
+const tmp = tmpDir('layout');
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test('a folder saved by PyLate: modules, sentence_bert_config, ColBERT config and the Dense module read back', () => {

@@ -7,7 +7,6 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   bfloat16BitsToFloat32, float32ToBfloat16Bits, readCheckpointTensors,
@@ -17,8 +16,9 @@ import {
 import { UserError } from '../lib/index';
 import { decodeF16, encodeF16 } from '../lib/util/f16';
 import { patternTensors, sampleTensors, SAMPLE_METADATA } from './reference/ts_writers';
+import { tmpDir } from './helpers/tmp';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-st-'));
+const tmp = tmpDir('st');
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 const FIX = path.join(__dirname, 'fixtures', 'safetensors');
 

@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from './helpers/cli';
 import { PROJECT_ROOT } from './helpers/shared';
@@ -20,8 +19,9 @@ import { readTrainingFile } from '../lib/data/training';
 import { readSafetensorsHeader } from '../lib/models/safetensors';
 import { contrastiveTask, distillationTask } from '../lib/train/tasks';
 import type { DistillationExample, TripletExample } from '../lib/data/training';
+import { tmpDir } from './helpers/tmp';
 
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-safety-cli-'));
+const TMP = tmpDir('safety-cli');
 process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
 
 test('help for an unknown command is a usage error (exit 2), not the whole help', () => {

@@ -22,8 +22,9 @@ import { PRESETS } from '../lib/pipelines/presets';
 import { orderPhases, phaseKey } from '../lib/pipelines/phase';
 import { ResultsFolder } from '../lib/report/layout';
 import { runPlan } from '../lib/pipelines/plan-runner';
+import { tmpDir } from './helpers/tmp';
 
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-safety-commands-'));
+const TMP = tmpDir('safety-commands');
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));
 const HAS_PROC = fs.existsSync('/proc/self');
 

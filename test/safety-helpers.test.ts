@@ -17,8 +17,9 @@ import { fsProblem, makeDirs } from '../lib/util/fs-errors';
 import { UsageError, UserError } from '../lib/util/errors';
 import { BACKEND_NAMES } from '../lib/backend/select';
 import { integerBetween, nonNegativeIntList } from '../lib/cli/options';
+import { tmpDir } from './helpers/tmp';
 
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-safety-helpers-'));
+const TMP = tmpDir('safety-helpers');
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));
 let n = 0;
 const fresh = (name: string) => path.join(TMP, `${name}-${++n}`);

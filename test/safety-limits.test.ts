@@ -9,12 +9,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from './helpers/cli';
 import { encodeWorkerBytes, memoryBudget, planParallelism, ENCODE_WORKER_BASE_BYTES } from '../lib/util/limits';
-import { trainDeviceEstimate } from '../lib/train/limits';
+import { trainDeviceEstimate } from '../lib/train/device-memory';
 import { parseTrainConfig } from '../lib/train/config';
 import { UserError } from '../lib/util/errors';
 import { ModelFolder } from '../lib/models/model-folder';
+import { tmpDir } from './helpers/tmp';
 
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-limits-'));
+const TMP = tmpDir('limits');
 process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
 const cores = os.availableParallelism();
 

@@ -6,15 +6,15 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { runCli } from './helpers/cli';
 import { PROJECT_ROOT } from './helpers/shared';
 import { checkOutput, checkOutputFolder, makeDirs } from '../lib/util/output';
 import { UserError } from '../lib/util/errors';
+import { tmpDir } from './helpers/tmp';
 
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-output-'));
+const TMP = tmpDir('output');
 process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
 
 /** A folder that looks like a BEIR dataset: precious, not ours. */

@@ -6,11 +6,11 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from './helpers/shared';
+import { tmpDir } from './helpers/tmp';
 
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-pipe-'));
+const TMP = tmpDir('pipe');
 process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
 const BIN = path.join(PROJECT_ROOT, 'bin', 'colbert-zero.cjs');
 

@@ -5,11 +5,11 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from './helpers/cli';
+import { tmpDir } from './helpers/tmp';
 
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-safety-train-'));
+const TMP = tmpDir('safety-train');
 process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
 
 test('train --config --resume on a fresh output says there is no checkpoint, and prints every evaluation', { timeout: 240_000 }, () => {

@@ -13,8 +13,9 @@ import { spawnSync } from 'node:child_process';
 import { runCli, type CliResult } from './helpers/cli';
 import { PROJECT_ROOT } from './helpers/shared';
 import { ortAvailable } from '../lib/backend/ort';
+import { tmpDir } from './helpers/tmp';
 
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-safety-usage-'));
+const TMP = tmpDir('safety-usage');
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));
 const CORES = os.availableParallelism();
 

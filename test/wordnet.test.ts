@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../lib/util/errors';
 import {
@@ -25,8 +24,9 @@ import { loadBeir } from '../lib/data/beir';
 import { readTrainingFile } from '../lib/data/training';
 import { Bm25Index } from '../lib/retrieval/bm25';
 import { evaluate } from '../lib/eval/index';
+import { tmpDir } from './helpers/tmp';
 
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cz-wordnet-'));
+const TMP = tmpDir('wordnet');
 process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
 
 let wnCache: Wordnet | undefined;

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import * as zlib from 'node:zlib';
 import { UserError } from '../util/errors';
+import { readJsonFile } from '../util/json';
 import { progressBar } from '../util/progress';
 import { sha256File } from './hub';
 import type { Manifest } from './manifests/schema';
@@ -290,8 +291,9 @@ function checkCheckpoint(m: Manifest, dir: string, files: string[], checks: Chec
   if (!fs.existsSync(config)) checks.push({ ok: false, what: 'config.json: missing' });
   else {
     try {
-      parsed = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, unknown>;
-      checks.push({ ok: true, what: `config.json: model_type ${parsed.model_type ?? '(none)'}` });
+      const json = readJsonFile(config);
+      parsed = json;
+      checks.push({ ok: true, what: `config.json: model_type ${json.model_type ?? '(none)'}` });
     } catch {
       checks.push({ ok: false, what: 'config.json: not JSON' });
     }

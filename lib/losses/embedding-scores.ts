@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Encoded } from '../scores/encoded';
 import { colbertKdScores, colbertScores, cosineScores, l2Normalize } from '../scores/index';
+import { UserError } from '../util/errors';
 
 /**
  * Similarities per MaxSim block during training: 4M floats (16 MB). Smaller than lib/scores' default so
@@ -15,15 +16,15 @@ import { colbertKdScores, colbertScores, cosineScores, l2Normalize } from '../sc
 export const TRAIN_MAXSIM_BLOCK_FLOATS = 4 * 1024 * 1024;
 
 export function pairwiseScores(q: Encoded, d: Encoded): tf.Tensor2D {
-  if (q.kind !== d.kind) throw new Error(`scores: query ${q.kind} vs document ${d.kind} embeddings`);
+  if (q.kind !== d.kind) throw new UserError(`scores: query ${q.kind} vs document ${d.kind} embeddings`);
   if (q.kind === 'dense') return cosineScores(q.embeddings as tf.Tensor2D, d.embeddings as tf.Tensor2D);
   return colbertScores(q.embeddings as tf.Tensor3D, d.embeddings as tf.Tensor3D, q.mask, d.mask, { blockFloats: TRAIN_MAXSIM_BLOCK_FLOATS });
 }
 
 export function groupScores(q: Encoded, d: Encoded, n: number): tf.Tensor2D {
-  if (q.kind !== d.kind) throw new Error(`scores: query ${q.kind} vs document ${d.kind} embeddings`);
+  if (q.kind !== d.kind) throw new UserError(`scores: query ${q.kind} vs document ${d.kind} embeddings`);
   const b = q.embeddings.shape[0];
-  if (d.embeddings.shape[0] !== b * n) throw new Error(`scores: ${d.embeddings.shape[0]} documents for ${b} queries × ${n}`);
+  if (d.embeddings.shape[0] !== b * n) throw new UserError(`scores: ${d.embeddings.shape[0]} documents for ${b} queries × ${n}`);
   return tf.tidy(() => {
     if (q.kind === 'dense') {
       const dim = q.embeddings.shape[1]!;

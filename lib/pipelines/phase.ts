@@ -7,6 +7,8 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { UserError } from '../util/errors';
+import { sha256File } from '../util/hash';
+import { canonicalJson } from '../util/json';
 import { parseTrainConfig, type TrainConfig } from '../train/config';
 import { COLBERT_ZERO_PROMPTS, PROMPT_EXTRA_LENGTH } from '../paper/prompts';
 
@@ -54,21 +56,7 @@ export interface PhaseSpec {
 /** sha256 of a file's bytes (data checksums go into phase keys and result files). */
 export function fileSha256(file: string): string {
   if (!fs.existsSync(file)) throw new UserError(`${file}: data file not found`);
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
-
-/** A JSON text with object keys sorted, so equal values hash equally. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
+  return sha256File(file);
 }
 
 /**

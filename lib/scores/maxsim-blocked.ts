@@ -16,6 +16,7 @@
  */
 import type * as Tf from '@tensorflow/tfjs-core';
 import { blockMaxSim, defaultProduct } from '../backend/ort-gemm';
+import { UserError } from '../util/errors';
 import { decodeF16 } from '../util/f16';
 
 // tfjs loads only when a product runs on it: search worker threads use ORT and skip its ~0.4 s of loading.
@@ -84,7 +85,7 @@ export function maxSimBlocked(queries: Float32Array[], docs: RaggedVectors, out:
   const { dim, offsets, store } = docs;
   const from = opts.from ?? 0;
   const size = opts.to ?? offsets.length - 1;
-  if (from < 0 || size > offsets.length - 1 || from > size) throw new Error(`maxSimBlocked: document range ${from}..${size} outside 0..${offsets.length - 1}`);
+  if (from < 0 || size > offsets.length - 1 || from > size) throw new UserError(`maxSimBlocked: document range ${from}..${size} outside 0..${offsets.length - 1}`);
   const totalTokens = offsets[size] - offsets[from];
   const maxBlockFloats = Math.max(1, opts.maxBlockFloats ?? 8 * 1024 * 1024);
   // Stack the batch's tokens transposed, Qᵀ [dim, m], so the product needs no transpose flag.

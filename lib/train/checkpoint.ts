@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeDirAtomic, writeJsonAtomic } from '../util/atomic';
 import { UserError } from '../util/errors';
+import { readJsonFile } from '../util/json';
 import type { AdamW } from './optim';
 import type { TrainEngine } from './train-engine';
 import type { TrainConfig } from './config';
@@ -86,7 +87,7 @@ export async function saveCheckpoint(output: string, step: number, config: Train
 export function latestCheckpoint(output: string): string | null {
   const p = path.join(output, 'checkpoints', 'latest.json');
   if (!fs.existsSync(p)) return null;
-  const { dir } = JSON.parse(fs.readFileSync(p, 'utf8')) as { dir: string };
+  const { dir } = readJsonFile<{ dir: string }>(p);
   const full = path.join(output, 'checkpoints', dir);
   return fs.existsSync(path.join(full, 'trainer', 'state.json')) ? full : null;
 }
@@ -97,7 +98,7 @@ export function latestCheckpoint(output: string): string | null {
  */
 export function loadCheckpoint(dir: string, engine: TrainEngine, opt: AdamW, config?: TrainConfig): TrainerState {
   const where = path.join(dir, 'trainer');
-  const state = JSON.parse(fs.readFileSync(path.join(where, 'state.json'), 'utf8')) as TrainerState & { optimizerStep: number };
+  const state = readJsonFile<TrainerState & { optimizerStep: number }>(path.join(where, 'state.json'));
   if (config && state.config) {
     const d = firstDifference(JSON.parse(JSON.stringify(config)), state.config);
     if (d) throw new UserError(`${where}: the checkpoint was trained with a different "${d}" than the config; resuming would not continue the same run`);

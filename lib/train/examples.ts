@@ -1,7 +1,7 @@
 /**
  * Example run configs, one per phase and setting, small enough to train in a minute or two on two CPU
  * cores: a random tiny ModernBERT (preset "tiny", 4,096-piece tokenizer) on synthetic data written next
- * to the config (lib/train/synthetic.ts), evaluated (nDCG@10, recall@10) on a synthetic BEIR folder of the
+ * to the config (lib/data/synthetic.ts), evaluated (nDCG@10, recall@10) on a synthetic BEIR folder of the
  * same topics. They show every key a real run uses; scale batchSize, steps, model and data up for real training.
  */
 import * as path from 'node:path';

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { checkOutputFolder, hasMarker } from '../util/output';
 import { planParallelism } from '../util/limits';
-import { trainDeviceEstimate } from './limits';
+import { trainDeviceEstimate } from './device-memory';
 import type { TrainConfig } from './config';
 import { LocalTransport } from './devices/transport';
 import { trainOnDevices } from './devices/pool';

@@ -220,21 +220,11 @@ export async function runReplica(config: TrainConfig, t: Transport = new LocalTr
   }
 }
 
-/** The optimiser steps of a run (from its last checkpoint when resuming), its log, evaluations and checkpoints. */
-async function trainLoop(config: TrainConfig, engine: TrainEngine, t: Transport, data: { sources: Example[][]; sampler: BatchSampler }, opts: RunOptions, lead: boolean): Promise<RunSummary> {
-  const { sources, sampler } = data;
-  const params = engine.params;
-  const gradBuffer = new Float32Array(params.length);
-  const opt = new AdamW(params.length, { betas: config.optimizer.betas as [number, number], eps: config.optimizer.eps, weightDecay: config.optimizer.weightDecay });
-  const total = totalSteps(config, sampler);
-  const schedule = { kind: config.optimizer.schedule, lr: config.optimizer.lr, warmupSteps: config.optimizer.warmupSteps, totalSteps: total };
-  const logFile = path.join(config.output, 'log.jsonl');
-  const evalFile = path.join(config.output, 'eval.jsonl');
-  let lastEval: EvalRecord | undefined;
-
+/** The step to start from: the latest checkpoint's (restored into the engine and optimiser) when resuming, else 0. */
+function resumePoint(config: TrainConfig, engine: TrainEngine, opt: AdamW, resume: boolean | undefined, lead: boolean): { start: number; lastCkpt: string | null } {
   let start = 0;
   let lastCkpt: string | null = null;
-  if (opts.resume) {
+  if (resume) {
     lastCkpt = latestCheckpoint(config.output);
     if (lastCkpt) {
       start = loadCheckpoint(lastCkpt, engine, opt, config).step;
@@ -246,60 +236,105 @@ async function trainLoop(config: TrainConfig, engine: TrainEngine, t: Transport,
     // Starting over would mix two runs in one folder (and a later --resume could pick the old one).
     throw new UserError(`${config.output} already holds checkpoints of a run; use --resume to continue it, or another output`);
   }
-  if (lead) {
-    fs.mkdirSync(config.output, { recursive: true });
-    // The run records the engine that trained it (a resume may use the other one: same numbers to ~1e-6).
-    fs.writeFileSync(path.join(config.output, 'config.json'), JSON.stringify({ ...config, engine: engine.engine }, null, 2) + '\n');
-    writeMarker(config.output, 'train');
-    // The log keeps exactly the steps the weights have seen: lines past the resumed step are dropped.
-    for (const f of [logFile, evalFile]) {
-      const kept = fs.existsSync(f) && start > 0 ? fs.readFileSync(f, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step <= start) : [];
-      fs.writeFileSync(f, kept.map((l) => l + '\n').join(''));
-    }
+  return { start, lastCkpt };
+}
+
+/** The lead's output folder: the run's config and marker, and the log and eval files cut back to `start`. */
+function prepareOutput(config: TrainConfig, engine: TrainEngine, start: number, files: { log: string; eval: string }): void {
+  fs.mkdirSync(config.output, { recursive: true });
+  // The run records the engine that trained it (a resume may use the other one: same numbers to ~1e-6).
+  fs.writeFileSync(path.join(config.output, 'config.json'), JSON.stringify({ ...config, engine: engine.engine }, null, 2) + '\n');
+  writeMarker(config.output, 'train');
+  // The log keeps exactly the steps the weights have seen: lines past the resumed step are dropped.
+  for (const f of [files.log, files.eval]) {
+    const kept = fs.existsSync(f) && start > 0 ? fs.readFileSync(f, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step <= start) : [];
+    fs.writeFileSync(f, kept.map((l) => l + '\n').join(''));
   }
+}
+
+/** The loss the log ends with (a resumed run with nothing left to do reports where it ended), else NaN. */
+function loggedFinalLoss(logFile: string): number {
+  if (!fs.existsSync(logFile)) return NaN;
+  const last = fs.readFileSync(logFile, 'utf8').trim().split('\n').pop();
+  return last ? (JSON.parse(last) as LogRecord).loss : NaN;
+}
+
+interface Optimiser {
+  params: Float32Array;
+  /** Reused for every step's gradient (typed as stepGradients takes it). */
+  gradBuffer: NonNullable<Parameters<typeof stepGradients>[5]>;
+  opt: AdamW;
+  schedule: Parameters<typeof learningRateAt>[1];
+}
+
+/** One optimiser step: the batch's gradients (all-reduced), checked finite, clipped, applied. */
+async function optimiserStep(
+  config: TrainConfig,
+  engine: TrainEngine,
+  t: Transport,
+  data: { sources: Example[][]; sampler: BatchSampler },
+  o: Optimiser,
+  step: number,
+  lastCkpt: string | null,
+  hooks: RunHooks | undefined,
+): Promise<{ loss: number; lr: number; gradNorm: number }> {
+  const ref = data.sampler.batchAt(step);
+  const examples = ref.items.map((it) => data.sources[it.source][it.index]);
+  const r = await stepGradients(config, engine, examples, t, step, o.gradBuffer);
+  const loss = r.loss;
+  if (!Number.isFinite(loss)) throw new NonFiniteLossError(step + 1, loss, lastCkpt);
+  const grads = r.grads;
+  hooks?.onGradients?.(step + 1, grads);
+  // Checked in float64 over the elements (a float32 norm can overflow on finite values); the
+  // all-reduced gradient is the same on every replica, so all of them stop here together.
+  let gradNorm = Math.sqrt(sumOfSquares(grads));
+  if (!Number.isFinite(gradNorm)) throw new NonFiniteLossError(step + 1, gradNorm, lastCkpt, 'gradient');
+  // The norm just computed serves the clipping too (one pass over the gradients, not two).
+  if (config.optimizer.clipNorm !== undefined) gradNorm = clipByGlobalNorm(grads, config.optimizer.clipNorm, gradNorm);
+  const lr = learningRateAt(step, o.schedule);
+  o.opt.apply(o.params, grads, lr);
+  engine.paramsChanged();
+  return { loss, lr, gradNorm };
+}
+
+/** The optimiser steps of a run (from its last checkpoint when resuming), its log, evaluations and checkpoints. */
+async function trainLoop(config: TrainConfig, engine: TrainEngine, t: Transport, data: { sources: Example[][]; sampler: BatchSampler }, opts: RunOptions, lead: boolean): Promise<RunSummary> {
+  const params = engine.params;
+  const opt = new AdamW(params.length, { betas: config.optimizer.betas as [number, number], eps: config.optimizer.eps, weightDecay: config.optimizer.weightDecay });
+  const total = totalSteps(config, data.sampler);
+  const o: Optimiser = { params, gradBuffer: new Float32Array(params.length), opt, schedule: { kind: config.optimizer.schedule, lr: config.optimizer.lr, warmupSteps: config.optimizer.warmupSteps, totalSteps: total } };
+  const files = { log: path.join(config.output, 'log.jsonl'), eval: path.join(config.output, 'eval.jsonl') };
+  let lastEval: EvalRecord | undefined;
+
+  const resumed = resumePoint(config, engine, opt, opts.resume, lead);
+  const start = resumed.start;
+  let lastCkpt = resumed.lastCkpt;
+  if (lead) prepareOutput(config, engine, start, files);
 
   const bar = lead ? progressBar(`train ${config.phase}/${config.head} (${engine.engine})`, total, 'steps') : null;
   bar?.update(start);
-  let loss = NaN;
+  let loss = start >= total ? loggedFinalLoss(files.log) : NaN;
   const began = Date.now();
-  if (start >= total && fs.existsSync(logFile)) {
-    const last = fs.readFileSync(logFile, 'utf8').trim().split('\n').pop();
-    if (last) loss = (JSON.parse(last) as LogRecord).loss; // nothing left to do: report where it ended
-  }
   try {
     for (let step = start; step < total; step++) {
       const t0 = Date.now();
-      const ref = sampler.batchAt(step);
-      const examples = ref.items.map((it) => sources[it.source][it.index]);
-      const r = await stepGradients(config, engine, examples, t, step, gradBuffer);
+      const r = await optimiserStep(config, engine, t, data, o, step, lastCkpt, opts.hooks);
       loss = r.loss;
-      if (!Number.isFinite(loss)) throw new NonFiniteLossError(step + 1, loss, lastCkpt);
-      const grads = r.grads;
-      opts.hooks?.onGradients?.(step + 1, grads);
-      // Checked in float64 over the elements (a float32 norm can overflow on finite values); the
-      // all-reduced gradient is the same on every replica, so all of them stop here together.
-      let gradNorm = Math.sqrt(sumOfSquares(grads));
-      if (!Number.isFinite(gradNorm)) throw new NonFiniteLossError(step + 1, gradNorm, lastCkpt, 'gradient');
-      // The norm just computed serves the clipping too (one pass over the gradients, not two).
-      if (config.optimizer.clipNorm !== undefined) gradNorm = clipByGlobalNorm(grads, config.optimizer.clipNorm, gradNorm);
-      const lr = learningRateAt(step, schedule);
-      opt.apply(params, grads, lr);
-      engine.paramsChanged();
 
       const done = step + 1;
       if (lead) {
         const secs = (Date.now() - t0) / 1000;
-        const rec: LogRecord = { step: done, loss, lr, gradNorm, examplesPerSec: config.batchSize / Math.max(secs, 1e-9), seconds: (Date.now() - began) / 1000 };
+        const rec: LogRecord = { step: done, loss, lr: r.lr, gradNorm: r.gradNorm, examplesPerSec: config.batchSize / Math.max(secs, 1e-9), seconds: (Date.now() - began) / 1000 };
         const temperature = engine.temperature();
         if (temperature !== undefined) rec.temperature = temperature;
-        if (done % config.logEvery === 0 || done === total) fs.appendFileSync(logFile, JSON.stringify(rec) + '\n');
+        if (done % config.logEvery === 0 || done === total) fs.appendFileSync(files.log, JSON.stringify(rec) + '\n');
         opts.hooks?.onLog?.(rec);
         bar!.update(done, { loss: loss.toFixed(4) });
       }
       if (config.eval && (done === total || (config.eval.every !== undefined && done % config.eval.every === 0))) {
         if (lead) {
           lastEval = await evaluateModel(config, engine.syncedModel(), done, engine.engine);
-          fs.appendFileSync(evalFile, JSON.stringify(lastEval) + '\n');
+          fs.appendFileSync(files.eval, JSON.stringify(lastEval) + '\n');
         }
         await t.barrier();
       }

@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { tempName, removeStaleTemporaries } from './atomic';
 import { UserError } from './errors';
 import { fsProblem, isFsError, makeDirs, statOrNull } from './fs-errors';
+import { readJsonFile } from './json';
 
 export { makeDirs };
 
@@ -43,7 +44,7 @@ export interface OutputSpec {
 
 export function readMarker(dir: string): OutputMarker | null {
   try {
-    const m = JSON.parse(fs.readFileSync(path.join(dir, OUTPUT_MARKER), 'utf8')) as Partial<OutputMarker>;
+    const m = readJsonFile<Partial<OutputMarker>>(path.join(dir, OUTPUT_MARKER));
     if (typeof m.command !== 'string') return null;
     const files = Array.isArray(m.files) && m.files.every((f) => typeof f === 'string' && isInside(f)) ? m.files : undefined;
     return { command: m.command, written: String(m.written ?? ''), ...(files ? { files } : {}) };

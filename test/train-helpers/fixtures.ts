@@ -1,6 +1,5 @@
 /** Tiny training data and configs for the engine's tests (written into a temporary directory). */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseTrainConfig, resolvePaths, type TrainConfig } from '../../lib/train/config';
 
@@ -10,9 +9,7 @@ function phrase(i: number, n: number, salt: number): string {
   return Array.from({ length: n }, (_, k) => WORDS[(i * 7 + k * 3 + salt * 11 + ((i * k) % 5)) % WORDS.length]).join(' ') + ` t${i}`;
 }
 
-export function tmpDir(label: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `cz-${label}-`));
-}
+export { tmpDir } from '../helpers/tmp';
 
 /** Writes `n` examples of the phase's JSONL format; returns the file. */
 export function writeData(dir: string, phase: TrainConfig['phase'], n: number, name = `${phase}.jsonl`): string {

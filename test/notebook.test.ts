@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { PROJECT_ROOT } from './helpers/shared';
 import { tmpDir } from './helpers/tmp';
+import { findJupyterPython } from '../notebooks/tools/run';
 
 test("lib/index.ts type-checks with tslab's compiler and options", () => {
   const ts = require('@tslab/typescript-for-tslab') as typeof import('typescript');
@@ -35,15 +36,7 @@ test("lib/index.ts type-checks with tslab's compiler and options", () => {
   assert.deepEqual(diags, []);
 });
 
-function jupyterPython(): string | null {
-  for (const py of ['/usr/bin/python3', 'python3']) {
-    const r = spawnSync(py, ['-c', 'import nbclient, nbconvert, ipykernel'], { encoding: 'utf8' });
-    if (r.status === 0) return py;
-  }
-  return null;
-}
-
-const py = jupyterPython();
+const py = findJupyterPython().python;
 
 test('a notebook cell imports the library and scores with MaxSim (tslab kernel)', { skip: py ? false : 'Jupyter (nbconvert, nbclient, ipykernel) not installed' }, () => {
   const dir = tmpDir('nb');

@@ -31,17 +31,8 @@ const HAS_PROC = fs.existsSync('/proc/self');
 let n = 0;
 const fresh = (name: string) => path.join(TMP, `${name}-${++n}`);
 
-/** The CLI in its own process with a time limit: a command that hangs fails here instead of stalling the suite. */
-function runTimed(args: string[], o: { env?: Record<string, string>; cwd?: string; timeout?: number } = {}): CliResult & { timedOut: boolean } {
-  const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'colbert-zero.cjs'), ...args], {
-    cwd: o.cwd ?? PROJECT_ROOT,
-    env: { ...process.env, CZ_PROGRESS: '0', ...o.env },
-    encoding: 'utf8',
-    timeout: o.timeout ?? 60_000,
-    killSignal: 'SIGKILL',
-  });
-  return { code: r.status ?? -1, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', timedOut: r.signal === 'SIGKILL' };
-}
+/** The CLI in its own process with a time limit (60 s unless said): a command that hangs fails instead of stalling the suite. */
+const runTimed = (args: string[], o: { env?: Record<string, string>; cwd?: string; timeout?: number } = {}) => runCli(args, { ...o, timeout: o.timeout ?? 60_000 });
 
 /** Exit 1 with exactly one line on stderr, in words (no Node errno text such as "ENOENT: no such file"). */
 function oneLine(r: CliResult & { timedOut?: boolean }, re: RegExp, code = 1): string {

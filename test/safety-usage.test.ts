@@ -19,16 +19,8 @@ const TMP = tmpDir('safety-usage');
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));
 const CORES = os.availableParallelism();
 
-function runTimed(args: string[], o: { env?: Record<string, string>; timeout?: number } = {}): CliResult & { timedOut: boolean } {
-  const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'colbert-zero.cjs'), ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, CZ_PROGRESS: '0', ...o.env },
-    encoding: 'utf8',
-    timeout: o.timeout ?? 60_000,
-    killSignal: 'SIGKILL',
-  });
-  return { code: r.status ?? -1, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', timedOut: r.signal === 'SIGKILL' };
-}
+/** The CLI in its own process with a time limit (60 s unless said): a command that hangs fails instead of stalling the suite. */
+const runTimed = (args: string[], o: { env?: Record<string, string>; cwd?: string; timeout?: number } = {}) => runCli(args, { ...o, timeout: o.timeout ?? 60_000 });
 
 /** Exactly one line on stderr matching `re`, with exit `code`. */
 function oneLine(r: CliResult, code: number, re: RegExp): void {

@@ -3,17 +3,11 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { parseTrainConfig } from '../lib/index';
 import { EXAMPLES, exampleConfig } from '../lib/index';
 import { tmpDir, writeData, TINY_MODULE } from './train-helpers/fixtures';
+import { runCli } from './helpers/cli';
 
-const BIN = path.join(__dirname, '..', 'bin', 'colbert-zero.cjs');
-const env = { ...process.env, CZ_PROGRESS: '0' };
-
-function cli(args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env });
-}
 
 function writeConfig(dir: string, name: string, over: Record<string, unknown> = {}): string {
   const cfg = {
@@ -38,36 +32,36 @@ function writeConfig(dir: string, name: string, over: Record<string, unknown> = 
 
 test('train --example prints a valid config for every phase and setting', () => {
   const dir = tmpDir('cli-ex');
-  const r = cli(['train', '--example', 'supervised-colbert', '--data-dir', dir]);
-  assert.equal(r.status, 0, r.stderr);
+  const r = runCli(['train', '--example', 'supervised-colbert', '--data-dir', dir]);
+  assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), exampleConfig('supervised-colbert', dir));
   for (const name of EXAMPLES) {
     const cfg = parseTrainConfig(exampleConfig(name, dir), name);
     assert.ok(cfg.data.sources.every((f) => fs.existsSync(f)));
   }
   assert.equal(EXAMPLES.length, 6);
-  const bad = cli(['train', '--example', 'nope']);
-  assert.equal(bad.status, 1);
+  const bad = runCli(['train', '--example', 'nope']);
+  assert.equal(bad.code, 1);
   assert.match(bad.stderr, /unknown example "nope"/);
 });
 
 test('a training process killed mid-run and resumed with --resume ends with the weights of an uninterrupted run', () => {
   const dir = tmpDir('cli-kill');
-  const full = cli(['train', '--config', writeConfig(dir, 'full', { checkpointEvery: 3 })]);
-  assert.equal(full.status, 0, full.stderr);
+  const full = runCli(['train', '--config', writeConfig(dir, 'full', { checkpointEvery: 3 })]);
+  assert.equal(full.code, 0, full.stderr);
   assert.match(full.stdout, /trained 20 steps/);
   const cfg = writeConfig(dir, 'killed', { checkpointEvery: 3 });
   const log = path.join(dir, 'killed', 'log.jsonl');
   // Killed (SIGKILL, from inside, so it cannot finish first) right after logging step 7: the last
   // checkpoint is step 6's, and step 7's log line is past it.
   const hook = { NODE_OPTIONS: `--require ${path.join(__dirname, 'helpers', 'kill-at-step.cjs')}`, CZ_TEST_KILL_LOG: 'killed/log\\.jsonl$' };
-  const killed = spawnSync(process.execPath, [BIN, 'train', '--config', cfg], { encoding: 'utf8', env: { ...env, ...hook, CZ_TEST_KILL_STEP: '7' } });
+  const killed = runCli(['train', '--config', cfg], { env: { ...hook, CZ_TEST_KILL_STEP: '7' } });
   assert.equal(killed.signal, 'SIGKILL', `not killed at step 7: ${killed.stderr}`);
   assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'killed', 'checkpoints', 'latest.json'), 'utf8')).step, 6);
   assert.ok(!fs.existsSync(path.join(dir, 'killed', 'model')), 'no final model from a killed run');
   const steps = path.join(dir, 'steps.txt');
-  const resumed = spawnSync(process.execPath, [BIN, 'train', '--config', cfg, '--resume'], { encoding: 'utf8', env: { ...env, ...hook, CZ_TEST_STEPS_FILE: steps } });
-  assert.equal(resumed.status, 0, resumed.stderr);
+  const resumed = runCli(['train', '--config', cfg, '--resume'], { env: { ...hook, CZ_TEST_STEPS_FILE: steps } });
+  assert.equal(resumed.code, 0, resumed.stderr);
   assert.deepEqual(fs.readFileSync(steps, 'utf8').trim().split('\n').map(Number), Array.from({ length: 14 }, (_, i) => 7 + i), 'the resumed run trains steps 7 to 20');
   const a = fs.readFileSync(path.join(dir, 'full', 'model', 'tiny-weights.json'), 'utf8');
   const b = fs.readFileSync(path.join(dir, 'killed', 'model', 'tiny-weights.json'), 'utf8');
@@ -81,9 +75,9 @@ test('train --devices 2: a loss that turns non-finite stops both replicas before
   // A learning rate of 1e30 makes step 1's update move the weights by ~1e30 (AdamW steps by about lr): they
   // stay finite, but step 2's products overflow float32, so its loss is NaN without any test hook.
   const cfg = writeConfig(dir, 'nf', { optimizer: { lr: 1e30, warmupSteps: 0 }, temperature: { value: 0.05, learnable: false }, steps: 6 });
-  const r = spawnSync(process.execPath, [BIN, 'train', '--config', cfg, '--devices', '2'], { encoding: 'utf8', env, timeout: 300_000 });
-  assert.notEqual(r.signal, 'SIGTERM', 'the replicas hung instead of stopping');
-  assert.equal(r.status, 1, r.stderr);
+  const r = runCli(['train', '--config', cfg, '--devices', '2'], { timeout: 300_000 });
+  assert.ok(!r.timedOut, 'the replicas hung instead of stopping');
+  assert.equal(r.code, 1, r.stderr);
   assert.equal(r.stderr, `colbert-zero: error: non-finite loss (NaN) at step 2; stopped before the update, last good checkpoint: ${path.join(dir, 'nf', 'checkpoints', 'step-0000001')}\n`);
   const logged = fs.readFileSync(path.join(dir, 'nf', 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
   assert.deepEqual(logged, [1], 'step 2 was neither applied nor logged');
@@ -97,8 +91,8 @@ test('train --devices 2: a loss that turns non-finite stops both replicas before
 
 test('gradcheck reports GradCache vs plain and 2 devices vs 1 as JSON', () => {
   const dir = tmpDir('cli-gc');
-  const r = cli(['gradcheck', '--config', writeConfig(dir, 'gc', { batchSize: 8 }), '--devices', '2', '--json']);
-  assert.equal(r.status, 0, r.stderr);
+  const r = runCli(['gradcheck', '--config', writeConfig(dir, 'gc', { batchSize: 8 }), '--devices', '2', '--json']);
+  assert.equal(r.code, 0, r.stderr);
   const rep = JSON.parse(r.stdout);
   assert.ok(rep.ok && rep.gradCacheVsPlain <= 1e-5 && rep.devicesVsOne <= 1e-5, r.stdout);
   assert.ok(rep.parameters > 1000);
@@ -107,15 +101,15 @@ test('gradcheck reports GradCache vs plain and 2 devices vs 1 as JSON', () => {
 test('a config with an unknown key fails with one line naming the key path', () => {
   const dir = tmpDir('cli-bad');
   const file = writeConfig(dir, 'bad', { optimizer: { lr: 0.1, warmup: 3 } });
-  const r = cli(['train', '--config', file]);
-  assert.equal(r.status, 1);
+  const r = runCli(['train', '--config', file]);
+  assert.equal(r.code, 1);
   assert.match(r.stderr, /^colbert-zero: error: .*bad\.json: unknown key "optimizer\.warmup"\n$/);
 });
 
 test('usage errors exit with code 2', () => {
   for (const args of [['train'], ['train', '--config', 'x.json', '--devices', '0'], ['train', '--config', 'x.json', '--transport', 'carrier-pigeon'], ['gradcheck', '--config', 'x.json', '--tolerance', '-1']]) {
-    const r = cli(args);
-    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    const r = runCli(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
   }
 });
 
@@ -128,8 +122,8 @@ test('train --sweep runs one training per learning rate and names the best by th
   fs.writeFileSync(path.join(beir, 'queries.jsonl'), topics.map((t, i) => JSON.stringify({ _id: `q${i}`, text: t.split(' ')[0] })).join('\n') + '\n');
   fs.writeFileSync(path.join(beir, 'qrels', 'test.tsv'), 'query-id\tcorpus-id\tscore\n' + topics.map((_, i) => `q${i}\td${i}\t1`).join('\n') + '\n');
   const file = writeConfig(dir, 'sweep', { steps: 2, eval: { datasets: [{ dir: beir }], k: 4, measures: ['ndcg_cut.10'] } });
-  const r = cli(['train', '--config', file, '--sweep', '1e-3:1e-1:2', '--metrics', 'ndcg_cut_10']);
-  assert.equal(r.status, 0, r.stderr);
+  const r = runCli(['train', '--config', file, '--sweep', '1e-3:1e-1:2', '--metrics', 'ndcg_cut_10']);
+  assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.split('\n').filter((l) => l.startsWith('lr ')).length, 2);
   assert.match(r.stdout, /best lr (1\.000e-3|1\.000e-1) \(ndcg_cut_10 /);
 });

@@ -35,6 +35,7 @@ import { makeDirs } from '../util/fs-errors';
 import { mulberry32, shuffleInPlace } from '../util/rng';
 import { hypernymsOf, hyponymsOf, lemmaText, loadWordnet, wordnetDbDir, type Synset, type Wordnet } from './wordnet';
 import type { Doc, Qrels, Query } from './types';
+import { documentText } from './beir';
 import type { MlmExample, PairExample, TripletExample } from './training';
 
 export interface WordnetSetsOptions {
@@ -101,11 +102,6 @@ export function synsetDoc(s: Synset): Doc {
     if (!lemmas.includes(t)) lemmas.push(t);
   }
   return { id: s.id, title: lemmas.join(', '), text: s.definition };
-}
-
-/** The text an encoder sees for a document (title and text joined, as lib/data/beir's documentText). */
-function docString(d: Doc): string {
-  return `${d.title} ${d.text}`.trim();
 }
 
 /** Comparison key for leakage checks: case, spacing and trailing punctuation do not make a text new. */
@@ -230,7 +226,7 @@ function reservedTextKeys(wn: Wordnet, owner: Map<string, SplitName>, splits: Re
   for (const id of owner.keys()) {
     const s = wn.synsets.get(id)!;
     const d = synsetDoc(s);
-    reservedTexts.add(textKey(docString(d)));
+    reservedTexts.add(textKey(documentText(d)));
     reservedTexts.add(textKey(d.text));
     for (const e of s.examples) reservedTexts.add(textKey(e));
   }
@@ -292,7 +288,7 @@ function trainingExamples(
   const docOf = (id: string): [string, string] => {
     let hit = docCache.get(id);
     if (!hit) {
-      const t = docString(synsetDoc(wn.synsets.get(id)!));
+      const t = documentText(synsetDoc(wn.synsets.get(id)!));
       docCache.set(id, (hit = [t, textKey(t)]));
     }
     return hit;
@@ -306,11 +302,11 @@ function trainingExamples(
     const s = wn.synsets.get(id)!;
     const d = synsetDoc(s);
     if (!d.text) continue;
-    if (clean([docString(d), d.text, ...s.examples])) mlm.push({ text: [docString(d), ...s.examples].join('\n') });
+    if (clean([documentText(d), d.text, ...s.examples])) mlm.push({ text: [documentText(d), ...s.examples].join('\n') });
     if (textKey(d.title) !== textKey(d.text) && clean([d.title, d.text])) lemmaPairs.push({ query: d.title, document: d.text });
     for (const e of s.examples) if (textKey(e) !== textKey(d.text) && clean([e, d.text])) examplePairs.push({ query: e, document: d.text });
     if (s.examples.length === 0) continue;
-    const positive = docString(d);
+    const positive = documentText(d);
     const negatives = hardNegatives(wn, id, positive, { trainSynsets, count: o.negatives, rand, docOf });
     if (negatives.length === 0) continue;
     for (const e of shuffleInPlace([...s.examples], rand).slice(0, o.examplesPerSynset)) {

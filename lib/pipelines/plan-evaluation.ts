@@ -18,7 +18,8 @@ import { loadBeir, documentText } from '../data/beir';
 import { Bm25Index } from '../retrieval/bm25';
 import { writeResult, RESULT_FORMAT, RESULT_VERSION, type EvaluationResult } from '../report/results';
 import type { ResultsFolder } from '../report/layout';
-import { fileSha256, type PhaseSpec } from './phase';
+import { sha256File } from '../util/hash';
+import type { PhaseSpec } from './phase';
 import type { Plan, PlanFinal } from './plan';
 import type { FinishedPhase } from './plan-training';
 
@@ -77,7 +78,7 @@ export function dataChecksums(trainingChecksums: Map<string, string>, testSets: 
   for (const t of testSets) {
     for (const f of ['corpus.jsonl', 'queries.jsonl', path.join('qrels', `${t.split}.tsv`)]) {
       const file = path.join(t.dir, f);
-      if (fs.existsSync(file)) out[`${t.name}/${f.split(path.sep).join('/')}`] = fileSha256(file);
+      if (fs.existsSync(file)) out[`${t.name}/${f.split(path.sep).join('/')}`] = sha256File(file);
     }
   }
   return out;

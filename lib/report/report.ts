@@ -42,6 +42,7 @@ import {
   type SeedTable,
   type TableOptions,
 } from './tables';
+import { readJsonFile } from '../util/json';
 
 export interface ReportOptions extends TableOptions {
   /** The label of the baseline row of Table 2; default: KD-only (a) distilled, else the base model, else BM25. null: no marks. */
@@ -169,7 +170,7 @@ const COMMAND = 'report';
 /** The files a report wrote, as its report.json lists them (the report's record of its files: no marker needed). */
 function previousReportFiles(dir: string): string[] | null {
   try {
-    const r = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as Partial<Report>;
+    const r = readJsonFile<Partial<Report>>(path.join(dir, 'report.json'));
     if (r.format !== 'colbert-zero-report') return null;
     const figures = (r.figures ?? []).flatMap((f) => [f.html, f.png].filter((x): x is string => typeof x === 'string'));
     return ['report.md', 'report.json', ...(figures.length ? [PLOTLY_BUNDLE, ...figures] : [])];

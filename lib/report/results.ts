@@ -13,14 +13,13 @@
  * Helpers to fill one in: `datasetResult(name, split, evaluate(qrels, run, ...))`, `meanOverDatasets`,
  * `sha256File` for `dataChecksums`, `codeVersion()` (lib/util/code-version.ts) for `codeVersion`.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import type { EvalResult } from '../eval/trec/evaluate';
 import { writeJsonAtomic } from '../util/atomic';
 import { UserError } from '../util/errors';
-import { readJsonFile } from '../util/json';
+import { canonicalJson, readJsonFile } from '../util/json';
 
 export const RESULT_FORMAT = 'colbert-zero-result';
 export const RESULT_VERSION = 1;
@@ -165,12 +164,6 @@ export function resultPath(dir: string, id: string): string {
   return path.join(dir, `${id}.json`);
 }
 
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]])) : v,
-  );
-}
-
 /**
  * Validates `result` and writes it to `<dir>/<id>.json` atomically. An existing file with the same id is
  * left alone when it holds the same result, and is an error when it holds a different one — unless
@@ -182,7 +175,7 @@ export function writeResult(dir: string, result: EvaluationResult, opts: { overw
   if (fs.existsSync(file) && !opts.overwrite) {
     let same = false;
     try {
-      same = canonical(JSON.parse(fs.readFileSync(file, 'utf8'))) === canonical(valid);
+      same = canonicalJson(readJsonFile(file)) === canonicalJson(valid);
     } catch {
       same = false;
     }
@@ -231,20 +224,5 @@ export function meanOverDatasets(datasets: Array<Pick<DatasetResult, 'metrics'>>
   return Object.fromEntries(keys.map((k) => [k, datasets.reduce((s, d) => s + d.metrics[k], 0) / datasets.length]));
 }
 
-/** sha256 (lowercase hex) of a file's bytes, read in chunks (for `dataChecksums`). */
-export function sha256File(file: string): string {
-  const hash = createHash('sha256');
-  const buf = Buffer.allocUnsafe(1 << 20);
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    for (let n = fs.readSync(fd, buf, 0, buf.length, null); n > 0; n = fs.readSync(fd, buf, 0, buf.length, null)) hash.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest('hex');
-}
+/** sha256 of a file's bytes (for `dataChecksums`). */
+export { sha256File } from '../util/hash';

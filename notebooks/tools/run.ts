@@ -52,13 +52,19 @@ function fail(msg: string, code = 1): never {
   process.exit(code);
 }
 
-function jupyterPython(): string {
-  const candidates = process.env.CZ_JUPYTER_PYTHON ? [process.env.CZ_JUPYTER_PYTHON] : ['/usr/bin/python3', 'python3'];
-  for (const py of candidates) {
+/** The Python that runs notebooks: CZ_JUPYTER_PYTHON, else the system's, when it imports nbclient, nbconvert and ipykernel. */
+export function findJupyterPython(): { python: string | null; tried: string[] } {
+  const tried = process.env.CZ_JUPYTER_PYTHON ? [process.env.CZ_JUPYTER_PYTHON] : ['/usr/bin/python3', 'python3'];
+  for (const py of tried) {
     const r = spawnSync(py, ['-c', 'import nbclient, nbconvert, ipykernel'], { encoding: 'utf8' });
-    if (r.status === 0) return py;
+    if (r.status === 0) return { python: py, tried };
   }
-  return fail(`no Python with nbconvert, nbclient and ipykernel (tried ${candidates.join(', ')}); install Jupyter or set CZ_JUPYTER_PYTHON`);
+  return { python: null, tried };
+}
+
+function jupyterPython(): string {
+  const { python, tried } = findJupyterPython();
+  return python ?? fail(`no Python with nbconvert, nbclient and ipykernel (tried ${tried.join(', ')}); install Jupyter or set CZ_JUPYTER_PYTHON`);
 }
 
 /** Error outputs of an executed notebook, as "cell N: ename: evalue". */

@@ -15,6 +15,7 @@ import { oneOf, positiveInt } from '../options';
 import { checkOutput, writeOutputDir } from '../../util/output';
 import { encodeWorkerBytes, planParallelism } from '../../util/limits';
 import { INDEX_FORMAT } from '../../retrieval/io';
+import { readJsonFile } from '../../util/json';
 
 /** A previous `index` output: its manifest names the index format. */
 function isIndexDir(dir: string): boolean {
@@ -24,7 +25,7 @@ function isIndexDir(dir: string): boolean {
 /** The files an index wrote, as its manifest lists them (the index's record of its files: no marker needed). */
 function indexFiles(dir: string): string[] | null {
   try {
-    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { format?: string; files?: Record<string, string> };
+    const m = readJsonFile<{ format?: string; files?: Record<string, string> }>(path.join(dir, 'manifest.json'));
     return m.format === INDEX_FORMAT && m.files ? ['manifest.json', ...Object.values(m.files)] : null;
   } catch {
     return null;

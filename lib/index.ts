@@ -25,7 +25,7 @@ export { ModernBert } from './models/modernbert';
 export { presetConfig, type ModernBertConfig } from './models/config';
 export { ParallelEncoder } from './models/parallel-encode';
 export type { Encoder, TrainableEncoder } from './models/encoder';
-export { resolveEngine, type Engine } from './models/engine';
+export { resolveEngine, type Engine } from './backend/engine';
 export { OrtEncoder } from './models/onnx/ort-encoder';
 export { exportOnnx, ensureOnnx } from './models/onnx/export';
 export { buildModernBertOnnx, type OnnxHead } from './models/onnx/modernbert-onnx';

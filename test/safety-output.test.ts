@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { runCli } from './helpers/cli';
 import { PROJECT_ROOT } from './helpers/shared';
-import { checkOutput, checkOutputFolder, makeDirs } from '../lib/util/output';
+import { checkOutput, checkOutputFolder } from '../lib/util/output';
+import { makeDirs } from '../lib/util/fs-errors';
 import { UserError } from '../lib/util/errors';
 import { tmpDir } from './helpers/tmp';
 

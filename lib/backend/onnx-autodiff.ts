@@ -15,7 +15,6 @@
  */
 import { BOOL, FLOAT, GraphBuilder, INT64, type Dim } from './onnx-graph';
 
-export type { Dim };
 type ElemType = 'float' | 'int64' | 'bool';
 const ONNX_TYPE: Record<ElemType, number> = { float: FLOAT, int64: INT64, bool: BOOL };
 

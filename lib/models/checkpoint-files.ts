@@ -39,8 +39,6 @@ const MODULE_TYPES = {
   pylateDense: 'pylate.models.Dense.Dense',
 } as const;
 
-export { readJsonFile };
-
 /** Reads `config.json` (the transformer's Hugging Face config) as a plain object. */
 export function readModelConfig(dir: string): Record<string, unknown> {
   const cfg = readJsonFile(path.join(dir, CONFIG_FILE));

@@ -56,8 +56,6 @@ export interface SearchOptions {
   minShardTokens?: number;
 }
 
-export type { SearchTimings };
-
 interface IndexOptions {
   dim: number;
   dtype?: StorageDtype;

@@ -9,7 +9,8 @@
  * scored token scores 0, masked query tokens add 0. Each max sends its gradient to the first winning token,
  * as colbertScores' written-out gradient does.
  */
-import type { DiffGraph, Dim, Sym } from '../backend/onnx-autodiff';
+import type { DiffGraph, Sym } from '../backend/onnx-autodiff';
+import type { Dim } from '../backend/onnx-graph';
 import { MASK_FILL } from './maxsim';
 
 /** x / max(‖x‖₂, 1e-12) along the last axis (torch's F.normalize; tf.maximum's gradient rule). */

@@ -6,7 +6,7 @@
 import type { TrainConfig } from './config';
 import { probeGradient } from './run';
 import { chooseEngine } from './engine';
-import type { Engine } from './train-engine';
+import type { Engine } from '../backend/engine';
 
 import { maxAbsDifference, relativeError } from '../util/numeric';
 

@@ -42,7 +42,8 @@ import { plainStep, type EmbedInput } from './gradcache';
 import { chooseEngine, createEngine } from './engine';
 import { embeddingTask } from './tasks';
 import type { TfjsEngine } from './tfjs-engine';
-import type { Engine, TrainEngine } from './train-engine';
+import type { Engine } from '../backend/engine';
+import type { TrainEngine } from './train-engine';
 
 export interface LogRecord {
   step: number;

@@ -18,8 +18,6 @@ import { UserError } from './errors';
 import { fsProblem, isFsError, makeDirs, statOrNull } from './fs-errors';
 import { readJsonFile } from './json';
 
-export { makeDirs };
-
 /** Written into every output folder a command creates, naming the command and the files it wrote. */
 export const OUTPUT_MARKER = '.colbert-zero-output.json';
 

@@ -1,6 +1,7 @@
 /** `--engine` and `--threads`, shared by the commands that encode (encode, score, index, search). */
 import type { Command } from 'commander';
-import { ENGINES, loadEncoder, resolveEngine, type EngineEncoder, type ResolvedEngine } from '../../models/engine';
+import { ENGINES, resolveEngine, type ResolvedEngine } from '../../backend/engine';
+import { loadEncoder, type EngineEncoder } from '../../models/engine';
 import type { ModelFolder } from '../../models/model-folder';
 import { UsageError } from '../../util/errors';
 import { threadCount } from '../../util/limits';

@@ -16,7 +16,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
-import { closeSearchWorkers, MultiVectorIndex, type SearchTimings, type StorageDtype } from '../lib/retrieval';
+import { closeSearchWorkers, MultiVectorIndex, type StorageDtype } from '../lib/retrieval';
+import type { SearchTimings } from '../lib/scores/maxsim-blocked';
 import { relativeError, writeFileAtomic } from '../lib/util';
 import { fillNormalisedRows } from './common';
 

@@ -25,10 +25,9 @@ export { ModernBert } from './models/modernbert';
 export { presetConfig, type ModernBertConfig } from './models/config';
 export { ParallelEncoder } from './models/parallel-encode';
 export type { Encoder, TrainableEncoder } from './models/encoder';
-export { resolveEngine, type Engine } from './models/engine';
+export { resolveEngine, type Engine } from './backend/engine';
 export { OrtEncoder } from './models/onnx/ort-encoder';
 export { exportOnnx, ensureOnnx } from './models/onnx/export';
-export { buildModernBertOnnx, type OnnxHead } from './models/onnx/modernbert-onnx';
 export type { Encoded, HeadKind } from './scores/encoded';
 
 // ── Tokenize: markers, prompts, [MASK] expansion, skiplist (PyLate / sentence-transformers) ──
@@ -93,7 +92,7 @@ export { buildPlan, ablationGrid, phaseUse, PIPELINES, MAIN_SETTING, type Plan, 
 export { runPlan } from './pipelines/plan-runner';
 export { finalModels, modelDirOf, phaseModels, findPhaseModel, type FinalModel, type PhaseModel } from './pipelines/phase-models';
 export { PRESETS, presetNamed, type Preset } from './pipelines/presets';
-export { phaseTrainConfig, phaseKey, type PhaseSpec } from './pipelines/phase';
+export { phaseTrainConfig, type PhaseSpec } from './pipelines/phase';
 export { exportPylate, type ExportOptions } from './pipelines/export-pylate';
 
 // ── Report: result files, paired significance tests, tables in the paper's shapes, the paper's claims ──

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { initBackend } from '../lib/backend';
-import { resolveEngine } from '../lib/models/engine';
+import { resolveEngine } from '../lib/backend/engine';
 import { freshOnnx, ONNX_FILE, ONNX_RECORD_FILE } from '../lib/models/onnx/export';
 import { OrtEncoder } from '../lib/models/onnx/ort-encoder';
 import { readSafetensors, writeSafetensors } from '../lib/models/safetensors';

@@ -12,7 +12,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/index';
 import { UserError } from '../lib/index';
 import { colbertScores, dotScores } from '../lib/index';
-import { MultiVectorIndex, DenseIndex, saveIndex, loadIndex, unpad, decodeF16, encodeF16, topK, closeSearchWorkers, searchWorkerCount } from '../lib/retrieval';
+import { MultiVectorIndex, DenseIndex, saveIndex, loadIndex, unpad, topK, closeSearchWorkers, searchWorkerCount } from '../lib/retrieval';
+import { decodeF16, encodeF16 } from '../lib/util/f16';
 import { assertClose, seededFloats } from './helpers/tensors';
 import { tmpDir } from './helpers/tmp';
 

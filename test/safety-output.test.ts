@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runCli } from './helpers/cli';
 import { PROJECT_ROOT } from './helpers/shared';
-import { checkOutput, checkOutputFolder, makeDirs } from '../lib/util/output';
+import { checkOutput, checkOutputFolder } from '../lib/util/output';
+import { makeDirs } from '../lib/util/fs-errors';
 import { UserError } from '../lib/util/errors';
 import { tmpDir } from './helpers/tmp';
 

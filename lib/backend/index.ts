@@ -2,4 +2,3 @@
 export * from './select';
 export * from './matmul';
 export * from './gflops';
-export { registerWasmKernels } from './kernels';

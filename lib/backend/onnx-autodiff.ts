@@ -15,8 +15,7 @@
  */
 import { BOOL, FLOAT, GraphBuilder, INT64, type Dim } from './onnx-graph';
 
-export type { Dim };
-export type ElemType = 'float' | 'int64' | 'bool';
+type ElemType = 'float' | 'int64' | 'bool';
 const ONNX_TYPE: Record<ElemType, number> = { float: FLOAT, int64: INT64, bool: BOOL };
 
 /** A value of the graph: its name, shape (numbers or symbolic names) and element type. */
@@ -40,7 +39,7 @@ type Attrs = Parameters<GraphBuilder['op']>[2];
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 /** numpy broadcasting of two shapes; two different symbolic dimensions are a programming error. */
-export function broadcastDims(a: readonly Dim[], b: readonly Dim[]): Dim[] {
+function broadcastDims(a: readonly Dim[], b: readonly Dim[]): Dim[] {
   const n = Math.max(a.length, b.length);
   return range(n).map((i) => {
     const x = a[a.length - n + i] ?? 1;

@@ -5,7 +5,7 @@
  */
 import { onnx } from 'onnx-proto';
 
-export const OPSET = 17;
+const OPSET = 17;
 const IR_VERSION = 8;
 
 type Attr = number | number[] | string | { float: number } | { floats: number[] } | { tensor: onnx.ITensorProto };

@@ -41,14 +41,9 @@ function nativeBinding(): { InferenceSession: new () => NativeSession } | null {
   return binding;
 }
 
-/** True when synchronous ORT products are available here; `gemmUnavailableReason()` says why not. */
+/** True when synchronous ORT products are available here (the engine's error names why not). */
 export function gemmAvailable(): boolean {
   return nativeBinding() !== null;
-}
-
-export function gemmUnavailableReason(): string {
-  nativeBinding();
-  return bindingError;
 }
 
 /** The cached session of a small graph (`key` names it; `build` writes it), on `threads` intra-op threads. */

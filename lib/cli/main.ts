@@ -12,15 +12,15 @@ import { UsageError, UserError } from '../util/errors';
 import { checkEnvironment, envValue } from '../util/env';
 import { COMMANDS } from './commands/registry';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
 
 /**
  * Builds the program. With `only`, just that command is loaded (the common case: a known command name
  * is the first argument); otherwise all are, for help and for error messages that list them.
  */
-export function buildProgram(only?: string): Command {
+function buildProgram(only?: string): Command {
   const program = new Command('colbert-zero')
     .description('Late-interaction retrieval workbook: train, encode, search and evaluate ColBERT and dense models.')
     .version((require('../../package.json') as { version: string }).version, '-V, --version', 'print the version')

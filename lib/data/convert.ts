@@ -41,7 +41,7 @@ import { progressBar, type Progress } from '../util/progress';
 import { openParquet, requireColumns, type ParquetStream } from './parquet';
 import type { Manifest } from './manifests/schema';
 
-export const CONVERT_COMMAND = 'data convert';
+const CONVERT_COMMAND = 'data convert';
 
 type Objective = 'unsupervised' | 'supervised' | 'distillation';
 
@@ -67,7 +67,7 @@ export interface ConvertOptions {
   progress?: string;
 }
 
-export interface ConvertedFile {
+interface ConvertedFile {
   /** The JSONL file's name in the output folder. */
   file: string;
   /** The parquet files it was made from, relative to `from`, in order. */

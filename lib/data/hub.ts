@@ -17,9 +17,9 @@ import { UserError } from '../util/errors';
 import { makeDirs } from '../util/fs-errors';
 import { progressBar } from '../util/progress';
 
-export const DEFAULT_HUB_URL = 'https://huggingface.co';
+const DEFAULT_HUB_URL = 'https://huggingface.co';
 
-export interface HubRepo {
+interface HubRepo {
   hub: string;
   repoType: 'model' | 'dataset';
   revision: string;
@@ -42,7 +42,7 @@ export interface HubOptions {
   label?: string;
 }
 
-export function hubUrl(opts: HubOptions = {}): string {
+function hubUrl(opts: HubOptions = {}): string {
   return (opts.hubUrl ?? process.env.CZ_HUB_URL ?? DEFAULT_HUB_URL).replace(/\/+$/, '');
 }
 
@@ -57,7 +57,7 @@ export function resolveUrl(repo: HubRepo, file: string, opts: HubOptions = {}): 
 }
 
 /** URL of the repository's recursive file listing. */
-export function treeUrl(repo: HubRepo, opts: HubOptions = {}): string {
+function treeUrl(repo: HubRepo, opts: HubOptions = {}): string {
   const kind = repo.repoType === 'dataset' ? 'datasets' : 'models';
   return `${hubUrl(opts)}/api/${kind}/${repo.hub}/tree/${encodeURIComponent(repo.revision)}?recursive=true`;
 }
@@ -78,7 +78,7 @@ function causeCode(e: unknown): string | undefined {
 }
 
 /** True when an error means "the server could not be reached or the connection broke". */
-export function isNetworkError(e: unknown): boolean {
+function isNetworkError(e: unknown): boolean {
   if (e instanceof TransferInterrupted) return true;
   const code = causeCode(e);
   if (code && NETWORK_CODES.has(code)) return true;
@@ -86,7 +86,7 @@ export function isNetworkError(e: unknown): boolean {
 }
 
 /** A transfer that stopped before its end: the part file keeps what arrived. */
-export class TransferInterrupted extends Error {
+class TransferInterrupted extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'TransferInterrupted';
@@ -135,7 +135,7 @@ async function request(
   throw new UserError(`${url}: too many redirects`);
 }
 
-export interface HubTreeEntry {
+interface HubTreeEntry {
   path: string;
   size: number;
   /** SHA-256 of the content for LFS files (the Hub's `lfs.oid`); null for small git files. */
@@ -193,7 +193,7 @@ export async function sha256File(file: string, onBytes?: (n: number) => void): P
   return hash.digest('hex');
 }
 
-export interface DownloadRequest {
+interface DownloadRequest {
   url: string;
   dest: string;
   /** Expected SHA-256 (from the manifest or lock); when null the server's announced one is used, if any. */
@@ -204,7 +204,7 @@ export interface DownloadRequest {
   name?: string;
 }
 
-export interface DownloadResult {
+interface DownloadResult {
   bytes: number;
   sha256: string;
   /** Whether the checksum was compared with an expected one (else it is only recorded). */

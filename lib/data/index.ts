@@ -1,12 +1,6 @@
 export * from './types';
-export { forEachLine, splitWhitespace } from './lines';
+export { forEachLine } from './lines';
 export * from './trec';
 export * from './beir';
 export * from './qrels';
 export * from './manifests/schema';
-export { loadManifest, loadManifests, findManifest, parseManifest, MANIFESTS_DIR, manifestsDir } from './manifests/load';
-export { dataDir, copyDir, lockPath, readLock, isVerified, planFetch, fetchData, type LockFile } from './store';
-export { importData, type ImportReport } from './import-data';
-export { verifyData, type VerifyReport } from './verify';
-export { parquetInfo, readParquetRows } from './parquet';
-export { downloadFile, listHubFiles, sha256File, resolveUrl, DEFAULT_HUB_URL, type HubOptions } from './hub';

@@ -9,7 +9,7 @@ import { compressors } from 'hyparquet-compressors';
 import { UserError } from '../util/errors';
 
 /** A local file as hyparquet's AsyncBuffer: each slice is one positioned read. */
-export function fileBuffer(file: string): AsyncBuffer {
+function fileBuffer(file: string): AsyncBuffer {
   let size: number;
   try {
     size = fs.statSync(file).size;
@@ -47,7 +47,7 @@ async function metadataOf(file: string, buf: AsyncBuffer): Promise<FileMetaData>
   }
 }
 
-export interface ParquetInfo {
+interface ParquetInfo {
   rows: number;
   /** Top-level column names, in file order. */
   columns: string[];

@@ -16,7 +16,7 @@ import { writeJsonAtomic } from '../util/atomic';
 import { envValue } from '../util/env';
 import { makeDirs } from '../util/fs-errors';
 import { claimLock } from '../util/lock';
-import { downloadFile, listHubFiles, resolveUrl, sha256File, type HubOptions } from './hub';
+import { downloadFile, listHubFiles, resolveUrl, type HubOptions } from './hub';
 import type { FileEntry, Manifest, Source } from './manifests/schema';
 
 export function dataDir(): string {
@@ -101,13 +101,13 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-export function matchesAny(p: string, globs: string[]): boolean {
+function matchesAny(p: string, globs: string[]): boolean {
   return globs.some((g) => globToRegExp(g).test(p));
 }
 
 // ---------------------------------------------------------------------------------------------- fetch
 
-export interface PlannedFile {
+interface PlannedFile {
   source: Source;
   /** Path in the repository. */
   repoPath: string;
@@ -120,7 +120,7 @@ export interface PlannedFile {
 }
 
 /** The files a fetch will get: the manifest's, plus those of the repository's listing its globs select. */
-export async function planFetch(m: Manifest, opts: HubOptions & { only?: string[] } = {}): Promise<PlannedFile[]> {
+async function planFetch(m: Manifest, opts: HubOptions & { only?: string[] } = {}): Promise<PlannedFile[]> {
   const out: PlannedFile[] = [];
   for (const s of m.sources) {
     const listed = s.include.length ? await listHubFiles(s, opts) : [];
@@ -165,7 +165,7 @@ export async function planFetch(m: Manifest, opts: HubOptions & { only?: string[
   return out;
 }
 
-export interface FetchReport {
+interface FetchReport {
   id: string;
   dir: string;
   downloaded: string[];

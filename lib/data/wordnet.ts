@@ -17,33 +17,22 @@ import * as path from 'node:path';
 import { UserError } from '../util/errors';
 
 /** The four parts of speech (file suffixes) and their one-letter codes; 's' (satellite adjective) lives in data.adj. */
-export type WordnetPos = 'n' | 'v' | 'a' | 'r';
-export type SynsetType = WordnetPos | 's';
-export const POS_FILES: Record<WordnetPos, string> = { n: 'noun', v: 'verb', a: 'adj', r: 'adv' };
+type WordnetPos = 'n' | 'v' | 'a' | 'r';
+type SynsetType = WordnetPos | 's';
+const POS_FILES: Record<WordnetPos, string> = { n: 'noun', v: 'verb', a: 'adj', r: 'adv' };
 
 /**
  * Pointer symbols allowed per part of speech (wninput(5WN)). WordNet 3.1 also has three noun synsets with a
  * "\" (derived-from) pointer, which the 3.0 documentation lists for adjectives and adverbs only.
  */
-export const POINTER_SYMBOLS: Record<WordnetPos, ReadonlySet<string>> = {
+const POINTER_SYMBOLS: Record<WordnetPos, ReadonlySet<string>> = {
   n: new Set(['!', '@', '@i', '~', '~i', '#m', '#s', '#p', '%m', '%s', '%p', '=', '+', ';c', '-c', ';r', '-r', ';u', '-u', '\\']),
   v: new Set(['!', '@', '~', '*', '>', '^', '$', '+', ';c', '-c', ';r', '-r', ';u', '-u']),
   a: new Set(['!', '&', '<', '\\', '=', '+', '^', ';c', '-c', ';r', '-r', ';u', '-u']),
   r: new Set(['!', '\\', '+', ';c', '-c', ';r', '-r', ';u', '-u']),
 };
 
-/** Readable names of the pointer symbols. */
-export const POINTER_NAMES: Record<string, string> = {
-  '!': 'antonym', '@': 'hypernym', '@i': 'instance hypernym', '~': 'hyponym', '~i': 'instance hyponym',
-  '#m': 'member holonym', '#s': 'substance holonym', '#p': 'part holonym', '%m': 'member meronym',
-  '%s': 'substance meronym', '%p': 'part meronym', '=': 'attribute', '+': 'derivationally related form',
-  ';c': 'domain of synset: topic', '-c': 'member of this domain: topic', ';r': 'domain of synset: region',
-  '-r': 'member of this domain: region', ';u': 'domain of synset: usage', '-u': 'member of this domain: usage',
-  '*': 'entailment', '>': 'cause', '^': 'also see', '$': 'verb group', '&': 'similar to', '<': 'participle of verb',
-  '\\': 'pertainym / derived from adjective',
-};
-
-export interface WordnetWord {
+interface WordnetWord {
   /** as in the file: underscores for spaces, case kept */
   lemma: string;
   lexId: number;
@@ -51,7 +40,7 @@ export interface WordnetWord {
   marker?: 'a' | 'p' | 'ip';
 }
 
-export interface WordnetPointer {
+interface WordnetPointer {
   symbol: string;
   /** target synset id, e.g. "n00001740" */
   target: string;
@@ -80,7 +69,7 @@ export interface Synset {
   source: string;
 }
 
-export interface IndexEntry {
+interface IndexEntry {
   lemma: string;
   pos: WordnetPos;
   pointerSymbols: string[];
@@ -109,7 +98,7 @@ export function lemmaText(lemma: string): string {
   return lemma.replace(/_/g, ' ');
 }
 
-export function synsetId(pos: string, offset: number): string {
+function synsetId(pos: string, offset: number): string {
   return `${pos === 's' ? 'a' : pos}${String(offset).padStart(8, '0')}`;
 }
 
@@ -253,7 +242,7 @@ export function parseIndexLine(line: string, filePos: WordnetPos, where: string)
   return { lemma, pos: filePos, pointerSymbols: symbols, senseCount: Number(senseCnt), tagSenseCount: Number(tagCnt), synsets: offsets.map((o) => synsetId(filePos, Number(o))) };
 }
 
-export function readIndexFile(file: string, filePos: WordnetPos): IndexEntry[] {
+function readIndexFile(file: string, filePos: WordnetPos): IndexEntry[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -318,7 +307,7 @@ export function hyponymsOf(s: Synset): string[] {
   return s.pointers.filter((p) => p.symbol === '~' || p.symbol === '~i').map((p) => p.target);
 }
 
-export interface WordnetCounts {
+interface WordnetCounts {
   synsets: number;
   byType: Record<SynsetType, number>;
   /** glosses with at least one double quote (what "synsets with example sentences" usually counts) */

@@ -25,7 +25,7 @@ export type EvalDataset =
 
 export const DEFAULT_RETRIEVAL_MEASURES = ['ndcg_cut.10', 'map', 'recip_rank', 'mrr@10', 'recall.10,100', 'P.1'];
 
-export interface RetrievalEvalOptions {
+interface RetrievalEvalOptions {
   /** Documents kept per query. Default 100. */
   k?: number;
   /** `evaluate` measure specs. Default DEFAULT_RETRIEVAL_MEASURES. */
@@ -45,7 +45,7 @@ export interface RetrievalEvalOptions {
   keepRuns?: boolean;
 }
 
-export interface DatasetReport {
+interface DatasetReport {
   name: string;
   source: string;
   split?: string;

@@ -5,13 +5,13 @@
  * reader cannot name. `figureProblems` checks that, for tests and before rendering.
  */
 
-export type Trace = Record<string, unknown>;
+type Trace = Record<string, unknown>;
 export interface Figure {
   data: Trace[];
   layout: Record<string, unknown>;
 }
 
-export interface Axes {
+interface Axes {
   title: string;
   x: string;
   y: string;
@@ -32,7 +32,7 @@ function layout(a: Axes, extra: Record<string, unknown> = {}): Record<string, un
   };
 }
 
-export interface Series {
+interface Series {
   name: string;
   values: number[];
   /** One error-bar half-width per value (e.g. the standard deviation over seeds). */
@@ -56,7 +56,7 @@ export function barChart(a: Axes & { categories: string[]; series: Series[]; yRa
   };
 }
 
-export interface Points {
+interface Points {
   name: string;
   x: number[];
   y: number[];

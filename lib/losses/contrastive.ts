@@ -12,7 +12,7 @@ import type { Encoded } from '../scores/encoded';
 import { pairwiseScores } from './embedding-scores';
 import { logSoftmaxRows } from './softmax';
 
-export interface InfoNCEOptions {
+interface InfoNCEOptions {
   /** Documents per query in the layout (1 positive + hard negatives). */
   docsPerQuery: number;
   /** Temperature τ: a number, or a scalar tensor (e.g. exp(logτ) of a learnable variable). */
@@ -24,7 +24,7 @@ export interface InfoNCEOptions {
 }
 
 /** Labels of `count` queries starting at `offset`: query i's positive sits at column i·N. */
-export function contrastiveLabels(count: number, docsPerQuery: number, offset = 0): Int32Array {
+function contrastiveLabels(count: number, docsPerQuery: number, offset = 0): Int32Array {
   const labels = new Int32Array(count);
   for (let i = 0; i < count; i++) labels[i] = (offset + i) * docsPerQuery;
   return labels;

@@ -13,15 +13,10 @@ export function minMaxNormalize(row: readonly number[]): number[] {
 }
 
 /** log(softmax(row)), computed stably (the row's maximum subtracted first). */
-export function logSoftmax(row: readonly number[]): number[] {
+function logSoftmax(row: readonly number[]): number[] {
   const m = Math.max(...row);
   const lse = m + Math.log(row.reduce((a, x) => a + Math.exp(x - m), 0));
   return row.map((x) => x - lse);
-}
-
-/** softmax(row). */
-export function softmax(row: readonly number[]): number[] {
-  return logSoftmax(row).map(Math.exp);
 }
 
 export interface InfoNCEWalkthrough {

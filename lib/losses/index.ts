@@ -1,5 +1,5 @@
 export * from './contrastive';
 export * from './distillation';
 export * from './mlm';
-export { pairwiseScores, groupScores } from './embedding-scores';
+export { groupScores } from './embedding-scores';
 export * from './explain';

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Probabilities below this are dropped from the gradient (see above). */
-export const SOFTMAX_GRAD_FLOOR = 2 ** -64;
+const SOFTMAX_GRAD_FLOOR = 2 ** -64;
 
 /** log(softmax(x)) over axis 1 of [rows, cols] logits. */
 export const logSoftmaxRows = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {

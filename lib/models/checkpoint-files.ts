@@ -27,19 +27,17 @@ import { makeDirs } from '../util/fs-errors';
 import { readSafetensors, writeSafetensors, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, type NamedTensor, type TensorInput } from './safetensors';
 
 export const CONFIG_FILE = 'config.json';
-export const MODULES_FILE = 'modules.json';
-export const SENTENCE_BERT_CONFIG_FILE = 'sentence_bert_config.json';
+const MODULES_FILE = 'modules.json';
+const SENTENCE_BERT_CONFIG_FILE = 'sentence_bert_config.json';
 
 /** sentence-transformers / PyLate module class names as they appear in modules.json. */
-export const MODULE_TYPES = {
+const MODULE_TYPES = {
   transformer: 'sentence_transformers.models.Transformer',
   pooling: 'sentence_transformers.models.Pooling',
   normalize: 'sentence_transformers.models.Normalize',
   stDense: 'sentence_transformers.models.Dense',
   pylateDense: 'pylate.models.Dense.Dense',
 } as const;
-
-export { readJsonFile };
 
 /** Reads `config.json` (the transformer's Hugging Face config) as a plain object. */
 export function readModelConfig(dir: string): Record<string, unknown> {
@@ -54,7 +52,7 @@ export function writeModelConfig(dir: string, config: Record<string, unknown>): 
 
 // ---------- modules.json ----------
 
-export interface StModule {
+interface StModule {
   idx: number;
   name: string;
   /** Folder relative to the model folder; "" for the transformer, which lives in the root. */
@@ -122,7 +120,7 @@ export function writeSentenceBertConfig(dir: string, cfg: SentenceBertConfig): v
 
 // ---------- Dense layer folder (PyLate / sentence-transformers) ----------
 
-export interface DenseLayerConfig {
+interface DenseLayerConfig {
   in_features: number;
   out_features: number;
   bias: boolean;
@@ -132,7 +130,7 @@ export interface DenseLayerConfig {
   use_residual?: boolean;
 }
 
-export interface DenseLayer {
+interface DenseLayer {
   config: DenseLayerConfig;
   /** [out_features, in_features], as torch.nn.Linear stores it. */
   weight: NamedTensor;
@@ -198,7 +196,7 @@ export function writeDenseLayer(
 
 // ---------- Pooling (dense models) ----------
 
-export interface PoolingConfig {
+interface PoolingConfig {
   word_embedding_dimension: number;
   pooling_mode_cls_token: boolean;
   pooling_mode_mean_tokens: boolean;
@@ -263,7 +261,7 @@ export function inspectCheckpoint(dir: string): CheckpointLayout {
   return layoutOf(dir, readModules(dir), readSentenceTransformersConfig(dir));
 }
 
-export const SENTENCE_TRANSFORMERS_CONFIG_FILE = 'config_sentence_transformers.json';
+const SENTENCE_TRANSFORMERS_CONFIG_FILE = 'config_sentence_transformers.json';
 
 /** Fails unless `dir` is a folder. */
 export function checkModelDir(dir: string): void {

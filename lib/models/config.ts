@@ -5,7 +5,7 @@
  */
 import { UserError } from '../util/errors';
 
-export type LayerType = 'full_attention' | 'sliding_attention';
+type LayerType = 'full_attention' | 'sliding_attention';
 export type Activation = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu' | 'silu';
 const ACTIVATIONS: readonly string[] = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'relu', 'silu'];
 

@@ -21,8 +21,6 @@ import { ModelFolder } from './model-folder';
 import { OrtEncoder } from './onnx/ort-encoder';
 import { loadOrt, type OrtSessionOptions } from '../backend/ort';
 
-export { ENGINES, parseEngine, resolveEngine, type Engine, type ResolvedEngine } from '../backend/engine';
-
 /** An opened encoder, whichever the engine: `Encoder` plus `dispose` (which releases only what loadEncoder made). */
 export type EngineEncoder = Encoder & { dispose(): void; readonly kind: HeadKind; readonly engine: Engine };
 

@@ -24,7 +24,7 @@ import { activate, dropoutMultiplier, embed, geglu, layerNorm, linear, ropeTable
 const F32_MIN = -3.4028234663852886e38;
 
 /** One named parameter: its transformers name and shape, and how it is initialised. */
-export interface ParamSpec {
+interface ParamSpec {
   name: string;
   /** Shape as transformers stores it ([out, in] for Linear weights). */
   shape: number[];
@@ -100,13 +100,13 @@ function initialValue(c: ModernBertConfig, s: ParamSpec, seed: number): tf.Tenso
  * uses 1000002 instead — a value no other parameter of any seed gets (models have far fewer than 10⁶
  * parameters). Every other parameter keeps the seed it always had.
  */
-export function parameterSeed(seed: number, index: number): number {
+function parameterSeed(seed: number, index: number): number {
   const s = seed * 1000003 + index;
   return s !== 0 ? s : 1000002;
 }
 
 /** A dropout site's keep-mask (scaled by 1/(1 − rate)), in the layout of the values it multiplies. */
-export interface DropoutMask {
+interface DropoutMask {
   dims: number[];
   data: Float32Array;
 }

@@ -25,10 +25,10 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
 import { makeDirs, openForReading } from '../util/fs-errors';
 import { decodeF16, encodeF16 } from '../util/f16';
 
-export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 const ITEM_SIZE: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
-export type TensorArray = Float32Array | Int32Array | BigInt64Array;
+type TensorArray = Float32Array | Int32Array | BigInt64Array;
 
 /** A tensor as read from a file: `dtype` is the on-disk type, `data` the converted values (row-major). */
 export interface NamedTensor {
@@ -44,7 +44,7 @@ export interface TensorInput {
   dtype?: SafetensorsDtype;
 }
 
-export interface SafetensorsContents {
+interface SafetensorsContents {
   tensors: Map<string, NamedTensor>;
   metadata: Record<string, string>;
 }
@@ -56,7 +56,7 @@ interface HeaderEntry {
   end: number;
 }
 
-export interface SafetensorsHeader {
+interface SafetensorsHeader {
   entries: Map<string, HeaderEntry>;
   metadata: Record<string, string>;
   /** Byte offset of the data section in the file (8 + header length). */
@@ -75,7 +75,7 @@ function checkLittleEndian(): void {
 }
 
 /** Parses and validates a header; `fileSize` is the whole file's size. */
-export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number, where: string): SafetensorsHeader {
+function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number, where: string): SafetensorsHeader {
   let json: any;
   try {
     json = JSON.parse(Buffer.from(headerBytes.buffer, headerBytes.byteOffset, headerBytes.byteLength).toString('utf8'));
@@ -159,7 +159,7 @@ function readHeaderFd(fd: number, file: string): SafetensorsHeader {
 }
 
 /** Converts raw little-endian bytes (own, aligned buffer) of `dtype` to the in-memory array. */
-export function decodeTensorBytes(bytes: Uint8Array, dtype: SafetensorsDtype): TensorArray {
+function decodeTensorBytes(bytes: Uint8Array, dtype: SafetensorsDtype): TensorArray {
   checkLittleEndian();
   // Copy into a fresh, aligned buffer unless it already is one.
   const own = bytes.byteOffset % 8 === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
@@ -238,7 +238,7 @@ export function float32ToBfloat16Bits(x: Float32Array): Uint16Array {
 
 // ---------- writing ----------
 
-export interface WriteOptions {
+interface WriteOptions {
   metadata?: Record<string, string>;
   /** Dtype for Float32Array tensors without their own `dtype` (default F32). */
   floatDtype?: 'F32' | 'F16' | 'BF16';
@@ -315,7 +315,7 @@ export function writeSafetensors(file: string, tensors: Record<string, TensorInp
 export const SAFETENSORS_FILE = 'model.safetensors';
 export const SAFETENSORS_INDEX_FILE = 'model.safetensors.index.json';
 
-export interface ShardIndex {
+interface ShardIndex {
   metadata: { total_size?: number; [k: string]: unknown };
   weight_map: Record<string, string>;
 }
@@ -338,7 +338,7 @@ export function readShardIndex(indexFile: string): ShardIndex {
 }
 
 /** Reads every tensor of a sharded checkpoint from its index file; checks the index against the shards. */
-export function readShardedSafetensors(indexFile: string): SafetensorsContents {
+function readShardedSafetensors(indexFile: string): SafetensorsContents {
   const index = readShardIndex(indexFile);
   const dir = path.dirname(indexFile);
   const byShard = new Map<string, string[]>();

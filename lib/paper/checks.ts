@@ -7,14 +7,14 @@ import { UserError } from '../util/errors';
 import { beirRows, clean, deltaRows, BEIR_IDS, PAPER_DIR, type BeirRow } from './tables';
 
 /** Table 5's columns → the Table 4 row (same group and stage) each one is computed from. */
-export const TABLE5_TO_TABLE4 = {
+const TABLE5_TO_TABLE4 = {
   baseline: 'prompt-no-length-no',
   prompt: 'prompt-yes-length-no',
   length: 'prompt-no-length-yes',
   both: 'prompt-yes-length-yes',
 } as const;
 
-export interface AverageCheck {
+interface AverageCheck {
   table: number;
   row: string;
   printed: number;
@@ -38,7 +38,7 @@ export function averageChecks(dir = PAPER_DIR): AverageCheck[] {
   return out;
 }
 
-export interface DeltaCheck {
+interface DeltaCheck {
   row: string;
   column: 'baseline' | 'prompt' | 'length' | 'both';
   table4Row: string;
@@ -79,7 +79,7 @@ export function table5Checks(dir = PAPER_DIR): DeltaCheck[] {
  * Rows that report the same model in several tables (by the tables' own labels and settings): Table 2's
  * pipelines are Table 4's +Prompt +Length rows, Table 3 regroups Table 2 and Table 4 rows by base model.
  */
-export const SAME_MODEL_ROWS: { model: string; rows: { table: 2 | 3 | 4; row: string }[] }[] = [
+const SAME_MODEL_ROWS: { model: string; rows: { table: 2 | 3 | 4; row: string }[] }[] = [
   { model: 'ModernBERT-embed-unsupervised', rows: [{ table: 2, row: 'baselines/modernbert-embed-unsupervised' }, { table: 3, row: 'modernbert-embed-unsupervised-with-prompts' }] },
   { model: 'KD-only, prompts and length', rows: [{ table: 2, row: 'kd-from-dense-supervised/embed-base-distilled' }, { table: 4, row: 'kd-from-dense-supervised-with-prompts/distilled/prompt-yes-length-yes' }] },
   { model: 'supervised stage from the dense unsupervised base', rows: [{ table: 2, row: 'supervised-plus-kd-from-dense-unsupervised/embed-base-supervised' }, { table: 4, row: 'supervised-plus-kd-from-dense-unsupervised-with-prompts/supervised/prompt-yes-length-yes' }] },
@@ -112,7 +112,7 @@ export function sameModelMismatches(dir = PAPER_DIR): string[] {
   return out;
 }
 
-export interface AlignmentRow {
+interface AlignmentRow {
   /** Table 5's group, e.g. "Supervised + KD from ColBERT unsupervised (without prompts)". */
   group: string;
   /** "Supervised" or "Distilled". */

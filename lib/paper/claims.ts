@@ -5,12 +5,10 @@
  *
  *   paperClaims()          the text's claims as committed, with their recorded recomputations
  *   evaluatePaperClaim(c)  recomputes one claim's checks and verdict from the tables
- *   updateClaimsFile()     recomputes every claim and writes claims.json back
  */
 import * as path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../util/errors';
-import { writeJsonAtomic } from '../util/atomic';
 import { cellValue, clean, decimalsOf, readValidated, PAPER_DIR, type CellRef } from './tables';
 
 const CellRefSchema: z.ZodType<CellRef> = z.strictObject({
@@ -21,7 +19,7 @@ const CellRefSchema: z.ZodType<CellRef> = z.strictObject({
 });
 
 /** An arithmetic expression over cells. */
-export type Expr =
+type Expr =
   | { cell: CellRef }
   | { const: number }
   | { add: Expr[] }
@@ -46,7 +44,7 @@ const TestSchema = z.union([
   z.strictObject({ op: z.literal('≈'), value: z.number(), tolerance: z.number().nonnegative() }),
   z.strictObject({ op: z.literal('between'), low: z.number(), high: z.number() }),
 ]);
-export type ClaimTest = z.infer<typeof TestSchema>;
+type ClaimTest = z.infer<typeof TestSchema>;
 
 const CheckSchema = z.strictObject({
   label: z.string().min(1),
@@ -62,7 +60,7 @@ const QuotedSchema = z.strictObject({
   recomputed: z.number().optional(),
   pass: z.boolean().optional(),
 });
-export type PaperVerdict = 'supported' | 'partly supported' | 'contradicted';
+type PaperVerdict = 'supported' | 'partly supported' | 'contradicted';
 const ClaimSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9-]+$/),
   claim: z.string().min(1),
@@ -72,11 +70,11 @@ const ClaimSchema = z.strictObject({
   note: z.string().optional(),
   verdict: z.enum(['supported', 'partly supported', 'contradicted']).optional(),
 });
-export type PaperClaim = z.infer<typeof ClaimSchema>;
+type PaperClaim = z.infer<typeof ClaimSchema>;
 const ClaimsFileSchema = z.strictObject({ description: z.string(), claims: z.array(ClaimSchema).min(1) });
 
 /** Evaluates an expression over the tables. */
-export function evalExpr(e: Expr, dir = PAPER_DIR): number {
+function evalExpr(e: Expr, dir = PAPER_DIR): number {
   if ('cell' in e) return cellValue(e.cell, dir);
   if ('const' in e) return e.const;
   if ('add' in e) return e.add.reduce((s, x) => s + evalExpr(x, dir), 0);
@@ -86,7 +84,7 @@ export function evalExpr(e: Expr, dir = PAPER_DIR): number {
   return Math.min(...e.min.map((x) => evalExpr(x, dir)));
 }
 
-export function passes(value: number, test: ClaimTest): boolean {
+function passes(value: number, test: ClaimTest): boolean {
   const v = clean(value);
   switch (test.op) {
     case '>':
@@ -121,7 +119,7 @@ export function evaluatePaperClaim(c: PaperClaim, dir = PAPER_DIR): PaperClaim &
   return { ...c, quotes, checks, verdict };
 }
 
-export function claimsFile(dir = PAPER_DIR): string {
+function claimsFile(dir = PAPER_DIR): string {
   return path.join(dir, 'claims.json');
 }
 
@@ -135,13 +133,4 @@ export function paperClaims(dir = PAPER_DIR): PaperClaim[] {
     ids.add(c.id);
   });
   return parsed.claims;
-}
-
-/** Recomputes every claim and writes claims.json back (atomically) with the recomputed values and verdicts. */
-export function updateClaimsFile(dir = PAPER_DIR): PaperClaim[] {
-  const file = claimsFile(dir);
-  const parsed = readValidated(file, ClaimsFileSchema);
-  const out = parsed.claims.map((c) => evaluatePaperClaim(c, dir));
-  writeJsonAtomic(file, { description: parsed.description, claims: out });
-  return out;
 }

@@ -27,7 +27,7 @@ function datasetLabels(dir: string): Record<BeirId, string> {
 }
 
 /** A Table 4/5 group as a short name: which pipeline's stage, from which base. */
-export function shortGroup(group: string | undefined): string {
+function shortGroup(group: string | undefined): string {
   const g = group ?? '';
   if (/^KD from dense supervised/.test(g)) return '(a) KD-only';
   if (/^Supervised \+ KD from dense unsupervised/.test(g)) return '(b) sup.+KD, dense base';

@@ -64,7 +64,7 @@ const TableSchema = z.strictObject({
     .optional(),
   textFacts: z.array(z.strictObject({ key: z.string(), value: z.unknown(), source: z.string().min(1) })).optional(),
 });
-export type PaperTable = z.infer<typeof TableSchema>;
+type PaperTable = z.infer<typeof TableSchema>;
 
 /** A reference to one printed cell; `part` picks the delta or the value of a Table 5 cell "+1.25 (53.83)". */
 export interface CellRef {
@@ -185,7 +185,7 @@ export function beirRows(n: 2 | 3 | 4, dir = PAPER_DIR): BeirRow[] {
   });
 }
 
-export interface AblationRow extends BeirRow {
+interface AblationRow extends BeirRow {
   prompt: boolean;
   length: boolean | 'eval-only';
 }
@@ -202,11 +202,11 @@ export function ablationRows(dir = PAPER_DIR): AblationRow[] {
   });
 }
 
-export interface DeltaCell {
+interface DeltaCell {
   delta: number;
   value: number;
 }
-export interface DeltaRow {
+interface DeltaRow {
   id: string;
   group?: string;
   label: string;
@@ -216,7 +216,7 @@ export interface DeltaRow {
   both: DeltaCell | null;
 }
 
-export function parseDelta(cell: string): DeltaCell | null {
+function parseDelta(cell: string): DeltaCell | null {
   if (NONE.has(cell)) return null;
   const m = DELTA.exec(cell);
   if (!m) throw new UserError(`Table 5 cell "${cell}" is not "±d (v)"`);

@@ -23,14 +23,14 @@ import { COLBERT_ZERO_PROMPTS } from '../paper/prompts';
 import { factNotes, presetNamed, withFacts, PAPER_FACTS, type FactChoices } from './presets';
 import { phaseScript } from './pylate-scripts';
 
-export const EXPORT_FORMAT = 'colbert-zero-pylate-export';
-export const EXPORT_VERSION = 1;
+const EXPORT_FORMAT = 'colbert-zero-pylate-export';
+const EXPORT_VERSION = 1;
 
 /** The paper's starting checkpoint: ModernBERT-base's own MLM pre-training is not redone at Table 1's scale. */
-export const PAPER_BACKBONE = 'answerdotai/ModernBERT-base';
+const PAPER_BACKBONE = 'answerdotai/ModernBERT-base';
 
 /** Table 1's caption: unsupervised on 8 nodes, supervised and KD on 1 node (4 GPUs per node). */
-export const PAPER_NODES: Record<PhaseSpec['objective'], number> = { mlm: 1, unsupervised: 8, supervised: 1, distillation: 1 };
+const PAPER_NODES: Record<PhaseSpec['objective'], number> = { mlm: 1, unsupervised: 8, supervised: 1, distillation: 1 };
 
 /** The data each objective reads, as its manifest id (the paper's datasets) and its JSONL line. */
 export const EXPORT_DATA: Record<PhaseSpec['objective'], { id: string; manifest: string | null; layout: string; folder: string }> = {
@@ -61,7 +61,7 @@ export interface ExportOptions {
   seed?: number;
 }
 
-export interface ExportedPhase {
+interface ExportedPhase {
   file: string;
   id: string;
   key: string;
@@ -97,7 +97,7 @@ export function parseAblation(text: string): Ablation {
   return { unsupervisedPrompts: b(1), supervisedPrompts: b(2), supervisedLength: b(3), kdPrompts: b(4), kdLength: b(5) };
 }
 
-export function formatAblation(a: Ablation): string {
+function formatAblation(a: Ablation): string {
   const b = (x: boolean) => (x ? '1' : '0');
   return `u${b(a.unsupervisedPrompts)}-p${b(a.supervisedPrompts)}l${b(a.supervisedLength)}-p${b(a.kdPrompts)}l${b(a.kdLength)}`;
 }
@@ -367,7 +367,7 @@ function isPreviousExport(dir: string): ExportManifest | null {
   }
 }
 
-export interface ExportSummary {
+interface ExportSummary {
   out: string;
   files: string[];
   manifest: ExportManifest;

@@ -30,7 +30,7 @@ export interface TestSet {
 }
 
 /** A model evaluated beside the plan's: encoded by `encoder`, or scored by its own `run` of each test set. */
-export interface Baseline {
+interface Baseline {
   label: string;
   pipeline: 'base' | 'bm25';
   setting: 'dense' | 'colbert' | 'lexical';

@@ -53,7 +53,7 @@ export function checkDiskSpace(dir: string, phases: PhaseSpec[], bytesPerPhase?:
 type Log = (line: string) => void;
 
 /** A phase with its key, its parent's key and its folder. */
-export interface KeyedPhase {
+interface KeyedPhase {
   spec: PhaseSpec;
   key: string;
   parentKey: string | null;

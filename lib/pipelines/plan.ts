@@ -64,7 +64,7 @@ export interface Plan {
 }
 
 /** A table row's name for an ablation of (c), e.g. "(c) unsup. prompts; fine-tuning: prompts off, +length on". */
-export function ablationLabel(a: Ablation): string {
+function ablationLabel(a: Ablation): string {
   const on = (x: boolean) => (x ? 'on' : 'off');
   const same = a.supervisedPrompts === a.kdPrompts && a.supervisedLength === a.kdLength;
   const tune = same

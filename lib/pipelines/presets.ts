@@ -19,8 +19,8 @@ import { PROMPT_EXTRA_LENGTH } from '../paper/prompts';
 import type { Objective, PhaseHyper } from './phase';
 import type { PipelineName, PlanScale } from './plan';
 
-export type PresetName = 'smoke' | 'demo' | 'study' | 'paper';
-export type DataSource = 'synthetic' | 'wordnet' | 'paper';
+type PresetName = 'smoke' | 'demo' | 'study' | 'paper';
+type DataSource = 'synthetic' | 'wordnet' | 'paper';
 
 export interface Preset {
   name: PresetName;
@@ -46,8 +46,8 @@ export interface FactChoices {
 }
 
 export const PAPER_FACTS: FactChoices = { unsupervisedTemperature: 'paper', promptLength: 'paper' };
-export const TEMPERATURES = { paper: 0.2, script: 0.02 } as const;
-export const PROMPT_LENGTHS = { paper: PROMPT_EXTRA_LENGTH, tokenizer: 4 } as const;
+const TEMPERATURES = { paper: 0.2, script: 0.02 } as const;
+const PROMPT_LENGTHS = { paper: PROMPT_EXTRA_LENGTH, tokenizer: 4 } as const;
 
 function hyper(h: Record<Objective, Omit<PhaseHyper, 'queryLength' | 'documentLength'> & Partial<PhaseHyper>>, q: number, d: number): Record<Objective, PhaseHyper> {
   const out = {} as Record<Objective, PhaseHyper>;
@@ -136,7 +136,7 @@ PRESETS.paper.scale = paperScale();
  * 7 less, "+Length" adds them back), and the geometric middle of each learning-rate sweep range. One epoch
  * of each dataset is a step count only the data knows; the plan shows 1 step per phase.
  */
-export function paperScale(): PlanScale {
+function paperScale(): PlanScale {
   const t = new Map(trainingSettings().map((s) => [s.phase, s]));
   const get = (p: 'unsupervised' | 'supervised' | 'kd') => t.get(p)!;
   const lr = (p: 'unsupervised' | 'supervised' | 'kd') => Math.sqrt(get(p).lrRange[0] * get(p).lrRange[1]);

@@ -30,7 +30,7 @@ import { factNotes, paperGpuHours, presetNamed, withFacts, PAPER_FACTS, type Fac
 import { phaseLengths } from './phase';
 import { estimateTraining } from './estimate';
 
-export interface ReproduceOptions {
+interface ReproduceOptions {
   preset: string;
   resultsDir: string;
   facts?: FactChoices;
@@ -56,7 +56,7 @@ export interface ReproduceOptions {
   backbone?: string;
 }
 
-export interface PresetData {
+interface PresetData {
   plan: PlanData;
   test: TestSet[];
   validation: TestSet[];
@@ -174,7 +174,7 @@ async function presetData(preset: Preset, dir: string, log: (l: string) => void,
  * The data the paper preset trains and evaluates on, from data-manifests/ (each validated as it is read:
  * a manifest that does not validate stops the plan here, in one line).
  */
-export function paperDataNeeded(): string {
+function paperDataNeeded(): string {
   const groups: Array<{ group: string; what: string }> = [
     { group: 'checkpoint', what: 'starting points and baselines' },
     { group: 'training-data', what: 'phases 1-3' },

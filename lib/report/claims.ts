@@ -18,14 +18,14 @@ import { correctionName } from './significance';
 import { finishFamily, isMainSetting, percent, resolveOptions, runComparison, type Comparison, type Setting, type TableOptions } from './tables';
 
 /** Picks one setting: every given field must match; `ablation` keys compare against the recorded switches ('main' = the main setting). */
-export interface Selector {
+interface Selector {
   pipeline?: Pipeline | null;
   phase?: EvaluationResult['phase'];
   ablation?: 'main' | Partial<Ablation>;
   label?: string;
 }
 
-export type ClaimComparison =
+type ClaimComparison =
   | { kind: 'better'; better: Selector; worse: Selector }
   | { kind: 'ratio'; numerator: Selector; denominator: Selector; atLeast: number };
 
@@ -158,7 +158,7 @@ export const PAPER_CLAIMS: Claim[] = [
   },
 ];
 
-export type Verdict = 'supports' | 'contradicts' | 'cannot resolve';
+type Verdict = 'supports' | 'contradicts' | 'cannot resolve';
 
 export interface ClaimResult {
   id: string;

@@ -11,7 +11,7 @@ import type { Comparison, MainTable } from './tables';
 import type { PipelineRunCost } from './phases';
 
 /** Table 2 rows that are the same kind of model as a run's (pipeline, phase) row. */
-export const PAPER_ROW_OF: Record<string, string> = {
+const PAPER_ROW_OF: Record<string, string> = {
   'a/distillation': PAPER_PIPELINES.a.table2Row,
   'b/supervised': 'supervised-plus-kd-from-dense-unsupervised/embed-base-supervised',
   'b/distillation': PAPER_PIPELINES.b.table2Row,
@@ -19,7 +19,7 @@ export const PAPER_ROW_OF: Record<string, string> = {
   'c/distillation': PAPER_PIPELINES.c.table2Row,
 };
 
-export interface PipelineBesidePaper {
+interface PipelineBesidePaper {
   /** The run's row label (the preset's Table 2). */
   label: string;
   pipeline: string | null;
@@ -75,7 +75,7 @@ export function runCostPoints(costs: PipelineRunCost[], which: 'colbert' | 'tota
   return costs.map((c) => ({ name: `(${c.pipeline}) ${PAPER_PIPELINES[c.pipeline].name}`, cost: which === 'colbert' ? c.colbertSeconds : c.totalSeconds, ndcg10: c.ndcg10 }));
 }
 
-export interface CheckpointRow {
+interface CheckpointRow {
   /** "your checkpoint" or the paper's row ("ColBERT-Zero (full pre-training): Distilled"). */
   model: string;
   source: 'this evaluation' | 'paper, Table 2';

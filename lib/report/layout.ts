@@ -25,7 +25,7 @@ import { resultPath } from './results';
  * and only the fields below are read back. `dir`, `modelDir`, `trained`, `engine` and `parentKey` are absent
  * from some records (written by hand, or without those fields); such records still read.
  */
-export const phaseRecordSchema = z.looseObject({
+const phaseRecordSchema = z.looseObject({
   /** The phase's id in its plan ("c/kd-colbert-p111-l11"). */
   id: z.string().min(1),
   /** The phase's key (its config, its parent's key and its data's checksums). */
@@ -50,7 +50,7 @@ export const phaseRecordSchema = z.looseObject({
   finalLoss: z.number().nullable().optional(),
   lastEval: z.unknown().optional(),
 });
-export type PhaseRecord = z.infer<typeof phaseRecordSchema>;
+type PhaseRecord = z.infer<typeof phaseRecordSchema>;
 
 function parsePhaseRecord(value: unknown, file: string): PhaseRecord {
   const r = phaseRecordSchema.safeParse(value);

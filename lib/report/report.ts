@@ -44,12 +44,12 @@ import {
 } from './tables';
 import { readJsonFile } from '../util/json';
 
-export interface ReportOptions extends TableOptions {
+interface ReportOptions extends TableOptions {
   /** The label of the baseline row of Table 2; default: KD-only (a) distilled, else the base model, else BM25. null: no marks. */
   baseline?: string | null;
 }
 
-export interface PresetReport {
+interface PresetReport {
   preset: string;
   results: string[];
   seeds: number[];
@@ -64,7 +64,7 @@ export interface PresetReport {
 }
 
 /** A figure file of the report (paths relative to the report folder). */
-export interface ReportFigure {
+interface ReportFigure {
   preset: string;
   name: string;
   title: string;
@@ -73,7 +73,7 @@ export interface ReportFigure {
   png: string | null;
 }
 
-export interface Report {
+interface Report {
   format: 'colbert-zero-report';
   version: 1;
   options: ResolvedOptions & { baseline: string | null | undefined };
@@ -83,7 +83,7 @@ export interface Report {
 }
 
 /** Builds the report of the results in `resultsDir` (without writing anything). */
-export function reportOf(resultsDir: string, opts: ReportOptions = {}): Report {
+function reportOf(resultsDir: string, opts: ReportOptions = {}): Report {
   const o = resolveOptions(opts);
   const files = readResults(resultsDir);
   if (files.length === 0) throw new UserError(`${resultsDir}: no result files (*.json) to report on`);
@@ -136,7 +136,7 @@ export function reportOf(resultsDir: string, opts: ReportOptions = {}): Report {
 }
 
 /** The report as Markdown. */
-export function formatReport(report: Report): string {
+function formatReport(report: Report): string {
   const o = report.options;
   const out: string[] = ['# Results', ''];
   out.push('Built from result files alone (`colbert-zero report`). Numbers are the runs\' own; the paper\'s claims below are checked against them and never taken for granted.', '');
@@ -214,7 +214,7 @@ function slug(s: string): string {
 }
 
 /** Each preset's figures: `<preset>-main` (Table 2 as grouped bars) and `<preset>-ablation-deltas` (Table 4's deltas) when present. */
-export function reportFigures(report: Report): Array<{ preset: string; name: string; figure: Figure }> {
+function reportFigures(report: Report): Array<{ preset: string; name: string; figure: Figure }> {
   const out: Array<{ preset: string; name: string; figure: Figure }> = [];
   for (const p of report.presets) {
     if (p.main) out.push({ preset: p.preset, name: `${slug(p.preset)}-main`, figure: mainTableFigure(p.main) });

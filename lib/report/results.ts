@@ -78,11 +78,11 @@ const ablationSchema = z
   })
   .strict();
 
-export const PIPELINES = ['a', 'b', 'c', 'base', 'bm25'] as const;
-export const PHASES = ['mlm', 'unsupervised', 'supervised', 'distillation'] as const;
-export const SETTINGS = ['dense', 'colbert', 'lexical'] as const;
+const PIPELINES = ['a', 'b', 'c', 'base', 'bm25'] as const;
+const PHASES = ['mlm', 'unsupervised', 'supervised', 'distillation'] as const;
+const SETTINGS = ['dense', 'colbert', 'lexical'] as const;
 
-export const resultSchema = z
+const resultSchema = z
   .object({
     format: z.literal(RESULT_FORMAT),
     version: z.literal(RESULT_VERSION),
@@ -135,12 +135,12 @@ export const resultSchema = z
   });
 
 export type EvaluationResult = z.infer<typeof resultSchema>;
-export type DatasetResult = EvaluationResult['datasets'][number];
+type DatasetResult = EvaluationResult['datasets'][number];
 export type Ablation = NonNullable<EvaluationResult['ablation']>;
 export type Pipeline = (typeof PIPELINES)[number];
 
 /** A result as read from disk, with the file it came from. */
-export interface ResultFile {
+interface ResultFile {
   file: string;
   result: EvaluationResult;
 }

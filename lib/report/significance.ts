@@ -22,7 +22,7 @@ export type TestName = 't' | 'randomization';
 export type Correction = 'none' | 'bonferroni' | 'holm';
 export const TEST_NAMES: readonly TestName[] = ['t', 'randomization'];
 export const CORRECTIONS: readonly Correction[] = ['holm', 'bonferroni', 'none'];
-export const DEFAULT_PERMUTATIONS = 10000;
+const DEFAULT_PERMUTATIONS = 10000;
 
 /** A paired comparison on one dataset: a[i] and b[i] are the same query's values for systems A and B. */
 export interface Stratum {
@@ -57,7 +57,7 @@ const LANCZOS = [
 ];
 
 /** log Γ(x) for x > 0 (Lanczos, g = 7; relative error about 1e-15). */
-export function logGamma(x: number): number {
+function logGamma(x: number): number {
   if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
   const z = x - 1;
   let s = LANCZOS[0];
@@ -108,7 +108,7 @@ export function regularizedIncompleteBeta(x: number, a: number, b: number): numb
 }
 
 /** Two-sided tail probability P(|T| ≥ |t|) of Student's t with `df` degrees of freedom (df > 0, may be fractional). */
-export function studentTTwoSided(t: number, df: number): number {
+function studentTTwoSided(t: number, df: number): number {
   if (Number.isNaN(t)) return NaN;
   if (!Number.isFinite(t)) return 0;
   return regularizedIncompleteBeta(df / (df + t * t), df / 2, 0.5);
@@ -171,7 +171,7 @@ export function pairedTTest(a: number[], b: number[]): PairedTestResult {
   return stratifiedTTest([{ a, b }]);
 }
 
-export interface RandomizationOptions {
+interface RandomizationOptions {
   /** Sign flips drawn in the Monte-Carlo test (default 10,000). */
   permutations?: number;
   /** Seed of the mulberry32 generator (default 0). */
@@ -240,7 +240,7 @@ export function pairedTest(strata: Stratum[], test: TestName, opts: Randomizatio
 
 // ── Multiple testing ──
 
-export interface Corrected {
+interface Corrected {
   method: Correction;
   /** Adjusted p-values, in the input order (statsmodels' pvals_corrected). */
   adjusted: number[];

@@ -106,13 +106,13 @@ export function isMainSetting(ablation: Ablation | null): boolean {
   return ablation === null || Object.values(ablation).every((v) => v !== false);
 }
 
-export type SwitchState = boolean | 'mixed' | null;
+type SwitchState = boolean | 'mixed' | null;
 
 /**
  * The "+Prompt" and "+Length" of Table 4 for a setting: the switches of the phases it was fine-tuned with
  * (supervised and/or distillation; the unsupervised base is the group, not the setting).
  */
-export function switches(s: { ablation: Ablation | null; phase?: EvaluationResult['phase']; pipeline?: Pipeline | null }): { prompt: SwitchState; length: SwitchState } {
+function switches(s: { ablation: Ablation | null; phase?: EvaluationResult['phase']; pipeline?: Pipeline | null }): { prompt: SwitchState; length: SwitchState } {
   const a = s.ablation;
   if (!a) return { prompt: null, length: null };
   const state = (vals: Array<boolean | undefined>): SwitchState => {
@@ -131,7 +131,7 @@ export function switches(s: { ablation: Ablation | null; phase?: EvaluationResul
 }
 
 /** The setting's value on one dataset: the mean over its seeds (null when a seed lacks it), sd and n. */
-export function datasetValue(s: Setting, dataset: string, measure: string): { value: number | null; sd: number | null; seeds: number[] } {
+function datasetValue(s: Setting, dataset: string, measure: string): { value: number | null; sd: number | null; seeds: number[] } {
   const vals: number[] = [];
   for (const r of s.results) {
     const d = r.datasets.find((x) => x.name === dataset);
@@ -142,7 +142,7 @@ export function datasetValue(s: Setting, dataset: string, measure: string): { va
 }
 
 /** Per-query values on one dataset, averaged over the setting's seeds (queries every seed has). */
-export function perQuery(s: Setting, dataset: string, measure: string): Map<string, number> | null {
+function perQuery(s: Setting, dataset: string, measure: string): Map<string, number> | null {
   let out: Map<string, number> | null = null;
   for (const r of s.results) {
     const d = r.datasets.find((x) => x.name === dataset);
@@ -161,7 +161,7 @@ export function perQuery(s: Setting, dataset: string, measure: string): Map<stri
 }
 
 /** The paired strata of A against B on the given datasets (their common queries); null if one lacks a dataset. */
-export function strataFor(a: Setting, b: Setting, datasets: string[], measure: string): { strata: Stratum[]; queries: Record<string, number> } | null {
+function strataFor(a: Setting, b: Setting, datasets: string[], measure: string): { strata: Stratum[]; queries: Record<string, number> } | null {
   const strata: Stratum[] = [];
   const queries: Record<string, number> = {};
   for (const name of datasets) {
@@ -299,7 +299,7 @@ function mdRow(cells: string[]): string {
 
 // ── Table 2 ──
 
-export interface Cell {
+interface Cell {
   value: number | null;
   /** Over seeds, when there are several. */
   sd: number | null;
@@ -307,7 +307,7 @@ export interface Cell {
   comparison?: Comparison;
 }
 
-export interface MainRow {
+interface MainRow {
   label: string;
   pipeline: Pipeline | null;
   phase: EvaluationResult['phase'];
@@ -426,7 +426,7 @@ export function formatMainTable(t: MainTable, o: ResolvedOptions): string {
 
 // ── Tables 4 and 5 ──
 
-export interface AblationRow {
+interface AblationRow {
   group: string;
   phase: EvaluationResult['phase'];
   label: string;
@@ -576,7 +576,7 @@ export function formatAblationSummary(rows: AblationSummaryRow[], t: AblationTab
 
 // ── Seeds ──
 
-export interface SeedRow {
+interface SeedRow {
   label: string;
   seeds: number[];
   /** Each seed's Avg over the columns (null when the seed lacks a dataset). */

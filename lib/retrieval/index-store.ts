@@ -56,9 +56,7 @@ export interface SearchOptions {
   minShardTokens?: number;
 }
 
-export type { SearchTimings };
-
-export interface IndexOptions {
+interface IndexOptions {
   dim: number;
   dtype?: StorageDtype;
   /** Tokens to reserve up front (avoids regrowing the buffer when the corpus size is known). */

@@ -1,4 +1,3 @@
-export * from '../util/f16';
 export * from './topk';
 export * from './index-store';
 export * from './io';

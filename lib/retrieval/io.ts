@@ -15,9 +15,9 @@ import { writeDirAtomic } from '../util/atomic';
 import { DenseIndex, MultiVectorIndex, VectorIndex, type IndexKind, type StorageDtype } from './index-store';
 
 export const INDEX_FORMAT = 'colbert-zero-index';
-export const INDEX_VERSION = 1;
+const INDEX_VERSION = 1;
 
-export interface IndexManifest {
+interface IndexManifest {
   format: typeof INDEX_FORMAT;
   version: number;
   kind: IndexKind;
@@ -80,7 +80,7 @@ export function writeIndexFiles(index: VectorIndex, dir: string): void {
   fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 }
 
-export interface LoadExpectations {
+interface LoadExpectations {
   kind?: IndexKind;
   dim?: number;
   /** The searching model's fingerprint: an index built with another model is refused (unless `force`). */

@@ -9,11 +9,12 @@
  * scored token scores 0, masked query tokens add 0. Each max sends its gradient to the first winning token,
  * as colbertScores' written-out gradient does.
  */
-import type { DiffGraph, Dim, Sym } from '../backend/onnx-autodiff';
+import type { DiffGraph, Sym } from '../backend/onnx-autodiff';
+import type { Dim } from '../backend/onnx-graph';
 import { MASK_FILL } from './maxsim';
 
 /** x / max(‖x‖₂, 1e-12) along the last axis (torch's F.normalize; tf.maximum's gradient rule). */
-export function l2NormalizeGraph(g: DiffGraph, x: Sym): Sym {
+function l2NormalizeGraph(g: DiffGraph, x: Sym): Sym {
   return g.div(x, g.max(g.sqrt(g.reduceSum(g.mul(x, x), [-1], true)), g.scalar(1e-12)));
 }
 

@@ -43,7 +43,7 @@ function hasTokens(dMask: tf.Tensor): tf.Tensor {
 }
 
 /** Default floats of one [nq, Lq, chunk, max(Ld, dim)] block: bounds colbertScores' memory whatever the batch. */
-export const MAXSIM_BLOCK_FLOATS = 16 * 1024 * 1024;
+const MAXSIM_BLOCK_FLOATS = 16 * 1024 * 1024;
 
 /** Documents per block so that one block's similarities (and its gradient rows) fit the budget. */
 function docsPerBlock(nq: number, lq: number, ld: number, dim: number, budget: number): number {

@@ -129,7 +129,7 @@ export function readColbertConfig(file: string): ColbertTokenizerConfig {
 }
 
 /** The JSON object PyLate writes: the preserved keys, then PyLate's own keys. */
-export function toColbertConfigJson(cfg: ColbertTokenizerConfig): Record<string, unknown> {
+function toColbertConfigJson(cfg: ColbertTokenizerConfig): Record<string, unknown> {
   const out: Record<string, unknown> = { ...cfg.extra };
   if (out.model_type === undefined) out.model_type = 'ColBERT';
   for (const k of KNOWN) out[k] = structuredClone(cfg[k]);

@@ -51,7 +51,7 @@ export interface TokenView {
   skipped: boolean;
 }
 
-export interface ColbertTokenizerOptions {
+interface ColbertTokenizerOptions {
   /**
    * Prepend prompts (default true). The prompt of a role is `prompts[role]` when non-empty, else
    * `prompts[default_prompt_name]` (sentence-transformers' default prompt); false disables both.

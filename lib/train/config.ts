@@ -41,7 +41,7 @@ const ModernBertModel = z.strictObject({
   prompts: z.strictObject({ query: z.string(), document: z.string() }).optional(),
 });
 
-export const TrainConfigSchema = z.strictObject({
+const TrainConfigSchema = z.strictObject({
   model: z.discriminatedUnion('type', [ModuleModel, ModernBertModel]),
   head: z.enum(['dense', 'colbert']),
   phase: z.enum(['unsupervised', 'supervised', 'distillation', 'mlm']),

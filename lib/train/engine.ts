@@ -8,7 +8,7 @@
  */
 import type { TrainConfig } from './config';
 import type { Transport } from './devices/transport';
-import { resolveEngine, type Engine } from '../models/engine';
+import { resolveEngine, type Engine } from '../backend/engine';
 import { loadOrt } from '../backend/ort';
 import { TfjsEngine } from './tfjs-engine';
 import type { TrainEngine } from './train-engine';

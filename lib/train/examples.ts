@@ -10,7 +10,6 @@ import { writeSyntheticBeir, writeSyntheticSources } from '../data/synthetic';
 import { parseTrainConfig, type TrainConfig } from './config';
 
 export const EXAMPLES = ['unsupervised-colbert', 'unsupervised-dense', 'supervised-colbert', 'supervised-dense', 'distillation-colbert', 'mlm'] as const;
-export type ExampleName = (typeof EXAMPLES)[number];
 
 /** The raw JSON config of an example, with its data written into `dataDir` (absolute paths). */
 export function exampleConfig(name: string, dataDir: string): Record<string, unknown> {

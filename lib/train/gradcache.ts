@@ -38,9 +38,9 @@ export type EmbeddingLoss = ((encoded: Encoded[], extra: tf.Tensor[]) => tf.Scal
  * Phase 2 scores at most this many query × document pairs at once: the [queries, documents] score matrix
  * and its softmax copies would otherwise grow with the square of the batch (64 MB each at 4,096).
  */
-export const SCORE_CHUNK_PAIRS = 1 << 20;
+const SCORE_CHUNK_PAIRS = 1 << 20;
 
-export interface GradCacheOptions {
+interface GradCacheOptions {
   miniBatch: number;
   /** Seed of this optimisation step; dropout masks derive from it. */
   stepSeed: number;
@@ -128,7 +128,7 @@ export function accumulate(acc: tf.Tensor[] | null, b: tf.Tensor[]): tf.Tensor[]
 }
 
 /** Phase 3: replay each mini-batch with a graph and back-propagate its slice of `embeddingGrad`. */
-export function backpropCached(model: TrainableEncoder, input: EmbedInput, embeddingGrad: tf.Tensor, opts: GradCacheOptions): tf.Tensor[] {
+function backpropCached(model: TrainableEncoder, input: EmbedInput, embeddingGrad: tf.Tensor, opts: GradCacheOptions): tf.Tensor[] {
   const off = input.rowOffset ?? 0;
   let acc: tf.Tensor[] | null = null;
   for (const [s, e] of chunks(0, input.tokens.n, opts.miniBatch)) {
@@ -158,7 +158,7 @@ export interface StepGradients {
  * Gathers a device's embeddings into the global batch's (rows in rank order). One device: the identity.
  * Several: an all-gather over the transport, so every query meets every document of the global batch.
  */
-export type GatherEncoded = (local: Encoded) => Promise<Encoded>;
+type GatherEncoded = (local: Encoded) => Promise<Encoded>;
 
 /**
  * All three phases. `inputs` are this device's rows; with `gather`, phase 2 sees every device's

@@ -6,11 +6,9 @@
 import type { TrainConfig } from './config';
 import { probeGradient } from './run';
 import { chooseEngine } from './engine';
-import type { Engine } from './train-engine';
+import type { Engine } from '../backend/engine';
 
 import { maxAbsDifference, relativeError } from '../util/numeric';
-
-export { relativeError };
 
 export interface GradcheckReport {
   /** The engine checked (the reference is always tfjs's one-graph gradient). */

@@ -42,7 +42,8 @@ import { plainStep, type EmbedInput } from './gradcache';
 import { chooseEngine, createEngine } from './engine';
 import { embeddingTask } from './tasks';
 import type { TfjsEngine } from './tfjs-engine';
-import type { Engine, TrainEngine } from './train-engine';
+import type { Engine } from '../backend/engine';
+import type { TrainEngine } from './train-engine';
 
 export interface LogRecord {
   step: number;
@@ -62,7 +63,7 @@ export interface RunHooks {
   onGradients?(step: number, grads: Float32Array): void;
 }
 
-export interface RunOptions {
+interface RunOptions {
   resume?: boolean;
   hooks?: RunHooks;
   /** ort or tfjs (see engine.ts); default: chooseEngine's. */
@@ -123,7 +124,7 @@ export function loadData(config: TrainConfig): { sources: Example[][]; sampler: 
   return { sources, sampler };
 }
 
-export function totalSteps(config: TrainConfig, sampler: BatchSampler): number {
+function totalSteps(config: TrainConfig, sampler: BatchSampler): number {
   return config.steps ?? sampler.stepsIn(config.epochs!);
 }
 

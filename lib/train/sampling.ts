@@ -13,15 +13,15 @@
  */
 import { mulberry32, seedFor, shuffleInPlace, permutation } from '../util/rng';
 
-export type Mixing = 'proportional' | 'round-robin' | 'shuffled';
+type Mixing = 'proportional' | 'round-robin' | 'shuffled';
 
-export interface BatchRef {
+interface BatchRef {
   /** Source of each example (all equal unless mixing is "shuffled"). */
   source: number;
   items: Array<{ source: number; index: number }>;
 }
 
-export interface SamplerOptions {
+interface SamplerOptions {
   sizes: number[];
   batchSize: number;
   mixing: Mixing;

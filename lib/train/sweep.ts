@@ -8,7 +8,7 @@ import type { TrainConfig } from './config';
 import { logSpaced, sweepLearningRates, type SweepResult } from './optim';
 import { train } from './launch';
 
-export interface RunSweepOptions {
+interface RunSweepOptions {
   lo: number;
   hi: number;
   k: number;

@@ -22,7 +22,7 @@ export interface EmbeddingTask {
   teacher?: Float32Array;
 }
 
-export interface TemperatureSetting {
+interface TemperatureSetting {
   value: number;
   learnable: boolean;
 }

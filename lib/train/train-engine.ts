@@ -5,11 +5,9 @@
  * checkpoints are one code path. Implementations: ./tfjs-engine.ts (the reference), ./ort/engine.ts.
  */
 import type { Example } from '../data/training';
-import type { Engine } from '../models/engine';
+import type { Engine } from '../backend/engine';
 import type { Transport } from './devices/transport';
 import type { TrainModel } from './model-factory';
-
-export type { Engine };
 
 /** A micro-batch on this rank: its loss, and the extra parameters' gradient (a learnable log-temperature), already global. */
 export interface EngineShare {

@@ -13,7 +13,7 @@ import { envValue } from './env';
  * for 64 training devices of the tiny example (about 350 MB each).
  */
 export const ENCODE_WORKER_BASE_BYTES = 280e6;
-export const TRAIN_DEVICE_BASE_BYTES = 350e6;
+const TRAIN_DEVICE_BASE_BYTES = 350e6;
 
 /** Share of the memory a plan may take: the main thread, the OS and other programs need the rest. */
 const MEMORY_SHARE = 0.8;
@@ -21,7 +21,7 @@ const MEMORY_SHARE = 0.8;
 const gb = (b: number) => `${(b / 1e9).toFixed(1)} GB`;
 const mb = (b: number) => `${Math.round(b / 1e6)} MB`;
 
-export interface ParallelPlan {
+interface ParallelPlan {
   /** The option, for messages: `--workers`, `--devices`. */
   what: string;
   requested: number;
@@ -77,7 +77,7 @@ export function threadCount(requested?: number, what = '--threads', warn: (line:
 }
 
 /** Activation bytes of a forward pass of `rows` texts of `length` tokens (one layer's peak, float32). */
-export function activationBytes(rows: number, length: number, c: { hidden: number; heads: number; intermediate: number }, layersKept = 1): number {
+function activationBytes(rows: number, length: number, c: { hidden: number; heads: number; intermediate: number }, layersKept = 1): number {
   const perToken = 4 * c.hidden + 2 * c.intermediate; // Wqkv, attention output, residual, GeGLU input
   const attention = c.heads * length * length * 2; // scores and softmax
   return 4 * rows * (length * perToken + attention) * layersKept;

@@ -15,7 +15,7 @@ import { checkOutput } from '../../util/output';
 import { encodeWorkerBytes, planParallelism } from '../../util/limits';
 import { oneOf, positiveInt } from '../options';
 
-export const parseRole: (v: string) => Role = oneOf('query', 'document');
+const parseRole: (v: string) => Role = oneOf('query', 'document');
 
 /**
  * Texts of a JSONL file of {"_id", "text", "title"?}, read as queries or documents (errors say which: a

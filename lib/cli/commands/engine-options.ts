@@ -1,19 +1,20 @@
 /** `--engine` and `--threads`, shared by the commands that encode (encode, score, index, search). */
 import type { Command } from 'commander';
-import { ENGINES, loadEncoder, resolveEngine, type EngineEncoder, type ResolvedEngine } from '../../models/engine';
+import { ENGINES, resolveEngine, type ResolvedEngine } from '../../backend/engine';
+import { loadEncoder, type EngineEncoder } from '../../models/engine';
 import type { ModelFolder } from '../../models/model-folder';
 import { UsageError } from '../../util/errors';
 import { threadCount } from '../../util/limits';
 import { oneOf, positiveInt } from '../options';
 
-export interface EngineFlags {
+interface EngineFlags {
   engine?: string;
   threads?: number;
   workers?: number;
 }
 
 /** What `--threads` sets for this command: the encoder's threads, and for `search` its search threads too. */
-export interface EngineUse {
+interface EngineUse {
   /** The command has `--workers` (tfjs copies of the model). */
   workers?: boolean;
   /** `--threads` also sets the search's threads (search), so it applies whatever the engine. */

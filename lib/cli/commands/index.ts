@@ -33,7 +33,7 @@ function indexFiles(dir: string): string[] | null {
 }
 
 /** A BEIR folder's corpus.jsonl, or a JSONL file itself. */
-export function corpusFile(spec: string): string {
+function corpusFile(spec: string): string {
   if (fs.existsSync(spec) && fs.statSync(spec).isDirectory()) {
     const f = path.join(spec, 'corpus.jsonl');
     if (!fs.existsSync(f)) throw new UserError(`${f}: not found (expected a BEIR folder or a corpus .jsonl)`);

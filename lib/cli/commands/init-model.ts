@@ -4,7 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { initBackend } from '../../backend/index';
 import { UserError } from '../../util/errors';
 import { writeBackbone } from '../../models/backbone-io';
-import { readJsonFile } from '../../models/checkpoint-files';
+import { readJsonFile } from '../../util/json';
 import { ColbertModel } from '../../models/colbert';
 import { parseModernBertConfig, presetConfig, type ModernBertConfig } from '../../models/config';
 import { DenseModel } from '../../models/dense';

@@ -40,7 +40,7 @@ export function cacheStatus(id: string): string {
 }
 
 /** A manifest's size as a person reads it: the recorded bytes, else the approximate size, else 'unknown'. */
-export function sizeText(m: Manifest): string {
+function sizeText(m: Manifest): string {
   if (m.size.bytes !== null) return `${(m.size.bytes / 1e9).toFixed(m.size.bytes < 1e9 ? 3 : 1)} GB`;
   return m.size.approx ?? 'unknown';
 }

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 
-export const MANIFEST_FORMATS = [
+const MANIFEST_FORMATS = [
   'beir', // a BEIR test set: corpus, queries and qrels (JSONL + TSV, or one parquet folder per part)
   'nanobeir', // a NanoBEIR set: corpus/, queries/, qrels/ parquet (split "train")
   'pairs-parquet', // unsupervised pairs: query, document (+ dataset, shard)
@@ -19,8 +19,6 @@ export const MANIFEST_FORMATS = [
   'sentence-transformers', // a dense sentence-transformers model
   'pylate', // a PyLate ColBERT model (backbone + 1_Dense projection)
 ] as const;
-
-export type ManifestFormat = (typeof MANIFEST_FORMATS)[number];
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -32,7 +30,7 @@ const relPath = z
     message: "must be a relative '/'-separated path without '.' or '..' parts",
   });
 
-export const FileEntrySchema = z
+const FileEntrySchema = z
   .object({
     path: relPath,
     role: z.string().min(1).optional(),
@@ -41,7 +39,7 @@ export const FileEntrySchema = z
   })
   .strict();
 
-export const SourceSchema = z
+const SourceSchema = z
   .object({
     hub: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be owner/name'),
     repoType: z.enum(['model', 'dataset']),
@@ -59,9 +57,9 @@ export const SourceSchema = z
   .strict()
   .refine((s) => s.files.length > 0 || s.include.length > 0, { message: 'a source needs files or include patterns', path: ['files'] });
 
-export const FactSchema = z.object({ fact: z.string().min(1), source: z.string().min(1) }).strict();
+const FactSchema = z.object({ fact: z.string().min(1), source: z.string().min(1) }).strict();
 
-export const CountsSchema = z
+const CountsSchema = z
   .object({
     split: z.string().min(1),
     documents: z.number().int().positive(),
@@ -73,7 +71,7 @@ export const CountsSchema = z
   .strict();
 
 /** A checkpoint's shape, checked by verify against its config.json and safetensors headers. */
-export const ArchitectureSchema = z
+const ArchitectureSchema = z
   .object({
     layers: z.number().int().positive(),
     hidden: z.number().int().positive(),
@@ -114,5 +112,3 @@ export const ManifestSchema = z
 export type FileEntry = z.infer<typeof FileEntrySchema>;
 export type Source = z.infer<typeof SourceSchema>;
 export type Manifest = z.infer<typeof ManifestSchema>;
-export type Counts = z.infer<typeof CountsSchema>;
-export type Architecture = z.infer<typeof ArchitectureSchema>;

@@ -16,12 +16,12 @@ type ParamKind = 'none' | 'longCutoffs' | 'doubleCutoffs' | 'doubleParams' | 'pa
  * How the `all` line is formed: mean over evaluated queries (trec_eval's calc_avg_meas_s), sum
  * (num_ret, num_rel_ret...), geometric mean (gm_*), the query count, or nothing (per-query only).
  */
-export type Summary = 'mean' | 'sum' | 'numRel' | 'numQ' | 'gm' | 'none';
+type Summary = 'mean' | 'sum' | 'numRel' | 'numQ' | 'gm' | 'none';
 
 type Params = number[] | Pair[];
 type Calc = (rr: ResRels, c: Ctx, p: Params) => number[] | number | string;
 
-export interface MeasureDef {
+interface MeasureDef {
   name: string;
   param: ParamKind;
   defaults: Params;
@@ -46,7 +46,7 @@ const nums = (p: Params) => p as number[];
 const pairs = (p: Params) => p as Pair[];
 
 /** trec_eval 10.0's measures (measures.c order), except those needing other file formats (prefs, qrels_jg, yaap). */
-export const MEASURES: MeasureDef[] = [
+const MEASURES: MeasureDef[] = [
   def('runid', 'none', [], 'none', () => '', { text: true, perQuery: false }),
   def('num_q', 'none', [], 'numQ', () => 1, { integer: true, perQuery: false }),
   def('num_ret', 'none', [], 'sum', (rr) => rr.numRet, { integer: true }),
@@ -91,7 +91,7 @@ export const MEASURES: MeasureDef[] = [
 const BY_NAME = new Map(MEASURES.map((d) => [d.name, d]));
 
 /** trec_eval's nicknames (measures.c). */
-export const NICKNAMES: Record<string, string[]> = {
+const NICKNAMES: Record<string, string[]> = {
   official: ['runid', 'num_q', 'num_ret', 'num_rel', 'num_rel_ret', 'map', 'gm_map', 'Rprec', 'bpref', 'recip_rank', 'iprec_at_recall', 'P'],
   all_trec: [
     'runid', 'num_q', 'num_ret', 'num_rel', 'num_rel_ret', 'map', 'gm_map', 'Rprec', 'bpref', 'recip_rank',
@@ -103,14 +103,14 @@ export const NICKNAMES: Record<string, string[]> = {
 };
 
 /** A measure ready to compute: its definition, parameters and the keys trec_eval prints. */
-export interface MeasureInstance {
+interface MeasureInstance {
   def: MeasureDef;
   params: Params;
   keys: string[];
 }
 
 /** PyLate-style `mrr@k` / `success@k` / `hits@k`, computed after the trec_eval measures. */
-export interface AtKMeasure {
+interface AtKMeasure {
   key: string;
   kind: 'mrr' | 'success' | 'hits';
   k: number;

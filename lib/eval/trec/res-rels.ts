@@ -26,7 +26,7 @@ export interface ResRels {
   numRelLevels: number;
 }
 
-export interface RelsOptions {
+interface RelsOptions {
   minRel: number;
   /** trec_eval -M: use only the first N ranked documents. */
   maxDocsPerQuery: number;

@@ -34,7 +34,7 @@ export interface OnnxExportOptions {
 }
 
 /** What model.onnx.meta records. */
-export interface OnnxRecord {
+interface OnnxRecord {
   graph: string;
   source: string;
   kind: HeadKind;
@@ -46,14 +46,14 @@ export interface OnnxRecord {
  * What a graph is built from: sha256 over the graph layout version, the head options of a plain ModernBERT
  * folder (whose head they decide) and the folder's fingerprint.
  */
-export function sourceFingerprint(source: string | ModelFolder, opts: OnnxExportOptions = {}): string {
+function sourceFingerprint(source: string | ModelFolder, opts: OnnxExportOptions = {}): string {
   const folder = ModelFolder.of(source);
   const head = folder.kind === 'transformer' ? { fallback: opts.fallback ?? null, embeddingSize: opts.colbert?.embeddingSize ?? null, seed: opts.colbert?.seed ?? null } : null;
   return createHash('sha256').update(`${GRAPH_VERSION}\n${JSON.stringify(head)}\n${folder.fingerprint()}`).digest('hex');
 }
 
 /** Builds the ONNX model of a folder in memory. */
-export async function buildOnnxFromDir(source: string | ModelFolder, opts: OnnxExportOptions = {}): Promise<{ bytes: Uint8Array; record: Omit<OnnxRecord, 'source'> }> {
+async function buildOnnxFromDir(source: string | ModelFolder, opts: OnnxExportOptions = {}): Promise<{ bytes: Uint8Array; record: Omit<OnnxRecord, 'source'> }> {
   await initBackend();
   const folder = ModelFolder.of(source);
   const model = await loadTfjsModel(folder, { fallback: opts.fallback, colbert: opts.colbert });

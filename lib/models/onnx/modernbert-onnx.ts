@@ -37,7 +37,7 @@ export type OnnxHead =
 export const GRAPH_VERSION = 'cz-modernbert-onnx/2';
 
 /** A weight by transformers name (Linear weights [in, out]); undefined for an absent optional tensor. */
-export type WeightSource = (name: string) => Sym | undefined;
+type WeightSource = (name: string) => Sym | undefined;
 
 /**
  * Dropout sites of the forward pass, in the order tfjs's SeededDropout draws them: `embeddings`, then per
@@ -58,7 +58,7 @@ export function textInputs(g: DiffGraph, prefix = ''): { ids: Sym; mask: Sym } {
 }
 
 /** Activation functions as transformers' ACT2FN defines them (`gelu` is the erf form). */
-export function activation(g: DiffGraph, x: Sym, kind: ModernBertConfig['hiddenActivation']): Sym {
+function activation(g: DiffGraph, x: Sym, kind: ModernBertConfig['hiddenActivation']): Sym {
   switch (kind) {
     case 'gelu':
       return g.mul(g.mul(x, g.scalar(0.5)), g.add(g.erf(g.mul(x, g.scalar(Math.SQRT1_2))), g.scalar(1)));
@@ -99,7 +99,7 @@ export function geglu(g: DiffGraph, input: Sym, gate: Sym, opts: { derived?: boo
 }
 
 /** x / max(‖x‖₂, 1e-12) along the last axis (torch's F.normalize). */
-export function l2Normalize(g: DiffGraph, y: Sym): Sym {
+function l2Normalize(g: DiffGraph, y: Sym): Sym {
   return g.div(y, g.max(g.sqrt(g.reduceSum(g.mul(y, y), [-1], true)), g.scalar(1e-12)));
 }
 

@@ -23,7 +23,7 @@ import { ensureOnnx, onnxFromModel, type OnnxExportOptions } from './export';
 import { ModelFolder } from '../model-folder';
 import { createSession, int64Tensor, type OrtSessionOptions } from '../../backend/ort';
 
-export interface OrtEncoderOptions extends OrtSessionOptions {
+interface OrtEncoderOptions extends OrtSessionOptions {
   /** Head for a plain ModernBERT folder (as loadTfjsModel's fallback). */
   fallback?: HeadKind;
   /** PyLate settings (tokenization overrides; projection size and seed for a plain folder). */

@@ -120,7 +120,6 @@ const TEST_ONLY: Record<string, Record<string, string[]>> = {
     parseResult: ['test/report-results.test.ts'],
     datasetResult: ['test/report-results.test.ts'],
     meanOverDatasets: ['test/report-results.test.ts'],
-    sha256File: ['test/report-results.test.ts'],
   },
   'lib/report/significance.ts': {
     regularizedIncompleteBeta: ['test/report-significance.test.ts'],

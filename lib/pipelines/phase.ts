@@ -54,7 +54,7 @@ export interface PhaseSpec {
 }
 
 /** sha256 of a file's bytes (data checksums go into phase keys and result files). */
-export function fileSha256(file: string): string {
+function fileSha256(file: string): string {
   if (!fs.existsSync(file)) throw new UserError(`${file}: data file not found`);
   return sha256File(file);
 }

@@ -224,5 +224,3 @@ export function meanOverDatasets(datasets: Array<Pick<DatasetResult, 'metrics'>>
   return Object.fromEntries(keys.map((k) => [k, datasets.reduce((s, d) => s + d.metrics[k], 0) / datasets.length]));
 }
 
-/** sha256 of a file's bytes (for `dataChecksums`). */
-export { sha256File } from '../util/hash';

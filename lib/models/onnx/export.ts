@@ -12,7 +12,6 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../backend/index';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic';
-import { UserError } from '../../util/errors';
 import type { ColbertLoadOptions, ColbertModel } from '../colbert';
 import type { DenseModel } from '../dense';
 import type { HeadKind } from '../../scores/encoded';

@@ -125,6 +125,25 @@ test("the scripts carry Table 1's settings: prompts, lengths, temperature, batch
   const kdAbl = abl.files.get(names.find((n) => n.includes('kd-colbert'))!)!;
   assert.equal(setting(kdAbl, 'queryLength'), 39);
   assert.equal(abl.manifest.phases.length, 3);
+  // Table 4's rows of (a) and (b): (a) varies its KD phase, (b) its supervised and KD phases; the chain up
+  // to them is the main setting's, and the script format is the same.
+  const a00 = planPylateExport({ pipeline: 'a', ablation: parseAblation('u1-p1l1-p0l0') });
+  assert.deepEqual(a00.manifest.phases.map((p) => p.id), ['unsupervised-dense', 'supervised-dense', 'a/kd-colbert-p0l0']);
+  const kdA = a00.files.get(a00.manifest.phases[2].file)!;
+  assert.equal(setting(kdA, 'prompts'), null);
+  assert.equal(setting(kdA, 'queryLength'), 32);
+  assert.equal(setting(a00.files.get(a00.manifest.phases[1].file)!, 'queryLength'), 39, 'the dense supervised model keeps its prompts and lengths');
+  assert.equal(a00.manifest.ablation.kdPrompts, false);
+  const b10 = planPylateExport({ pipeline: 'b', ablation: parseAblation('u1-p1l0-p1l0') });
+  assert.deepEqual(b10.manifest.phases.map((p) => p.id), ['unsupervised-dense', 'b/supervised-colbert-p1l0', 'b/kd-colbert-p111-l00']);
+  for (const ph of b10.manifest.phases.slice(1)) {
+    assert.deepEqual(setting(b10.files.get(ph.file)!, 'prompts'), { query: 'search_query: ', document: 'search_document: ' });
+    assert.equal(setting(b10.files.get(ph.file)!, 'queryLength'), 32);
+  }
+  assert.match(b10.files.get('README.md')!, /ablation `u1-p1l0-p1l0`/);
+  // The main setting's switches export the main scripts.
+  assert.deepEqual(planPylateExport({ pipeline: 'b', ablation: parseAblation('u1-p1l1-p1l1') }).manifest.phases.map((p) => p.id), ['unsupervised-dense', 'b/supervised-colbert', 'b/kd-colbert']);
+  assert.throws(() => planPylateExport({ pipeline: 'a', ablation: parseAblation('u1-p0l0-p0l0') }), /vary the KD switches only/);
   // The smoke preset runs its step counts, from an MLM phase.
   const smoke = planPylateExport({ pipeline: 'c', preset: 'smoke', devicesPerNode: 2 });
   assert.equal(smoke.manifest.phases[0].objective, 'mlm');
@@ -224,7 +243,7 @@ test('refuses a non-empty folder and a previous export without --overwrite; --ov
 
 test('usage errors exit 2; a batch that does not split over the devices exits 1 with one line', () => {
   const out = path.join(exportDir(), 'x');
-  for (const args of [['--pipeline', 'z'], ['--pipeline', 'a', '--ablation', 'u1-p1l1-p1l1'], ['--pipeline', 'c', '--ablation', 'prompts-off'], ['--pipeline', 'c', '--preset', 'huge']]) {
+  for (const args of [['--pipeline', 'z'], ['--pipeline', 'a', '--ablation', 'u1-p0l1-p1l1'], ['--pipeline', 'b', '--ablation', 'u0-p1l1-p1l1'], ['--pipeline', 'c', '--ablation', 'prompts-off'], ['--pipeline', 'c', '--preset', 'huge']]) {
     const r = runCli(['export-pylate', ...args, '--out', out]);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
   }

@@ -112,6 +112,16 @@ const TEST_ONLY: Record<string, Record<string, string[]>> = {
     PYLATE_DIR: ['test/pylate-scripts.test.ts'],
     PYLATE_FILES: ['test/pylate-scripts.test.ts'],
   },
+  'lib/pipelines/plan-evaluation.ts': {
+    evaluationLoadOptions: ['test/pipelines.test.ts'],
+  },
+  'lib/pipelines/plan.ts': {
+    PlanAblation: ['test/pipelines.test.ts'],
+  },
+  'lib/report/report.ts': {
+    reportOf: ['test/report-results.test.ts'],
+    formatReport: ['test/report-results.test.ts'],
+  },
   'lib/report/phases.ts': {
     readPhaseRecords: ['test/report-compare.test.ts'],
     phaseChain: ['test/report-compare.test.ts'],

@@ -3,13 +3,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildPlan, ablationGrid, MAIN_SETTING } from '../lib/pipelines/plan';
+import { buildPlan, ablationGrid, phaseUse, MAIN_SETTING, type PlanAblation } from '../lib/pipelines/plan';
+import { ablationRows } from '../lib/paper/tables';
 import { orderPhases, phaseKey, phaseLengths, phaseTrainConfig } from '../lib/pipelines/phase';
 import { PRESETS, withFacts, PAPER_FACTS } from '../lib/pipelines/presets';
 import { checkDiskSpace } from '../lib/pipelines/plan-training';
 import { reproduce } from '../lib/pipelines/reproduce';
 import { finalModels, modelDirOf } from '../lib/pipelines/phase-models';
 import { runCli } from './helpers/cli';
+import { evaluationLoadOptions } from '../lib/pipelines/plan-evaluation';
+import { loadEncoder } from '../lib/models/engine';
+import type { ColbertModel } from '../lib/models/colbert';
+import type { DenseModel } from '../lib/models/dense';
 import { tmpDir } from './train-helpers/fixtures';
 
 function files(dir: string) {
@@ -50,13 +55,64 @@ test('phase keys change with the settings, the parent and the data, and nothing 
   assert.notEqual(phaseKey(p, 'parent1', new Map()), k, 'new data, new key');
 });
 
-test('the ablation grid: the paper rows are 8 settings (prompts × length, over each unsupervised model), the full grid 32', () => {
-  assert.equal(ablationGrid(false).length, 8);
-  assert.equal(ablationGrid(true).length, 32);
-  assert.ok(ablationGrid(false).some((a) => JSON.stringify(a) === JSON.stringify(MAIN_SETTING)));
-  const plan = buildPlan(PRESETS.smoke.scale, files(tmpDir('grid')), { seed: 0, pipelines: ['c'], ablations: ablationGrid(false) });
-  assert.equal(plan.finals.filter((f) => f.pipeline === 'c').length, 8 + 1); // 8 settings + the main setting's supervised model
-  assert.equal(plan.phases.filter((p) => p.objective === 'unsupervised').length, 2);
+test("the ablation grid is Table 4's rows for all three pipelines; the full grid every combination each pipeline trains", () => {
+  const grid = ablationGrid(false);
+  const count = (g: PlanAblation[], p: string) => g.filter((x) => x.pipeline === p).length;
+  assert.deepEqual([count(grid, 'a'), count(grid, 'b'), count(grid, 'c')], [4, 4, 6]);
+  const full = ablationGrid(true);
+  assert.deepEqual([count(full, 'a'), count(full, 'b'), count(full, 'c')], [4, 16, 32]);
+  for (const p of ['a', 'b', 'c']) assert.ok(grid.some((x) => x.pipeline === p && JSON.stringify(x.ablation) === JSON.stringify(MAIN_SETTING)), p);
+  const plan = buildPlan(PRESETS.smoke.scale, files(tmpDir('grid')), { seed: 0, ablations: grid });
+  const phaseOf = (id: string) => plan.phases.find((p) => p.id === id)!;
+  // Every trained row of the paper's Table 4 is one evaluated model of the plan: same pipeline, phase and
+  // switches (the † row is the "no prompt, no length" model evaluated longer, which every model here is).
+  const group = (g: string) => (g.startsWith('KD from dense') ? 'a' : g.includes('dense unsupervised') ? 'b' : g.includes('without prompts') ? 'c-u0' : 'c-u1');
+  const rows = ablationRows().filter((r) => r.length !== 'eval-only');
+  assert.equal(rows.length, 24);
+  const finals = plan.finals.filter((f) => f.pipeline === 'a' || f.pipeline === 'b' || f.pipeline === 'c');
+  const describe = (f: (typeof finals)[number]) => {
+    const spec = phaseOf(f.phase);
+    const u = f.pipeline === 'c' ? (f.ablation!.unsupervisedPrompts ? '-u1' : '-u0') : '';
+    return `${f.pipeline}${u} ${spec.objective} prompt ${spec.prompts} length ${spec.extraLength}`;
+  };
+  const paper = rows.map((r) => `${group(r.group ?? '')} ${r.label === 'Supervised' ? 'supervised' : 'distillation'} prompt ${r.prompt} length ${r.length === true}`).sort();
+  assert.deepEqual(finals.map(describe).sort(), paper);
+  // (a)'s KD phases all start from the one dense supervised model; (b)'s from the dense unsupervised one.
+  for (const f of finals.filter((x) => x.pipeline === 'a')) assert.equal((phaseOf(f.phase).init as { parent: string }).parent, 'supervised-dense');
+  for (const f of finals.filter((x) => x.pipeline === 'b' && phaseOf(x.phase).objective === 'supervised')) assert.equal((phaseOf(f.phase).init as { parent: string }).parent, 'unsupervised-dense');
+  // Phases shared between rows are one phase (trained once): 3 dense phases + MLM, 4 KD for (a), 4 + 4 for (b), 2 + 6 + 6 for (c).
+  assert.equal(plan.phases.length, 1 + 2 + 4 + 8 + 14);
+  assert.equal(new Set(plan.phases.map((p) => p.id)).size, plan.phases.length);
+  assert.ok(phaseUse(plan).find((u) => u.id === 'supervised-dense')!.usedBy.length >= 5);
+  // One label per model, short enough for its result file's name; the main settings keep their labels.
+  const labels = plan.finals.map((f) => f.label);
+  assert.equal(new Set(labels).size, labels.length);
+  for (const l of ['(a) KD-only', '(b) supervised + KD', '(b) supervised + KD, supervised', '(c) ColBERT-Zero', '(c) ColBERT-Zero, supervised', 'dense supervised']) assert.ok(labels.includes(l), l);
+  const fullPlan = buildPlan(PRESETS.smoke.scale, files(tmpDir('grid-full')), { seed: 0, ablations: full });
+  const fullLabels = fullPlan.finals.map((f) => f.label);
+  assert.equal(new Set(fullLabels).size, fullLabels.length);
+  assert.ok(fullLabels.every((l) => l.length <= 105), 'labels fit a result id');
+  assert.equal(fullPlan.phases.filter((p) => p.objective === 'distillation').length, 4 + 16 + 32);
+  // (a) and (b) start from the dense models, trained with prompts: other switches there are refused.
+  assert.throws(() => buildPlan(PRESETS.smoke.scale, files(tmpDir('grid-bad')), { seed: 0, ablations: [{ pipeline: 'a', ablation: { ...MAIN_SETTING, supervisedPrompts: false } }] }), /pipeline \(a\) distils the dense supervised model/);
+  assert.throws(() => buildPlan(PRESETS.smoke.scale, files(tmpDir('grid-bad')), { seed: 0, ablations: [{ pipeline: 'b', ablation: { ...MAIN_SETTING, unsupervisedPrompts: false } }] }), /pipeline \(b\) starts from the dense unsupervised model/);
+});
+
+test('every model of a plan is evaluated at one length, the longest training length, with or without the ablations', () => {
+  const data = files(tmpDir('eval-lengths'));
+  const h = PRESETS.smoke.scale.hyper;
+  const plain = buildPlan(PRESETS.smoke.scale, data, { seed: 0 });
+  const grid = buildPlan(PRESETS.smoke.scale, data, { seed: 0, ablations: ablationGrid(false) });
+  const longest = { queryLength: Math.max(h.supervised.queryLength, h.distillation.queryLength) + 7, documentLength: Math.max(h.supervised.documentLength, h.distillation.documentLength) + 7 };
+  assert.deepEqual(plain.evaluation, longest);
+  assert.deepEqual(grid.evaluation, longest);
+  // The rows trained without "+Length" are shorter than the length they are evaluated at.
+  const short = grid.finals.filter((f) => f.ablation && !f.ablation.kdLength && grid.phases.find((p) => p.id === f.phase)!.objective === 'distillation');
+  assert.ok(short.length >= 5);
+  for (const f of short) assert.ok(phaseLengths(grid.phases.find((p) => p.id === f.phase)!).queryLength < grid.evaluation!.queryLength);
+  // The tokenizer's "+Length" of 4 moves it with the training lengths.
+  const four = buildPlan(withFacts(PRESETS.smoke.scale, { ...PAPER_FACTS, promptLength: 'tokenizer' }), data, { seed: 0 });
+  assert.equal(four.evaluation!.queryLength, longest.queryLength - 3);
 });
 
 test('prompts and "+Length" reach the training config; the tokenizer fact shortens +Length to 4', () => {
@@ -102,8 +158,12 @@ test('reproduce({ ablations }) overrides the preset: the paper rows at smoke sca
   assert.equal(r.ablations, 'paper-rows');
   const plan = r.plans[0];
   const settings = plan.finals.filter((f) => f.ablation !== null && f.pipeline === 'c');
-  // The 8 rows of Tables 3–5 (the main one included) plus the main setting's supervised model.
-  assert.equal(new Set(settings.map((f) => f.phase)).size, 9);
+  // (c)'s 12 rows of Table 4: 6 settings (4 over the unsupervised model with prompts, 2 over the one
+  // without), each distilled and supervised.
+  assert.equal(new Set(settings.map((f) => f.phase)).size, 12);
+  assert.equal(plan.finals.filter((f) => f.pipeline === 'a').length, 4);
+  assert.equal(plan.finals.filter((f) => f.pipeline === 'b').length, 8);
+  assert.ok(lines.some((l) => /every model evaluated at q\/d 23\/39/.test(l)), lines.join('\n'));
   assert.equal(plan.phases.filter((p) => p.objective === 'unsupervised' && p.setting === 'colbert').length, 2, 'with and without prompts');
   assert.ok(lines.some((l) => /c\/kd-colbert-p000-l00/.test(l)), 'the plan is printed');
   // Where a run would prepare the test set; a dry run writes nothing at all.
@@ -133,4 +193,18 @@ test("a dry run estimates the training time by measuring one step of each kind o
   assert.ok(lines.some((l) => /texts fill each phase's lengths and the estimate is an upper bound/.test(l)), 'no data prepared: it says the estimate is a bound');
   assert.equal(r.plans[0].phases.length, 9);
   assert.deepEqual(fs.readdirSync(dir), [], 'nothing written');
+});
+
+test("evaluation reads every model at the plan's lengths: a ColBERT folder's query and document lengths, a dense folder's max_seq_length", async () => {
+  const fix = path.join(__dirname, 'fixtures', 'models');
+  const o = evaluationLoadOptions({ queryLength: 20, documentLength: 30 });
+  const long = Array.from({ length: 80 }, (_, i) => `word${i}`).join(' ');
+  const colbert = (await loadEncoder(path.join(fix, 'colbert'), { ...o })) as ColbertModel;
+  assert.equal(colbert.tokenize(['short'], 'query').length, 20, 'queries are expanded to the evaluation length (the folder says 12)');
+  assert.equal(colbert.tokenize([long], 'document').length, 30);
+  colbert.dispose();
+  const dense = (await loadEncoder(path.join(fix, 'dense'), { ...o })) as DenseModel;
+  assert.equal(dense.tokenize([long], 'document').length, 30);
+  dense.dispose();
+  assert.deepEqual(evaluationLoadOptions(undefined), {}, 'a plan without evaluation lengths reads at each model\'s own');
 });

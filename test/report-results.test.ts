@@ -11,6 +11,7 @@ import { sha256File } from '../lib/util/hash';
 import { codeVersion } from '../lib/util/code-version';
 import { evaluate } from '../lib/eval/trec/evaluate';
 import { makeResult } from './helpers/report';
+import { formatReport, reportOf } from '../lib/report/report';
 import { tmpDir } from './helpers/tmp';
 
 function tmp(): string {
@@ -126,4 +127,26 @@ test('helpers: datasetResult from evaluate(), meanOverDatasets, sha256File, code
   const result = { ...makeResult({ id: 'from-evaluate' }), datasets: [d], mean: meanOverDatasets([d]), dataChecksums: { 'abc.txt': sha256File(f) }, codeVersion: codeVersion() };
   const file = writeResult(dir, result);
   assert.equal(readResults(dir)[0].file, file);
+});
+
+test('evalLengths: recorded where a model was encoded, optional so older results still validate; the report states it and warns when rows differ', () => {
+  const old = makeResult({ id: 'old', pipeline: 'c', phase: 'distillation' });
+  assert.equal(parseResult(structuredClone(old), 'here').evalLengths, undefined, 'a result written before evalLengths still validates');
+  const r = { ...makeResult({ id: 'x', pipeline: 'c', phase: 'distillation' }), evalLengths: { queryLength: 39, documentLength: 71 } };
+  assert.deepEqual(parseResult(r, 'here').evalLengths, { queryLength: 39, documentLength: 71 });
+  assert.throws(() => parseResult({ ...r, evalLengths: { queryLength: 0, documentLength: 71 } }, 'here'), /"evalLengths\.queryLength": Too small/);
+  assert.throws(() => parseResult({ ...r, evalLengths: { queryLength: 39, documentLength: 71, extra: 1 } }, 'here'), /unknown key "evalLengths\.extra"/);
+  const dir = tmp();
+  writeResult(dir, r);
+  writeResult(dir, { ...makeResult({ id: 'y', pipeline: 'a', phase: 'distillation' }), evalLengths: { queryLength: 39, documentLength: 71 } });
+  writeResult(dir, makeResult({ id: 'bm25', pipeline: 'bm25' }));
+  const one = reportOf(dir).presets[0];
+  assert.deepEqual(one.evalLengths, { '39/71': 2 }, 'BM25 reads whole texts: not counted');
+  assert.deepEqual(one.warnings, []);
+  assert.match(formatReport(reportOf(dir)), /Evaluated at query\/document lengths 39\/71 \(2 results\): one length for every model, so "\+Length" changes training only/);
+  writeResult(dir, { ...makeResult({ id: 'z', pipeline: 'b', phase: 'distillation' }), evalLengths: { queryLength: 32, documentLength: 64 } });
+  writeResult(dir, old);
+  const mixed = reportOf(dir).presets[0];
+  assert.deepEqual(mixed.evalLengths, { '39/71': 2, '32/64': 1, 'not recorded': 1 });
+  assert.ok(mixed.warnings.some((w) => /evaluated at 2 different query\/document lengths \(39\/71, 32\/64\)/.test(w)), mixed.warnings.join('\n'));
 });

@@ -43,6 +43,8 @@ test('reproduce --preset smoke: trains each phase once, evaluates every pipeline
     assert.equal(r.preset, 'smoke');
     assert.ok(r.notes!.some((n) => /unsupervised temperature 0\.2/.test(n)), 'the temperature choice is recorded');
     assert.equal(r.datasets[0].queries, Object.keys(r.datasets[0].perQuery).length);
+    // One evaluation length for every encoded model (the smoke lengths 16/32 plus "+Length"); BM25 encodes nothing.
+    assert.deepEqual(r.evalLengths, r.label === 'BM25' ? undefined : { queryLength: 23, documentLength: 39 }, r.label);
   }
   // The shared phases exist once: the dense unsupervised model serves (a) and (b).
   const models = fs.readdirSync(path.join(dir, 'models'));

@@ -46,7 +46,7 @@ export async function loadEncoder(source: string | ModelFolder | Encoder, opts: 
     loadOrt(); // an ort that cannot load fails here, with the reason
     return OrtEncoder.open(source, { ...opts, threads: threadCount(opts.threads, 'threads') });
   }
-  const model = await loadTfjsModel(source, { fallback: opts.fallback, colbert: opts.colbert });
+  const model = await loadTfjsModel(source, { fallback: opts.fallback, colbert: opts.colbert, dense: opts.dense });
   return engine ? Object.assign(model, { engine }) : model;
 }
 

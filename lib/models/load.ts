@@ -10,6 +10,8 @@ export interface TfjsLoadOptions {
   fallback?: HeadKind;
   /** PyLate settings (tokenization overrides; projection size and seed for a plain folder). */
   colbert?: ColbertLoadOptions;
+  /** Sentence-transformers settings of a dense folder (e.g. the max_seq_length an evaluation reads at). */
+  dense?: { maxSeqLength?: number };
 }
 
 /**
@@ -21,7 +23,7 @@ export async function loadTfjsModel(source: string | ModelFolder, opts: TfjsLoad
   const folder = ModelFolder.of(source);
   const kind = folder.kind === 'transformer' ? opts.fallback : folder.kind;
   if (kind === 'colbert') return ColbertModel.fromPretrained(folder, opts.colbert);
-  if (kind === 'dense') return DenseModel.fromPretrained(folder);
+  if (kind === 'dense') return DenseModel.fromPretrained(folder, opts.dense?.maxSeqLength ? { maxSeqLength: opts.dense.maxSeqLength } : {});
   throw new UserError(`${folder.dir}: a plain transformer folder without a ColBERT or pooling head (save one with init-model --head, or load it with an explicit head)`);
 }
 

@@ -109,7 +109,6 @@ function fileName(index: number, id: string): string {
 /** The phases of one pipeline's chain, ordered, with their settings and scripts (nothing written). */
 export function planPylateExport(o: Omit<ExportOptions, 'out' | 'overwrite'>): { manifest: Omit<ExportManifest, 'files'>; files: Map<string, string> } {
   if (!(o.pipeline in PIPELINES)) throw new UserError(`unknown pipeline "${o.pipeline}" (a, b or c)`);
-  if (o.ablation && o.pipeline !== 'c') throw new UserError('--ablation applies to pipeline c (the ablations of Tables 3–5 are variants of ColBERT-Zero)');
   const preset = presetNamed(o.preset ?? 'paper');
   const facts = o.facts ?? PAPER_FACTS;
   const devices = o.devicesPerNode ?? 4;
@@ -117,10 +116,12 @@ export function planPylateExport(o: Omit<ExportOptions, 'out' | 'overwrite'>): {
   const paperScale = preset.name === 'paper';
   const ablation = o.ablation ?? MAIN_SETTING;
   const scale = withFacts(preset.scale, facts);
-  const plan = buildPlan(scale, { mlm: [], unsupervised: [], supervised: [], distillation: [] }, { seed: o.seed ?? preset.seeds[0], pipelines: [o.pipeline], ablations: o.ablation ? [ablation] : [] });
+  // Table 4's rows of every pipeline: (a) varies the KD switches, (b) and (c) the fine-tuning ones too
+  // (buildPlan refuses the switches a pipeline does not train).
+  const plan = buildPlan(scale, { mlm: [], unsupervised: [], supervised: [], distillation: [] }, { seed: o.seed ?? preset.seeds[0], pipelines: [o.pipeline], ablations: o.ablation ? [{ pipeline: o.pipeline, ablation }] : [] });
   const byId = new Map(plan.phases.map((p) => [p.id, p]));
-  // The pipeline's last model: its KD phase (with an ablation, the ablation's KD phase, added last).
-  const final = plan.finals.filter((f) => f.pipeline === o.pipeline).pop();
+  // The pipeline's last model: the KD phase of the ablation's switches (the main setting's without one).
+  const final = plan.finals.filter((f) => f.pipeline === o.pipeline && byId.get(f.phase)?.objective === 'distillation' && JSON.stringify(f.ablation) === JSON.stringify(ablation)).pop();
   if (!final) throw new Error(`pipeline ${o.pipeline}: no final model in the plan`);
   // The final's chain of ancestors, parent first.
   const chain: PhaseSpec[] = [];

@@ -20,7 +20,7 @@ import { writeResult, RESULT_FORMAT, RESULT_VERSION, type EvaluationResult } fro
 import type { ResultsFolder } from '../report/layout';
 import { sha256File } from '../util/hash';
 import type { PhaseSpec } from './phase';
-import type { Plan, PlanFinal } from './plan';
+import type { EvaluationLengths, Plan, PlanFinal } from './plan';
 import type { FinishedPhase } from './plan-training';
 
 export interface TestSet {
@@ -38,6 +38,8 @@ interface Baseline {
   fromPhase?: string;
   encoder?: (phaseModelDir: string) => Promise<Encoder & { dispose?: () => void }>;
   evaluate?: (sets: TestSet[], measures: string[]) => Promise<EvaluationResult['datasets']>;
+  /** The lengths its encoder reads at (recorded in its result); none for a baseline that encodes nothing. */
+  evalLengths?: EvaluationLengths;
 }
 
 /** What the evaluations of one call record and run on. */
@@ -111,7 +113,12 @@ async function evaluateModel(m: ModelToEvaluate, c: EvaluationContext): Promise<
   const fingerprint = m.modelFolder?.fingerprint();
   if (fs.existsSync(file)) {
     const old = readJsonFile(file) as EvaluationResult;
-    const same = old.model?.fingerprint === fingerprint && old.label === m.model.label && old.pipeline === (m.fields.pipeline ?? null) && JSON.stringify(old.dataChecksums) === JSON.stringify(c.dataChecksums);
+    const same =
+      old.model?.fingerprint === fingerprint &&
+      old.label === m.model.label &&
+      old.pipeline === (m.fields.pipeline ?? null) &&
+      JSON.stringify(old.dataChecksums) === JSON.stringify(c.dataChecksums) &&
+      JSON.stringify(old.evalLengths ?? null) === JSON.stringify(m.fields.evalLengths ?? null);
     if (same) {
       log(`evaluate ${m.model.label}: done before`);
       return { file, evaluated: false };
@@ -156,6 +163,15 @@ async function evaluateModel(m: ModelToEvaluate, c: EvaluationContext): Promise<
   return { file, evaluated: true };
 }
 
+/**
+ * How an encoder reads at the plan's evaluation lengths: a ColBERT folder's query and document lengths, a
+ * dense folder's max_seq_length (its documents' length; its queries are short). None without them.
+ */
+export function evaluationLoadOptions(lengths: EvaluationLengths | undefined): { colbert?: { overrides: { query_length: number; document_length: number } }; dense?: { maxSeqLength: number } } {
+  if (!lengths) return {};
+  return { colbert: { overrides: { query_length: lengths.queryLength, document_length: lengths.documentLength } }, dense: { maxSeqLength: lengths.documentLength } };
+}
+
 /** The plan's evaluated models, then the baselines, one at a time: a baseline's unknown phase stops the call at its turn. */
 function* modelsToEvaluate(plan: Plan, records: Map<string, FinishedPhase>, o: EvaluationSettings, engine: Engine): Generator<ModelToEvaluate> {
   for (const f of plan.finals) {
@@ -165,13 +181,14 @@ function* modelsToEvaluate(plan: Plan, records: Map<string, FinishedPhase>, o: E
     yield {
       model: f,
       id: slug(`${o.preset}-${f.label}-seed${o.seed}`),
-      encoder: () => loadEncoder(modelFolder, { engine }),
+      encoder: () => loadEncoder(modelFolder, { engine, ...evaluationLoadOptions(plan.evaluation) }),
       phase: rec,
       modelFolder,
       fields: {
         pipeline: f.pipeline,
         phase: phaseName(spec),
         ablation: f.ablation,
+        ...(plan.evaluation ? { evalLengths: plan.evaluation } : {}),
         model: { setting: spec.setting, fingerprint: modelFolder.fingerprint() },
         config: { phase: spec, key: rec.key, examplesPerSecond: rec.examplesPerSecond, ...(rec.engine ? { engine: rec.engine } : {}) },
         ...(rec.examplesPerSecond ? { examplesPerSecond: rec.examplesPerSecond } : {}),
@@ -191,6 +208,7 @@ function* modelsToEvaluate(plan: Plan, records: Map<string, FinishedPhase>, o: E
       fields: {
         pipeline: b.pipeline,
         phase: null,
+        ...(b.evalLengths ? { evalLengths: b.evalLengths } : {}),
         model: { setting: b.setting, ...(modelFolder ? { fingerprint: modelFolder.fingerprint() } : {}) },
         config: { baseline: b.label, ...(rec ? { from: rec.key } : {}) },
       },
@@ -219,6 +237,7 @@ export function untrainedBase(o: { dim: number; queryLength: number; documentLen
     pipeline: 'base',
     setting: 'colbert',
     fromPhase: 'mlm',
+    evalLengths: { queryLength: o.queryLength, documentLength: o.documentLength },
     encoder: (dir) => ColbertModel.fromPretrained(dir, { embeddingSize: o.dim, seed: o.seed, overrides: { query_length: o.queryLength, document_length: o.documentLength } }),
   };
 }

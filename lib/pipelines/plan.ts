@@ -6,11 +6,11 @@
  *   (b) supervised + KD  unsupervised (dense) ─► supervised (ColBERT) ─► KD (ColBERT)
  *   (c) ColBERT-Zero     MLM ─► unsupervised (ColBERT) ─► supervised (ColBERT) ─► KD (ColBERT)
  *
- * and the prompt / length ablations of Tables 3–5 as variants of (c)'s phases. Phases shared between
+ * and the prompt / length ablations of Tables 3–5 as variants of each pipeline's phases. Phases shared between
  * pipelines keep one id, so they are trained once (lib/pipelines/plan-runner.ts caches them by key).
  */
 import { UserError } from '../util/errors';
-import type { Objective, PhaseHyper, PhaseSpec, Setting } from './phase';
+import { phaseLengths, type Objective, type PhaseHyper, type PhaseSpec, type Setting } from './phase';
 
 export type PipelineName = 'a' | 'b' | 'c';
 export const PIPELINES: Record<PipelineName, string> = {
@@ -58,19 +58,43 @@ export interface PlanFinal {
   ablation: Ablation | null;
 }
 
+/** The query and document lengths every model of a plan is evaluated at (tokens, prompts included). */
+export interface EvaluationLengths {
+  queryLength: number;
+  documentLength: number;
+}
+
 export interface Plan {
   phases: PhaseSpec[];
   finals: PlanFinal[];
+  /**
+   * One evaluation length for every evaluated model (and baseline) of the plan; see `evaluationLengths`.
+   * Optional for plans written by hand (the evaluation then uses each model's own lengths).
+   */
+  evaluation?: EvaluationLengths;
 }
 
-/** A table row's name for an ablation of (c), e.g. "(c) unsup. prompts; fine-tuning: prompts off, +length on". */
-function ablationLabel(a: Ablation): string {
-  const on = (x: boolean) => (x ? 'on' : 'off');
+/** One setting of the ablation grid: the pipeline whose phases it varies, and its switches. */
+export interface PlanAblation {
+  pipeline: PipelineName;
+  ablation: Ablation;
+}
+
+const on = (x: boolean) => (x ? 'on' : 'off');
+
+/**
+ * A table row's name for an ablation, e.g. "(c) unsup. with prompts; fine-tuning: prompts off, +length on"
+ * (a distilled model of (c)), "(a) KD-only; KD: prompts on, +length off", "(b) supervised + KD, supervised;
+ * prompts off, +length off" (the supervised model of (b)). (c)'s distilled labels are those of earlier
+ * versions, so their result files keep their names.
+ */
+function ablationLabel(a: Ablation, pipeline: PipelineName = 'c', phase: 'supervised' | 'distillation' = 'distillation'): string {
+  if (pipeline === 'a') return `(a) KD-only; KD: prompts ${on(a.kdPrompts)}, +length ${on(a.kdLength)}`;
+  const supervised = `prompts ${on(a.supervisedPrompts)}, +length ${on(a.supervisedLength)}`;
+  if (phase === 'supervised') return pipeline === 'b' ? `(b) supervised + KD, supervised; ${supervised}` : `(c) unsup. ${a.unsupervisedPrompts ? 'with' : 'without'} prompts; supervised: ${supervised}`;
   const same = a.supervisedPrompts === a.kdPrompts && a.supervisedLength === a.kdLength;
-  const tune = same
-    ? `prompts ${on(a.supervisedPrompts)}, +length ${on(a.supervisedLength)}`
-    : `supervised prompts ${on(a.supervisedPrompts)} +length ${on(a.supervisedLength)}, KD prompts ${on(a.kdPrompts)} +length ${on(a.kdLength)}`;
-  return `(c) unsup. ${a.unsupervisedPrompts ? 'with' : 'without'} prompts; fine-tuning: ${tune}`;
+  const tune = same ? supervised : `supervised prompts ${on(a.supervisedPrompts)} +length ${on(a.supervisedLength)}, KD prompts ${on(a.kdPrompts)} +length ${on(a.kdLength)}`;
+  return pipeline === 'b' ? `(b) supervised + KD; fine-tuning: ${tune}` : `(c) unsup. ${a.unsupervisedPrompts ? 'with' : 'without'} prompts; fine-tuning: ${tune}`;
 }
 
 function ablationTag(a: Ablation): string {
@@ -78,13 +102,47 @@ function ablationTag(a: Ablation): string {
   return `p${b(a.unsupervisedPrompts)}${b(a.supervisedPrompts)}${b(a.kdPrompts)}-l${b(a.supervisedLength)}${b(a.kdLength)}`;
 }
 
+const isMain = (a: Ablation) => ablationTag(a) === ablationTag(MAIN_SETTING);
+
 /**
- * The phases and evaluated models of the pipelines asked for, with one seed. `ablations` adds (c)'s
- * supervised and KD phases (and the unsupervised one when its prompts differ) for each setting given.
+ * Pipelines (a) and (b) start from Nomic's dense models, trained with prompts (and, for (a), the
+ * supervised one with its lengths): their ablations vary only the phases trained here as ColBERT.
  */
-export function buildPlan(scale: PlanScale, data: PlanData, o: { seed: number; pipelines?: PipelineName[]; ablations?: Ablation[] }): Plan {
+export function checkAblation({ pipeline, ablation: a }: PlanAblation): void {
+  if (!(pipeline in PIPELINES)) throw new UserError(`unknown pipeline "${pipeline}" (a, b or c)`);
+  if (pipeline === 'a' && !(a.unsupervisedPrompts && a.supervisedPrompts && a.supervisedLength)) {
+    throw new UserError('pipeline (a) distils the dense supervised model (trained with prompts and +Length): its ablations vary the KD switches only (u1-p1l1-pPlL)');
+  }
+  if (pipeline === 'b' && !a.unsupervisedPrompts) throw new UserError('pipeline (b) starts from the dense unsupervised model, trained with prompts: its ablations keep u1 (u1-pPlL-pPlL)');
+}
+
+/**
+ * The evaluation lengths of a plan: the longest query and document lengths any of its evaluated models was
+ * trained with. "+Length" is a training-time change (Appendix A); evaluating each model at its own
+ * training lengths would also change how much of each test query and document it reads, so every row is
+ * evaluated at one length instead, and the longest training length is the one that truncates no model
+ * below what it was trained on. The paper does the same ("we cover the maximum lengths of the BEIR
+ * datasets", footnote 2), and Table 4's † row (+Length at evaluation only: 54.60 vs 54.61) shows that a
+ * model trained shorter loses nothing when it is evaluated longer. The main setting has "+Length" on, so
+ * every preset evaluates at its base lengths plus the "+Length" amount, with or without the ablations.
+ */
+function evaluationLengths(phases: PhaseSpec[], finals: PlanFinal[]): EvaluationLengths {
+  const byId = new Map(phases.map((p) => [p.id, p]));
+  const lengths = finals.map((f) => phaseLengths(byId.get(f.phase)!));
+  return { queryLength: Math.max(...lengths.map((l) => l.queryLength)), documentLength: Math.max(...lengths.map((l) => l.documentLength)) };
+}
+
+/**
+ * The phases and evaluated models of the pipelines asked for, with one seed. `ablations` adds, for each
+ * setting, its pipeline's phases trained as ColBERT (KD for (a); supervised and KD for (b); for (c) also
+ * the unsupervised one when its prompts differ) and evaluates its distilled model and, for (b) and (c),
+ * its supervised one (Table 4's "Supervised" rows). Settings equal to the main one reuse its phases.
+ */
+export function buildPlan(scale: PlanScale, data: PlanData, o: { seed: number; pipelines?: PipelineName[]; ablations?: PlanAblation[] }): Plan {
   const pipelines = o.pipelines ?? ['a', 'b', 'c'];
   for (const p of pipelines) if (!(p in PIPELINES)) throw new UserError(`unknown pipeline "${p}" (a, b or c)`);
+  const ablations = o.ablations ?? [];
+  ablations.forEach(checkAblation);
   const phases = new Map<string, PhaseSpec>();
   const add = (id: string, objective: Objective, setting: Setting, init: PhaseSpec['init'], prompts: boolean, extraLength: boolean): string => {
     if (!phases.has(id)) {
@@ -94,56 +152,81 @@ export function buildPlan(scale: PlanScale, data: PlanData, o: { seed: number; p
   };
   const main = MAIN_SETTING;
   const mlm = add('mlm', 'mlm', 'dense', { preset: scale.backbone.preset, vocabSize: scale.backbone.vocabSize, tokenizer: scale.backbone.tokenizer, initSeed: o.seed + 1 }, false, false);
-  const needDense = pipelines.includes('a') || pipelines.includes('b');
+  const wants = (p: PipelineName) => pipelines.includes(p) || ablations.some((x) => x.pipeline === p);
   // Unsupervised lengths include the prompts' tokens when there are prompts (Table 1: 39 / 187).
-  const unsupDense = needDense ? add('unsupervised-dense', 'unsupervised', 'dense', { parent: mlm }, main.unsupervisedPrompts, main.unsupervisedPrompts) : '';
+  const unsupDense = wants('a') || wants('b') ? add('unsupervised-dense', 'unsupervised', 'dense', { parent: mlm }, main.unsupervisedPrompts, main.unsupervisedPrompts) : '';
+  const supDense = () => add('supervised-dense', 'supervised', 'dense', { parent: unsupDense }, main.supervisedPrompts, main.supervisedLength);
+  const bit = (x: boolean) => (x ? 1 : 0);
+  const kdOnly = (a: Ablation): string => add(isMain(a) ? 'a/kd-colbert' : `a/kd-colbert-p${bit(a.kdPrompts)}l${bit(a.kdLength)}`, 'distillation', 'colbert', { parent: supDense() }, a.kdPrompts, a.kdLength);
+  const supervisedKd = (a: Ablation): { sup: string; kd: string } => {
+    const supMain = a.supervisedPrompts && a.supervisedLength;
+    const sup = add(supMain ? 'b/supervised-colbert' : `b/supervised-colbert-p${bit(a.supervisedPrompts)}l${bit(a.supervisedLength)}`, 'supervised', 'colbert', { parent: unsupDense }, a.supervisedPrompts, a.supervisedLength);
+    return { sup, kd: add(isMain(a) ? 'b/kd-colbert' : `b/kd-colbert-${ablationTag(a)}`, 'distillation', 'colbert', { parent: sup }, a.kdPrompts, a.kdLength) };
+  };
+  const zero = (a: Ablation): { sup: string; kd: string } => {
+    const unsup = add(`c/unsupervised-colbert${a.unsupervisedPrompts ? '' : '-noprompts'}`, 'unsupervised', 'colbert', { parent: mlm }, a.unsupervisedPrompts, a.unsupervisedPrompts);
+    const supTag = `p${bit(a.supervisedPrompts)}l${bit(a.supervisedLength)}`;
+    const sup = add(`c/supervised-colbert-${a.unsupervisedPrompts ? 'u1' : 'u0'}-${supTag}`, 'supervised', 'colbert', { parent: unsup }, a.supervisedPrompts, a.supervisedLength);
+    return { sup, kd: add(`c/kd-colbert-${ablationTag(a)}`, 'distillation', 'colbert', { parent: sup }, a.kdPrompts, a.kdLength) };
+  };
   const finals: PlanFinal[] = [];
   if (pipelines.includes('a')) {
-    const supDense = add('supervised-dense', 'supervised', 'dense', { parent: unsupDense }, main.supervisedPrompts, main.supervisedLength);
-    finals.push({ label: 'dense supervised', pipeline: null, phase: supDense, ablation: null });
-    finals.push({ label: '(a) KD-only', pipeline: 'a', phase: add('a/kd-colbert', 'distillation', 'colbert', { parent: supDense }, main.kdPrompts, main.kdLength), ablation: main });
+    finals.push({ label: 'dense supervised', pipeline: null, phase: supDense(), ablation: null });
+    finals.push({ label: '(a) KD-only', pipeline: 'a', phase: kdOnly(main), ablation: main });
   }
-  if (pipelines.includes('b')) {
-    const sup = add('b/supervised-colbert', 'supervised', 'colbert', { parent: unsupDense }, main.supervisedPrompts, main.supervisedLength);
-    finals.push({ label: '(b) supervised + KD', pipeline: 'b', phase: add('b/kd-colbert', 'distillation', 'colbert', { parent: sup }, main.kdPrompts, main.kdLength), ablation: main });
-  }
-  const zero = (a: Ablation): string => {
-    const unsup = add(`c/unsupervised-colbert${a.unsupervisedPrompts ? '' : '-noprompts'}`, 'unsupervised', 'colbert', { parent: mlm }, a.unsupervisedPrompts, a.unsupervisedPrompts);
-    const supTag = `p${a.supervisedPrompts ? 1 : 0}l${a.supervisedLength ? 1 : 0}`;
-    const sup = add(`c/supervised-colbert-${a.unsupervisedPrompts ? 'u1' : 'u0'}-${supTag}`, 'supervised', 'colbert', { parent: unsup }, a.supervisedPrompts, a.supervisedLength);
-    return add(`c/kd-colbert-${ablationTag(a)}`, 'distillation', 'colbert', { parent: sup }, a.kdPrompts, a.kdLength);
-  };
+  if (pipelines.includes('b')) finals.push({ label: '(b) supervised + KD', pipeline: 'b', phase: supervisedKd(main).kd, ablation: main });
   if (pipelines.includes('c')) {
-    const kd = zero(main);
-    const sup = phases.get(kd)!.init as { parent: string };
-    finals.push({ label: '(c) ColBERT-Zero, supervised', pipeline: 'c', phase: sup.parent, ablation: main });
+    const { sup, kd } = zero(main);
+    finals.push({ label: '(c) ColBERT-Zero, supervised', pipeline: 'c', phase: sup, ablation: main });
     finals.push({ label: '(c) ColBERT-Zero', pipeline: 'c', phase: kd, ablation: main });
   }
-  for (const a of o.ablations ?? []) {
-    if (ablationTag(a) === ablationTag(main) && pipelines.includes('c')) continue;
-    finals.push({ label: ablationLabel(a), pipeline: 'c', phase: zero(a), ablation: a });
+  const evaluated = (phase: string) => finals.some((f) => f.phase === phase);
+  for (const { pipeline, ablation: a } of ablations) {
+    const { sup, kd } = pipeline === 'a' ? { sup: null, kd: kdOnly(a) } : pipeline === 'b' ? supervisedKd(a) : zero(a);
+    // Table 4's "Supervised" rows: a supervised model is described by its own switches (KD's set equal).
+    if (sup !== null && !evaluated(sup)) {
+      const supAblation = { ...a, kdPrompts: a.supervisedPrompts, kdLength: a.supervisedLength };
+      const label = pipeline === 'b' && isMain(supAblation) ? '(b) supervised + KD, supervised' : ablationLabel(supAblation, pipeline, 'supervised');
+      finals.push({ label, pipeline, phase: sup, ablation: supAblation });
+    }
+    if (!evaluated(kd)) finals.push({ label: ablationLabel(a, pipeline), pipeline, phase: kd, ablation: a });
   }
-  return { phases: [...phases.values()], finals };
+  const list = [...phases.values()];
+  return { phases: list, finals, evaluation: evaluationLengths(list, finals) };
 }
 
 /**
- * Tables 4/5's grid over (c): prompts on/off at the supervised and KD stages with their "+Length" on/off,
- * over the unsupervised model trained with and without prompts. `full` gives every combination (32);
- * otherwise the paper's rows: prompts × "+Length" on/off for both fine-tuning stages together, over each
- * unsupervised model (8 settings, the main one included).
+ * Table 4's grid, for the three pipelines. The paper's rows (`full` false, 14 settings, the main ones
+ * included; the paper's row ids in results/paper/table-4.json):
+ *
+ *   (a) KD from dense supervised: KD prompts × KD "+Length" (4 rows)
+ *   (b) supervised + KD from dense unsupervised: prompts × "+Length" for both fine-tuning stages together
+ *       (4 settings; their supervised and distilled models are Table 4's 8 rows)
+ *   (c) from the ColBERT unsupervised model with prompts: the same 4 settings (8 rows); from the one without
+ *       prompts: none and both (2 settings, 4 rows; the paper's † row is the "none" model with the extra
+ *       length at evaluation only, which every model here gets: see `evaluationLengths`)
+ *
+ * `full` gives every combination of the switches each pipeline trains: 4 for (a), 16 for (b), 32 for (c).
  */
-export function ablationGrid(full: boolean): Ablation[] {
+export function ablationGrid(full: boolean): PlanAblation[] {
+  const out: PlanAblation[] = [];
+  const both = [true, false];
+  const tied = (u: boolean, p: boolean, l: boolean): Ablation => ({ unsupervisedPrompts: u, supervisedPrompts: p, supervisedLength: l, kdPrompts: p, kdLength: l });
+  for (const p of both) for (const l of both) out.push({ pipeline: 'a', ablation: { ...MAIN_SETTING, kdPrompts: p, kdLength: l } });
   if (full) {
-    const out: Ablation[] = [];
+    for (let m = 0; m < 16; m++) {
+      const bit = (i: number) => ((m >> i) & 1) === 1;
+      out.push({ pipeline: 'b', ablation: { unsupervisedPrompts: true, supervisedPrompts: bit(0), supervisedLength: bit(1), kdPrompts: bit(2), kdLength: bit(3) } });
+    }
     for (let m = 0; m < 32; m++) {
       const bit = (i: number) => ((m >> i) & 1) === 1;
-      out.push({ unsupervisedPrompts: bit(0), supervisedPrompts: bit(1), supervisedLength: bit(2), kdPrompts: bit(3), kdLength: bit(4) });
+      out.push({ pipeline: 'c', ablation: { unsupervisedPrompts: bit(0), supervisedPrompts: bit(1), supervisedLength: bit(2), kdPrompts: bit(3), kdLength: bit(4) } });
     }
     return out;
   }
-  const all = (p: boolean, l: boolean, u: boolean): Ablation => ({ unsupervisedPrompts: u, supervisedPrompts: p, supervisedLength: l, kdPrompts: p, kdLength: l });
-  const out: Ablation[] = [];
-  for (const u of [true, false]) for (const p of [true, false]) for (const l of [true, false]) out.push(all(p, l, u));
+  for (const p of both) for (const l of both) out.push({ pipeline: 'b', ablation: tied(true, p, l) });
+  for (const p of both) for (const l of both) out.push({ pipeline: 'c', ablation: tied(true, p, l) });
+  for (const x of both) out.push({ pipeline: 'c', ablation: tied(false, x, x) });
   return out;
 }
 

@@ -29,7 +29,7 @@ export interface Preset {
   scale: PlanScale;
   seeds: number[];
   pipelines: PipelineName[];
-  /** Run (c)'s ablation grid: none, the paper's rows, or every combination. */
+  /** Run the ablation grid of (a), (b) and (c): none, the paper's rows (Table 4), or every combination. */
   ablations: 'none' | 'paper-rows' | 'full';
   /** Trains nothing: validates and prints the plan (for where the data and accelerators are). */
   dryRun: boolean;

@@ -41,9 +41,9 @@ interface ReproduceOptions {
   log?: (line: string) => void;
   codeVersion?: string;
   /**
-   * Overrides the preset's ablations (lib/pipelines/presets.ts): 'paper-rows' adds the 8 settings of
-   * Tables 3–5 to (c) at this preset's scale (e.g. the smoke preset from a notebook), 'full' all 32,
-   * 'none' none. Default: the preset's own.
+   * Overrides the preset's ablations (lib/pipelines/presets.ts): 'paper-rows' adds Table 4's 14 settings
+   * of (a), (b) and (c) at this preset's scale (e.g. the smoke preset from a notebook), 'full' every
+   * combination each pipeline trains (4 + 16 + 32), 'none' none (lib/pipelines/plan.ts `ablationGrid`). Default: the preset's own.
    */
   ablations?: Preset['ablations'];
   /** Draw the report's figures as PNG too where Chromium is installed (default true; HTML is always written). */
@@ -209,6 +209,7 @@ export function formatPlan(plan: Plan, withGpuHours = false): string {
     return `  ${p.id.padEnd(38)} ${p.objective.padEnd(12)} ${p.setting.padEnd(7)} from ${from.padEnd(34)} batch ${String(h.batchSize * (h.accumulationSteps ?? 1)).padStart(5)}  q/d ${l.queryLength}/${l.documentLength}  prompts ${p.prompts ? 'on' : 'off'}${cost}`;
   });
   const finals = plan.finals.map((f) => `  evaluate ${f.label} (${f.phase})`);
+  if (plan.evaluation) finals.push(`  every model evaluated at q/d ${plan.evaluation.queryLength}/${plan.evaluation.documentLength} (the longest training lengths: "+Length" changes training, not evaluation)`);
   const sum = withGpuHours ? [`  total: ${total} GPU-hours for the ${plan.phases.length} phases of this plan (each trained once)`] : [];
   return [...lines, ...sum, ...finals].join('\n');
 }
@@ -298,7 +299,6 @@ async function runPreset(
   const data = (await presetData(preset, folder.dataDir(preset.data), log))!;
   const plans = preset.seeds.map((seed) => buildPlan(scale, data.plan, { seed, pipelines: preset.pipelines, ablations }));
   const runs: RunPlanSummary[] = [];
-  const unsup = scale.hyper.unsupervised;
   for (const [i, plan] of plans.entries()) {
     const seed = preset.seeds[i];
     log(`seed ${seed}: ${plan.phases.length} phases, ${plan.finals.length} models to evaluate`);
@@ -312,7 +312,8 @@ async function runPreset(
         notes: factNotes(facts),
         codeVersion: o.codeVersion ?? codeVersion(),
         log,
-        baselines: [untrainedBase({ dim: scale.dim, queryLength: unsup.queryLength, documentLength: unsup.documentLength, seed }), bm25Baseline()],
+        // The untrained base reads at the plan's evaluation lengths, as every model of the plan does.
+        baselines: [untrainedBase({ dim: scale.dim, ...plan.evaluation!, seed }), bm25Baseline()],
         engine: o.engine,
       }),
     );

@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { hasMarker, writeOutputDir } from '../util/output';
 import { evaluateClaims, formatClaims, type ClaimResult } from './claims';
-import { readResults } from './results';
+import { readResults, type EvaluationResult } from './results';
 import { PLOTLY_BUNDLE, writeFigures } from '../figures/render';
 import { ablationDeltaFigure, mainTableFigure } from './report-figures';
 import type { Figure } from '../figures/figures';
@@ -55,6 +55,11 @@ interface PresetReport {
   seeds: number[];
   codeVersions: string[];
   notes: string[];
+  /**
+   * The query/document lengths the encoded models were evaluated at ("39/71", or "not recorded" for results
+   * written before they were), each with its number of results; BM25 reads whole texts and is not counted.
+   */
+  evalLengths: Record<string, number>;
   warnings: string[];
   main: MainTable | null;
   ablation: AblationTable | null;
@@ -83,7 +88,7 @@ interface Report {
 }
 
 /** Builds the report of the results in `resultsDir` (without writing anything). */
-function reportOf(resultsDir: string, opts: ReportOptions = {}): Report {
+export function reportOf(resultsDir: string, opts: ReportOptions = {}): Report {
   const o = resolveOptions(opts);
   const files = readResults(resultsDir);
   if (files.length === 0) throw new UserError(`${resultsDir}: no result files (*.json) to report on`);
@@ -105,6 +110,9 @@ function reportOf(resultsDir: string, opts: ReportOptions = {}): Report {
     }
     const codeVersions = [...new Set(results.map((r) => r.codeVersion))].sort();
     if (codeVersions.length > 1) warnings.push(`results come from ${codeVersions.length} code versions (${codeVersions.join(', ')})`);
+    const evalLengths = evaluationLengthsOf(results);
+    const recorded = Object.keys(evalLengths).filter((k) => k !== NOT_RECORDED);
+    if (recorded.length > 1) warnings.push(`the models were evaluated at ${recorded.length} different query/document lengths (${recorded.join(', ')}): rows that differ in "+Length" then differ in evaluation too`);
     const hasMain = settings.some((s) => isMainSetting(s.ablation));
     let baseline: string | null = null;
     if (hasMain) {
@@ -120,6 +128,7 @@ function reportOf(resultsDir: string, opts: ReportOptions = {}): Report {
       seeds: [...new Set(results.map((r) => r.seed))].sort((a, b) => a - b),
       codeVersions,
       notes: [...new Set(results.flatMap((r) => r.notes ?? []))],
+      evalLengths,
       warnings,
       main,
       ablation,
@@ -135,8 +144,29 @@ function reportOf(resultsDir: string, opts: ReportOptions = {}): Report {
   return { format: 'colbert-zero-report', version: 1, options: { ...o, baseline: opts.baseline }, presets };
 }
 
+const NOT_RECORDED = 'not recorded';
+
+/** How many encoded results were evaluated at each query/document length. */
+function evaluationLengthsOf(results: EvaluationResult[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of results) {
+    if (r.model.setting === 'lexical') continue;
+    const key = r.evalLengths ? `${r.evalLengths.queryLength}/${r.evalLengths.documentLength}` : NOT_RECORDED;
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** One sentence on the evaluation lengths of a preset's results. */
+function formatEvaluationLengths(counts: Record<string, number>): string {
+  const entries = Object.entries(counts);
+  if (entries.length === 0) return '';
+  const parts = entries.map(([k, n]) => (k === NOT_RECORDED ? `${n} result${n === 1 ? '' : 's'} without recorded lengths` : `query/document lengths ${k} (${n} result${n === 1 ? '' : 's'})`));
+  return `Evaluated at ${parts.join('; ')}: one length for every model, so "+Length" changes training only (BM25 reads whole texts).`;
+}
+
 /** The report as Markdown. */
-function formatReport(report: Report): string {
+export function formatReport(report: Report): string {
   const o = report.options;
   const out: string[] = ['# Results', ''];
   out.push('Built from result files alone (`colbert-zero report`). Numbers are the runs\' own; the paper\'s claims below are checked against them and never taken for granted.', '');
@@ -145,6 +175,8 @@ function formatReport(report: Report): string {
     out.push(`${p.results.length} result file${p.results.length === 1 ? '' : 's'}; seed${p.seeds.length === 1 ? '' : 's'} ${p.seeds.join(', ')}; code ${p.codeVersions.join(', ')}.`, '');
     for (const w of p.warnings) out.push(`> **Warning:** ${w}`, '');
     if (p.notes.length) out.push('Notes recorded by the runs:', '', ...p.notes.map((n) => `- ${n}`), '');
+    const lengths = formatEvaluationLengths(p.evalLengths ?? {});
+    if (lengths) out.push(lengths, '');
     if (p.main) out.push('### Main results (Table 2 shape)', '', formatMainTable(p.main, o));
     if (p.ablation) {
       out.push('### Prompts and lengths (Table 4 shape)', '', formatAblationTable(p.ablation, o));

@@ -112,6 +112,12 @@ const resultSchema = z
     mean: metrics,
     wallSeconds: z.number().min(0),
     examplesPerSecond: z.number().min(0).optional(),
+    /**
+     * The query and document lengths (tokens, prompts included) the model was encoded at: one for every
+     * model of a run (lib/pipelines/plan.ts `evaluationLengths`), so "+Length" changes training only.
+     * Absent in results written before it was recorded, and for models that encode nothing (BM25).
+     */
+    evalLengths: z.object({ queryLength: z.number().int().min(1), documentLength: z.number().int().min(1) }).strict().optional(),
     /** Facts the reader of a table must know (e.g. which temperature or prompt length was used). */
     notes: z.array(z.string()).optional(),
   })

@@ -1,7 +1,7 @@
 /** `colbert-zero export-pylate`: a pipeline's phases as PyLate / sentence-transformers scripts and torchrun commands. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { exportPylate, parseAblation } from '../../pipelines/export-pylate';
-import type { PipelineName } from '../../pipelines/plan';
+import { checkAblation, type PipelineName } from '../../pipelines/plan';
 import type { FactChoices } from '../../pipelines/presets';
 import { oneOf, positiveInt } from '../options';
 
@@ -10,7 +10,7 @@ export function registerExportPylate(program: Command): void {
     .command('export-pylate')
     .description("write a pipeline's phases as PyLate / sentence-transformers training scripts with their torchrun launch commands, for PyTorch's distributed engine (Table 1's scale by default)")
     .requiredOption('--pipeline <name>', 'a (KD-only), b (supervised + KD) or c (ColBERT-Zero)', oneOf('a', 'b', 'c'))
-    .option('--ablation <uP-pPlL-pPlL>', "pipeline c's prompt / +Length switches (0/1): unsupervised prompts; supervised prompts, +Length; KD prompts, +Length (main setting: u1-p1l1-p1l1)", (v) => {
+    .option('--ablation <uP-pPlL-pPlL>', "the pipeline's prompt / +Length switches (0/1), a row of Table 4: unsupervised prompts; supervised prompts, +Length; KD prompts, +Length (main setting: u1-p1l1-p1l1; pipeline a varies KD's only, u1-p1l1-pPlL; b keeps u1)", (v) => {
       try {
         return parseAblation(v);
       } catch (e) {
@@ -24,7 +24,11 @@ export function registerExportPylate(program: Command): void {
     .option('--out <dir>', 'output folder (new or empty, or a previous export with --overwrite)', 'pylate-export')
     .option('--overwrite', "replace a previous export in --out (only the files it wrote; yours are kept)")
     .action(async (opts: { pipeline: PipelineName; ablation?: ReturnType<typeof parseAblation>; preset: string; devicesPerNode: number; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength']; out: string; overwrite?: boolean }, cmd: Command) => {
-      if (opts.ablation && opts.pipeline !== 'c') cmd.error('error: --ablation applies to --pipeline c only', { exitCode: 2 });
+      try {
+        if (opts.ablation) checkAblation({ pipeline: opts.pipeline, ablation: opts.ablation });
+      } catch (e) {
+        cmd.error(`error: --ablation: ${(e as Error).message}`, { exitCode: 2 });
+      }
       const r = await exportPylate({
         pipeline: opts.pipeline,
         ablation: opts.ablation,

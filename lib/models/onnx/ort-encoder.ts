@@ -28,6 +28,8 @@ interface OrtEncoderOptions extends OrtSessionOptions {
   fallback?: HeadKind;
   /** PyLate settings (tokenization overrides; projection size and seed for a plain folder). */
   colbert?: ColbertLoadOptions;
+  /** Sentence-transformers settings of a dense folder (as loadTfjsModel's). */
+  dense?: { maxSeqLength?: number };
 }
 
 export class OrtEncoder implements Encoder {
@@ -56,7 +58,7 @@ export class OrtEncoder implements Encoder {
       tokenize = (texts, role) => t.tokenize(texts, role);
     } else {
       const s = DenseModel.settingsFromDir(folder);
-      const t = new DenseTokenizer(TextTokenizer.fromDir(dir), { maxSeqLength: s.maxSeqLength, prompts: s.prompts, defaultPromptName: s.defaultPromptName, lowercase: s.lowercase });
+      const t = new DenseTokenizer(TextTokenizer.fromDir(dir), { maxSeqLength: opts.dense?.maxSeqLength ?? s.maxSeqLength, prompts: s.prompts, defaultPromptName: s.defaultPromptName, lowercase: s.lowercase });
       tokenize = (texts, role) => t.tokenize(texts, role);
     }
     const session = await createSession(model, typeof model === 'string' ? model : `${dir} (model.onnx in memory)`, opts);

@@ -46,7 +46,7 @@ test('each pipeline writes its phase scripts, launch.sh, README.md and manifest.
   for (const pipeline of ['a', 'b', 'c'] as const) {
     const out = path.join(exportDir(), pipeline);
     const r = await exportPylate({ pipeline, out });
-    assert.deepEqual(fs.readdirSync(out).sort(), [...expected[pipeline], 'README.md', 'launch.sh', 'manifest.json'].sort());
+    assert.deepEqual(fs.readdirSync(out).sort(), [...expected[pipeline], 'README.md', 'launch.sh', 'manifest.json', 'requirements.txt'].sort());
     const m = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as ExportManifest;
     assert.equal(m.format, 'colbert-zero-pylate-export');
     assert.deepEqual(m.phases.map((p) => p.file), expected[pipeline]);
@@ -87,7 +87,7 @@ test("the scripts carry Table 1's settings: prompts, lengths, temperature, batch
   assert.equal(setting(sup, 'queryLength'), 39);
   assert.equal(setting(sup, 'documentLength'), 519);
   assert.equal(setting(sup, 'temperature'), 0.2);
-  assert.equal(setting(sup, 'negatives'), 7);
+  assert.equal(setting(sup, 'negatives'), 10); // PyLate's released script: min(10, the fewest in the split)
   assert.equal(setting(sup, 'perDeviceBatch'), 16);
   assert.equal(setting(sup, 'miniBatch'), 16);
   assert.match(sup, /losses\.CachedContrastive\(/);
@@ -154,6 +154,80 @@ test("the scripts carry Table 1's settings: prompts, lengths, temperature, batch
   }
 });
 
+test("learning rates of PyLate's released scripts (Table 1's sweep an option), NanoBEIR evaluation as they do, pylate and sentence-transformers pinned", () => {
+  const { files, manifest } = planPylateExport({ pipeline: 'c' });
+  const [unsup, sup, kd] = manifest.phases.map((p) => files.get(p.file)!);
+  assert.deepEqual([unsup, sup, kd].map((s) => setting(s, 'lr')), [3e-4, 8e-6, 4e-6]);
+  for (const s of [unsup, sup, kd]) assert.equal(setting(s, 'lrSource'), "PyLate's released script");
+  assert.deepEqual(setting(sup, 'lrSweep'), [2e-5, 1.08e-5, 5.86e-6, 3.17e-6, 1.72e-6, 9.31e-7, 5.04e-7, 2.73e-7, 1.48e-7, 8e-8]);
+  assert.match(sup, /parser\.add_argument\("--lr", type=float, default=PHASE\["lr"\]/);
+  const middle = planPylateExport({ pipeline: 'c', facts: { unsupervisedTemperature: 'paper', promptLength: 'paper', learningRates: 'sweep-middle' } });
+  const lrs = middle.manifest.phases.map((p) => p.settings.lr as number);
+  assert.deepEqual(lrs.map((x) => x.toExponential(2)), ['1.73e-4', '1.26e-6', '1.00e-5']);
+  assert.equal(setting(middle.files.get(middle.manifest.phases[0].file)!, 'lrSource'), "the geometric middle of Table 1's sweep range");
+  // NanoBEIR during training, as the released scripts: PyLate's evaluator (sentence-transformers' for a dense phase), their eval_steps.
+  assert.deepEqual([unsup, sup, kd].map((s) => setting(s, 'evalSteps')), [500, 1500, 187]);
+  for (const s of [unsup, sup, kd]) {
+    assert.match(s, /from pylate\.evaluation import NanoBEIREvaluator/);
+    assert.match(s, /evaluator=nanobeir_evaluator\(args\),/);
+    assert.match(s, /"eval_strategy": "steps", "eval_steps": args\.eval_steps/);
+  }
+  const dense = planPylateExport({ pipeline: 'a' }).files.get('02-supervised-dense.py')!;
+  assert.match(dense, /evaluator=nanobeir_evaluator\(args, dense=True\),/);
+  assert.match(dense, /from sentence_transformers\.evaluation import NanoBEIREvaluator/);
+  // Below the paper's scale evaluation is off unless asked for (it downloads NanoBEIR).
+  assert.equal(setting(planPylateExport({ pipeline: 'c', preset: 'smoke', devicesPerNode: 2 }).files.get('02-c_unsupervised-colbert.py')!, 'evalSteps'), null);
+  const req = files.get('requirements.txt')!;
+  assert.match(req, /^pylate==1\.6\.0$/m);
+  assert.match(req, /^sentence-transformers==5\.3\.0$/m);
+  assert.match(files.get('README.md')!, /pip install -r requirements\.txt/);
+  assert.match(files.get('README.md')!, /3e-4 unsupervised, 8e-6 supervised, 4e-6 distillation/);
+  const r = runCli(['export-pylate', '--pipeline', 'c', '--learning-rates', 'sweep-middle', '--out', path.join(exportDir(), 'mid')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(runCli(['export-pylate', '--pipeline', 'c', '--learning-rates', 'best', '--out', path.join(exportDir(), 'bad')]).code, 2);
+});
+
+test("the scripts' NanoBEIR evaluator gets the phase's prompts when it has them, none without, and is off with --eval-steps 0", { skip: python ? false : 'python3 not found' }, () => {
+  const dir = exportDir();
+  const main = planPylateExport({ pipeline: 'c' });
+  const abl = planPylateExport({ pipeline: 'c', ablation: parseAblation('u1-p0l0-p1l1') });
+  const scripts = {
+    colbert: main.files.get(main.manifest.phases[1].file)!,
+    noPrompts: abl.files.get(abl.manifest.phases.find((p) => p.objective === 'supervised')!.file)!,
+    dense: planPylateExport({ pipeline: 'a' }).files.get('02-supervised-dense.py')!,
+  };
+  for (const [name, text] of Object.entries(scripts)) fs.writeFileSync(path.join(dir, `${name}.py`), text);
+  // Stand-ins for torch, pylate and sentence-transformers: the evaluator records how it was made.
+  const harness = [
+    'import json, sys, types',
+    'made = []',
+    'class NanoBEIREvaluator:',
+    '    def __init__(self, **kwargs):',
+    '        made.append([self.origin, kwargs])',
+    'for name in ["torch", "pylate", "pylate.evaluation", "sentence_transformers", "sentence_transformers.evaluation"]:',
+    '    sys.modules[name] = types.ModuleType(name)',
+    'sys.modules["pylate.evaluation"].NanoBEIREvaluator = type("P", (NanoBEIREvaluator,), {"origin": "pylate"})',
+    'sys.modules["sentence_transformers.evaluation"].NanoBEIREvaluator = type("S", (NanoBEIREvaluator,), {"origin": "sentence_transformers"})',
+    'out = {}',
+    'for path in sys.argv[1:]:',
+    '    g = {"__name__": "harness"}',
+    '    exec(compile(open(path).read(), path, "exec"), g)',
+    '    dense = g["PHASE"]["setting"] == "dense"',
+    '    made.clear()',
+    '    none = g["nanobeir_evaluator"](types.SimpleNamespace(eval_steps=0), dense=dense)',
+    '    g["nanobeir_evaluator"](types.SimpleNamespace(eval_steps=g["PHASE"]["evalSteps"]), dense=dense)',
+    '    out[path.rsplit("/", 1)[-1]] = {"off": none, "made": made[:], "args": g["eval_args"](types.SimpleNamespace(eval_steps=0))}',
+    'print(json.dumps(out))',
+  ].join('\n');
+  const r = spawnSync(python!, ['-c', harness, ...Object.keys(scripts).map((n) => path.join(dir, `${n}.py`))], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as Record<string, { off: null; made: Array<[string, Record<string, string>]>; args: Record<string, string> }>;
+  const prompts = { query_prompts: 'search_query: ', corpus_prompts: 'search_document: ' };
+  assert.deepEqual(got['colbert.py'], { off: null, made: [['pylate', prompts]], args: { eval_strategy: 'no' } });
+  assert.deepEqual(got['noPrompts.py'].made, [['pylate', {}]]);
+  assert.deepEqual(got['dense.py'].made, [['sentence_transformers', prompts]]);
+});
+
 test('the exported scripts are valid Python and launch.sh valid bash', { skip: python ? false : 'python3 not found' }, async () => {
   for (const pipeline of ['a', 'b', 'c'] as const) {
     for (const preset of ['paper', 'smoke']) {
@@ -206,6 +280,59 @@ test('launch.sh: a one-node phase lets torchrun take a free port (--standalone) 
   const paper = await launch('paper');
   assert.match(paper[0], /--nnodes 8 --nproc_per_node 2 --node_rank 0 --master_addr 127\.0\.0\.1 --master_port 29500 /);
   for (const l of paper.slice(1)) assert.ok(l.includes('--nnodes 1 --nproc_per_node 2 --standalone '), l);
+});
+
+test("launch.sh of (a) and (b) at the paper's scale starts from Nomic's released dense checkpoint in the data cache, as the paper; TRAIN_DENSE=1 trains the dense phases", async () => {
+  const dir = exportDir();
+  const stub = path.join(dir, 'python');
+  fs.writeFileSync(stub, '#!/usr/bin/env bash\necho "torchrun-args: $*"\n', { mode: 0o755 });
+  const data = path.join(dir, 'data');
+  for (const f of ['unsupervised', 'supervised', 'distillation']) {
+    fs.mkdirSync(path.join(data, f), { recursive: true });
+    fs.writeFileSync(path.join(data, f, 'a.jsonl'), '{}\n');
+  }
+  const cache = path.join(dir, 'cache');
+  const { MASTER_PORT: _ignored, CZ_DATA_DIR: _cache, INIT_02: _i2, INIT_03: _i3, TRAIN_DENSE: _t, ...base } = process.env;
+  const launch = (out: string, extra: Record<string, string> = {}) => {
+    const r = spawnSync('bash', [path.join(out, 'launch.sh')], { encoding: 'utf8', env: { ...base, PYTHON: stub, DATA: data, RUNS: path.join(out, 'runs'), CZ_DATA_DIR: cache, ...extra } });
+    return { status: r.status, stderr: r.stderr, runs: r.stdout.split('\n').filter((l) => l.startsWith('torchrun-args: ')) };
+  };
+  const cases = [
+    { pipeline: 'a' as const, release: 'modernbert-embed-base', hub: 'nomic-ai/modernbert-embed-base', dense: ['01-unsupervised-dense', '02-supervised-dense'], next: '03-a_kd-colbert' },
+    { pipeline: 'b' as const, release: 'modernbert-embed-base-unsupervised', hub: 'nomic-ai/modernbert-embed-base-unsupervised', dense: ['01-unsupervised-dense'], next: '02-b_supervised-colbert' },
+  ];
+  for (const c of cases) {
+    const out = path.join(dir, c.pipeline);
+    await exportPylate({ pipeline: c.pipeline, devicesPerNode: 2, out });
+    // No copy yet: the dense phases are skipped and the next one names how to get the release.
+    let r = launch(out);
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.runs.length, 0);
+    for (const d of c.dense) assert.match(r.stderr, new RegExp(`${d}: not trained: the paper started from Nomic's released dense checkpoint \\(TRAIN_DENSE=1 trains it\\)`));
+    assert.match(r.stderr, new RegExp(`${c.next}: starts from Nomic's released ${c.release} as the paper did, but .* holds no copy: run colbert-zero data fetch ${c.release}`));
+    // With the copy `data fetch` makes (the manifest's id under CZ_DATA_DIR): only the ColBERT phases run, from it.
+    fs.mkdirSync(path.join(cache, c.release), { recursive: true });
+    fs.writeFileSync(path.join(cache, c.release, 'config.json'), '{}\n');
+    r = launch(out);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.runs.length, 3 - c.dense.length);
+    assert.ok(r.runs[0].includes(`${c.next}.py `) && r.runs[0].includes(`--init ${path.join(cache, c.release)} `), r.runs[0]);
+    // TRAIN_DENSE=1: every phase, the next one from the dense phase's model; INIT_NN still names another start.
+    r = launch(out, { TRAIN_DENSE: '1' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.runs.length, 3);
+    assert.ok(r.runs[c.dense.length].includes(`--init ${path.join(out, 'runs', c.dense[c.dense.length - 1])}/final `), r.runs[c.dense.length]);
+    const nn = c.next.slice(0, 2);
+    r = launch(out, { [`INIT_${nn}`]: path.join(dir, 'mine') });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.runs[0].includes(`--init ${path.join(dir, 'mine')} `), r.runs[0]);
+    const readme = fs.readFileSync(path.join(out, 'README.md'), 'utf8');
+    assert.match(readme, new RegExp(`colbert-zero data fetch ${c.release}\n`));
+    assert.match(readme, /`TRAIN_DENSE=1 \.\/launch\.sh` trains the dense phases here instead/);
+    assert.match(fs.readFileSync(path.join(out, 'launch.sh'), 'utf8'), new RegExp(c.hub));
+  }
+  // The releases are manifests `data fetch` knows.
+  for (const c of cases) assert.ok(fs.existsSync(path.join(PROJECT_ROOT, 'data-manifests', `${c.release}.json`)));
 });
 
 test('refuses a non-empty folder and a previous export without --overwrite; --overwrite keeps the user\'s files', () => {
@@ -305,4 +432,67 @@ test('every exported phase of pipelines c, a and b runs two steps under torchrun
       if (p.objective === 'mlm') mlmFinal = final;
     }
   }
+});
+
+test("the scripts' data rules follow PyLate's (real datasets): min(fewest, negatives) per supervised file, the first candidates of longer distillation lines, a shorter one named by file:line; NanoBEIREvaluator takes the prompts", { skip: refPython ? false : 'CZ_REFERENCE_VENV not set', timeout: 5 * 60 * 1000 }, () => {
+  const dir = exportDir();
+  const { files, manifest } = planPylateExport({ pipeline: 'c' });
+  const script = (objective: string) => {
+    const p = manifest.phases.find((x) => x.objective === objective)!;
+    const file = path.join(dir, p.file);
+    fs.writeFileSync(file, files.get(p.file)!);
+    return file;
+  };
+  const negs = (n: number) => Array.from({ length: n }, (_, i) => `n${i}`);
+  const jsonl = (name: string, rows: object[]) => {
+    const f = path.join(dir, `${name}.jsonl`);
+    fs.writeFileSync(f, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    return f;
+  };
+  const mixed = jsonl('mixed', [12, 3, 8].map((n, i) => ({ query: `q${i}`, positive: `p${i}`, negatives: negs(n) })));
+  const many = jsonl('many', [12, 11].map((n, i) => ({ query: `q${i}`, positive: `p${i}`, negatives: negs(n) })));
+  const cand = (n: number, i: number) => ({ query: `q${i}`, documents: negs(n), scores: Array.from({ length: n }, (_, j) => n - j) });
+  const long = jsonl('long', [40, 32].map(cand));
+  const short = jsonl('short', [32, 32, 31].map(cand));
+  const harness = [
+    'import inspect, io, json, sys, contextlib',
+    'def load(path):',
+    '    g = {"__name__": "harness"}',
+    '    exec(compile(open(path).read(), path, "exec"), g)',
+    '    return g',
+    'out = {}',
+    'sup = load(sys.argv[1])',
+    'sources, q, d = sup["contrastive_sources"]([sys.argv[3], sys.argv[4]])',
+    'out["columns"] = {k: v.column_names for k, v in sources.items()}',
+    'out["mixed0"] = sources["mixed"][0]',
+    'out["documentColumns"] = d',
+    'kd = load(sys.argv[2])',
+    'ds = kd["distillation_sources"]([sys.argv[5]])["long"]',
+    'out["long"] = [len(r["documents"]) for r in ds], ds[0]["scores"][:2], ds[0]["documents"][-1]',
+    'err = io.StringIO()',
+    'try:',
+    '    with contextlib.redirect_stderr(err):',
+    '        kd["distillation_sources"]([sys.argv[6]])',
+    '    out["short"] = "accepted"',
+    'except SystemExit as e:',
+    '    out["short"] = [e.code, err.getvalue()]',
+    'from pylate.evaluation import NanoBEIREvaluator',
+    'out["evaluator"] = sorted(inspect.signature(NanoBEIREvaluator).parameters)',
+    'print(json.dumps(out))',
+  ].join('\n');
+  const r = spawnSync(refPython!, ['-c', harness, script('supervised'), script('distillation'), mixed, many, long, short], {
+    encoding: 'utf8',
+    env: { ...process.env, HF_DATASETS_CACHE: path.join(dir, 'hf'), HF_DATASETS_OFFLINE: '1', HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false' },
+  });
+  assert.equal(r.status, 0, r.stderr.slice(-3000));
+  const got = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const cols = (n: number) => ['query', 'positive', ...Array.from({ length: n }, (_, i) => `negative_${i}`)];
+  assert.deepEqual(got.columns, { mixed: cols(3), many: cols(10) });
+  assert.deepEqual(got.mixed0, { query: 'q0', positive: 'p0', negative_0: 'n0', negative_1: 'n1', negative_2: 'n2' });
+  assert.deepEqual(got.documentColumns, ['positive', ...cols(10).slice(2)]);
+  assert.match(r.stderr, /mixed\.jsonl: a line has only 3 negatives: this source uses 3 per line \(at most 10\)/);
+  assert.deepEqual(got.long, [[32, 32], [40, 39], 'n31']);
+  assert.equal(got.short[0], 1);
+  assert.match(got.short[1], new RegExp(`${short.replace(/[.]/g, '\\.')}:3: 1 line\\(s\\) have fewer than 32 documents or scores`));
+  for (const k of ['query_prompts', 'corpus_prompts', 'dataset_names', 'batch_size']) assert.ok(got.evaluator.includes(k), k);
 });

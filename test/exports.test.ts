@@ -122,6 +122,9 @@ const TEST_ONLY: Record<string, Record<string, string[]>> = {
     reportOf: ['test/report-results.test.ts'],
     formatReport: ['test/report-results.test.ts'],
   },
+  'lib/pipelines/presets.ts': {
+    paperScale: ['test/pipelines.test.ts'],
+  },
   'lib/report/phases.ts': {
     readPhaseRecords: ['test/report-compare.test.ts'],
     phaseChain: ['test/report-compare.test.ts'],

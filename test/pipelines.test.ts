@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { buildPlan, ablationGrid, phaseUse, MAIN_SETTING, type PlanAblation } from '../lib/pipelines/plan';
 import { ablationRows } from '../lib/paper/tables';
 import { orderPhases, phaseKey, phaseLengths, phaseTrainConfig } from '../lib/pipelines/phase';
-import { PRESETS, withFacts, PAPER_FACTS } from '../lib/pipelines/presets';
+import { PRESETS, withFacts, PAPER_FACTS, paperLearningRateSweep, paperScale, presetScale, factNotes } from '../lib/pipelines/presets';
+import { trainingSettings } from '../lib/paper/training';
 import { checkDiskSpace } from '../lib/pipelines/plan-training';
 import { reproduce } from '../lib/pipelines/reproduce';
 import { finalModels, modelDirOf } from '../lib/pipelines/phase-models';
@@ -137,6 +138,31 @@ test('reproduce --preset paper prints the plan with Table 1 and its GPU-hours, a
   assert.match(r.stderr, /phases 1-3: .*ms-marco-en-bge-gemma.*nomic-embed-unsupervised-data/);
   assert.match(r.stderr, /evaluation \(Table 2, Tables 3-5\): .*beir-scifact/);
   assert.ok(!fs.existsSync(path.join(dir, 'models')));
+});
+
+test("the paper preset's learning rates are PyLate's released scripts' (3e-4, 8e-6, 4e-6); the middle of Table 1's sweep range is an option", () => {
+  const lr = (s: typeof PRESETS.paper.scale) => [s.hyper.unsupervised.lr, s.hyper.supervised.lr, s.hyper.distillation.lr];
+  assert.deepEqual(lr(PRESETS.paper.scale), [3e-4, 8e-6, 4e-6]);
+  assert.deepEqual(lr(presetScale(PRESETS.paper, PAPER_FACTS)), [3e-4, 8e-6, 4e-6]);
+  const middle = lr(presetScale(PRESETS.paper, { ...PAPER_FACTS, learningRates: 'sweep-middle' }));
+  const close = (a: number, b: number) => Math.abs(a - b) / b < 1e-12;
+  for (const [i, [hi, lo]] of [[3e-3, 1e-5], [2e-5, 8e-8], [1e-3, 1e-7]].entries()) assert.ok(close(middle[i], Math.sqrt(hi * lo)), `${middle[i]}`);
+  assert.deepEqual(lr(paperScale('sweep-middle')), middle);
+  // Other presets keep their own; Table 1's transcription is unchanged.
+  assert.equal(presetScale(PRESETS.demo, { ...PAPER_FACTS, learningRates: 'sweep-middle' }), PRESETS.demo.scale);
+  assert.deepEqual(trainingSettings().map((s) => s.lrRange), [[3e-3, 1e-5], [2e-5, 8e-8], [1e-3, 1e-7]]);
+  // The sweep: Table 1's 10 log-spaced values, high to low.
+  const sweep = paperLearningRateSweep('supervised');
+  assert.equal(sweep.length, 10);
+  assert.ok(close(sweep[0], 2e-5) && close(sweep[9], 8e-8) && close(sweep[1] / sweep[0], sweep[9] / sweep[8]));
+  // Every result of the paper preset records where its learning rates come from.
+  assert.match(factNotes(PAPER_FACTS, 'paper').join('\n'), /learning rates unsupervised 3\.00e-4, supervised 8\.00e-6, kd 4\.00e-6 \(PyLate's released script/);
+  assert.ok(!factNotes(PAPER_FACTS, 'demo').some((n) => n.startsWith('learning rates')));
+  // The supervised phase keeps at most 10 hard negatives, as PyLate's released script.
+  assert.equal(PRESETS.paper.scale.hyper.supervised.negatives, 10);
+  const r = runCli(['reproduce', '--preset', 'paper', '--learning-rates', 'sweep-middle', '--results', tmpDir('paper-lr')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /note: learning rates unsupervised 1\.73e-4, supervised 1\.26e-6, kd 1\.00e-5 \(the geometric middle of Table 1's sweep range/);
 });
 
 test('bad plans fail before any training: an unknown parent, a cycle, a missing data file, a full disk', () => {

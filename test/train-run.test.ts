@@ -5,7 +5,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/index';
-import { runReplica, NonFiniteLossError, type LogRecord } from '../lib/train/run';
+import { runReplica, loadData, NonFiniteLossError, type LogRecord } from '../lib/train/run';
+import { embeddingTask } from '../lib/train/tasks';
+import type { Example } from '../lib/data/training';
+import { UserError } from '../lib/util/errors';
 import { parseTrainConfig, loadTrainConfig } from '../lib/index';
 import { readTrainingFile } from '../lib/index';
 import { latestCheckpoint } from '../lib/train/checkpoint';
@@ -135,4 +138,42 @@ test('"epochs" runs every full batch of each epoch once (24 examples, batch 4, 2
   const r = await runReplica(cfg);
   assert.equal(r.steps, 12);
   assert.equal(logOf(cfg.output).length, 12);
+});
+
+test("PyLate's data rules: a supervised source trains with min(its fewest negatives, the config's) per line; distillation keeps the first candidates of longer lines, a shorter one is an error naming file:line", () => {
+  const dir = tmpDir('pylate-rules');
+  const negs = (n: number, salt: string) => Array.from({ length: n }, (_, i) => `${salt} negative ${i}`);
+  const write = (name: string, rows: object[]) => {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    return f;
+  };
+  // One source whose lines have 5, 2 and 4 negatives; one with 6 each; the config asks for 3.
+  const mixed = write('mixed.jsonl', [5, 2, 4, 5].map((n, i) => ({ query: `mixed query ${i}`, positive: `mixed positive ${i}`, negatives: negs(n, `m${i}`) })));
+  const full = write('full.jsonl', [6, 6, 6, 6].map((n, i) => ({ query: `full query ${i}`, positive: `full positive ${i}`, negatives: negs(n, `f${i}`) })));
+  const cfg = tinyConfig(dir, { data: { sources: [mixed, full] }, negatives: 3, batchSize: 2, miniBatch: 2 });
+  const { sources, sampler } = loadData(cfg);
+  assert.deepEqual(sources[0].map((ex) => (ex as { negatives: string[] }).negatives.length), [2, 2, 2, 2]);
+  assert.deepEqual(sources[1].map((ex) => (ex as { negatives: string[] }).negatives.length), [3, 3, 3, 3]);
+  assert.deepEqual((sources[0][0] as { negatives: string[] }).negatives, ['m0 negative 0', 'm0 negative 1'], 'the first ones');
+  const seen = new Set<number>();
+  for (let step = 0; step < 4; step++) {
+    const ref = sampler.batchAt(step);
+    const { task } = embeddingTask(cfg, ref.items.map((it) => sources[it.source][it.index]));
+    assert.equal(task.docsPerQuery, ref.source === 0 ? 3 : 4, `step ${step}, source ${ref.source}`);
+    assert.equal(task.documents.length, ref.items.length * task.docsPerQuery);
+    seen.add(ref.source);
+  }
+  assert.equal(seen.size, 2, 'both sources trained');
+  // Distillation: more candidates than the config's are cut to its number; fewer is an error naming the line.
+  const cand = (n: number, i: number) => ({ query: `q${i}`, documents: negs(n, `d${i}`), scores: Array.from({ length: n }, (_, j) => n - j) });
+  const long = write('long.jsonl', [10, 8, 9, 8].map(cand));
+  const kd = tinyConfig(dir, { phase: 'distillation', data: { sources: [long] }, candidates: 8, batchSize: 4, miniBatch: 4 });
+  const d = loadData(kd);
+  const { task } = embeddingTask(kd, d.sources[0] as Example[]);
+  assert.equal(task.docsPerQuery, 8);
+  assert.deepEqual(Array.from(task.teacher!.subarray(0, 8)), [10, 9, 8, 7, 6, 5, 4, 3]);
+  const short = write('short.jsonl', [8, 8, 7, 8].map(cand));
+  const s = loadData(tinyConfig(dir, { phase: 'distillation', data: { sources: [short] }, candidates: 8, batchSize: 4, miniBatch: 4 }));
+  assert.throws(() => embeddingTask(kd, s.sources[0] as Example[]), (e) => e instanceof UserError && e.message.startsWith(`${short}:3: has 7 documents, the config's "candidates" needs 8`));
 });

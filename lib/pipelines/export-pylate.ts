@@ -20,10 +20,21 @@ import { checkOutput, writeOutputDir } from '../util/output';
 import { buildPlan, MAIN_SETTING, PIPELINES, type Ablation, type PipelineName } from './plan';
 import { orderPhases, phaseKey, phaseLengths, type PhaseSpec } from './phase';
 import { COLBERT_ZERO_PROMPTS } from '../paper/prompts';
-import { factNotes, presetNamed, withFacts, PAPER_FACTS, type FactChoices } from './presets';
+import { factNotes, paperLearningRateSweep, presetNamed, presetScale, withFacts, LEARNING_RATE_SOURCES, PAPER_FACTS, type FactChoices, type PaperPhase } from './presets';
 import { phaseScript } from './pylate-scripts';
 
 const EXPORT_FORMAT = 'colbert-zero-pylate-export';
+
+/** The Python packages of the scripts: pylate and sentence-transformers at the versions they were checked with. */
+const REQUIREMENTS = [
+  '# The exported scripts\' packages: pip install -r requirements.txt',
+  'pylate==1.6.0',
+  'sentence-transformers==5.3.0',
+  'transformers',
+  'torch',
+  'datasets',
+  '',
+].join('\n');
 const EXPORT_VERSION = 1;
 
 /** The paper's starting checkpoint: ModernBERT-base's own MLM pre-training is not redone at Table 1's scale. */
@@ -40,10 +51,21 @@ export const EXPORT_DATA: Record<PhaseSpec['objective'], { id: string; manifest:
   distillation: { id: 'lightonai/ms-marco-en-bge-gemma', manifest: 'ms-marco-en-bge-gemma', layout: '{"query": str, "documents": [str, ...], "scores": [num, ...]}', folder: 'distillation' },
 };
 
-/** The dense checkpoints Nomic released, which the paper used instead of training those phases. */
-const NOMIC_DENSE: Record<string, string> = {
-  'unsupervised-dense': 'nomic-ai/modernbert-embed-base-unsupervised',
-  'supervised-dense': 'nomic-ai/modernbert-embed-base',
+/**
+ * How often PyLate's released ColBERT-Zero scripts evaluate on NanoBEIR (eval_steps: unsupervised 500,
+ * supervised 1500, distillation int(1500 × 16 / 128) = 187); the paper chose learning rate and temperature on it.
+ */
+const RELEASED_EVAL_STEPS: Record<PhaseSpec['objective'], number | null> = { mlm: null, unsupervised: 500, supervised: 1500, distillation: 187 };
+
+const PAPER_PHASE: Record<PhaseSpec['objective'], PaperPhase | null> = { mlm: null, unsupervised: 'unsupervised', supervised: 'supervised', distillation: 'kd' };
+
+/**
+ * The dense checkpoints Nomic released, which the paper used instead of training those phases: the Hub id
+ * and the colbert-zero manifest (data-manifests/) whose `data fetch` puts a copy in the data cache.
+ */
+const NOMIC_DENSE: Record<string, { hub: string; manifest: string }> = {
+  'unsupervised-dense': { hub: 'nomic-ai/modernbert-embed-base-unsupervised', manifest: 'modernbert-embed-base-unsupervised' },
+  'supervised-dense': { hub: 'nomic-ai/modernbert-embed-base', manifest: 'modernbert-embed-base' },
 };
 
 export interface ExportOptions {
@@ -115,7 +137,7 @@ export function planPylateExport(o: Omit<ExportOptions, 'out' | 'overwrite'>): {
   if (!Number.isInteger(devices) || devices < 1) throw new UserError(`--devices-per-node ${devices}: expected a positive integer`);
   const paperScale = preset.name === 'paper';
   const ablation = o.ablation ?? MAIN_SETTING;
-  const scale = withFacts(preset.scale, facts);
+  const scale = withFacts(presetScale(preset, facts), facts);
   // Table 4's rows of every pipeline: (a) varies the KD switches, (b) and (c) the fine-tuning ones too
   // (buildPlan refuses the switches a pipeline does not train).
   const plan = buildPlan(scale, { mlm: [], unsupervised: [], supervised: [], distillation: [] }, { seed: o.seed ?? preset.seeds[0], pipelines: [o.pipeline], ablations: o.ablation ? [{ pipeline: o.pipeline, ablation }] : [] });
@@ -140,7 +162,11 @@ export function planPylateExport(o: Omit<ExportOptions, 'out' | 'overwrite'>): {
     fileOf.set(spec.id, file);
     const parentId = 'parent' in spec.init ? spec.init.parent : null;
     const parentFile = parentId ? (fileOf.get(parentId) ?? null) : null;
-    const defaultInit = parentFile ? `$RUNS/${parentFile.replace(/\.py$/, '')}/final` : paperScale ? PAPER_BACKBONE : '$INIT_01 (a ModernBERT masked-LM folder: colbert-zero init-model --head mlm)';
+    const release = paperScale && parentId && NOMIC_DENSE[parentId] && !NOMIC_DENSE[spec.id] ? NOMIC_DENSE[parentId] : null;
+    const parentFinal = parentFile ? `$RUNS/${parentFile.replace(/\.py$/, '')}/final` : null;
+    const defaultInit = release
+      ? `$CZ_DATA_DIR/${release.manifest} (Nomic's released ${release.hub}, as the paper; with TRAIN_DENSE=1: ${parentFinal})`
+      : (parentFinal ?? (paperScale ? PAPER_BACKBONE : '$INIT_01 (a ModernBERT masked-LM folder: colbert-zero init-model --head mlm)'));
     const nodes = paperScale ? PAPER_NODES[spec.objective] : 1;
     const world = nodes * devices;
     const h = spec.hyper;
@@ -177,6 +203,10 @@ export function planPylateExport(o: Omit<ExportOptions, 'out' | 'overwrite'>): {
       avoidDuplicates: contrastive,
       singleSourceBatches: true,
       lr: h.lr,
+      lrSource: paperScale && PAPER_PHASE[spec.objective] ? LEARNING_RATE_SOURCES[facts.learningRates ?? 'script'] : `the ${preset.name} preset's`,
+      // Table 1's 10 values for the phase (log-spaced, high to low): the sweep the paper ran, one run each with --lr.
+      lrSweep: paperScale && PAPER_PHASE[spec.objective] ? paperLearningRateSweep(PAPER_PHASE[spec.objective]!).map((x) => Number(x.toPrecision(3))) : null,
+      evalSteps: paperScale ? RELEASED_EVAL_STEPS[spec.objective] : null,
       warmupSteps: h.warmupSteps ?? 0,
       weightDecay: 0.01,
       maxGradNorm: 1,
@@ -192,15 +222,47 @@ export function planPylateExport(o: Omit<ExportOptions, 'out' | 'overwrite'>): {
     files.set(file, phaseScript({ header, settings, objective: spec.objective, setting: spec.setting }));
     phases.push({ file, id: spec.id, key: keys.get(spec.id)!, objective: spec.objective, setting: spec.setting, parent: parentFile, defaultInit, nodes, devicesPerNode: devices, perDeviceBatch: perDevice, settings });
   }
-  const notes = factNotes(facts);
-  if (paperScale) notes.push(`the scripts run one epoch per phase (Section 2); each learning rate is the paper preset's point in Table 1's sweep range for the phase (--lr sets another)`);
+  const notes = factNotes(facts, preset.name);
+  if (paperScale) {
+    notes.push(`the scripts run one epoch per phase (Section 2); --lr sets another learning rate (each script's PHASE lists Table 1's 10 values for its phase as lrSweep)`);
+    notes.push(`the ColBERT and dense phases evaluate on NanoBEIR every ${[...new Set(phases.map((p) => p.settings.evalSteps).filter((x) => x))].join(' / ')} steps as PyLate's released scripts do (the paper chose learning rate and temperature on it; --eval-steps 0 turns it off)`);
+  }
   const manifest = { format: EXPORT_FORMAT, version: EXPORT_VERSION, pipeline: o.pipeline, description: PIPELINES[o.pipeline], ablation, preset: preset.name, notes, devicesPerNode: devices, phases } as const;
   files.set('launch.sh', launchScript(manifest.phases, paperScale));
   files.set('README.md', readme({ ...manifest, phases }, paperScale));
+  files.set('requirements.txt', REQUIREMENTS);
   return { manifest: { ...manifest, phases }, files };
 }
 
+/**
+ * At the paper's scale, pipelines (a) and (b) start from Nomic's released dense checkpoint as the paper did:
+ * the dense phases are skipped unless TRAIN_DENSE=1, and the phase after them starts from the release's
+ * copy in the colbert-zero data cache. The index of that phase and the release, or null.
+ */
+function releaseStart(phases: ExportedPhase[], paperScale: boolean): { index: number; release: { hub: string; manifest: string } } | null {
+  const dense = phases.filter((p) => NOMIC_DENSE[p.id]);
+  if (!paperScale || dense.length === 0) return null;
+  const last = phases.indexOf(dense[dense.length - 1]);
+  if (last + 1 >= phases.length) return null;
+  return { index: last + 1, release: NOMIC_DENSE[dense[dense.length - 1].id] };
+}
+
 function launchScript(phases: ExportedPhase[], paperScale: boolean): string {
+  const start = releaseStart(phases, paperScale);
+  const nn = (i: number) => String(i + 1).padStart(2, '0');
+  const releaseBlock = start
+    ? [
+        '',
+        `# The paper did not train the dense phase(s) of this pipeline: it started phase ${nn(start.index)} from Nomic's released`,
+        `# ${start.release.hub}. By default phase ${nn(start.index)} starts from the copy that \`colbert-zero data fetch ${start.release.manifest}\``,
+        '# puts in the colbert-zero data cache (CZ_DATA_DIR, default $XDG_CACHE_HOME/colbert-zero or ~/.cache/colbert-zero);',
+        `# TRAIN_DENSE=1 trains the dense phase(s) here and starts phase ${nn(start.index)} from their model; INIT_${nn(start.index)} names another start.`,
+        'TRAIN_DENSE="${TRAIN_DENSE:-0}"',
+        'CZ_DATA_DIR="${CZ_DATA_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/colbert-zero}"',
+        `RELEASE_${nn(start.index)}=""`,
+        `if [ -z "\${INIT_${nn(start.index)}:-}" ] && [ "$TRAIN_DENSE" != 1 ]; then INIT_${nn(start.index)}="$CZ_DATA_DIR/${start.release.manifest}"; RELEASE_${nn(start.index)}=${start.release.manifest}; fi`,
+      ]
+    : [];
   const lines = [
     '#!/usr/bin/env bash',
     '# Trains the exported phases in order with torchrun (written by colbert-zero export-pylate; see README.md).',
@@ -210,7 +272,8 @@ function launchScript(phases: ExportedPhase[], paperScale: boolean): string {
     '#   RUNS (default ./runs), GPUS_PER_NODE, NODE_RANK, MASTER_ADDR, MASTER_PORT (multi-node phases: run the',
     '#   same command on every node with its NODE_RANK; a one-node phase without MASTER_PORT uses torchrun',
     '#   --standalone, which takes a free port itself), PYTHON (default python3), INIT_NN (the starting',
-    '#   checkpoint of phase NN instead of its parent\'s final model), EXTRA_ARGS (added to every script).',
+    '#   checkpoint of phase NN instead of its parent\'s final model), EXTRA_ARGS (added to every script)' + (start ? ',' : '.'),
+    ...(start ? ['#   TRAIN_DENSE=1 (train the dense phases instead of starting from Nomic\'s release, below), CZ_DATA_DIR.'] : []),
     'set -euo pipefail',
     'HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"',
     'DATA="${DATA:?set DATA to the folder holding the JSONL training files (see README.md)}"',
@@ -222,6 +285,7 @@ function launchScript(phases: ExportedPhase[], paperScale: boolean): string {
     'PYTHON="${PYTHON:-python3}"',
     'read -r -a EXTRA <<< "${EXTRA_ARGS:-}"',
     'ONLY=("$@")',
+    ...releaseBlock,
     '',
     'selected() {',
     '  [ ${#ONLY[@]} -eq 0 ] && return 0',
@@ -232,11 +296,14 @@ function launchScript(phases: ExportedPhase[], paperScale: boolean): string {
     '  return 1',
     '}',
     '',
-    '# phase NAME NODES FOLDER INIT',
+    '# phase NAME NODES FOLDER INIT [dense | RELEASE]: a dense phase is trained only with TRAIN_DENSE=1; RELEASE: INIT is',
+    '# the copy of that manifest in the colbert-zero data cache',
     'phase() {',
-    '  local name="$1" nodes="$2" folder="$3" init="$4"',
+    '  local name="$1" nodes="$2" folder="$3" init="$4" release="${5:-}"',
     '  selected "$name" || return 0',
+    '  if [ "$release" = dense ] && [ "${TRAIN_DENSE:-0}" != 1 ]; then echo "$name: not trained: the paper started from Nomic\'s released dense checkpoint (TRAIN_DENSE=1 trains it)" >&2; return 0; fi',
     '  if [ -d "$RUNS/$name/final" ]; then echo "$name: $RUNS/$name/final exists, skipped" >&2; return 0; fi',
+    '  if [ -n "$release" ] && [ "$release" != dense ] && [ ! -f "$init/config.json" ]; then echo "$name: starts from Nomic\'s released $release as the paper did, but $init holds no copy: run colbert-zero data fetch $release (or data import $release PATH), set CZ_DATA_DIR to the data cache that has it, INIT_${name%%-*} to a copy, or TRAIN_DENSE=1 to train the dense phases" >&2; exit 1; fi',
     '  if [ -z "$init" ]; then echo "$name: set INIT_${name%%-*} to the starting checkpoint (a ModernBERT masked-LM folder: colbert-zero init-model --config tiny --head mlm --out DIR)" >&2; exit 1; fi',
     '  shopt -s nullglob',
     '  local files=("$DATA/$folder"/*.jsonl)',
@@ -255,7 +322,8 @@ function launchScript(phases: ExportedPhase[], paperScale: boolean): string {
     const nn = String(i + 1).padStart(2, '0');
     const init = p.parent ? `$RUNS/${p.parent.replace(/\.py$/, '')}/final` : paperScale ? PAPER_BACKBONE : '';
     const initExpr = `"\${INIT_${nn}:-${init}}"`;
-    lines.push(`phase ${name} ${p.nodes} ${EXPORT_DATA[p.objective].folder} ${initExpr}`);
+    const role = start && NOMIC_DENSE[p.id] ? ' dense' : start && i === start.index ? ` "$RELEASE_${nn}"` : '';
+    lines.push(`phase ${name} ${p.nodes} ${EXPORT_DATA[p.objective].folder} ${initExpr}${role}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -290,7 +358,14 @@ function readme(m: Omit<ExportManifest, 'files'>, paperScale: boolean): string {
     '## Environment',
     '',
     'torch, transformers, sentence-transformers and pylate (written against torch 2.10, transformers 5.3,',
-    'sentence-transformers 5.3, pylate 1.6), and `datasets`.',
+    'sentence-transformers 5.3, pylate 1.6), and `datasets`: `pip install -r requirements.txt` (pylate and',
+    'sentence-transformers pinned to the versions the scripts were checked with).',
+    '',
+    '## Learning rates and NanoBEIR',
+    '',
+    paperScale
+      ? "Each phase's learning rate is that of PyLate's released ColBERT-Zero script for the phase (3e-4 unsupervised, 8e-6 supervised, 4e-6 distillation), unless the export was asked for the middle of Table 1's range (`--learning-rates sweep-middle`). Table 1 gives only the range each was swept in: each script's `PHASE` lists the 10 values as `lrSweep`; `--lr` runs one of them. Like PyLate's released scripts, the ColBERT and dense phases evaluate on NanoBEIR during training (PyLate's `NanoBEIREvaluator`, sentence-transformers' for a dense phase, with the phase's prompts when it has them), every `evalSteps` steps (`--eval-steps N`, 0 turns it off; it downloads the 13 NanoBEIR sets): the paper chose learning rate and temperature on it."
+      : "Each phase's learning rate is the preset's (`--lr` sets another). `--eval-steps N` evaluates on NanoBEIR every N steps as PyLate's released scripts do (PyLate's `NanoBEIREvaluator`, sentence-transformers' for a dense phase; it downloads the 13 NanoBEIR sets); off by default below the paper's scale.",
     '',
     '## Data',
     '',
@@ -313,8 +388,9 @@ function readme(m: Omit<ExportManifest, 'files'>, paperScale: boolean): string {
     ...objectives.filter((o) => EXPORT_DATA[o].manifest).map((o) => `colbert-zero data convert ${EXPORT_DATA[o].manifest} --out "$DATA/${EXPORT_DATA[o].folder}"`),
     '```',
     '',
-    'Supervised lines need at least the phase\'s number of negatives, and distillation lines its number of',
-    'candidates (`data convert` prints the fewest of each); the first ones are used.',
+    'As in PyLate\'s released supervised script, each supervised file keeps min(its fewest negatives on a line,',
+    'the phase\'s `negatives`) negatives per line, the first ones. Distillation lines keep the first `candidates`',
+    '(PyLate\'s `n_ways`); a line with fewer stops the script, naming it (`data convert` prints the fewest of each).',
     '',
     '## Run',
     '',
@@ -323,9 +399,9 @@ function readme(m: Omit<ExportManifest, 'files'>, paperScale: boolean): string {
     '```',
     '',
     paperScale
-      ? `The first phase starts from \`${PAPER_BACKBONE}\`. Multi-node phases run \`./launch.sh NN\` on every node with \`NODE_RANK\`, \`MASTER_ADDR\` and \`MASTER_PORT\` set, and \`RUNS\` on a file system every node sees.`
+      ? `The first phase${nomic.length ? ' (with `TRAIN_DENSE=1`, below)' : ''} starts from \`${PAPER_BACKBONE}\`. Multi-node phases run \`./launch.sh NN\` on every node with \`NODE_RANK\`, \`MASTER_ADDR\` and \`MASTER_PORT\` set, and \`RUNS\` on a file system every node sees.`
       : 'The first phase (masked LM) starts from `INIT_01`, a ModernBERT masked-LM folder such as `colbert-zero init-model --config tiny --head mlm --out DIR` writes.',
-    ...(nomic.length ? ['', nomicNote(m.phases, nomic)] : []),
+    ...(nomic.length ? ['', nomicNote(m.phases, nomic, paperScale)] : []),
     '',
     'Each phase writes trainer checkpoints under `$RUNS/<phase>/` and its final model to `$RUNS/<phase>/final`',
     '(PyLate or sentence-transformers layout, with `colbert-zero-phase.json` recording the settings); the next',
@@ -347,13 +423,29 @@ function readme(m: Omit<ExportManifest, 'files'>, paperScale: boolean): string {
   ].join('\n');
 }
 
-/** How to start from Nomic's released dense checkpoints instead of training the dense phases. */
-function nomicNote(phases: ExportedPhase[], nomic: ExportedPhase[]): string {
+/** Nomic's released dense checkpoints: launch.sh's default at the paper's scale, or how to start from them. */
+function nomicNote(phases: ExportedPhase[], nomic: ExportedPhase[], paperScale: boolean): string {
   const last = phases.indexOf(nomic[nomic.length - 1]);
   const nn = (i: number) => String(i + 1).padStart(2, '0');
   const rest = phases.slice(last + 1).map((_, j) => nn(last + 1 + j));
-  const released = nomic.map((p) => `\`${NOMIC_DENSE[p.id]}\` (for \`${p.file}\`)`).join(' and ');
-  return `The paper did not train the dense phases: it started from Nomic's released ${released}. To do the same, skip those phases and start the next one from the release: \`INIT_${rest[0]}=${NOMIC_DENSE[nomic[nomic.length - 1].id]} DATA=... ./launch.sh ${rest.join(' ')}\`.`;
+  const release = NOMIC_DENSE[nomic[nomic.length - 1].id];
+  const released = nomic.map((p) => `\`${NOMIC_DENSE[p.id].hub}\` (for \`${p.file}\`)`).join(' and ');
+  if (!paperScale) {
+    return `The paper did not train the dense phases: it started from Nomic's released ${released}. To do the same, skip those phases and start the next one from the release: \`INIT_${rest[0]}=${release.hub} DATA=... ./launch.sh ${rest.join(' ')}\`.`;
+  }
+  return [
+    `The paper did not train the dense phases: it started from Nomic's released ${released}, and so does \`launch.sh\`:`,
+    `it skips ${nomic.map((p) => `\`${p.file}\``).join(' and ')} and starts phase ${rest[0]} from \`${release.hub}\` as \`colbert-zero data fetch ${release.manifest}\``,
+    `(or \`data import ${release.manifest} PATH\` for a copy you have) puts it in the colbert-zero data cache: \`$CZ_DATA_DIR/${release.manifest}\`,`,
+    'where `CZ_DATA_DIR` defaults to `$XDG_CACHE_HOME/colbert-zero` or `~/.cache/colbert-zero`, as for colbert-zero itself:',
+    '',
+    '```sh',
+    `colbert-zero data fetch ${release.manifest}`,
+    'DATA=/path/to/data ./launch.sh',
+    '```',
+    '',
+    `\`TRAIN_DENSE=1 ./launch.sh\` trains the dense phases here instead (phase ${rest[0]} then starts from their model); \`INIT_${rest[0]}=DIR\` starts phase ${rest[0]} from another copy.`,
+  ].join('\n');
 }
 
 /** A previous export: its manifest.json, which lists the files it wrote. */

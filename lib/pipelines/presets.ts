@@ -8,10 +8,12 @@
  *   study  the small-scale grid (ablations) over several seeds: resumable; its dry run measures the cost first
  *   paper  Table 1's settings on the real data: validated and printed as a plan here (dry run)
  *
- * Two facts where the paper's text and its released script differ are options, recorded in every result:
- * the unsupervised temperature (Table 1: 0.2; PyLate's ColBERT-Zero script: 0.02) and the "+Length"
+ * Three facts where the paper's text and its released script differ are options, recorded in every result:
+ * the unsupervised temperature (Table 1: 0.2; PyLate's ColBERT-Zero script: 0.02), the "+Length"
  * amount (the text: both prompts are 7 tokens, +7; the ModernBERT tokenizer gives 4 tokens for
- * "search_query: " and for "search_document: "). The defaults follow the paper's text.
+ * "search_query: " and for "search_document: ") — both default to the paper's text — and the paper
+ * preset's learning rates (Table 1 gives only a sweep range per phase; the default is the value of PyLate's
+ * released script, the geometric middle of the range an option).
  */
 import { UserError } from '../util/errors';
 import { trainingSettings } from '../paper/training';
@@ -43,11 +45,48 @@ export interface FactChoices {
   unsupervisedTemperature: 'paper' | 'script';
   /** The "+Length" amount: the paper's 7, or the prompts' measured 4 tokens (ModernBERT tokenizer). */
   promptLength: 'paper' | 'tokenizer';
+  /**
+   * The paper preset's learning rates: PyLate's released scripts' (default) or the geometric middle of
+   * Table 1's sweep range per phase. Other presets keep their own.
+   */
+  learningRates?: LearningRateChoice;
+}
+
+type LearningRateChoice = 'script' | 'sweep-middle';
+export type PaperPhase = 'unsupervised' | 'supervised' | 'kd';
+
+/**
+ * The learning rate of each phase in PyLate's released script (lightonai/pylate,
+ * examples/train/ColBERT-zero/{unsupervised,supervised,distillation}.py: the default of --lr). Table 1
+ * prints only the range each was swept in (10 values, chosen on NanoBEIR).
+ */
+const RELEASED_LEARNING_RATES: Record<PaperPhase, number> = { unsupervised: 3e-4, supervised: 8e-6, kd: 4e-6 };
+
+/** Where a paper-preset learning rate comes from, for the notes and the exported scripts. */
+export const LEARNING_RATE_SOURCES: Record<LearningRateChoice, string> = {
+  script: "PyLate's released script",
+  'sweep-middle': "the geometric middle of Table 1's sweep range",
+};
+
+/** The 10 values Table 1 sweeps a phase's learning rate over (log-spaced in its range, high to low). */
+export function paperLearningRateSweep(phase: PaperPhase): number[] {
+  const s = trainingSettings().find((x) => x.phase === phase)!;
+  const [hi, lo] = s.lrRange;
+  return Array.from({ length: s.lrValues }, (_, i) => Math.exp(Math.log(hi) + ((Math.log(lo) - Math.log(hi)) * i) / (s.lrValues - 1)));
+}
+
+/** The paper preset's learning rate of a phase under a choice. */
+function paperLearningRate(phase: PaperPhase, choice: LearningRateChoice = 'script'): number {
+  if (choice === 'script') return RELEASED_LEARNING_RATES[phase];
+  const [hi, lo] = trainingSettings().find((x) => x.phase === phase)!.lrRange;
+  return Math.sqrt(hi * lo);
 }
 
 export const PAPER_FACTS: FactChoices = { unsupervisedTemperature: 'paper', promptLength: 'paper' };
 const TEMPERATURES = { paper: 0.2, script: 0.02 } as const;
 const PROMPT_LENGTHS = { paper: PROMPT_EXTRA_LENGTH, tokenizer: 4 } as const;
+/** Hard negatives per query of the paper preset: the cap of PyLate's released supervised script. */
+const PAPER_SUPERVISED_NEGATIVES = 10;
 
 function hyper(h: Record<Objective, Omit<PhaseHyper, 'queryLength' | 'documentLength'> & Partial<PhaseHyper>>, q: number, d: number): Record<Objective, PhaseHyper> {
   const out = {} as Record<Objective, PhaseHyper>;
@@ -117,7 +156,7 @@ export const PRESETS: Record<PresetName, Preset> = {
   },
   paper: {
     name: 'paper',
-    description: "Table 1's settings on the real data (ModernBERT-base; the Nomic mixtures, ms-marco-en-bge-gemma, BEIR): printed as a plan with the data it needs and GPU-hours per phase",
+    description: "Table 1's settings on the real data (ModernBERT-base; the Nomic mixtures, ms-marco-en-bge-gemma, BEIR), the learning rates of PyLate's released scripts: printed as a plan with the data it needs and GPU-hours per phase",
     data: 'paper',
     scale: undefined as unknown as PlanScale, // from Table 1, below
     seeds: [0],
@@ -133,13 +172,18 @@ PRESETS.paper.scale = paperScale();
 /**
  * Table 1 as a scale (results/paper/table-1.json through lib/paper/training.ts): batch sizes (KD: 64 × 2
  * accumulation), temperatures, lengths (Table 1's include the 7 prompt tokens: the base lengths here are
- * 7 less, "+Length" adds them back), and the geometric middle of each learning-rate sweep range. One epoch
- * of each dataset is a step count only the data knows; the plan shows 1 step per phase.
+ * 7 less, "+Length" adds them back). Learning rates: PyLate's released script's by default (3e-4, 8e-6,
+ * 4e-6), or the geometric middle of each of Table 1's sweep ranges. Supervised hard negatives: PyLate's
+ * released script keeps min(10, the fewest in the split) per split — 10 here, the training data readers
+ * lower it per source (its loop writes columns negative_0 … negative_10, so a split whose lines all have
+ * more than 10 gets 11; 10 is the script's stated min(…, 10)). Distillation candidates: 32, PyLate's
+ * KDProcessing default (n_ways), which the paper does not state. One epoch of each dataset is a step count
+ * only the data knows; the plan shows 1 step per phase.
  */
-function paperScale(): PlanScale {
+export function paperScale(learningRates: LearningRateChoice = 'script'): PlanScale {
   const t = new Map(trainingSettings().map((s) => [s.phase, s]));
-  const get = (p: 'unsupervised' | 'supervised' | 'kd') => t.get(p)!;
-  const lr = (p: 'unsupervised' | 'supervised' | 'kd') => Math.sqrt(get(p).lrRange[0] * get(p).lrRange[1]);
+  const get = (p: PaperPhase) => t.get(p)!;
+  const lr = (p: PaperPhase) => paperLearningRate(p, learningRates);
   const base = (p: 'unsupervised' | 'supervised' | 'kd') => ({ queryLength: get(p).queryLength - PROMPT_EXTRA_LENGTH, documentLength: get(p).documentLength - PROMPT_EXTRA_LENGTH });
   const kd = get('kd');
   return {
@@ -148,11 +192,18 @@ function paperScale(): PlanScale {
     hyper: {
       // ModernBERT-base's own MLM pre-training is not redone: the paper starts from the released model.
       mlm: { batchSize: 4096, steps: 1, lr: 8e-4, queryLength: 32, documentLength: 1024 },
+      // lr: PyLate's released script (unsupervised.py 3e-4, supervised.py 8e-6, distillation.py 4e-6), or
+      // --learning-rates sweep-middle: the geometric middle of Table 1's range (paperLearningRateSweep: its 10 values).
       unsupervised: { batchSize: get('unsupervised').batchSize, miniBatch: 256, steps: 1, lr: lr('unsupervised'), temperature: get('unsupervised').temperature!, ...base('unsupervised') },
-      supervised: { batchSize: get('supervised').batchSize, miniBatch: 64, steps: 1, lr: lr('supervised'), temperature: get('supervised').temperature!, negatives: 7, ...base('supervised') },
+      supervised: { batchSize: get('supervised').batchSize, miniBatch: 64, steps: 1, lr: lr('supervised'), temperature: get('supervised').temperature!, negatives: PAPER_SUPERVISED_NEGATIVES, ...base('supervised') },
       distillation: { batchSize: kd.batchSize / kd.gradientAccumulation, accumulationSteps: kd.gradientAccumulation, steps: 1, lr: lr('kd'), candidates: 32, ...base('kd') },
     },
   };
+}
+
+/** A preset's scale before the fact choices: the paper preset's with its learning-rate choice. */
+export function presetScale(preset: Preset, facts: FactChoices): PlanScale {
+  return preset.name === 'paper' && (facts.learningRates ?? 'script') !== 'script' ? paperScale(facts.learningRates) : preset.scale;
 }
 
 /** Table 1's GPU-hours of a phase's objective (MLM: none, the paper starts from ModernBERT-base). */
@@ -174,10 +225,18 @@ export function withFacts(scale: PlanScale, facts: FactChoices): PlanScale {
   return { ...scale, hyper: { ...scale.hyper, unsupervised: unsup }, lengthExtra: PROMPT_LENGTHS[facts.promptLength] };
 }
 
-/** The lines every result of a run records about those choices. */
-export function factNotes(facts: FactChoices): string[] {
+/** The lines every result of a run records about those choices (the learning rates: the paper preset's). */
+export function factNotes(facts: FactChoices, preset?: PresetName): string[] {
+  const lrs = facts.learningRates ?? 'script';
+  const lrNote =
+    preset === 'paper'
+      ? [
+          `learning rates ${(['unsupervised', 'supervised', 'kd'] as const).map((p) => `${p} ${paperLearningRate(p, lrs).toExponential(2)}`).join(', ')} (${LEARNING_RATE_SOURCES[lrs]}; ${lrs === 'script' ? "Table 1 gives only the range each was swept in, 10 values chosen on NanoBEIR" : "PyLate's released scripts use 3e-4, 8e-6 and 4e-6"})`,
+        ]
+      : [];
   return [
     `unsupervised temperature ${TEMPERATURES[facts.unsupervisedTemperature]} (${facts.unsupervisedTemperature === 'paper' ? "Table 1's value; PyLate's released ColBERT-Zero script uses 0.02" : "PyLate's released ColBERT-Zero script; Table 1 says 0.2"})`,
     `"+Length" adds ${PROMPT_LENGTHS[facts.promptLength]} tokens (${facts.promptLength === 'paper' ? 'the paper says both prompts are 7 tokens; the ModernBERT tokenizer gives 4 for "search_query: " and "search_document: "' : 'the prompts\' length with the ModernBERT tokenizer; the paper says 7'})`,
+    ...lrNote,
   ];
 }

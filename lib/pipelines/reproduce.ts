@@ -26,7 +26,7 @@ import { loadManifests } from '../data/manifests/load';
 import { buildPlan, ablationGrid, PIPELINES, type Plan, type PlanData } from './plan';
 import { runPlan, type RunPlanSummary } from './plan-runner';
 import { bm25Baseline, untrainedBase, type TestSet } from './plan-evaluation';
-import { factNotes, paperGpuHours, presetNamed, withFacts, PAPER_FACTS, type FactChoices, type Preset } from './presets';
+import { factNotes, paperGpuHours, presetNamed, presetScale, withFacts, PAPER_FACTS, type FactChoices, type Preset } from './presets';
 import { phaseLengths } from './phase';
 import { estimateTraining } from './estimate';
 
@@ -225,14 +225,14 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceSummary> 
   const facts = o.facts ?? PAPER_FACTS;
   if (o.backbone !== undefined && !['tiny', 'small', 'base'].includes(o.backbone)) throw new UserError(`backbone must be tiny, small or base, got "${o.backbone}"`);
   if (o.backbone && preset.data === 'paper') throw new UserError('the paper preset trains ModernBERT-base itself; --backbone applies to the small presets');
-  const base = o.backbone ? { ...preset.scale, backbone: { ...preset.scale.backbone, preset: o.backbone } } : preset.scale;
+  const base = o.backbone ? { ...preset.scale, backbone: { ...preset.scale.backbone, preset: o.backbone } } : presetScale(preset, facts);
   const scale = withFacts(base, facts);
   const ablationChoice = o.ablations ?? preset.ablations;
   if (!['none', 'paper-rows', 'full'].includes(ablationChoice)) throw new UserError(`ablations must be none, paper-rows or full, got "${ablationChoice}"`);
   const ablations = ablationChoice === 'none' ? [] : ablationGrid(ablationChoice === 'full');
   const dryRun = o.dryRun || preset.dryRun;
   log(`preset ${preset.name}: ${preset.description}`);
-  for (const n of factNotes(facts)) log(`  note: ${n}`);
+  for (const n of factNotes(facts, preset.name)) log(`  note: ${n}`);
   if (o.seeds) log(`  seeds: ${o.seeds.join(', ')} (the preset's: ${named.seeds.join(', ')})`);
   log(`  pipelines: ${preset.pipelines.map((p) => `(${p}) ${PIPELINES[p]}`).join('; ')}`);
   if (o.backbone) log(`  backbone: ModernBERT preset ${o.backbone} (the preset's: ${preset.scale.backbone.preset})`);
@@ -309,7 +309,7 @@ async function runPreset(
         seed,
         testSets: data.test,
         validation: preset.validateEachPhase ? data.validation : [],
-        notes: factNotes(facts),
+        notes: factNotes(facts, preset.name),
         codeVersion: o.codeVersion ?? codeVersion(),
         log,
         // The untrained base reads at the plan's evaluation lengths, as every model of the plan does.

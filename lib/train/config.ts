@@ -62,9 +62,15 @@ const TrainConfigSchema = z.strictObject({
   engine: z.enum(['ort', 'tfjs']).optional(),
   /** How devices talk: worker threads with shared memory, or one process each (e.g. one per GPU) over IPC. */
   deviceTransport: z.enum(['threads', 'processes']).default('threads'),
-  /** Supervised: hard negatives used per query. */
+  /**
+   * Supervised: hard negatives per query, at most: each source uses min(its fewest negatives on a line, this),
+   * as PyLate's released supervised script does (with 10).
+   */
   negatives: z.number().int().nonnegative().default(1),
-  /** Distillation: candidates per query (paper: 32). */
+  /**
+   * Distillation: candidates per query: longer lines keep their first ones, a shorter line is an error. 32 is
+   * PyLate's default (KDProcessing's n_ways), which the released ColBERT-Zero script uses; the paper does not state it.
+   */
   candidates: z.number().int().positive().default(32),
   /** Distillation: PyLate's per-query min–max normalisation of student scores. */
   normalizeStudentScores: z.boolean().default(true),

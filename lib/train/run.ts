@@ -40,7 +40,7 @@ import type { Example } from '../data/training';
 import { checkpointDir, latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { plainStep, type EmbedInput } from './gradcache';
 import { chooseEngine, createEngine } from './engine';
-import { embeddingTask } from './tasks';
+import { embeddingTask, limitNegatives } from './tasks';
 import type { TfjsEngine } from './tfjs-engine';
 import type { Engine } from '../backend/engine';
 import type { TrainEngine } from './train-engine';
@@ -113,6 +113,8 @@ function allFinite(x: Float32Array): boolean {
 /** Examples of every source, and the sampler over them. */
 export function loadData(config: TrainConfig): { sources: Example[][]; sampler: BatchSampler } {
   const sources = config.data.sources.map((f) => readTrainingFile(f, config.phase));
+  // Supervised: each source keeps min(its fewest negatives on a line, config.negatives), as PyLate does.
+  if (config.phase === 'supervised') limitNegatives(sources, config.negatives);
   const dedup = config.data.avoidDuplicates && (config.phase === 'unsupervised' || config.phase === 'supervised');
   const sampler = new BatchSampler({
     sizes: sources.map((s) => s.length),

@@ -52,6 +52,28 @@ export function distillationTask(examples: DistillationExample[], candidates: nu
   return { queries: examples.map((e) => e.query), documents, docsPerQuery: candidates, teacher };
 }
 
+/**
+ * PyLate's rule for hard negatives (its released ColBERT-Zero supervised script): every line of a source
+ * keeps the first min(the source's fewest negatives on a line, `configured`) negatives, so a file whose
+ * lines have different numbers of negatives trains with as many as its shortest line has. Trims the
+ * examples in place (they keep their file:line) and returns each source's count.
+ */
+export function limitNegatives(sources: Example[][], configured: number): number[] {
+  return sources.map((source) => {
+    const triplets = source.filter((ex): ex is TripletExample => 'negatives' in ex);
+    const n = batchNegatives(triplets, configured);
+    for (const ex of triplets) if (ex.negatives.length > n) ex.negatives = ex.negatives.slice(0, n);
+    return n;
+  });
+}
+
+/** The hard negatives of a supervised batch: the fewest its lines have (one source: its count), at most `configured`. */
+function batchNegatives(examples: Example[], configured: number): number {
+  let n = configured;
+  for (const ex of examples) if ('negatives' in ex) n = Math.min(n, ex.negatives.length);
+  return n;
+}
+
 /** The InfoNCE loss; with a learnable temperature, extra[0] is log τ. */
 export function contrastiveObjective(docsPerQuery: number, temperature: TemperatureSetting): EmbeddingLoss {
   const tau = (extra: tf.Tensor[]) => (temperature.learnable ? (tf.exp(extra[0]) as tf.Scalar) : temperature.value);
@@ -73,7 +95,7 @@ export function embeddingTask(config: TrainConfig, examples: Example[]): { task:
     const task = distillationTask(examples as DistillationExample[], config.candidates);
     return { task, objective: distillationObjective(task.teacher!, config.candidates, config.normalizeStudentScores) };
   }
-  const task = contrastiveTask(examples as Array<PairExample | TripletExample>, config.phase === 'supervised' ? config.negatives : 0);
+  const task = contrastiveTask(examples as Array<PairExample | TripletExample>, config.phase === 'supervised' ? batchNegatives(examples, config.negatives) : 0);
   return { task, objective: contrastiveObjective(task.docsPerQuery, config.temperature) };
 }
 

@@ -23,7 +23,8 @@ export function registerExportPylate(program: Command): void {
     .option('--prompt-length <which>', 'tokens "+Length" adds: paper (7) or tokenizer (4)', oneOf('paper', 'tokenizer'), 'paper')
     .option('--out <dir>', 'output folder (new or empty, or a previous export with --overwrite)', 'pylate-export')
     .option('--overwrite', "replace a previous export in --out (only the files it wrote; yours are kept)")
-    .action(async (opts: { pipeline: PipelineName; ablation?: ReturnType<typeof parseAblation>; preset: string; devicesPerNode: number; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength']; out: string; overwrite?: boolean }, cmd: Command) => {
+    .option('--learning-rates <which>', "the paper preset's learning rates: script (PyLate's released scripts: 3e-4, 8e-6, 4e-6) or sweep-middle (the geometric middle of Table 1's sweep range per phase)", oneOf('script', 'sweep-middle'), 'script')
+    .action(async (opts: { pipeline: PipelineName; ablation?: ReturnType<typeof parseAblation>; preset: string; devicesPerNode: number; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength']; learningRates: NonNullable<FactChoices['learningRates']>; out: string; overwrite?: boolean }, cmd: Command) => {
       try {
         if (opts.ablation) checkAblation({ pipeline: opts.pipeline, ablation: opts.ablation });
       } catch (e) {
@@ -34,7 +35,7 @@ export function registerExportPylate(program: Command): void {
         ablation: opts.ablation,
         preset: opts.preset,
         devicesPerNode: opts.devicesPerNode,
-        facts: { unsupervisedTemperature: opts.unsupervisedTemperature, promptLength: opts.promptLength },
+        facts: { unsupervisedTemperature: opts.unsupervisedTemperature, promptLength: opts.promptLength, learningRates: opts.learningRates },
         out: opts.out,
         overwrite: opts.overwrite,
       });

@@ -17,14 +17,15 @@ export function registerReproduce(program: Command): void {
     .option('--backbone <preset>', "the backbone's architecture instead of the preset's: tiny (2 layers, hidden 64), small (4 layers, hidden 256) or base (ModernBERT-base's); give it its own --results (result files are named by preset)", oneOf('tiny', 'small', 'base'))
     .option('--engine <name>', 'training engine: ort (ONNX Runtime, every core) or tfjs; default: CZ_ENGINE, else ort where onnxruntime-node loads', engineName)
     .option('--prompt-length <which>', 'tokens "+Length" adds: paper (7, as the text says) or tokenizer (4, what the ModernBERT tokenizer gives)', oneOf('paper', 'tokenizer'), 'paper')
-    .action(async (opts: { preset: string; results: string; dryRun?: boolean; seeds?: number[]; engine?: string; backbone?: string; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength'] }) => {
+    .option('--learning-rates <which>', "the paper preset's learning rates: script (PyLate's released scripts: 3e-4, 8e-6, 4e-6) or sweep-middle (the geometric middle of Table 1's sweep range per phase)", oneOf('script', 'sweep-middle'), 'script')
+    .action(async (opts: { preset: string; results: string; dryRun?: boolean; seeds?: number[]; engine?: string; backbone?: string; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength']; learningRates: NonNullable<FactChoices['learningRates']> }) => {
       await initBackend();
       const r = await reproduce({
         preset: opts.preset,
         resultsDir: opts.results,
         dryRun: opts.dryRun,
         seeds: opts.seeds,
-        facts: { unsupervisedTemperature: opts.unsupervisedTemperature, promptLength: opts.promptLength },
+        facts: { unsupervisedTemperature: opts.unsupervisedTemperature, promptLength: opts.promptLength, learningRates: opts.learningRates },
         engine: opts.engine,
         backbone: opts.backbone,
       });

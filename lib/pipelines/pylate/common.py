@@ -19,6 +19,8 @@ def parse_args():
     parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto", help="auto: bf16 where the GPU supports it, else fp32")
     parser.add_argument("--save-steps", type=int, default=500)
     parser.add_argument("--num-workers", type=int, default=0, help="data loader workers per process")
+    if PHASE["objective"] != "mlm":
+        parser.add_argument("--eval-steps", type=int, default=PHASE["evalSteps"] or 0, help="evaluate on NanoBEIR every this many steps, as PyLate's released scripts (0: never; it downloads the NanoBEIR sets)")
     return parser.parse_args()
 
 

@@ -31,6 +31,7 @@ def main():
         args=training_args,
         train_dataset=train,
         loss=loss,
+        evaluator=nanobeir_evaluator(args),
         data_collator=utils.ColBERTCollator(tokenize_fn=model.tokenize, prompts=prompt_map(query_columns, document_columns)),
     )
     trainer.train()

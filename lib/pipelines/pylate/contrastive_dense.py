@@ -35,6 +35,7 @@ def main():
         args=training_args,
         train_dataset=train,
         loss=loss,
+        evaluator=nanobeir_evaluator(args, dense=True),
     )
     trainer.train()
     save_final(trainer, model.save_pretrained, args.output)

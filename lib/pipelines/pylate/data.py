@@ -1,32 +1,44 @@
 def contrastive_sources(files):
     if PHASE["objective"] == "unsupervised":
         return load_sources(files, ["query", "document"]), ["query"], ["document"]
-    n = PHASE["negatives"]
-    negative_columns = ["negative_" + str(i) for i in range(n)]
+    cap = PHASE["negatives"]
 
     def prepare(ds, file):
-        short = ds.filter(lambda e: len(e["negatives"]) < n)
-        if len(short) > 0:
-            fail(file + ": " + str(len(short)) + " lines have fewer than " + str(n) + " negatives")
+        # As PyLate's released supervised script: each source keeps min(its fewest negatives on a line, the cap)
+        # negatives per line, the first ones (a batch holds one source, so its lines agree).
+        n = min(fewest_negatives(ds), cap)
+        if n < cap and is_main_process():
+            print(PHASE["id"] + ": " + file + ": a line has only " + str(n) + " negatives: this source uses " + str(n) + " per line (at most " + str(cap) + ")", file=sys.stderr)
+        columns = ["negative_" + str(i) for i in range(n)]
 
         def split(e):
             out = {"query": e["query"], "positive": e["positive"]}
-            for i, c in enumerate(negative_columns):
+            for i, c in enumerate(columns):
                 out[c] = e["negatives"][i]
             return out
 
         return ds.map(split, remove_columns=["negatives"])
 
-    return load_sources(files, ["query", "positive", "negatives"], prepare), ["query"], ["positive", *negative_columns]
+    return load_sources(files, ["query", "positive", "negatives"], prepare), ["query"], ["positive", *["negative_" + str(i) for i in range(cap)]]
+
+
+def fewest_negatives(ds):
+    """The fewest negatives on a line of one source (counted without holding the texts)."""
+    counts = ds.map(lambda e: {"count": len(e["negatives"])}, remove_columns=ds.column_names)["count"]
+    return min(counts, default=0)
 
 
 def distillation_sources(files):
     k = PHASE["candidates"]
 
     def prepare(ds, file):
-        short = ds.filter(lambda e: len(e["documents"]) < k or len(e["scores"]) < k)
-        if len(short) > 0:
-            fail(file + ": " + str(len(short)) + " lines have fewer than " + str(k) + " documents or scores")
+        # PyLate keeps the first k (KDProcessing's n_ways) of longer lists. A line with fewer cannot share a
+        # batch with the others (PyLate's Distillation loss reshapes the batch's documents to batch x k), so
+        # it stops the run here, naming the file and the first such line.
+        flags = ds.map(lambda e, i: {"short": i if len(e["documents"]) < k or len(e["scores"]) < k else -1}, with_indices=True, remove_columns=ds.column_names)["short"]
+        short = [i for i in flags if i >= 0]
+        if short:
+            fail(file + ":" + str(short[0] + 1) + ": " + str(len(short)) + " line(s) have fewer than " + str(k) + " documents or scores (PyLate keeps the first " + str(k) + " of longer lists; shorter ones cannot share a batch)")
         return ds.map(lambda e: {"query": e["query"], "documents": e["documents"][:k], "scores": [float(s) for s in e["scores"][:k]]})
 
     return load_sources(files, ["query", "documents", "scores"], prepare)

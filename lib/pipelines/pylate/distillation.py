@@ -25,6 +25,7 @@ def main():
         args=training_args,
         train_dataset=train,
         loss=loss,
+        evaluator=nanobeir_evaluator(args),
         data_collator=utils.ColBERTCollator(tokenize_fn=model.tokenize, prompts=prompt_map(["query"], ["documents"])),
     )
     trainer.train()

@@ -50,6 +50,25 @@ test('phase keys change with the settings, the parent and the data, and nothing 
   assert.notEqual(phaseKey(p, 'parent1', new Map()), k, 'new data, new key');
 });
 
+test("ColBERT phases train with the paper's expansion tokens (zeroed: Flash Attention) unless the spec says; it is part of their key", () => {
+  const dir = tmpDir('expansion');
+  const plan = buildPlan(PRESETS.smoke.scale, files(dir), { seed: 0 });
+  for (const p of plan.phases) {
+    const cfg = phaseTrainConfig(p, { parentModel: 'parent-model', output: 'out' });
+    const model = cfg.model as { expansionTokens?: string };
+    if (p.setting === 'colbert' && p.objective !== 'mlm') assert.equal(model.expansionTokens, 'zeroed', `${p.id}: zeroed`);
+    else assert.equal(model.expansionTokens, undefined, `${p.id}: no ColBERT setting`);
+  }
+  const colbert = plan.phases.find((x) => x.id === 'b/supervised-colbert')!;
+  assert.equal((phaseTrainConfig({ ...colbert, expansionTokens: 'scored' }, { parentModel: 'm', output: 'o' }).model as { expansionTokens?: string }).expansionTokens, 'scored');
+  const sums = new Map<string, string>();
+  const k = phaseKey(colbert, 'parent1', sums);
+  assert.equal(phaseKey({ ...colbert, expansionTokens: 'zeroed' }, 'parent1', sums), k, 'the default is the paper\'s');
+  assert.notEqual(phaseKey({ ...colbert, expansionTokens: 'scored' }, 'parent1', sums), k);
+  const dense = plan.phases.find((x) => x.setting === 'dense' && x.objective !== 'mlm')!;
+  assert.equal(phaseKey({ ...dense, expansionTokens: 'scored' }, null, sums), phaseKey(dense, null, sums), 'dense phases: no such setting');
+});
+
 test('the ablation grid: the paper rows are 8 settings (prompts × length, over each unsupervised model), the full grid 32', () => {
   assert.equal(ablationGrid(false).length, 8);
   assert.equal(ablationGrid(true).length, 32);

@@ -20,6 +20,7 @@ import { writeResult, RESULT_FORMAT, RESULT_VERSION, type EvaluationResult } fro
 import type { ResultsFolder } from '../report/layout';
 import { sha256File } from '../util/hash';
 import type { PhaseSpec } from './phase';
+import { CONFIG_ST_FILE, PAPER_EXPANSION_TOKENS, parseColbertConfig, type ExpansionTokens } from '../tokenize/colbert-config';
 import type { Plan, PlanFinal } from './plan';
 import type { FinishedPhase } from './plan-training';
 
@@ -37,6 +38,8 @@ export interface Baseline {
   /** The phase whose model it starts from (the untrained base starts from the MLM backbone). */
   fromPhase?: string;
   encoder?: (phaseModelDir: string) => Promise<Encoder & { dispose?: () => void }>;
+  /** A ColBERT baseline's expansion-token setting (recorded in its result). */
+  expansionTokens?: ExpansionTokens;
   evaluate?: (sets: TestSet[], measures: string[]) => Promise<EvaluationResult['datasets']>;
 }
 
@@ -111,7 +114,7 @@ async function evaluateModel(m: ModelToEvaluate, c: EvaluationContext): Promise<
   const fingerprint = m.modelFolder?.fingerprint();
   if (fs.existsSync(file)) {
     const old = readJsonFile(file) as EvaluationResult;
-    const same = old.model?.fingerprint === fingerprint && old.label === m.model.label && old.pipeline === (m.fields.pipeline ?? null) && JSON.stringify(old.dataChecksums) === JSON.stringify(c.dataChecksums);
+    const same = old.model?.fingerprint === fingerprint && old.model?.expansionTokens === m.fields.model?.expansionTokens && old.label === m.model.label && old.pipeline === (m.fields.pipeline ?? null) && JSON.stringify(old.dataChecksums) === JSON.stringify(c.dataChecksums);
     if (same) {
       log(`evaluate ${m.model.label}: done before`);
       return { file, evaluated: false };
@@ -172,7 +175,7 @@ function* modelsToEvaluate(plan: Plan, records: Map<string, FinishedPhase>, o: E
         pipeline: f.pipeline,
         phase: phaseName(spec),
         ablation: f.ablation,
-        model: { setting: spec.setting, fingerprint: modelFolder.fingerprint() },
+        model: { setting: spec.setting, fingerprint: modelFolder.fingerprint(), ...expansionOf(modelFolder) },
         config: { phase: spec, key: rec.key, examplesPerSecond: rec.examplesPerSecond, ...(rec.engine ? { engine: rec.engine } : {}) },
         ...(rec.examplesPerSecond ? { examplesPerSecond: rec.examplesPerSecond } : {}),
       },
@@ -191,7 +194,7 @@ function* modelsToEvaluate(plan: Plan, records: Map<string, FinishedPhase>, o: E
       fields: {
         pipeline: b.pipeline,
         phase: null,
-        model: { setting: b.setting, ...(modelFolder ? { fingerprint: modelFolder.fingerprint() } : {}) },
+        model: { setting: b.setting, ...(modelFolder ? { fingerprint: modelFolder.fingerprint() } : {}), ...(b.expansionTokens ? { expansionTokens: b.expansionTokens } : {}) },
         config: { baseline: b.label, ...(rec ? { from: rec.key } : {}) },
       },
     };
@@ -212,14 +215,26 @@ export async function evaluatePlan(plan: Plan, records: Map<string, FinishedPhas
   return { results, evaluated };
 }
 
-/** The untrained base: the MLM backbone with a fresh ColBERT head (PyLate's way), never trained for retrieval. */
-export function untrainedBase(o: { dim: number; queryLength: number; documentLength: number; seed: number }): Baseline {
+/** A ColBERT folder's expansion-token setting, for its result (a folder without the key: "scored"). */
+function expansionOf(folder: ModelFolder): { expansionTokens?: ExpansionTokens } {
+  const st = folder.sentenceTransformers;
+  if (folder.kind !== 'colbert' || !st) return {};
+  return { expansionTokens: parseColbertConfig(st, path.join(folder.dir, CONFIG_ST_FILE)).expansion_tokens };
+}
+
+/**
+ * The untrained base: the MLM backbone with a fresh ColBERT head (PyLate's way), never trained for
+ * retrieval; its expansion tokens as the paper's phases have them (zeroed) unless `expansionTokens` says.
+ */
+export function untrainedBase(o: { dim: number; queryLength: number; documentLength: number; seed: number; expansionTokens?: ExpansionTokens }): Baseline {
+  const expansionTokens = o.expansionTokens ?? PAPER_EXPANSION_TOKENS;
   return {
     label: 'untrained base',
     pipeline: 'base',
     setting: 'colbert',
     fromPhase: 'mlm',
-    encoder: (dir) => ColbertModel.fromPretrained(dir, { embeddingSize: o.dim, seed: o.seed, overrides: { query_length: o.queryLength, document_length: o.documentLength } }),
+    expansionTokens,
+    encoder: (dir) => ColbertModel.fromPretrained(dir, { embeddingSize: o.dim, seed: o.seed, overrides: { query_length: o.queryLength, document_length: o.documentLength, expansion_tokens: expansionTokens } }),
   };
 }
 

@@ -21,9 +21,10 @@ export function registerExportPylate(program: Command): void {
     .option('--devices-per-node <n>', 'GPUs per node (the paper: 4); every global batch must split over nodes × GPUs', positiveInt, 4)
     .option('--unsupervised-temperature <which>', "paper (Table 1: 0.2) or script (PyLate's released script: 0.02)", oneOf('paper', 'script'), 'paper')
     .option('--prompt-length <which>', 'tokens "+Length" adds: paper (7) or tokenizer (4)', oneOf('paper', 'tokenizer'), 'paper')
+    .option('--expansion-tokens <which>', "ColBERT queries' unattended [MASK] expansion tokens: zeroed (the paper's: Flash Attention, needs flash-attn and a CUDA GPU) or scored (eager attention, ColBERT's query expansion)", oneOf('zeroed', 'scored'), 'zeroed')
     .option('--out <dir>', 'output folder (new or empty, or a previous export with --overwrite)', 'pylate-export')
     .option('--overwrite', "replace a previous export in --out (only the files it wrote; yours are kept)")
-    .action(async (opts: { pipeline: PipelineName; ablation?: ReturnType<typeof parseAblation>; preset: string; devicesPerNode: number; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength']; out: string; overwrite?: boolean }, cmd: Command) => {
+    .action(async (opts: { pipeline: PipelineName; ablation?: ReturnType<typeof parseAblation>; preset: string; devicesPerNode: number; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength']; expansionTokens: 'zeroed' | 'scored'; out: string; overwrite?: boolean }, cmd: Command) => {
       if (opts.ablation && opts.pipeline !== 'c') cmd.error('error: --ablation applies to --pipeline c only', { exitCode: 2 });
       const r = await exportPylate({
         pipeline: opts.pipeline,
@@ -31,6 +32,7 @@ export function registerExportPylate(program: Command): void {
         preset: opts.preset,
         devicesPerNode: opts.devicesPerNode,
         facts: { unsupervisedTemperature: opts.unsupervisedTemperature, promptLength: opts.promptLength },
+        expansionTokens: opts.expansionTokens,
         out: opts.out,
         overwrite: opts.overwrite,
       });

@@ -228,6 +228,31 @@ test("the scripts' NanoBEIR evaluator gets the phase's prompts when it has them,
   assert.deepEqual(got['dense.py'].made, [['sentence_transformers', prompts]]);
 });
 
+test("the ColBERT scripts pin the attention of the paper's expansion tokens (flash_attention_2: zeroed) or eager (scored), record it, and the README lists flash-attn", () => {
+  const { files, manifest } = planPylateExport({ pipeline: 'b' });
+  for (const p of manifest.phases) {
+    const script = files.get(p.file)!;
+    if (p.setting === 'colbert') {
+      assert.equal(setting(script, 'expansionTokens'), 'zeroed', `${p.file}: the paper's setting`);
+      assert.equal(setting(script, 'attnImplementation'), 'flash_attention_2');
+      assert.match(script, /model = models\.ColBERT\([\s\S]*?model_kwargs=attention_kwargs\(\),\n    \)/, `${p.file}: the model is built with the pinned attention`);
+      assert.match(script, /record_expansion\(model\)/);
+    } else {
+      assert.equal(setting(script, 'attnImplementation'), undefined, `${p.file}: dense, no setting`);
+    }
+  }
+  const readme = files.get('README.md')!;
+  assert.match(readme, /flash-attn/);
+  assert.match(readme, /attn_implementation="flash_attention_2"/);
+  const eager = planPylateExport({ pipeline: 'b', expansionTokens: 'scored' });
+  const kd = eager.manifest.phases.find((p) => p.objective === 'distillation')!;
+  assert.equal(setting(eager.files.get(kd.file)!, 'attnImplementation'), 'eager');
+  assert.equal(setting(eager.files.get(kd.file)!, 'expansionTokens'), 'scored');
+  assert.notEqual(kd.key, manifest.phases.find((p) => p.objective === 'distillation')!.key, 'a different phase key');
+  assert.match(eager.files.get('README.md')!, /attn_implementation="eager"`; flash-attn is not used/);
+  assert.doesNotMatch(eager.files.get('README.md')!, /pip install flash-attn/);
+});
+
 test('the exported scripts are valid Python and launch.sh valid bash', { skip: python ? false : 'python3 not found' }, async () => {
   for (const pipeline of ['a', 'b', 'c'] as const) {
     for (const preset of ['paper', 'smoke']) {
@@ -403,7 +428,8 @@ test('every exported phase of pipelines c, a and b runs two steps under torchrun
   let mlmFinal = '';
   for (const pipeline of ['c', 'a', 'b'] as const) {
     const out = path.join(dir, `export-${pipeline}`);
-    const { manifest } = await exportPylate({ pipeline, preset: 'smoke', devicesPerNode: 2, out });
+    // Eager attention: Flash Attention (the paper's "zeroed" expansion tokens) needs flash-attn and a CUDA GPU.
+    const { manifest } = await exportPylate({ pipeline, preset: 'smoke', devicesPerNode: 2, out, expansionTokens: 'scored' });
     const runs = path.join(dir, `runs-${pipeline}`);
     // Pipeline c trains the MLM phase; a and b start their next phase from its model (launch.sh's INIT_02).
     const phases = mlmFinal ? manifest.phases.slice(1) : manifest.phases;
@@ -425,6 +451,7 @@ test('every exported phase of pipelines c, a and b runs two steps under torchrun
         if (p.objective !== 'mlm') {
           const st = JSON.parse(fs.readFileSync(path.join(final, 'config_sentence_transformers.json'), 'utf8')) as { prompts: Record<string, string> };
           assert.deepEqual(st.prompts, p.settings.prompts ?? { query: '', document: '' }, `${p.id}: records its own prompts`);
+          if (model instanceof ColbertModel) assert.equal(model.tokenizer.config.expansion_tokens, 'scored', `${p.id}: records its expansion tokens`);
         }
       } finally {
         (model as { dispose?: () => void }).dispose?.();

@@ -156,6 +156,7 @@ const TEST_ONLY: Record<string, Record<string, string[]>> = {
     topK: ['test/retrieval.test.ts'],
   },
   'lib/tokenize/colbert-config.ts': {
+    toColbertConfigJson: ['test/tokenize.test.ts'],
     readColbertConfig: ['test/safetensors-layout.test.ts', 'test/tokenize.test.ts'],
   },
   'lib/tokenize/tiny.ts': {

@@ -180,6 +180,78 @@ describe('ColBERT on ONNX Runtime vs PyLate and tfjs', () => {
   });
 });
 
+describe("expansion tokens: scored (eager attention) or zeroed (Flash Attention's zeros, the paper's)", () => {
+  before(async () => {
+    await initBackend();
+  });
+
+  it('tfjs and ort agree for both settings; zeroed scores are MaxSim over the real query tokens only, scored the golden PyLate scores', async () => {
+    const dir = copyFixture('colbert');
+    const queries = meta('queries');
+    const documents = meta('documents');
+    const scores: Record<string, Float32Array> = {};
+    let realOnly: Float32Array | null = null;
+    let noExpansion: Float32Array | null = null;
+    for (const setting of ['scored', 'zeroed'] as const) {
+      const overrides = { prompts: {}, expansion_tokens: setting };
+      const ort = await OrtEncoder.open(dir, { threads: 1, colbert: { overrides } });
+      const ref = await ColbertModel.fromPretrained(dir, { overrides });
+      assert.equal(ref.tokenizer.config.expansion_tokens, setting);
+      // One batch, every position: the same embeddings and mask from both engines.
+      const batch = ref.tokenize(queries, 'query');
+      assert.deepEqual(ort.tokenize(queries, 'query'), batch);
+      assert.ok(batch.attentionMask.some((m) => m === 0), 'the queries have unattended [MASK] expansion tokens');
+      const a = await ort.forward(batch);
+      const b = ref.forward(batch);
+      assertClose(a.embeddings, b.embeddings, 1e-4, `${setting}: ort vs tfjs forward (every position)`);
+      assert.deepEqual(Array.from(a.mask!.dataSync()), Array.from(b.mask!.dataSync()));
+      const emb = b.embeddings.dataSync();
+      const dim = ref.dim;
+      batch.attentionMask.forEach((m, t) => {
+        const norm = Math.hypot(...emb.subarray(t * dim, (t + 1) * dim));
+        if (m === 0 && setting === 'zeroed') assert.equal(norm, 0, `zeroed: position ${t} (attention 0) is a zero vector`);
+        else assert.ok(Math.abs(norm - 1) < 1e-4, `${setting}: position ${t} is a unit vector`);
+      });
+      assert.deepEqual(Array.from(b.mask!.dataSync()), setting === 'zeroed' ? Array.from(batch.attentionMask) : new Array(batch.n * batch.length).fill(1));
+      // Scores through encode() on each engine.
+      const s: tf.Tensor[] = [];
+      for (const enc of [ort, ref]) {
+        const q = await enc.encode(queries, 'query', { batchSize: 2 });
+        const d = await enc.encode(documents, 'document', { batchSize: 2 });
+        s.push(colbertScores(q.embeddings as tf.Tensor3D, d.embeddings as tf.Tensor3D, q.mask, d.mask));
+        if (setting === 'scored' && enc === ref) {
+          // MaxSim over the real (attended) query tokens only, from the scored embeddings.
+          const full = ref.forward(batch);
+          const att = tf.tensor2d(Float32Array.from(batch.attentionMask), [batch.n, batch.length]);
+          const r = colbertScores(full.embeddings as tf.Tensor3D, d.embeddings as tf.Tensor3D, att, d.mask);
+          realOnly = r.dataSync() as Float32Array;
+          tf.dispose([full.embeddings, full.mask!, att, r]);
+        }
+        tf.dispose([q.embeddings, q.mask!, d.embeddings, d.mask!]);
+      }
+      assertClose(s[0], s[1], 1e-4, `${setting}: ort vs tfjs MaxSim scores`);
+      scores[setting] = s[1].dataSync() as Float32Array;
+      tf.dispose([a.embeddings, a.mask!, b.embeddings, b.mask!, ...s]);
+      ort.dispose();
+      ref.dispose();
+    }
+    // PyLate without query expansion scores the real tokens only too.
+    const noExp = await ColbertModel.fromPretrained(dir, { overrides: { prompts: {}, do_query_expansion: false } });
+    const q = await noExp.encode(queries, 'query');
+    const d = await noExp.encode(documents, 'document');
+    const s = colbertScores(q.embeddings as tf.Tensor3D, d.embeddings as tf.Tensor3D, q.mask, d.mask);
+    noExpansion = s.dataSync() as Float32Array;
+    tf.dispose([q.embeddings, q.mask!, d.embeddings, d.mask!, s]);
+    noExp.dispose();
+
+    assertClose(scores.scored, g('colbert.scores').data, 1e-4, 'scored: the golden PyLate (eager) scores');
+    assertClose(scores.zeroed, realOnly!, 1e-5, 'zeroed: MaxSim over the real query tokens only');
+    assertClose(scores.zeroed, noExpansion, 1e-4, 'zeroed: the scores without query expansion');
+    const gap = Math.max(...scores.scored.map((x, i) => Math.abs(x - scores.zeroed[i])));
+    assert.ok(gap > 1e-2, `the expansion tokens change the scores (largest difference ${gap})`);
+  });
+});
+
 describe('dense model on ONNX Runtime vs sentence-transformers and tfjs', () => {
   before(async () => {
     await initBackend();

@@ -116,6 +116,25 @@ test('every model of a plan is evaluated at one length, the longest training len
   assert.equal(four.evaluation!.queryLength, longest.queryLength - 3);
 });
 
+test("ColBERT phases train with the paper's expansion tokens (zeroed: Flash Attention) unless the spec says; it is part of their key", () => {
+  const dir = tmpDir('expansion');
+  const plan = buildPlan(PRESETS.smoke.scale, files(dir), { seed: 0 });
+  for (const p of plan.phases) {
+    const cfg = phaseTrainConfig(p, { parentModel: 'parent-model', output: 'out' });
+    const model = cfg.model as { expansionTokens?: string };
+    if (p.setting === 'colbert' && p.objective !== 'mlm') assert.equal(model.expansionTokens, 'zeroed', `${p.id}: zeroed`);
+    else assert.equal(model.expansionTokens, undefined, `${p.id}: no ColBERT setting`);
+  }
+  const colbert = plan.phases.find((x) => x.id === 'b/supervised-colbert')!;
+  assert.equal((phaseTrainConfig({ ...colbert, expansionTokens: 'scored' }, { parentModel: 'm', output: 'o' }).model as { expansionTokens?: string }).expansionTokens, 'scored');
+  const sums = new Map<string, string>();
+  const k = phaseKey(colbert, 'parent1', sums);
+  assert.equal(phaseKey({ ...colbert, expansionTokens: 'zeroed' }, 'parent1', sums), k, 'the default is the paper\'s');
+  assert.notEqual(phaseKey({ ...colbert, expansionTokens: 'scored' }, 'parent1', sums), k);
+  const dense = plan.phases.find((x) => x.setting === 'dense' && x.objective !== 'mlm')!;
+  assert.equal(phaseKey({ ...dense, expansionTokens: 'scored' }, null, sums), phaseKey(dense, null, sums), 'dense phases: no such setting');
+});
+
 test('prompts and "+Length" reach the training config; the tokenizer fact shortens +Length to 4', () => {
   const data = files(tmpDir('facts'));
   const sup = (scale: typeof PRESETS.smoke.scale) => buildPlan(scale, data, { seed: 0 }).phases.find((p) => p.id === 'b/supervised-colbert')!;

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import {
   ColbertTokenizer, DenseTokenizer, TextTokenizer, buildTinyTokenizer, defaultColbertConfig, parseColbertConfig,
   readColbertConfig, writeColbertConfig, withColbertOverrides, pyStrip, punctuationSkiplist, tinyTokenizerFiles,
-  TINY_MIN_VOCAB,
+  TINY_MIN_VOCAB, toColbertConfigJson, unattendedZeroed, attnImplementationFor, PAPER_EXPANSION_TOKENS,
 } from '../lib/tokenize';
 import { COLBERT_ZERO_PROMPTS, colbertZeroOverrides, promptTokens } from '../lib/index';
 import { UserError } from '../lib/index';
@@ -80,6 +80,32 @@ test('ColBERT query: [CLS] [Q] text [SEP] then [MASK] expansion, attention 0 on 
     [1, 1, 1, 1, 0, 0, 0, 0],
   ]);
   assert.deepEqual(Array.from(b.scoringMask), new Array(16).fill(1));
+});
+
+test('expansion_tokens "zeroed" (Flash Attention, the paper\'s): unattended [MASK]s padded but not scored; "scored" is the default; attended ones stay scored', () => {
+  const zeroed = new ColbertTokenizer(bert(), withColbertOverrides(defaultColbertConfig(), { query_length: 8, expansion_tokens: 'zeroed' }));
+  const b = zeroed.tokenize(['hello world', '  hello  '], 'query');
+  assert.deepEqual(rows(b.inputIds, 8), [
+    [101, 30522, 7592, 2088, 102, 103, 103, 103],
+    [101, 30522, 7592, 102, 103, 103, 103, 103],
+  ]);
+  assert.deepEqual(Array.from(b.scoringMask), Array.from(b.attentionMask));
+  assert.deepEqual(zeroed.explain('hello', 'query').filter((v) => v.kind === 'expansion').map((v) => v.scored), [false, false, false, false]);
+  assert.deepEqual(Array.from(unattendedZeroed(zeroed.config, b)!), Array.from(b.attentionMask));
+  // Documents: as before (attention and the skiplist).
+  const d = zeroed.tokenize(['hello, world', 'hello'], 'document');
+  assert.deepEqual(rows(d.scoringMask, d.length), [[1, 1, 1, 0, 1, 1], [1, 1, 1, 1, 0, 0]]);
+  // Attending to the expansion tokens computes them even with Flash Attention: scored.
+  const attend = new ColbertTokenizer(bert(), withColbertOverrides(defaultColbertConfig(), { query_length: 8, expansion_tokens: 'zeroed', attend_to_expansion_tokens: true }));
+  assert.deepEqual(Array.from(attend.tokenize(['hello'], 'query').scoringMask), new Array(8).fill(1));
+  // The default (a folder without the key) is today's: scored, nothing zeroed.
+  assert.equal(defaultColbertConfig().expansion_tokens, 'scored');
+  assert.equal(parseColbertConfig({}).expansion_tokens, 'scored');
+  assert.equal(unattendedZeroed(parseColbertConfig({}), b), null);
+  assert.equal(parseColbertConfig({ expansion_tokens: 'zeroed' }).expansion_tokens, 'zeroed');
+  assert.throws(() => parseColbertConfig({ expansion_tokens: 'flash' }, 'cfg.json'), /cfg\.json: key "expansion_tokens" must be "scored" or "zeroed"/);
+  assert.equal(toColbertConfigJson(zeroed.config).expansion_tokens, 'zeroed', 'written into config_sentence_transformers.json');
+  assert.deepEqual([attnImplementationFor('zeroed'), attnImplementationFor('scored'), PAPER_EXPANSION_TOKENS], ['flash_attention_2', 'eager', 'zeroed']);
 });
 
 test('ColBERT query switches: attend to expansion, no expansion, truncation counts every token', () => {

@@ -157,6 +157,22 @@ for (const name of EXAMPLES) {
   });
 }
 
+for (const name of ['unsupervised-colbert', 'distillation-colbert'] as const) {
+  test(`${name}, expansion tokens zeroed (Flash Attention, the paper's): ort GradCache and one graph equal the tfjs gradient; the loss differs from scored`, async () => {
+    const dir = tmpDir(`ort-zeroed-${name}`);
+    const base = example(name, dir);
+    const withExpansion = (c: TrainConfig, e: 'scored' | 'zeroed'): TrainConfig => ({ ...c, model: { ...(c.model as Extract<TrainConfig['model'], { type: 'modernbert' }>), expansionTokens: e } });
+    const cfg = withExpansion({ ...base, miniBatch: 2 }, 'zeroed');
+    const r = await gradcheck(cfg, 1, { engine: 'ort' });
+    assert.ok(r.gradCacheVsPlain <= 1e-5, `${name}: ort GradCache vs tfjs one graph ${r.gradCacheVsPlain}`);
+    assert.ok(Math.abs(r.loss.gradCache - r.loss.plain) <= 1e-5 * Math.abs(r.loss.plain), `${name}: loss ${r.loss.gradCache} vs ${r.loss.plain}`);
+    const one = await gradcheck({ ...cfg, miniBatch: undefined }, 1, { engine: 'ort' });
+    assert.ok(one.gradCacheVsPlain <= 1e-5, `${name}: ort one graph vs tfjs ${one.gradCacheVsPlain}`);
+    const scored = await gradcheck(withExpansion(cfg, 'scored'), 1, { engine: 'ort' });
+    assert.ok(Math.abs(scored.loss.plain - r.loss.plain) > 1e-6, `${name}: zeroed ${r.loss.plain} vs scored ${scored.loss.plain}`);
+  });
+}
+
 function losses(out: string): number[] {
   return fs.readFileSync(path.join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as LogRecord).loss);
 }

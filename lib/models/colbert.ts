@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../util/errors';
 import { writeDirAtomic } from '../util/atomic';
-import { CONFIG_ST_FILE, ColbertTokenizer, defaultColbertConfig, parseColbertConfig, TextTokenizer, withColbertOverrides, writeColbertConfig, type ColbertTokenizerConfig } from '../tokenize/index';
+import { CONFIG_ST_FILE, ColbertTokenizer, defaultColbertConfig, parseColbertConfig, TextTokenizer, unattendedZeroed, withColbertOverrides, writeColbertConfig, type ColbertTokenizerConfig } from '../tokenize/index';
 import { loadBackbone, writeBackbone } from './backbone-io';
 import { encodeBatched, type EncodeOptions } from './batched-encode';
 import { colbertModules, IDENTITY_ACTIVATION, readDenseLayer, writeDenseLayer, writeModules, writeSentenceBertConfig } from './checkpoint-files';
@@ -24,7 +24,11 @@ import { ModelFolder } from './model-folder';
 import { ModernBert, type ForwardOptions } from './modernbert';
 
 export interface ColbertLoadOptions {
-  /** Override settings of config_sentence_transformers.json (query_length, do_query_expansion, ...). */
+  /**
+   * Override settings of config_sentence_transformers.json (query_length, do_query_expansion, ...), e.g.
+   * `{ expansion_tokens: 'scored' }` to score the [MASK] expansion tokens of a model trained with them
+   * zeroed (Flash Attention's behaviour, the paper's), or `'zeroed'` for the opposite.
+   */
   overrides?: Partial<Omit<ColbertTokenizerConfig, 'extra'>>;
   /** Projection size when the folder has no Dense module yet (PyLate's default 128). */
   embeddingSize?: number;
@@ -125,11 +129,16 @@ export class ColbertModel implements TrainableEncoder {
     return this.tokenizer.tokenize(texts, role);
   }
 
-  /** Token embeddings [n, L, dim] (unit vectors) and the scoring mask [n, L]. */
+  /**
+   * Token embeddings [n, L, dim] (unit vectors) and the scoring mask [n, L]. With `expansion_tokens:
+   * "zeroed"` the positions with attention 0 are zero vectors (and outside the scoring mask).
+   */
   forward(batch: TokenizedBatch, opts: ForwardOptions = { training: false }): Encoded {
     return tf.tidy(() => {
       const hidden = this.backbone.forward(batch.inputIds, batch.attentionMask, batch.n, batch.length, opts);
-      const embeddings = colbertProject(hidden, this.projection as tf.Tensor2D);
+      let embeddings = colbertProject(hidden, this.projection as tf.Tensor2D);
+      const keep = unattendedZeroed(this.tokenizer.config, batch);
+      if (keep) embeddings = tf.mul(embeddings, tf.tensor3d(keep, [batch.n, batch.length, 1]));
       const mask = tf.tensor2d(Float32Array.from(batch.scoringMask), [batch.n, batch.length]);
       return { kind: 'colbert' as const, embeddings, mask };
     });

@@ -22,6 +22,8 @@ export interface EncoderDescription {
   queryLength?: number;
   documentLength?: number;
   queryExpansion?: boolean;
+  /** ColBERT: what unattended expansion tokens give — 'scored' (eager attention) or 'zeroed' (Flash Attention's zeros, the paper's). */
+  expansionTokens?: 'scored' | 'zeroed';
   /** ColBERT: words whose tokens are dropped from documents at scoring. */
   skiplistWords?: number;
   /** Named prompts (sentence-transformers / PyLate's `prompts`) and the default one. */
@@ -48,6 +50,7 @@ export function describeEncoder(model: ColbertModel | DenseModel): EncoderDescri
       queryLength: t.query_length,
       documentLength: t.document_length,
       queryExpansion: t.do_query_expansion,
+      expansionTokens: t.expansion_tokens,
       skiplistWords: t.skiplist_words.length,
       prompts: { ...t.prompts },
       defaultPrompt: t.default_prompt_name,

@@ -18,7 +18,8 @@ import { UserError } from '../util/errors';
 import { readJsonFile } from '../util/json';
 import { checkOutput, writeOutputDir } from '../util/output';
 import { buildPlan, MAIN_SETTING, PIPELINES, type Ablation, type PipelineName } from './plan';
-import { orderPhases, phaseKey, phaseLengths, type PhaseSpec } from './phase';
+import { orderPhases, phaseExpansionTokens, phaseKey, phaseLengths, type PhaseSpec } from './phase';
+import { attnImplementationFor, type ExpansionTokens } from '../tokenize/colbert-config';
 import { COLBERT_ZERO_PROMPTS } from '../paper/prompts';
 import { factNotes, paperLearningRateSweep, presetNamed, presetScale, withFacts, LEARNING_RATE_SOURCES, PAPER_FACTS, type FactChoices, type PaperPhase } from './presets';
 import { phaseScript } from './pylate-scripts';
@@ -81,6 +82,12 @@ export interface ExportOptions {
   /** Replace a previous export in `out` (recognised by its manifest); a user's other files stay. */
   overwrite?: boolean;
   seed?: number;
+  /**
+   * ColBERT phases' expansion tokens (default: the paper's, "zeroed"): the scripts pin
+   * attn_implementation "flash_attention_2" (needs flash-attn and a CUDA GPU) for "zeroed", "eager" for
+   * "scored" (runs anywhere, CPU included), and record the setting in the saved model.
+   */
+  expansionTokens?: ExpansionTokens;
 }
 
 interface ExportedPhase {
@@ -152,6 +159,7 @@ export function planPylateExport(o: Omit<ExportOptions, 'out' | 'overwrite'>): {
 
   const keys = new Map<string, string>();
   const sums = new Map<string, string>();
+  if (o.expansionTokens) for (const p of chain) p.expansionTokens = o.expansionTokens;
   for (const p of orderPhases(chain)) keys.set(p.id, phaseKey({ ...p, data: [] }, 'parent' in p.init ? (keys.get(p.init.parent) ?? null) : null, sums));
 
   const files = new Map<string, string>();
@@ -188,6 +196,7 @@ export function planPylateExport(o: Omit<ExportOptions, 'out' | 'overwrite'>): {
       queryLength: lengths.queryLength,
       documentLength: lengths.documentLength,
       dim: spec.dim,
+      ...expansionSettings(spec),
       temperature: contrastive ? (h.temperature ?? 1) : null,
       batchSize: h.batchSize,
       nodes,
@@ -232,6 +241,12 @@ export function planPylateExport(o: Omit<ExportOptions, 'out' | 'overwrite'>): {
   files.set('README.md', readme({ ...manifest, phases }, paperScale));
   files.set('requirements.txt', REQUIREMENTS);
   return { manifest: { ...manifest, phases }, files };
+}
+
+/** A ColBERT phase's expansion-token setting and the attention implementation that gives it in PyLate (none for dense and MLM phases). */
+function expansionSettings(spec: PhaseSpec): Record<string, string> {
+  const e = phaseExpansionTokens(spec);
+  return e ? { expansionTokens: e, attnImplementation: attnImplementationFor(e) } : {};
 }
 
 /**
@@ -367,6 +382,8 @@ function readme(m: Omit<ExportManifest, 'files'>, paperScale: boolean): string {
       ? "Each phase's learning rate is that of PyLate's released ColBERT-Zero script for the phase (3e-4 unsupervised, 8e-6 supervised, 4e-6 distillation), unless the export was asked for the middle of Table 1's range (`--learning-rates sweep-middle`). Table 1 gives only the range each was swept in: each script's `PHASE` lists the 10 values as `lrSweep`; `--lr` runs one of them. Like PyLate's released scripts, the ColBERT and dense phases evaluate on NanoBEIR during training (PyLate's `NanoBEIREvaluator`, sentence-transformers' for a dense phase, with the phase's prompts when it has them), every `evalSteps` steps (`--eval-steps N`, 0 turns it off; it downloads the 13 NanoBEIR sets): the paper chose learning rate and temperature on it."
       : "Each phase's learning rate is the preset's (`--lr` sets another). `--eval-steps N` evaluates on NanoBEIR every N steps as PyLate's released scripts do (PyLate's `NanoBEIREvaluator`, sentence-transformers' for a dense phase; it downloads the 13 NanoBEIR sets); off by default below the paper's scale.",
     '',
+    ...attentionNotes(m.phases),
+    '',
     '## Data',
     '',
     'Each script takes its training files as `--data FILE ...` (JSONL, one example per line, the layout of',
@@ -421,6 +438,36 @@ function readme(m: Omit<ExportManifest, 'files'>, paperScale: boolean): string {
     '```',
     '',
   ].join('\n');
+}
+
+/**
+ * The README's lines on attention (flash-attn): the ColBERT scripts pin `attn_implementation`, since it
+ * decides what a query's unattended [MASK] expansion tokens give (paper footnote 3).
+ */
+function attentionNotes(phases: ExportedPhase[]): string[] {
+  const used = [...new Set(phases.map((p) => p.settings.expansionTokens as ExpansionTokens | undefined).filter((e): e is ExpansionTokens => !!e))];
+  if (!used.length) return [];
+  const lines = [
+    'The ColBERT scripts pin the attention implementation, because it decides what a query\'s [MASK] expansion',
+    'tokens (not attended: `attend_to_expansion_tokens` false) give, and record the setting in the saved model',
+    '(`expansion_tokens` in config_sentence_transformers.json, which colbert-zero reads):',
+    '',
+  ];
+  if (used.includes('zeroed')) {
+    lines.push(
+      '- `expansion_tokens: "zeroed"` (the paper\'s models): `attn_implementation="flash_attention_2"`. Requires',
+      '  **flash-attn** (`pip install flash-attn --no-build-isolation`), a CUDA GPU and bf16 (`--precision auto`',
+      '  or `bf16`). ModernBERT\'s Flash Attention path in transformers 4.x (4.48 to 4.57) unpads the batch and',
+      '  pads the output with zeros, so the expansion tokens embed to zero vectors and add nothing to MaxSim,',
+      '  as in the paper; transformers 5 pads each attention output back instead, so those positions are no',
+      '  longer zero (the scripts warn). For the paper\'s behaviour use transformers 4.x with flash-attn.',
+    );
+  }
+  if (used.includes('scored')) {
+    lines.push('- `expansion_tokens: "scored"` (ColBERT\'s query expansion): `attn_implementation="eager"`; flash-attn is not used (nor needed).');
+  }
+  lines.push('', '`export-pylate --expansion-tokens scored` writes eager scripts (which run without a GPU).');
+  return lines;
 }
 
 /** Nomic's released dense checkpoints: launch.sh's default at the paper's scale, or how to start from them. */

@@ -11,6 +11,7 @@ import { sha256File } from '../util/hash';
 import { canonicalJson } from '../util/json';
 import { parseTrainConfig, type TrainConfig } from '../train/config';
 import { COLBERT_ZERO_PROMPTS, PROMPT_EXTRA_LENGTH } from '../paper/prompts';
+import { PAPER_EXPANSION_TOKENS, type ExpansionTokens } from '../tokenize/colbert-config';
 
 export type Objective = 'mlm' | 'unsupervised' | 'supervised' | 'distillation';
 export type Setting = 'dense' | 'colbert';
@@ -51,6 +52,17 @@ export interface PhaseSpec {
   seed: number;
   /** ColBERT projection size. */
   dim: number;
+  /**
+   * ColBERT phases: what the queries' unattended [MASK] expansion tokens give (lib/tokenize/colbert-config's
+   * ExpansionTokens); unset: the paper's, "zeroed" (its ModernBERT models ran Flash Attention, footnote 3).
+   * Written into the phase's model folder, so every later load, evaluation and result has it.
+   */
+  expansionTokens?: ExpansionTokens;
+}
+
+/** A ColBERT phase's expansion-token setting (the paper's unless the spec says otherwise); null for dense and MLM phases. */
+export function phaseExpansionTokens(spec: Pick<PhaseSpec, 'objective' | 'setting' | 'expansionTokens'>): ExpansionTokens | null {
+  return spec.objective !== 'mlm' && spec.setting === 'colbert' ? (spec.expansionTokens ?? PAPER_EXPANSION_TOKENS) : null;
 }
 
 /** sha256 of a file's bytes (data checksums go into phase keys and result files). */
@@ -68,7 +80,9 @@ export function phaseKey(spec: PhaseSpec, parentKey: string | null, checksums: M
     if (!checksums.has(f)) checksums.set(f, fileSha256(f));
     return checksums.get(f)!;
   });
-  const { id: _id, data: _data, init, ...settings } = spec;
+  const { id: _id, data: _data, init, expansionTokens: _e, ...rest } = spec;
+  // A ColBERT phase's key holds its expansion-token setting even when the spec leaves it to the default.
+  const settings = { ...rest, expansionTokens: phaseExpansionTokens(spec) ?? undefined };
   const start = 'parent' in init ? { parent: parentKey } : init;
   const h = crypto.createHash('sha256').update(canonicalJson({ settings, start, data: sums, version: 1 }));
   return h.digest('hex').slice(0, 16);
@@ -89,11 +103,13 @@ export function phaseTrainConfig(spec: PhaseSpec, o: { parentModel?: string; out
   const lengths = phaseLengths(spec);
   const prompts = spec.objective === 'mlm' ? undefined : spec.prompts ? { ...COLBERT_ZERO_PROMPTS } : { query: '', document: '' };
   const init = spec.init;
+  const expansion = phaseExpansionTokens(spec);
+  const colbertSettings = expansion ? { expansionTokens: expansion } : {};
   if ('parent' in init && !o.parentModel) throw new UserError(`phase ${spec.id}: its parent ${init.parent} has no model`);
   const model =
     'parent' in init
-      ? { type: 'modernbert', from: o.parentModel, dim: spec.dim, ...lengths, ...(prompts ? { prompts: { query: prompts.query!, document: prompts.document! } } : {}) }
-      : { type: 'modernbert', preset: init.preset, initSeed: init.initSeed, ...(init.vocabSize ? { vocabSize: init.vocabSize } : {}), ...(init.tokenizer ? { tokenizer: init.tokenizer } : {}), dim: spec.dim, ...lengths };
+      ? { type: 'modernbert', from: o.parentModel, dim: spec.dim, ...lengths, ...(prompts ? { prompts: { query: prompts.query!, document: prompts.document! } } : {}), ...colbertSettings }
+      : { type: 'modernbert', preset: init.preset, initSeed: init.initSeed, ...(init.vocabSize ? { vocabSize: init.vocabSize } : {}), ...(init.tokenizer ? { tokenizer: init.tokenizer } : {}), dim: spec.dim, ...lengths, ...colbertSettings };
   const raw = {
     model,
     head: spec.objective === 'mlm' ? 'dense' : spec.setting,

@@ -20,6 +20,7 @@ import { writeResult, RESULT_FORMAT, RESULT_VERSION, type EvaluationResult } fro
 import type { ResultsFolder } from '../report/layout';
 import { sha256File } from '../util/hash';
 import type { PhaseSpec } from './phase';
+import { CONFIG_ST_FILE, PAPER_EXPANSION_TOKENS, parseColbertConfig, type ExpansionTokens } from '../tokenize/colbert-config';
 import type { EvaluationLengths, Plan, PlanFinal } from './plan';
 import type { FinishedPhase } from './plan-training';
 
@@ -37,6 +38,8 @@ interface Baseline {
   /** The phase whose model it starts from (the untrained base starts from the MLM backbone). */
   fromPhase?: string;
   encoder?: (phaseModelDir: string) => Promise<Encoder & { dispose?: () => void }>;
+  /** A ColBERT baseline's expansion-token setting (recorded in its result). */
+  expansionTokens?: ExpansionTokens;
   evaluate?: (sets: TestSet[], measures: string[]) => Promise<EvaluationResult['datasets']>;
   /** The lengths its encoder reads at (recorded in its result); none for a baseline that encodes nothing. */
   evalLengths?: EvaluationLengths;
@@ -118,6 +121,7 @@ async function evaluateModel(m: ModelToEvaluate, c: EvaluationContext): Promise<
       old.label === m.model.label &&
       old.pipeline === (m.fields.pipeline ?? null) &&
       JSON.stringify(old.dataChecksums) === JSON.stringify(c.dataChecksums) &&
+      old.model?.expansionTokens === m.fields.model?.expansionTokens &&
       JSON.stringify(old.evalLengths ?? null) === JSON.stringify(m.fields.evalLengths ?? null);
     if (same) {
       log(`evaluate ${m.model.label}: done before`);
@@ -189,7 +193,7 @@ function* modelsToEvaluate(plan: Plan, records: Map<string, FinishedPhase>, o: E
         phase: phaseName(spec),
         ablation: f.ablation,
         ...(plan.evaluation ? { evalLengths: plan.evaluation } : {}),
-        model: { setting: spec.setting, fingerprint: modelFolder.fingerprint() },
+        model: { setting: spec.setting, fingerprint: modelFolder.fingerprint(), ...expansionOf(modelFolder) },
         config: { phase: spec, key: rec.key, examplesPerSecond: rec.examplesPerSecond, ...(rec.engine ? { engine: rec.engine } : {}) },
         ...(rec.examplesPerSecond ? { examplesPerSecond: rec.examplesPerSecond } : {}),
       },
@@ -209,7 +213,7 @@ function* modelsToEvaluate(plan: Plan, records: Map<string, FinishedPhase>, o: E
         pipeline: b.pipeline,
         phase: null,
         ...(b.evalLengths ? { evalLengths: b.evalLengths } : {}),
-        model: { setting: b.setting, ...(modelFolder ? { fingerprint: modelFolder.fingerprint() } : {}) },
+        model: { setting: b.setting, ...(modelFolder ? { fingerprint: modelFolder.fingerprint() } : {}), ...(b.expansionTokens ? { expansionTokens: b.expansionTokens } : {}) },
         config: { baseline: b.label, ...(rec ? { from: rec.key } : {}) },
       },
     };
@@ -230,15 +234,27 @@ export async function evaluatePlan(plan: Plan, records: Map<string, FinishedPhas
   return { results, evaluated };
 }
 
-/** The untrained base: the MLM backbone with a fresh ColBERT head (PyLate's way), never trained for retrieval. */
-export function untrainedBase(o: { dim: number; queryLength: number; documentLength: number; seed: number }): Baseline {
+/** A ColBERT folder's expansion-token setting, for its result (a folder without the key: "scored"). */
+function expansionOf(folder: ModelFolder): { expansionTokens?: ExpansionTokens } {
+  const st = folder.sentenceTransformers;
+  if (folder.kind !== 'colbert' || !st) return {};
+  return { expansionTokens: parseColbertConfig(st, path.join(folder.dir, CONFIG_ST_FILE)).expansion_tokens };
+}
+
+/**
+ * The untrained base: the MLM backbone with a fresh ColBERT head (PyLate's way), never trained for
+ * retrieval; its expansion tokens as the paper's phases have them (zeroed) unless `expansionTokens` says.
+ */
+export function untrainedBase(o: { dim: number; queryLength: number; documentLength: number; seed: number; expansionTokens?: ExpansionTokens }): Baseline {
+  const expansionTokens = o.expansionTokens ?? PAPER_EXPANSION_TOKENS;
   return {
     label: 'untrained base',
     pipeline: 'base',
     setting: 'colbert',
     fromPhase: 'mlm',
     evalLengths: { queryLength: o.queryLength, documentLength: o.documentLength },
-    encoder: (dir) => ColbertModel.fromPretrained(dir, { embeddingSize: o.dim, seed: o.seed, overrides: { query_length: o.queryLength, document_length: o.documentLength } }),
+    expansionTokens,
+    encoder: (dir) => ColbertModel.fromPretrained(dir, { embeddingSize: o.dim, seed: o.seed, overrides: { query_length: o.queryLength, document_length: o.documentLength, expansion_tokens: expansionTokens } }),
   };
 }
 

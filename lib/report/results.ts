@@ -102,7 +102,14 @@ const resultSchema = z
     seed: z.number().int(),
     codeVersion: z.string().min(1),
     createdAt: z.iso.datetime({ offset: true }),
-    model: z.object({ fingerprint: z.string().min(1).optional(), setting: z.enum(SETTINGS) }).strict(),
+    model: z
+      .object({
+        fingerprint: z.string().min(1).optional(),
+        setting: z.enum(SETTINGS),
+        /** ColBERT: what the queries' unattended [MASK] expansion tokens gave ("zeroed": Flash Attention's zeros, the paper's; "scored": eager attention's query expansion). */
+        expansionTokens: z.enum(['scored', 'zeroed']).optional(),
+      })
+      .strict(),
     /** The configuration that produced the model and the evaluation (free form, recorded as given). */
     config: z.record(z.string(), z.unknown()),
     /** sha256 (hex) of every data file or set involved, by name. */

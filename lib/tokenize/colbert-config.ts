@@ -7,6 +7,14 @@
  *   query_length 32, document_length 180           total tokens incl. [CLS], marker, prompt, [SEP]
  *   do_query_expansion true                        pad queries to query_length with [MASK]
  *   attend_to_expansion_tokens false               attention 1 on those [MASK]s (forced false without expansion)
+ *   expansion_tokens "scored"                      this project's key (PyLate keeps it as an unknown key): what
+ *                                                  positions with attention 0 (the expansion [MASK]s) give —
+ *                                                  "scored": computed with eager attention and scored (ColBERT's
+ *                                                  query expansion; PyLate with attn_implementation="eager");
+ *                                                  "zeroed": zero embeddings that add nothing to MaxSim, what
+ *                                                  Flash Attention gives (the paper's models, footnote 3). A
+ *                                                  folder without the key is "scored" (it loads as it always
+ *                                                  did); the paper's pipelines write "zeroed".
  *   skiplist_words list(string.punctuation)         document tokens left out of scoring
  *   prompts {"query": "", "document": ""}          sentence-transformers' prompts (text prepended to the input)
  *   default_prompt_name null
@@ -22,6 +30,24 @@ import { punctuationSkiplist } from './pystr';
 
 export const CONFIG_ST_FILE = 'config_sentence_transformers.json';
 
+/**
+ * What the positions a query's attention mask leaves out (the [MASK] expansion tokens when
+ * attend_to_expansion_tokens is false) contribute:
+ *   'scored'  their embeddings are computed (eager attention: they attend to the text, nothing attends to
+ *             them) and scored — ColBERT's query expansion, as PyLate computes it with eager or SDPA attention;
+ *   'zeroed'  their embeddings are zero and they add nothing to MaxSim (nor to any loss or gradient) — what
+ *             Flash Attention gives (ModernBERT's unpadded FA2 path), so what the paper's models had (footnote 3).
+ */
+export type ExpansionTokens = 'scored' | 'zeroed';
+const EXPANSION_TOKENS: readonly ExpansionTokens[] = ['scored', 'zeroed'];
+/** The paper's setting: its ModernBERT models ran Flash Attention, so expansion tokens contributed nothing. */
+export const PAPER_EXPANSION_TOKENS: ExpansionTokens = 'zeroed';
+
+/** The transformers `attn_implementation` that gives a setting in PyLate (the exported scripts pin it). */
+export function attnImplementationFor(e: ExpansionTokens): 'flash_attention_2' | 'eager' {
+  return e === 'zeroed' ? 'flash_attention_2' : 'eager';
+}
+
 export interface ColbertTokenizerConfig {
   query_prefix: string;
   document_prefix: string;
@@ -29,6 +55,8 @@ export interface ColbertTokenizerConfig {
   document_length: number;
   do_query_expansion: boolean;
   attend_to_expansion_tokens: boolean;
+  /** See ExpansionTokens; JSON key `expansion_tokens`, absent = 'scored'. */
+  expansion_tokens: ExpansionTokens;
   skiplist_words: string[];
   prompts: Record<string, string>;
   default_prompt_name: string | null;
@@ -44,6 +72,7 @@ export function defaultColbertConfig(): ColbertTokenizerConfig {
     document_length: 180,
     do_query_expansion: true,
     attend_to_expansion_tokens: false,
+    expansion_tokens: 'scored',
     skiplist_words: punctuationSkiplist(),
     prompts: { query: '', document: '' },
     default_prompt_name: null,
@@ -53,7 +82,7 @@ export function defaultColbertConfig(): ColbertTokenizerConfig {
 
 const KNOWN = [
   'query_prefix', 'document_prefix', 'query_length', 'document_length', 'do_query_expansion',
-  'attend_to_expansion_tokens', 'skiplist_words', 'prompts', 'default_prompt_name',
+  'attend_to_expansion_tokens', 'expansion_tokens', 'skiplist_words', 'prompts', 'default_prompt_name',
 ] as const;
 
 /**
@@ -87,6 +116,10 @@ export function parseColbertConfig(raw: Record<string, unknown>, where = CONFIG_
   len('document_length');
   bool('do_query_expansion');
   bool('attend_to_expansion_tokens');
+  if (raw.expansion_tokens !== undefined && raw.expansion_tokens !== null) {
+    if (!(EXPANSION_TOKENS as readonly unknown[]).includes(raw.expansion_tokens)) throw bad('expansion_tokens', '"scored" or "zeroed"');
+    cfg.expansion_tokens = raw.expansion_tokens as ExpansionTokens;
+  }
   if (raw.skiplist_words !== undefined && raw.skiplist_words !== null) {
     const s = raw.skiplist_words;
     if (!Array.isArray(s) || !s.every((w) => typeof w === 'string')) throw bad('skiplist_words', 'a list of strings');
@@ -129,7 +162,7 @@ export function readColbertConfig(file: string): ColbertTokenizerConfig {
 }
 
 /** The JSON object PyLate writes: the preserved keys, then PyLate's own keys. */
-function toColbertConfigJson(cfg: ColbertTokenizerConfig): Record<string, unknown> {
+export function toColbertConfigJson(cfg: ColbertTokenizerConfig): Record<string, unknown> {
   const out: Record<string, unknown> = { ...cfg.extra };
   if (out.model_type === undefined) out.model_type = 'ColBERT';
   for (const k of KNOWN) out[k] = structuredClone(cfg[k]);

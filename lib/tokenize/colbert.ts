@@ -15,6 +15,9 @@
  *   5. Queries with `attend_to_expansion_tokens`: attention set to 1 everywhere.
  *   6. Scoring mask: queries with expansion → every position (expansion [MASK]s are scored even when not
  *      attended); queries without → the attention mask; documents → attention AND not a skiplist id.
+ *      With `expansion_tokens: "zeroed"` (Flash Attention's behaviour, the paper's models) no position with
+ *      attention 0 is scored: queries → the attention mask, so unattended [MASK]s add nothing, and the
+ *      models zero their embeddings (`unattendedZeroed`).
  *
  *   const tok = new ColbertTokenizer(TextTokenizer.fromDir(dir), readColbertConfig(file));
  *   const batch = tok.tokenize(['what is colbert?'], 'query');   // TokenizedBatch, length 32
@@ -161,7 +164,7 @@ export class ColbertTokenizer {
     const { n, length, inputIds, attentionMask, scoringMask } = batch;
     if (isQuery && cfg.attend_to_expansion_tokens) attentionMask.fill(1);
     if (isQuery) {
-      if (cfg.do_query_expansion) scoringMask.fill(1);
+      if (cfg.do_query_expansion && cfg.expansion_tokens === 'scored') scoringMask.fill(1);
       else scoringMask.set(attentionMask);
     } else {
       for (let i = 0; i < n * length; i++) scoringMask[i] = attentionMask[i] && !this.skiplistIds.has(inputIds[i]) ? 1 : 0;
@@ -209,6 +212,15 @@ export class ColbertTokenizer {
       };
     });
   }
+}
+
+/**
+ * With `expansion_tokens: "zeroed"`, the per-position factor [n × length] that zeroes the embeddings of every
+ * position whose attention mask is 0 (what Flash Attention's unpadded ModernBERT returns there); null for
+ * "scored" (every embedding kept as computed).
+ */
+export function unattendedZeroed(config: Pick<ColbertTokenizerConfig, 'expansion_tokens'>, batch: Pick<TokenizedBatch, 'attentionMask'>): Float32Array | null {
+  return config.expansion_tokens === 'zeroed' ? Float32Array.from(batch.attentionMask) : null;
 }
 
 /** PyLate's insert_prefix_token: a column with `id` (attention 1) after the first token of every row. */

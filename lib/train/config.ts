@@ -39,6 +39,13 @@ const ModernBertModel = z.strictObject({
    * Absent: a loaded model keeps its own, a new one has none. `{ "query": "", "document": "" }` removes them.
    */
   prompts: z.strictObject({ query: z.string(), document: z.string() }).optional(),
+  /**
+   * ColBERT: what a query's unattended [MASK] expansion tokens give (config_sentence_transformers.json's
+   * `expansion_tokens`, stored with the model): "scored" (eager attention, ColBERT's query expansion) or
+   * "zeroed" (Flash Attention's zeros, the paper's models: they add nothing). Absent: a loaded model keeps
+   * its own (a folder without the key: "scored"), a new one is "scored". The paper's phases write "zeroed".
+   */
+  expansionTokens: z.enum(['scored', 'zeroed']).optional(),
 });
 
 const TrainConfigSchema = z.strictObject({

@@ -31,7 +31,8 @@ export async function buildModernBertModel(config: TrainConfig): Promise<Trainab
     const cfg = presetOrThrow(m);
     return new MaskedLmModel(ModernBert.random(withTokenizerIds({ ...cfg, vocabSize: Math.max(cfg.vocabSize, text.size) }, text), m.initSeed), text, m.documentLength);
   }
-  const lengths = { query_length: m.queryLength, document_length: m.documentLength, ...(m.prompts ? { prompts: { ...m.prompts } } : {}) };
+  const lengths = { query_length: m.queryLength, document_length: m.documentLength, ...(m.prompts ? { prompts: { ...m.prompts } } : {}), ...(m.expansionTokens ? { expansion_tokens: m.expansionTokens } : {}) };
+  if (m.expansionTokens && config.head !== 'colbert') throw new UserError('model.expansionTokens: a ColBERT setting (the head is dense)');
   const densePrompts = m.prompts ? { prompts: { ...m.prompts } } : {};
   if (config.head === 'colbert') {
     if (m.from) return ColbertModel.fromPretrained(m.from, { embeddingSize: m.dim, seed: m.initSeed, overrides: lengths });

@@ -21,10 +21,11 @@ export function registerExportPylate(program: Command): void {
     .option('--devices-per-node <n>', 'GPUs per node (the paper: 4); every global batch must split over nodes × GPUs', positiveInt, 4)
     .option('--unsupervised-temperature <which>', "paper (Table 1: 0.2) or script (PyLate's released script: 0.02)", oneOf('paper', 'script'), 'paper')
     .option('--prompt-length <which>', 'tokens "+Length" adds: paper (7) or tokenizer (4)', oneOf('paper', 'tokenizer'), 'paper')
+    .option('--expansion-tokens <which>', "ColBERT queries' unattended [MASK] expansion tokens: zeroed (the paper's: Flash Attention, needs flash-attn and a CUDA GPU) or scored (eager attention, ColBERT's query expansion)", oneOf('zeroed', 'scored'), 'zeroed')
     .option('--out <dir>', 'output folder (new or empty, or a previous export with --overwrite)', 'pylate-export')
     .option('--overwrite', "replace a previous export in --out (only the files it wrote; yours are kept)")
     .option('--learning-rates <which>', "the paper preset's learning rates: script (PyLate's released scripts: 3e-4, 8e-6, 4e-6) or sweep-middle (the geometric middle of Table 1's sweep range per phase)", oneOf('script', 'sweep-middle'), 'script')
-    .action(async (opts: { pipeline: PipelineName; ablation?: ReturnType<typeof parseAblation>; preset: string; devicesPerNode: number; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength']; learningRates: NonNullable<FactChoices['learningRates']>; out: string; overwrite?: boolean }, cmd: Command) => {
+    .action(async (opts: { pipeline: PipelineName; ablation?: ReturnType<typeof parseAblation>; preset: string; devicesPerNode: number; unsupervisedTemperature: FactChoices['unsupervisedTemperature']; promptLength: FactChoices['promptLength']; learningRates: NonNullable<FactChoices['learningRates']>; expansionTokens: 'zeroed' | 'scored'; out: string; overwrite?: boolean }, cmd: Command) => {
       try {
         if (opts.ablation) checkAblation({ pipeline: opts.pipeline, ablation: opts.ablation });
       } catch (e) {
@@ -36,6 +37,7 @@ export function registerExportPylate(program: Command): void {
         preset: opts.preset,
         devicesPerNode: opts.devicesPerNode,
         facts: { unsupervisedTemperature: opts.unsupervisedTemperature, promptLength: opts.promptLength, learningRates: opts.learningRates },
+        expansionTokens: opts.expansionTokens,
         out: opts.out,
         overwrite: opts.overwrite,
       });

@@ -2,7 +2,10 @@
  * The `Encoder` of a model folder on ONNX Runtime: the library's own tokenization (lib/tokenize, the
  * same ids as the tfjs models), the folder's `model.onnx` (built and cached by ./export when missing or
  * stale), and the same batching as the tfjs models (longest texts first, results in input order,
- * positions outside the scoring mask zero).
+ * positions outside the scoring mask zero). The graph computes every position (eager attention); a model
+ * with `expansion_tokens: "zeroed"` has its unattended positions zeroed in `forward`, as the tfjs model
+ * does, and its tokenizer leaves them out of the scoring mask — so the setting (and an override of it)
+ * needs no other graph.
  *
  *   const enc = await OrtEncoder.open('path/to/model');          // threads: all cores
  *   const q = await enc.encode(['what is late interaction?'], 'query');
@@ -12,7 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as Ort from 'onnxruntime-node';
 import { initBackend } from '../../backend/index';
 import { UserError } from '../../util/errors';
-import { DenseTokenizer, TextTokenizer, type ColbertTokenizer } from '../../tokenize/index';
+import { DenseTokenizer, TextTokenizer, unattendedZeroed, type ColbertTokenizer, type ColbertTokenizerConfig } from '../../tokenize/index';
 import { encodeBatched, type EncodeOptions } from '../batched-encode';
 import { ColbertModel, type ColbertLoadOptions } from '../colbert';
 import { DenseModel } from '../dense';
@@ -43,6 +46,8 @@ export class OrtEncoder implements Encoder {
     private readonly tokenizeFn: (texts: string[], role: Role) => TokenizedBatch,
     /** True when this load built (and cached) model.onnx. */
     readonly built: boolean,
+    /** The ColBERT settings (expansion_tokens decides what unattended positions give); null for dense. */
+    private readonly colbertConfig: ColbertTokenizerConfig | null = null,
   ) {}
 
   /** Opens a model folder; builds model.onnx beside it first when it is missing or stale. */
@@ -53,8 +58,10 @@ export class OrtEncoder implements Encoder {
     const exportOpts: OnnxExportOptions = { fallback: opts.fallback, colbert: opts.colbert && { embeddingSize: opts.colbert.embeddingSize, seed: opts.colbert.seed } };
     const { model, record, built } = await ensureOnnx(folder, exportOpts);
     let tokenize: (texts: string[], role: Role) => TokenizedBatch;
+    let colbertConfig: ColbertTokenizerConfig | null = null;
     if (record.kind === 'colbert') {
       const t: ColbertTokenizer = ColbertModel.tokenizerFromDir(folder, { overrides: opts.colbert?.overrides });
+      colbertConfig = t.config;
       tokenize = (texts, role) => t.tokenize(texts, role);
     } else {
       const s = DenseModel.settingsFromDir(folder);
@@ -62,7 +69,7 @@ export class OrtEncoder implements Encoder {
       tokenize = (texts, role) => t.tokenize(texts, role);
     }
     const session = await createSession(model, typeof model === 'string' ? model : `${dir} (model.onnx in memory)`, opts);
-    return new OrtEncoder(record.kind, record.dim, record.vocabSize, session, tokenize, built);
+    return new OrtEncoder(record.kind, record.dim, record.vocabSize, session, tokenize, built, colbertConfig);
   }
 
   /**
@@ -72,14 +79,14 @@ export class OrtEncoder implements Encoder {
   static async fromModel(model: ColbertModel | DenseModel, opts: OrtSessionOptions = {}): Promise<OrtEncoder> {
     const { bytes, record } = onnxFromModel(model, 'model in memory');
     const session = await createSession(bytes, 'model in memory', opts);
-    return new OrtEncoder(record.kind, record.dim, record.vocabSize, session, (t, r) => model.tokenize(t, r), true);
+    return new OrtEncoder(record.kind, record.dim, record.vocabSize, session, (t, r) => model.tokenize(t, r), true, model.kind === 'colbert' ? model.tokenizer.config : null);
   }
 
   tokenize(texts: string[], role: Role): TokenizedBatch {
     return this.tokenizeFn(texts, role);
   }
 
-  /** Raw model output for one padded batch: [n, length, dim] (ColBERT) or [n, dim] (dense). */
+  /** Raw graph output for one padded batch: [n, length, dim] (ColBERT, every position computed) or [n, dim] (dense). */
   async run(batch: TokenizedBatch): Promise<Float32Array> {
     for (const id of batch.inputIds) {
       if (id < 0 || id >= this.vocabSize) throw new UserError(`token id ${id} is outside the model's vocabulary (vocab_size ${this.vocabSize})`);
@@ -93,6 +100,8 @@ export class OrtEncoder implements Encoder {
   async forward(batch: TokenizedBatch): Promise<Encoded> {
     const data = await this.run(batch);
     if (this.kind === 'dense') return { kind: 'dense', embeddings: tf.tensor2d(data, [batch.n, this.dim]) };
+    const keep = this.colbertConfig && unattendedZeroed(this.colbertConfig, batch);
+    if (keep) keep.forEach((k, t) => k || data.fill(0, t * this.dim, (t + 1) * this.dim));
     return {
       kind: 'colbert',
       embeddings: tf.tensor3d(data, [batch.n, batch.length, this.dim]),

@@ -125,3 +125,24 @@ def save_final(trainer, save, output):
         os.replace(tmp, final)
         print(PHASE["id"] + ": final model in " + final, file=sys.stderr)
     trainer.accelerator.wait_for_everyone()
+
+
+def attention_kwargs():
+    """The ColBERT model's model_kwargs: the attention implementation of PHASE's expansion-token setting, pinned (README.md: Environment)."""
+    impl = PHASE["attnImplementation"]
+    if impl == "flash_attention_2":
+        import importlib.util
+
+        import transformers
+
+        if importlib.util.find_spec("flash_attn") is None or not torch.cuda.is_available():
+            fail('expansion tokens "zeroed" (the paper\'s setting) needs Flash Attention 2: flash-attn installed and a CUDA GPU (export with --expansion-tokens scored for eager attention)')
+        if int(transformers.__version__.split(".")[0]) >= 5:
+            print(PHASE["id"] + ": warning: transformers " + transformers.__version__ + " pads ModernBERT's Flash Attention output back per layer, so unattended [MASK] expansion tokens are not zero as they were for the paper (transformers 4.x); see README.md", file=sys.stderr)
+    return {"attn_implementation": impl}
+
+
+def record_expansion(model):
+    """The saved model records its expansion-token setting (colbert-zero reads `expansion_tokens`)."""
+    model._model_config["expansion_tokens"] = PHASE["expansionTokens"]
+    return model

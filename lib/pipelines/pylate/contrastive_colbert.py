@@ -12,8 +12,10 @@ def main():
         document_length=PHASE["documentLength"],
         embedding_size=PHASE["dim"],
         prompts=prompts,
+        model_kwargs=attention_kwargs(),
     )
     record_prompts(model)
+    record_expansion(model)
     train, query_columns, document_columns = contrastive_sources(args.data)
     if args.mini_batch:
         loss = losses.CachedContrastive(

@@ -14,8 +14,10 @@ def main():
         document_length=PHASE["documentLength"],
         embedding_size=PHASE["dim"],
         prompts=prompts,
+        model_kwargs=attention_kwargs(),
     )
     record_prompts(model)
+    record_expansion(model)
     train = distillation_sources(args.data)
     loss = losses.Distillation(model=model, normalize_scores=PHASE["normalizeScores"])
     training_args = st_training_args(args, per_device, False)

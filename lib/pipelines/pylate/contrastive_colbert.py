@@ -1,21 +1,11 @@
 def main():
     args = parse_args()
     from sentence_transformers import SentenceTransformerTrainer
-    from pylate import losses, models, utils
+    from pylate import losses, utils
 
     world = world_size()
     per_device = check_divisible(PHASE["batchSize"], world, "batch size")
-    prompts = PHASE["prompts"] or None
-    model = models.ColBERT(
-        model_name_or_path=args.init,
-        query_length=PHASE["queryLength"],
-        document_length=PHASE["documentLength"],
-        embedding_size=PHASE["dim"],
-        prompts=prompts,
-        model_kwargs=attention_kwargs(),
-    )
-    record_prompts(model)
-    record_expansion(model)
+    model = colbert_model(args)
     train, query_columns, document_columns = contrastive_sources(args.data)
     if args.mini_batch:
         loss = losses.CachedContrastive(

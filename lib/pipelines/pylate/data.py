@@ -50,6 +50,22 @@ def record_prompts(model):
     return model
 
 
+def colbert_model(args):
+    """The phase's ColBERT model from --init: its lengths, projection, prompts and pinned attention, recorded when saved."""
+    from pylate import models
+
+    model = models.ColBERT(
+        model_name_or_path=args.init,
+        query_length=PHASE["queryLength"],
+        document_length=PHASE["documentLength"],
+        embedding_size=PHASE["dim"],
+        prompts=PHASE["prompts"] or None,
+        model_kwargs=attention_kwargs(),
+    )
+    record_prompts(model)
+    return record_expansion(model)
+
+
 def prompt_map(query_columns, document_columns):
     """Column name -> prompt (empty when the phase runs without prompts)."""
     if not PHASE["prompts"]:

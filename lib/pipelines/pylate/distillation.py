@@ -1,23 +1,13 @@
 def main():
     args = parse_args()
     from sentence_transformers import SentenceTransformerTrainer
-    from pylate import losses, models, utils
+    from pylate import losses, utils
 
     world = world_size()
     # Distillation needs no cross-device negatives: each process takes its own share of the batch, and
     # gradient accumulation makes the effective batch (Table 1: 128 = 64 x 2).
     per_device = check_divisible(PHASE["batchSize"], world, "batch size")
-    prompts = PHASE["prompts"] or None
-    model = models.ColBERT(
-        model_name_or_path=args.init,
-        query_length=PHASE["queryLength"],
-        document_length=PHASE["documentLength"],
-        embedding_size=PHASE["dim"],
-        prompts=prompts,
-        model_kwargs=attention_kwargs(),
-    )
-    record_prompts(model)
-    record_expansion(model)
+    model = colbert_model(args)
     train = distillation_sources(args.data)
     loss = losses.Distillation(model=model, normalize_scores=PHASE["normalizeScores"])
     training_args = st_training_args(args, per_device, False)

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { runCli } from './helpers/cli';
+import { preload, runCli } from './helpers/cli';
 
 test('--help lists the commands and exits 0', () => {
   const r = runCli(['--help']);
@@ -22,6 +22,22 @@ test('backend prints the active backend and a positive GFLOP/s', () => {
   const j = JSON.parse(r.stdout);
   assert.equal(j.backend, 'wasm');
   assert.ok(j.matmul.gflops > 0);
+});
+
+test('backend reports both engines: the one commands use by default, ONNX Runtime (or why it does not load) and tfjs', () => {
+  const r = runCli(['backend', '--size', '16'], { env: { CZ_BACKEND: 'wasm', CZ_ENGINE: '' } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^engine\tort \(chosen by default/m);
+  assert.match(r.stdout, /^ort\tonnxruntime-node \d+\.\d+\.\d+, provider cpu, \d+ threads$/m);
+  assert.match(r.stdout, /^tfjs\twasm /m);
+  const blocked = runCli(['backend', '--json', '--size', '16'], { env: { CZ_BACKEND: 'wasm', CZ_ENGINE: '', ...preload('block-onnxruntime.cjs') } });
+  assert.equal(blocked.code, 0, blocked.stderr);
+  const j = JSON.parse(blocked.stdout);
+  assert.equal(j.engine, 'tfjs');
+  assert.equal(j.ort.available, false);
+  assert.match(j.ort.reason, /libonnxruntime\.so\.1/);
+  const asked = runCli(['backend', '--json', '--size', '16'], { env: { CZ_BACKEND: 'wasm', CZ_ENGINE: 'tfjs' } });
+  assert.deepEqual([JSON.parse(asked.stdout).engine, JSON.parse(asked.stdout).engineChosenBy], ['tfjs', 'CZ_ENGINE']);
 });
 
 test('a backend that cannot load is one error line and exit 1', () => {
@@ -53,4 +69,12 @@ test('CZ_DEBUG=1 adds the stack trace under the one error line; without it there
     // the stack: the error's own line, then frames that point into the library
     assert.ok(lines.slice(1).some((l) => /^\s+at .*[/\\]lib[/\\].*\.ts:\d+:\d+\)?$/.test(l)), `${args[0]}: a stack into lib/ under CZ_DEBUG=1:\n${debug.stderr}`);
   }
+});
+
+test('help NAME SUB shows the subcommand\'s help (help data fetch is data fetch --help)', () => {
+  const r = runCli(['help', 'data', 'fetch']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Usage: colbert-zero data fetch \[options\] <id>/);
+  const top = runCli(['help', 'train']);
+  assert.match(top.stdout, /^Usage: colbert-zero train \[options\]/);
 });

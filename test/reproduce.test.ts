@@ -14,6 +14,7 @@ import { sha256File } from '../lib/util/hash';
 import { readResults } from '../lib/report/results';
 import { pipelineRunCosts, trainedModelDir } from '../lib/report/phases';
 import { findChromium } from '../lib/figures/render';
+import { PROJECT_ROOT } from './helpers/shared';
 
 /** sha256 of every file under `dir`, by relative path. */
 function fileHashes(dir: string): Map<string, string> {
@@ -51,6 +52,12 @@ test('reproduce --preset smoke: trains each phase once, evaluates every pipeline
   assert.equal(models.filter((m) => m.startsWith('unsupervised-dense-')).length, 1);
   assert.equal(models.length, 9);
   assert.match(first.stdout, /Main results \(Table 2 shape\)/);
+  // It ends, after the report, with where the report is (paths that open from where the command ran) and the verdicts.
+  const closing = first.stderr.trim().split('\n').slice(-3);
+  assert.match(closing[0], /^report: /);
+  for (const f of closing[0].slice('report: '.length).split(', ')) assert.ok(fs.existsSync(path.resolve(PROJECT_ROOT, f)), f);
+  assert.match(closing[1], /^ColBERT-Zero \(c\) .* the untrained base on the test set: /);
+  assert.match(closing[2], /^ColBERT-Zero \(c\) .* BM25 on the test set: /);
   assert.ok(fs.existsSync(path.join(dir, 'report', 'report.json')));
   // The report's figures beside it (HTML always; PNG where Chromium is installed).
   assert.ok(fs.existsSync(path.join(dir, 'report', 'smoke-main.html')));

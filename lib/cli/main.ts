@@ -67,6 +67,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`colbert-zero: error: unknown command '${argv[3]}' (commands: ${COMMANDS.map((c) => c.name).join(', ')})\n`);
     return EXIT_USAGE;
   }
+  // `help data fetch` is `data fetch --help` (commander's own help command knows one level only).
+  if (argv[2] === 'help' && argv[3] !== undefined) argv = [argv[0], argv[1], ...argv.slice(3), '--help'];
   try {
     await buildProgram(argv[2]).parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;

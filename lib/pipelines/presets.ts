@@ -3,8 +3,8 @@
  * data, which seeds and which parts of the grid. Every preset runs the same pipelines (lib/pipelines/
  * plan.ts); only the scale changes.
  *
- *   smoke  a few minutes: the synthetic world (lib/data/synthetic.ts), a tiny model — CI and quick checks
- *   demo   the default: WordNet-derived data, a small model, one seed
+ *   smoke  about half a minute: the synthetic world (lib/data/synthetic.ts), a tiny model — CI and quick checks
+ *   demo   the default: WordNet-derived data, a tiny model, one seed
  *   study  the small-scale grid (ablations) over several seeds: resumable; its dry run measures the cost first
  *   paper  Table 1's settings on the real data: validated and printed as a plan here (dry run)
  *
@@ -97,7 +97,7 @@ function hyper(h: Record<Objective, Omit<PhaseHyper, 'queryLength' | 'documentLe
 export const PRESETS: Record<PresetName, Preset> = {
   smoke: {
     name: 'smoke',
-    description: 'a few minutes on 2 cores: the synthetic world, a tiny ModernBERT (2 layers, hidden 64), 20 steps per phase, one seed',
+    description: 'about half a minute on 2 cores: the synthetic world, a tiny ModernBERT (2 layers, hidden 64), 20 steps per phase, one seed',
     data: 'synthetic',
     scale: {
       backbone: { preset: 'tiny', vocabSize: 4096 },
@@ -121,7 +121,7 @@ export const PRESETS: Record<PresetName, Preset> = {
   },
   demo: {
     name: 'demo',
-    description: 'the default main job: WordNet-derived data (offline), a small ModernBERT, one seed',
+    description: 'the default main job: WordNet-derived data (offline), a tiny ModernBERT (2 layers, hidden 64), 100 steps per phase, one seed',
     data: 'wordnet',
     scale: {
       backbone: { preset: 'tiny', vocabSize: 8192 },

@@ -54,6 +54,8 @@ interface ReproduceOptions {
   estimate?: boolean;
   /** The backbone's architecture instead of the preset's (tiny, small or base; its vocabulary stays the preset's). */
   backbone?: string;
+  /** Return the closing lines (the report's path, the verdicts) in `report.closing` without logging them: a caller that prints the report first ends with them. */
+  holdClosing?: boolean;
 }
 
 interface PresetData {
@@ -73,7 +75,8 @@ export interface ReproduceSummary {
   runs: RunPlanSummary[];
   /** The held-out test sets every model was evaluated on (BEIR folders); for a dry run, where a run would prepare them (empty for the paper preset). */
   testSets: TestSet[];
-  report?: { markdown: string; files: string[] };
+  /** The report's Markdown, its files, and the closing lines (where it is; whether (c) beats the untrained base and BM25). */
+  report?: { markdown: string; files: string[]; closing: string[] };
 }
 
 /**
@@ -319,17 +322,19 @@ async function runPreset(
     );
   }
   const report = await buildReportFigures(await buildReport(folder.runsDir, folder.reportDir), folder.reportDir, { png: o.figurePngs });
-  log(`report: ${report.files.filter((f) => !f.endsWith('.js')).map((f) => path.relative(resultsDir, f)).join(', ')}`);
-  // Said plainly: did the trained ColBERT learn more than the untrained base and BM25 on the held-out test set?
+  // The closing lines: where the report is (paths a user can open from here), then, said plainly, whether
+  // the trained ColBERT learned more than the untrained base and BM25 on the held-out test set.
+  const closing = [`report: ${report.files.filter((f) => !f.endsWith('.js')).map((f) => path.relative(process.cwd(), f) || '.').join(', ')}`];
   const mine = report.report.presets.find((p) => p.preset === preset.name);
   for (const id of ['c-beats-base', 'c-beats-bm25']) {
     const c = mine?.claims.find((x) => x.id === id);
     if (!c) continue;
     const what = id === 'c-beats-base' ? 'the untrained base' : 'BM25';
     const said = c.verdict === 'supports' ? 'beats' : c.verdict === 'contradicts' ? 'does NOT beat (it is significantly worse than)' : 'does not significantly beat';
-    log(`ColBERT-Zero (c) ${said} ${what} on the test set: ${c.reason}`);
+    closing.push(`ColBERT-Zero (c) ${said} ${what} on the test set: ${c.reason}`);
   }
-  return { preset: preset.name, dryRun: false, ablations: ablationChoice, seeds: preset.seeds, plans, runs, testSets: data.test, report: { markdown: report.markdown, files: report.files } };
+  if (!o.holdClosing) closing.forEach((l) => log(l));
+  return { preset: preset.name, dryRun: false, ablations: ablationChoice, seeds: preset.seeds, plans, runs, testSets: data.test, report: { markdown: report.markdown, files: report.files, closing } };
 }
 
 /** A model a reproduce run evaluated: its table label, pipeline, phase, seed and folder. */

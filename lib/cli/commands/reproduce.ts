@@ -28,7 +28,12 @@ export function registerReproduce(program: Command): void {
         facts: { unsupervisedTemperature: opts.unsupervisedTemperature, promptLength: opts.promptLength, learningRates: opts.learningRates },
         engine: opts.engine,
         backbone: opts.backbone,
+        holdClosing: true,
       });
-      if (r.report) process.stdout.write(r.report.markdown);
+      // The report on stdout (`reproduce > report.md` keeps it), then where it is and the verdict, last on a terminal.
+      if (r.report) {
+        process.stdout.write(r.report.markdown);
+        process.stderr.write(r.report.closing.map((l) => l + '\n').join(''));
+      }
     });
 }

@@ -10,7 +10,7 @@
  *
  * `proseNumberProblems(notebook)` lists the numbers that are neither. Not counted as quoted numbers:
  * code and math, links, HTML tags, identifiers with digits (nDCG@10, BM25, GH200), references (Table 2,
- * Tables 3–5, notebook 7, Figure 2), heading and list numbering, whole numbers below 10 (counts prose
+ * Tables 3–5, notebook 7, Figure 2), the unit "× 100", heading and list numbering, whole numbers below 10 (counts prose
  * writes as words: "3 pipelines") and years.
  */
 import { showMarkdown } from './display';
@@ -112,6 +112,7 @@ function proseOnly(src: string): string {
   cut(/https?:\/\/\S+/g);
   cut(/<[^>\n]+>/g); // HTML tags (their text stays)
   cut(/\b(?:Tables?|Figures?|Figs?\.|[Nn]otebooks?|Sections?|§|Appendix|Eq(?:uation)?s?\.?|Algorithms?|[Cc]ells?)\s+\d+(?:\s*(?:[–,-]|and|or|to|&)\s*\d+)*/g);
+  cut(/×\s?100\b/g); // the scale nDCG@10 × 100 is printed at, a unit
   cut(/^\s{0,3}#{1,6}\s*\d+(?:\.\d+)*/gm); // heading numbers ("# 5 · …")
   cut(/^\s*\d+[.)]\s/gm); // numbered lists
   return s;

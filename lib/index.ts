@@ -97,21 +97,22 @@ export { exportPylate, type ExportOptions } from './pipelines/export-pylate';
 
 // ── Report: result files, paired significance tests, tables in the paper's shapes, the paper's claims ──
 export { writeResult, readResults, type EvaluationResult } from './report/results';
-export { pairedTTest, randomizationTest, correct } from './report/significance';
+export { pairedTTest, randomizationTest, correct, differenceInterval, type DifferenceInterval } from './report/significance';
 export { groupSettings, mainTable, ablationTable, ablationSummary, seedTable, defaultBaseline } from './report/tables';
 export { evaluateClaims, PAPER_CLAIMS, type Claim } from './report/claims';
 export { buildReport, buildReportFigures } from './report/report';
 export { pipelineRunCosts, trainedModelDir, type PipelineRunCost } from './report/phases';
-export { pipelinesBesidePaper, pipelinesFigure, runCostPoints, checkpointBesidePaper, checkpointFigure } from './report/compare';
+export { pipelinesBesidePaper, pipelinesFigure, runCostPoints, checkpointBesidePaper, checkpointFigure, differencesFromBaseline, differencesFigure, type DifferencesFromBaseline } from './report/compare';
 export { mainTableFigure, ablationDeltaFigure } from './report/report-figures';
 
 // ── Figures and notebook display: plotly figures, static PNG and HTML tables in notebooks, HTML/PNG files ──
-export { barChart, lineChart, histogramChart, heatmap, figureProblems, type Figure } from './figures/figures';
+export { barChart, lineChart, histogramChart, ecdfChart, dotPlot, heatmap, figureProblems, type Figure } from './figures/figures';
+export { md, mdText, proseNumberProblems, type ProseNumberProblem } from './figures/prose';
 export { show, showTable, showMarkdown, aq, type Row } from './figures/display';
 export { writeFigures, renderPngs, figureHtml, findChromium, closeRenderer } from './figures/render';
 
 // ── The paper's tables: Tables 1–5 as transcribed under results/paper/, their checks and figures ──
-export { printedRows, table2Figure, table4DeltaFigure, table5Figure, paperCostFigure, costFigure, paperCostPoints } from './paper/figures';
+export { printedRows, table2Figure, table3Figure, table4DeltaFigure, table5Figure, paperCostFigure, costFigure, paperCostPoints } from './paper/figures';
 export { paperTable, beirRows, ablationRows, deltaRows, type BeirRow } from './paper/tables';
 export { trainingSettings, pipelineCosts } from './paper/training';
 export { promptAlignment, averageChecks, table5Checks, sameModelMismatches } from './paper/checks';

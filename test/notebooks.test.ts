@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from './helpers/shared';
 import { figureProblems, barChart, heatmap, lineChart, histogramChart, type Figure } from '../lib/figures/figures';
-import { table2Figure, table4DeltaFigure, table5Figure, paperCostFigure } from '../lib/paper/figures';
+import { table2Figure, table3Figure, table4DeltaFigure, table5Figure, paperCostFigure } from '../lib/paper/figures';
 import { closeRenderer, findChromium, inspectPage, writeFigures } from '../lib/figures/render';
 import { htmlTable } from '../lib/figures/display';
 import { errorOutputs, pngOutputs } from '../notebooks/tools/run';
@@ -92,8 +92,10 @@ for (const name of committed()) {
       for (const o of c.outputs ?? []) {
         const png = o.data?.['image/png'];
         if (png) assert.equal(Buffer.from(joined(png), 'base64').subarray(0, 8).toString('hex'), '89504e470d0a1a0a', `${name}: an image/png output is not a PNG`);
-        // Code hosts do not run scripts: a figure must be an image, not HTML/JS.
-        assert.ok(!o.data?.['application/vnd.plotly.v1+json'] && !/<script/i.test(joined(o.data?.['text/html'])), `${name}: an output needs JavaScript to show`);
+        // Code hosts do not run scripts: a figure must be an image, not HTML/JS. Plotly JSON (interactive
+        // in JupyterLab) may come only beside a PNG of the same figure, in the same output (`show`).
+        assert.ok(!o.data?.['application/vnd.plotly.v1+json'] || o.data?.['image/png'], `${name}: a plotly figure without its PNG`);
+        assert.ok(!/<script/i.test(joined(o.data?.['text/html'])), `${name}: an output needs JavaScript to show`);
       }
     }
     assert.ok(fs.statSync(path.join(NOTEBOOKS, name)).size < 2_000_000, `${name} is over 2 MB`);
@@ -198,6 +200,7 @@ test("notebook 7's derived tables and claim verdicts are what results/paper/ giv
 
 const paperFigures: Array<[string, () => Figure]> = [
   ['table-2', table2Figure],
+  ['table-3', table3Figure],
   ['table-4', table4DeltaFigure],
   ['table-5', table5Figure],
   ['cost', paperCostFigure],
@@ -240,7 +243,7 @@ test('drawn in headless Chromium, each figure shows its title, axis titles, lege
       assert.equal(p.title, (figure.layout.title as { text: string }).text);
       assert.equal(p.xTitle, (figure.layout.xaxis as { title: { text: string } }).title.text);
       assert.equal(p.yTitle, (figure.layout.yaxis as { title: { text: string } }).title.text);
-      const named = figure.data.filter((t) => t.type !== 'heatmap').map((t) => t.name);
+      const named = figure.data.filter((t) => t.type !== 'heatmap' && t.showlegend !== false).map((t) => t.name);
       assert.deepEqual(p.legend, named, `${name}: legend`);
       if (figure.data.some((t) => t.type === 'heatmap')) assert.ok(p.colorbar.length > 0, `${name}: colour bar title`);
       assert.ok(p.traces >= figure.data.length, `${name}: ${p.traces} traces drawn for ${figure.data.length}`);

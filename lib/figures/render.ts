@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { UserError } from '../util/errors';
 import { makeDirs } from '../util/fs-errors';
 import { writeFileAtomic } from '../util/atomic';
-import { figureProblems, type Figure } from './figures';
+import { readingProblems, type Figure } from './figures';
 
 export const PLOTLY_BUNDLE = 'plotly.min.js';
 export const FIGURE_SIZE = { width: 860, height: 480 };
@@ -79,18 +79,21 @@ export async function closeRenderer(): Promise<void> {
   if (b) await (await b).close().catch(() => undefined);
 }
 
-/** PNG images of figures, rendered by plotly in Chromium; null when no Chromium is installed. */
 /** A figure's PNG size: its layout's `width` / `height` when set (a tall heatmap), else FIGURE_SIZE. */
 export function pngSize(f: Figure): { width: number; height: number } {
   const n = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v) : d);
   return { width: n(f.layout.width, FIGURE_SIZE.width), height: n(f.layout.height, FIGURE_SIZE.height) };
 }
 
+/**
+ * PNG images of figures, rendered by plotly in Chromium; null when no Chromium is installed. A figure a
+ * reader could not name is refused (readingProblems); design problems (figureProblems) are for tests.
+ */
 export async function renderPngs(figs: Figure[]): Promise<Buffer[] | null> {
   const exe = findChromium();
   if (!exe) return null;
   for (const f of figs) {
-    const p = figureProblems(f);
+    const p = readingProblems(f);
     if (p.length) throw new Error(`figure "${String((f.layout.title as { text?: string })?.text)}": ${p.join('; ')}`);
   }
   const b = await openBrowser(exe);
@@ -131,7 +134,7 @@ export async function writeFigures(dir: string, figs: Array<{ name: string; figu
   if (!fs.existsSync(bundle)) writeFileAtomic(bundle, fs.readFileSync(plotlyBundlePath()));
   files.push(bundle);
   for (const { name, figure } of figs) {
-    const p = figureProblems(figure);
+    const p = readingProblems(figure);
     if (p.length) throw new Error(`figure ${name}: ${p.join('; ')}`);
     const f = path.join(dir, `${name}.html`);
     writeFileAtomic(f, figureHtml(figure));

@@ -1,11 +1,11 @@
 /**
  * The paper's tables as something to look at: each table's rows as printed (for display, cell for cell
- * the transcription), and the figures notebook 7 draws — Table 2 as grouped bars per dataset, Tables 4
- * and 5 as delta heatmaps, and nDCG@10 against GPU-hours for the three pipelines (Table 1 × Table 2),
+ * the transcription), and the figures notebook 7 draws — Table 2 as differences from ColBERT-Zero, Table 3
+ * as prompts in pre-training × fine-tuning, Tables 4 and 5 as delta heatmaps, and nDCG@10 against GPU-hours for the three pipelines (Table 1 × Table 2),
  * the shape a run's own cost is drawn in beside it (lib/report/compare.ts). Every number comes from
  * `results/paper/` through lib/paper/tables.ts.
  */
-import { barChart, heatmap, lineChart, type Figure } from '../figures/figures';
+import { dotPlot, heatmap, lineChart, type Figure } from '../figures/figures';
 import { ablationRows, beirRows, deltaRows, paperTable, PAPER_DIR, BEIR_IDS, type BeirId } from './tables';
 import { pipelineCosts, PAPER_PIPELINES, type PaperPipeline } from './training';
 
@@ -36,31 +36,79 @@ function shortGroup(group: string | undefined): string {
   return g;
 }
 
-/** Table 2: nDCG@10 per dataset (and Avg) of the three pipelines' final models and the two GTE baselines. */
+/** A Table 2 row as a short name: the pipeline's letter for its stages, "(dense)" for dense baselines. */
+function table2Name(r: { id: string; group?: string; label: string }): string {
+  const pipeline = (Object.keys(PAPER_PIPELINES) as PaperPipeline[]).find((p) => PAPER_PIPELINES[p].table2Row.split('/')[0] === r.id.split('/')[0]);
+  if (pipeline) return `(${pipeline}) ${PAPER_PIPELINES[pipeline].name}: ${r.label.replace(/^embed-base /, '').toLowerCase()}`;
+  return /modernbert-embed|gte-modernbert$/.test(r.id) ? `${r.label} (dense)` : r.label;
+}
+
+/**
+ * Table 2 as differences from ColBERT-Zero, every row: the average on its own scale (labelled diamonds,
+ * so the gaps the paper argues from, 0.31 between (b) and (c), are visible, which bars from 0 to 55
+ * hide), and beside it each BEIR dataset as a dot (the spread the average sums up).
+ */
 export function table2Figure(dir = PAPER_DIR): Figure {
-  const rows = new Map(beirRows(2, dir).map((r) => [r.id, r]));
+  const rows = beirRows(2, dir);
   const labels = datasetLabels(dir);
-  const pick: Array<[string, string]> = [
-    [PAPER_PIPELINES.a.table2Row, '(a) KD-only'],
-    [PAPER_PIPELINES.b.table2Row, '(b) supervised + KD'],
-    [PAPER_PIPELINES.c.table2Row, '(c) ColBERT-Zero'],
-    ['baselines/gte-moderncolbert', 'GTE-ModernColBERT'],
-    ['baselines/gte-modernbert', 'gte-modernbert (dense)'],
-  ];
-  return barChart({
-    title: 'Table 2: nDCG@10 on BEIR, the three pipelines and two baselines',
-    x: 'dataset',
-    y: 'nDCG@10 (×100)',
-    categories: ['Avg', ...BEIR_IDS.map((d) => labels[d])],
-    series: pick.map(([id, name]) => {
-      const r = rows.get(id);
-      if (!r) throw new Error(`Table 2 has no row ${id}`);
-      return { name, values: [r.avg, ...BEIR_IDS.map((d) => r.values[d])] };
-    }),
+  const ref = rows.find((r) => r.id === PAPER_PIPELINES.c.table2Row);
+  if (!ref) throw new Error(`Table 2 has no row ${PAPER_PIPELINES.c.table2Row}`);
+  const datasets = BEIR_IDS.filter((d) => d in labels);
+  const names = rows.map((r) => (r === ref ? `${table2Name(r)} = 0` : table2Name(r)));
+  const diff = (v: (r: (typeof rows)[number]) => number) => rows.map((r) => Math.round((v(r) - v(ref)) * 100) / 100);
+  return dotPlot({
+    title: 'Table 2: nDCG@10 minus ColBERT-Zero\'s (distilled), in points; > 0: better',
+    y: 'Table 2 row',
+    rows: names,
+    decimals: 2,
+    panels: [
+      { x: 'BEIR average', zero: true, series: [{ name: 'BEIR average (Avg)', values: diff((r) => r.avg), emphasis: true }] },
+      {
+        x: 'each BEIR dataset',
+        zero: true,
+        weight: 1.6,
+        series: datasets.map((d) => ({ name: labels[d], group: 'one BEIR dataset', values: diff((r) => r.values[d]), hover: rows.map(() => labels[d]) })),
+      },
+    ],
   });
 }
 
-/** Table 4: each row minus its block's no-prompt, no-length row, per dataset and on Avg. */
+/**
+ * Table 3: the BEIR average after supervised + KD, by whether the unsupervised model was pre-trained with
+ * prompts (one line each) and whether fine-tuning used them (the two ends of a line): prompts in
+ * fine-tuning help only a model pre-trained with them.
+ */
+export function table3Figure(dir = PAPER_DIR): Figure {
+  const rows = beirRows(3, dir);
+  const bases = rows.filter((r) => !r.group);
+  const fineTuned = (base: string, withPrompts: boolean) => {
+    const r = rows.find((x) => x.group === base && /with(out)? prompts$/i.test(x.label) && /without/i.test(x.label) !== withPrompts);
+    if (!r) throw new Error(`Table 3 has no row for "${base}" fine-tuned ${withPrompts ? 'with' : 'without'} prompts`);
+    return r.avg;
+  };
+  const fig = lineChart({
+    title: 'Table 3: prompts in pre-training × in fine-tuning (BEIR Avg after supervised + KD)',
+    x: 'prompts in the supervised + KD phases',
+    y: 'nDCG@10 (BEIR Avg, ×100)',
+    series: bases.map((b) => {
+      const y = [fineTuned(b.label, false), fineTuned(b.label, true)];
+      return { name: `pre-trained: ${b.label.replace(/-unsupervised/, ' unsupervised')}${/ModernBERT/.test(b.label) ? ' (dense)' : ''}`, x: [0, 1], y, labels: y.map((v) => v.toFixed(2)), mode: 'lines+markers' as const };
+    }),
+  });
+  for (const t of fig.data) {
+    t.mode = 'lines+markers+text';
+    t.textposition = ['middle left', 'middle right'];
+  }
+  Object.assign(fig.layout.xaxis as Record<string, unknown>, { tickvals: [0, 1], ticktext: ['without prompts', 'with prompts'], range: [-0.4, 1.4], zeroline: false });
+  fig.layout.legend = { orientation: 'h', y: -0.25 };
+  return fig;
+}
+
+/**
+ * Table 4: each row minus its block's no-prompt, no-length row, per dataset, with the average in a panel
+ * of its own. Colours span ±3 points (one FEVER cell at −14 would otherwise wash the rest out); every
+ * cell is written with its value.
+ */
 export function table4DeltaFigure(dir = PAPER_DIR): Figure {
   const rows = ablationRows(dir);
   const labels = datasetLabels(dir);
@@ -68,9 +116,11 @@ export function table4DeltaFigure(dir = PAPER_DIR): Figure {
   const byId = new Map(rows.map((r) => [r.id, r]));
   const shown = rows.filter((r) => !r.id.endsWith('/prompt-no-length-no'));
   const mark = (v: boolean | 'eval-only') => (v === 'eval-only' ? '†' : v ? '✓' : '×');
-  return heatmap({
+  const fig = heatmap({
     title: 'Table 4: gain over the same stage without prompt and length (nDCG@10 points)',
-    x: 'dataset',
+    x: 'BEIR dataset',
+    apartTitle: 'average',
+    apart: 1,
     y: 'stage (group, phase, +Prompt +Length)',
     xs: ['Avg', ...BEIR_IDS.map((d) => labels[d])],
     ys: shown.map((r) => `${shortGroup(r.group)} ${r.label.toLowerCase()} P${mark(r.prompt)} L${mark(r.length)}`),
@@ -81,7 +131,11 @@ export function table4DeltaFigure(dir = PAPER_DIR): Figure {
     }),
     colorbar: 'Δ nDCG@10',
     diverging: true,
+    clip: 3,
+    annotate: 2,
   });
+  fig.layout.width = 1100;
+  return fig;
 }
 
 /** Table 5: the deltas of +Prompt, +Length and +Both over each stage's baseline ("–" is an empty cell). */

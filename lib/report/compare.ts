@@ -4,10 +4,12 @@
  * the same BEIR sets. Joins and figure data only; the numbers come from the result files, the
  * transcription (results/paper) and an evaluation report.
  */
-import { barChart, type Figure } from '../figures/figures';
-import { beirRows, PAPER_DIR, BEIR_IDS, type BeirId } from '../paper/tables';
+import { UserError } from '../util/errors';
+import { barChart, dotPlot, type Figure } from '../figures/figures';
+import { beirRows, paperTable, PAPER_DIR, BEIR_IDS, type BeirId } from '../paper/tables';
 import { PAPER_PIPELINES } from '../paper/training';
-import type { Comparison, MainTable } from './tables';
+import { differenceInterval, type DifferenceInterval } from './significance';
+import { isMainSetting, resolveOptions, strataFor, type Comparison, type MainTable, type Setting } from './tables';
 import type { PipelineRunCost } from './phases';
 
 /** Table 2 rows that are the same kind of model as a run's (pipeline, phase) row. */
@@ -110,4 +112,119 @@ export function checkpointFigure(t: { datasets: BeirId[]; rows: CheckpointRow[] 
   fig.layout.legend = { orientation: 'v', x: 1.02, y: 1, font: { size: 11 } };
   fig.layout.margin = { t: 60, r: 20, b: 60, l: 70 };
   return fig;
+}
+
+// ── Differences from a baseline, with confidence intervals, beside the paper's ──
+
+interface DifferenceRow {
+  label: string;
+  pipeline: string | null;
+  phase: string | null;
+  /** The run's difference from the baseline × 100, Avg over its datasets (stratified), with its interval; null when untestable. */
+  avg: DifferenceInterval | null;
+  /** The same per dataset (the run's dataset names). */
+  datasets: Record<string, DifferenceInterval | null>;
+  /** The paper's Table 2 row of the same kind, and its difference from the baseline's row (× 100 as printed), Avg and per BEIR id. */
+  paperLabel: string | null;
+  paperAvg: number | null;
+  paperDatasets: Partial<Record<BeirId, number>>;
+}
+
+export interface DifferencesFromBaseline {
+  preset: string;
+  baseline: string;
+  /** The paper's row the baseline stands for ("KD from dense supervised: embed-base distilled"), if any. */
+  paperBaseline: string | null;
+  datasets: string[];
+  level: number;
+  rows: DifferenceRow[];
+}
+
+const scaled = (x: DifferenceInterval | null) => (x ? { ...x, difference: 100 * x.difference, low: 100 * x.low, high: 100 * x.high } : null);
+
+/**
+ * Each main-setting row's difference from the baseline row (default: the paper's rows only, i.e. the
+ * pipelines' stages) with its confidence interval from the paired queries (per dataset and on average,
+ * the interval of the t-test the tables run), beside the paper's Table 2 difference between the same kinds
+ * of model. Intervals are not corrected for multiplicity; the tables' Holm-corrected tests are.
+ */
+export function differencesFromBaseline(
+  settings: Setting[],
+  baseline: string,
+  o: { level?: number; measure?: string; rows?: 'paper' | 'all'; dir?: string } = {},
+): DifferencesFromBaseline {
+  const measure = resolveOptions({ measure: o.measure }).measure;
+  const level = o.level ?? 0.95;
+  const main = settings.filter((s) => isMainSetting(s.ablation));
+  const base = main.find((s) => s.label === baseline);
+  if (!base) throw new UserError(`baseline "${baseline}" is not a main-setting row (rows: ${main.map((s) => `"${s.label}"`).join(', ')})`);
+  const datasets = [...new Set(base.results.flatMap((r) => r.datasets.map((d) => d.name)))];
+  const dir = o.dir ?? PAPER_DIR;
+  const paper = new Map(beirRows(2, dir).map((r) => [r.id, r]));
+  const paperOf = (s: Setting) => paper.get(PAPER_ROW_OF[`${s.pipeline}/${s.phase}`] ?? '') ?? null;
+  const paperBase = paperOf(base);
+  const ids = new Set(paperTable(2, dir).columns.flatMap((c) => (c.dataset ? [c.dataset] : [])));
+  const interval = (s: Setting, names: string[]) => {
+    const st = strataFor(s, base, names, measure);
+    return st && st.strata.every((x) => x.a.length >= 2) ? scaled(differenceInterval(st.strata, level)) : null;
+  };
+  const rows = main
+    .filter((s) => s !== base && ((o.rows ?? 'paper') === 'all' || paperOf(s)))
+    .map((s): DifferenceRow => {
+      const p = paperOf(s);
+      const both = p && paperBase;
+      return {
+        label: s.label,
+        pipeline: s.pipeline,
+        phase: s.phase,
+        avg: interval(s, datasets),
+        datasets: Object.fromEntries(datasets.map((d) => [d, interval(s, [d])])),
+        paperLabel: p ? `${p.group ? `${p.group}: ` : ''}${p.label}` : null,
+        paperAvg: both ? Math.round((p.avg - paperBase.avg) * 100) / 100 : null,
+        paperDatasets: both ? Object.fromEntries(BEIR_IDS.filter((d) => ids.has(d)).map((d) => [d, Math.round((p.values[d] - paperBase.values[d]) * 100) / 100])) : {},
+      };
+    });
+  return { preset: base.preset, baseline, paperBaseline: paperBase ? `${paperBase.group ? `${paperBase.group}: ` : ''}${paperBase.label}` : null, datasets, level, rows };
+}
+
+/**
+ * Two panels sharing the rows: this run's differences from its baseline with their confidence intervals
+ * (the average emphasised, each test set behind it), and the paper's Table 2 differences between the
+ * same kinds of model (its average, and each BEIR dataset). The scales differ on purpose: the run's
+ * numbers and the paper's are not comparable as numbers, only their signs and whether the interval
+ * excludes 0.
+ */
+export function differencesFigure(d: DifferencesFromBaseline): Figure {
+  const rows = d.rows.map((r) => r.label);
+  const pct = Math.round(d.level * 100);
+  const perDataset = d.datasets.length > 1;
+  const iv = (get: (r: DifferenceRow) => DifferenceInterval | null) => ({
+    values: d.rows.map((r) => get(r)?.difference ?? NaN),
+    low: d.rows.map((r) => get(r)?.low ?? NaN),
+    high: d.rows.map((r) => get(r)?.high ?? NaN),
+  });
+  const paperIds = [...new Set(d.rows.flatMap((r) => Object.keys(r.paperDatasets)))] as BeirId[];
+  return dotPlot({
+    title: `Difference from ${d.baseline}: this run (preset ${d.preset}, ${pct} % CI) beside the paper (Table 2)`,
+    y: 'model',
+    rows,
+    panels: [
+      {
+        x: 'this run: Δ nDCG@10 × 100',
+        zero: true,
+        series: [
+          ...(perDataset ? d.datasets.map((name) => ({ name, group: `one test set, ${pct} % CI`, ...iv((r) => r.datasets[name]), hover: rows.map(() => name) })) : []),
+          { name: `${perDataset ? 'average over test sets' : d.datasets[0]}, ${pct} % CI`, emphasis: true, ...iv((r) => r.avg) },
+        ],
+      },
+      {
+        x: 'paper (Table 2): Δ nDCG@10 × 100',
+        zero: true,
+        series: [
+          ...paperIds.map((id) => ({ name: id, group: 'paper: one BEIR dataset', values: d.rows.map((r) => r.paperDatasets[id] ?? NaN), hover: rows.map(() => id) })),
+          { name: 'paper: BEIR average', emphasis: true, values: d.rows.map((r) => r.paperAvg ?? NaN) },
+        ],
+      },
+    ],
+  });
 }

@@ -141,13 +141,9 @@ function mean(xs: number[]): number {
   return s / xs.length;
 }
 
-/**
- * Paired two-sided t-test over several datasets (one = the plain paired t-test). The statistic is
- * D = mean over datasets of mean(a − b); its variance Σ s_k²/n_k / K², with Welch–Satterthwaite df.
- * All differences zero: p = 1 (no evidence either way); a constant non-zero difference: p = 0.
- */
-export function stratifiedTTest(strata: Stratum[]): PairedTestResult {
-  const diffs = checkStrata(strata, 2, 'paired t-test');
+/** The stratified t statistic's parts: per-dataset differences, their mean over datasets D, its variance and df. */
+function tMoments(strata: Stratum[], what: string): { diffs: number[][]; D: number; varD: number; n: number; df: number } {
+  const diffs = checkStrata(strata, 2, what);
   const K = diffs.length;
   const means = diffs.map(mean);
   const v = diffs.map((d, k) => d.reduce((s, x) => s + (x - means[k]) ** 2, 0) / (d.length - 1) / d.length);
@@ -155,6 +151,51 @@ export function stratifiedTTest(strata: Stratum[]): PairedTestResult {
   const varD = v.reduce((s, x) => s + x, 0) / (K * K);
   const n = diffs.reduce((s, d) => s + d.length, 0);
   const df = K === 1 ? diffs[0].length - 1 : (v.reduce((s, x) => s + x, 0) ** 2) / v.reduce((s, x, k) => s + (x * x) / (diffs[k].length - 1), 0);
+  return { diffs, D, varD, n, df };
+}
+
+/** The q-quantile of Student's t with df degrees of freedom (scipy.stats.t.ppf), by bisection on the CDF. */
+function studentTQuantile(q: number, df: number): number {
+  let lo = -1e3;
+  let hi = 1e3;
+  for (let i = 0; i < 200 && hi - lo > 1e-12 * Math.max(1, Math.abs(hi)); i++) {
+    const mid = (lo + hi) / 2;
+    if (studentTCdf(mid, df) < q) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+export interface DifferenceInterval {
+  /** Mean difference A − B (over datasets, of each dataset's mean over queries), as the t-test's. */
+  difference: number;
+  low: number;
+  high: number;
+  level: number;
+  n: number;
+  df: number;
+}
+
+/**
+ * The confidence interval of the paired difference that the (stratified) t-test tests: D ± t(df) · se,
+ * with the same variance and Welch–Satterthwaite df (scipy: ttest_rel(a, b).confidence_interval(level)
+ * for one dataset). It excludes 0 exactly when the two-sided test at 1 − level rejects.
+ */
+export function differenceInterval(strata: Stratum[], level = 0.95): DifferenceInterval {
+  if (!(level > 0 && level < 1)) throw new UserError(`confidence level must be between 0 and 1 (got ${level})`);
+  const { D, varD, n, df } = tMoments(strata, 'confidence interval');
+  const half = varD > 0 ? studentTQuantile(1 - (1 - level) / 2, df) * Math.sqrt(varD) : 0;
+  return { difference: D, low: D - half, high: D + half, level, n, df };
+}
+
+/**
+ * Paired two-sided t-test over several datasets (one = the plain paired t-test). The statistic is
+ * D = mean over datasets of mean(a − b); its variance Σ s_k²/n_k / K², with Welch–Satterthwaite df.
+ * All differences zero: p = 1 (no evidence either way); a constant non-zero difference: p = 0.
+ */
+export function stratifiedTTest(strata: Stratum[]): PairedTestResult {
+  const { diffs, D, varD, n, df } = tMoments(strata, 'paired t-test');
+  const K = diffs.length;
   const base = { test: 't' as const, name: 'paired t-test (two-sided)', difference: D, n };
   // Differences that are all equal (floating-point noise aside): no variance to test against.
   const scale = diffs.reduce((s, d) => s + d.reduce((t, x) => t + Math.abs(x), 0), 0) / n;

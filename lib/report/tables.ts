@@ -161,7 +161,7 @@ function perQuery(s: Setting, dataset: string, measure: string): Map<string, num
 }
 
 /** The paired strata of A against B on the given datasets (their common queries); null if one lacks a dataset. */
-function strataFor(a: Setting, b: Setting, datasets: string[], measure: string): { strata: Stratum[]; queries: Record<string, number> } | null {
+export function strataFor(a: Setting, b: Setting, datasets: string[], measure: string): { strata: Stratum[]; queries: Record<string, number> } | null {
   const strata: Stratum[] = [];
   const queries: Record<string, number> = {};
   for (const name of datasets) {

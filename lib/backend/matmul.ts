@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { needsWasmFastPaths } from './select';
 
-type T2 = tf.Tensor2D;
+export type T2 = tf.Tensor2D;
 
 /** op(a)·op(b) with materialised transposes (wasm's transpose flags are slow). */
 function product(a: T2, b: T2, ta: boolean, tb: boolean): T2 {

@@ -15,7 +15,7 @@
  */
 import { BOOL, FLOAT, GraphBuilder, INT64, type Dim } from './onnx-graph';
 
-type ElemType = 'float' | 'int64' | 'bool';
+export type ElemType = 'float' | 'int64' | 'bool';
 const ONNX_TYPE: Record<ElemType, number> = { float: FLOAT, int64: INT64, bool: BOOL };
 
 /** A value of the graph: its name, shape (numbers or symbolic names) and element type. */
@@ -26,15 +26,15 @@ export interface Sym {
 }
 
 /** Gradients of an operator's inputs from its outputs' gradients (null: no gradient reaches it). */
-type Vjp = (dys: Array<Sym | null>, need: boolean[]) => Array<Sym | null>;
+export type Vjp = (dys: Array<Sym | null>, need: boolean[]) => Array<Sym | null>;
 
-interface Entry {
+export interface Entry {
   inputs: Sym[];
   outputs: Sym[];
   vjp: Vjp;
 }
 
-type Attrs = Parameters<GraphBuilder['op']>[2];
+export type Attrs = Parameters<GraphBuilder['op']>[2];
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 

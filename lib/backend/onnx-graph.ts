@@ -8,7 +8,7 @@ import { onnx } from 'onnx-proto';
 const OPSET = 17;
 const IR_VERSION = 8;
 
-type Attr = number | number[] | string | { float: number } | { floats: number[] } | { tensor: onnx.ITensorProto };
+export type Attr = number | number[] | string | { float: number } | { floats: number[] } | { tensor: onnx.ITensorProto };
 
 function attribute(name: string, v: Attr): onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;

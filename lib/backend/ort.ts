@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { UserError } from '../util/errors';
 
-type OrtModule = typeof Ort;
+export type OrtModule = typeof Ort;
 export type OrtProvider = 'cpu' | 'cuda';
 
 let loaded: OrtModule | undefined;

@@ -18,7 +18,7 @@ import { registerWasmKernels } from './kernels';
 export type BackendName = 'wasm' | 'node' | 'node-gpu' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['wasm', 'node', 'node-gpu', 'cpu'];
 
-interface BackendInfo {
+export interface BackendInfo {
   /** The name used by this project and by CZ_BACKEND. */
   name: BackendName;
   /** The name tfjs knows the backend by (`tf.getBackend()`). */

@@ -127,7 +127,7 @@ export function readBeirQrels(file: string): { qrels: Qrels; repeated: number } 
   return { qrels, repeated };
 }
 
-interface BeirWarnings {
+export interface BeirWarnings {
   /** Judgments whose query is not in queries.jsonl (dropped: there is no text to search with). */
   unknownQueries: number;
   /** Judgments whose document is not in corpus.jsonl (kept: they still count as relevant). */

@@ -43,7 +43,7 @@ import type { Manifest } from './manifests/schema';
 
 const CONVERT_COMMAND = 'data convert';
 
-type Objective = 'unsupervised' | 'supervised' | 'distillation';
+export type Objective = 'unsupervised' | 'supervised' | 'distillation';
 
 /** Per manifest format: the phase whose scripts read the output, and each role's default column. */
 export const CONVERT_LAYOUTS: Record<string, { objective: Objective; columns: Record<string, string> }> = {
@@ -67,7 +67,7 @@ export interface ConvertOptions {
   progress?: string;
 }
 
-interface ConvertedFile {
+export interface ConvertedFile {
   /** The JSONL file's name in the output folder. */
   file: string;
   /** The parquet files it was made from, relative to `from`, in order. */

@@ -19,7 +19,7 @@ import { progressBar } from '../util/progress';
 
 const DEFAULT_HUB_URL = 'https://huggingface.co';
 
-interface HubRepo {
+export interface HubRepo {
   hub: string;
   repoType: 'model' | 'dataset';
   revision: string;
@@ -135,7 +135,7 @@ async function request(
   throw new UserError(`${url}: too many redirects`);
 }
 
-interface HubTreeEntry {
+export interface HubTreeEntry {
   path: string;
   size: number;
   /** SHA-256 of the content for LFS files (the Hub's `lfs.oid`); null for small git files. */
@@ -193,7 +193,7 @@ export async function sha256File(file: string, onBytes?: (n: number) => void): P
   return hash.digest('hex');
 }
 
-interface DownloadRequest {
+export interface DownloadRequest {
   url: string;
   dest: string;
   /** Expected SHA-256 (from the manifest or lock); when null the server's announced one is used, if any. */
@@ -204,7 +204,7 @@ interface DownloadRequest {
   name?: string;
 }
 
-interface DownloadResult {
+export interface DownloadResult {
   bytes: number;
   sha256: string;
   /** Whether the checksum was compared with an expected one (else it is only recorded). */

@@ -30,7 +30,7 @@ function listFiles(dir: string, prefix = ''): string[] {
   return out;
 }
 
-interface ImportReport {
+export interface ImportReport {
   id: string;
   /** The cached copy (when imported) or the folder imported from (when it did not verify). */
   dir: string;

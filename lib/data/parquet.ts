@@ -47,7 +47,7 @@ async function metadataOf(file: string, buf: AsyncBuffer): Promise<FileMetaData>
   }
 }
 
-interface ParquetInfo {
+export interface ParquetInfo {
   rows: number;
   /** Top-level column names, in file order. */
   columns: string[];

@@ -8,7 +8,7 @@ import { UserError } from '../util/errors';
 import { mulberry32, shuffleInPlace } from '../util/rng';
 import type { Doc, Qrels, Query } from './types';
 
-interface SampleOptions {
+export interface SampleOptions {
   /** Judged queries to keep (all when there are fewer). */
   queries: number;
   /** Corpus size to aim at: every judged document of the kept queries, then distractors up to this many. */

@@ -165,7 +165,7 @@ async function planFetch(m: Manifest, opts: HubOptions & { only?: string[] } = {
   return out;
 }
 
-interface FetchReport {
+export interface FetchReport {
   id: string;
   dir: string;
   downloaded: string[];

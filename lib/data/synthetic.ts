@@ -31,7 +31,7 @@ const WORDS = (
   'brain body hand eye face hair skin bone muscle child mother father family friend teacher student'
 ).split(' ');
 
-interface SyntheticOptions {
+export interface SyntheticOptions {
   /** Draws of the examples. */
   seed: number;
   /** The topics (which words belong together); the same for every source and the evaluation set. */

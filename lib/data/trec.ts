@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../util/atomic';
 import { forEachLine, forEachLineSpan, isBlank, splitWhitespace, where } from './lines';
 import type { Qrels, Run } from './types';
 
-interface TrecRun {
+export interface TrecRun {
   run: Run;
   /** The tag column of the last line (trec_eval prints it as `runid`). */
   runId: string;
@@ -152,7 +152,7 @@ export function rankDocs(docs: Map<string, number>): string[] {
   return order.map((i) => ids[i]);
 }
 
-interface WriteRunOptions {
+export interface WriteRunOptions {
   /** The run tag written in the last column. Default 'colbert-zero'. */
   tag?: string;
   /** Keep only the first `depth` documents of each query. */

@@ -16,7 +16,7 @@ import type { Manifest } from './manifests/schema';
 import { parquetInfo, readParquetRows } from './parquet';
 import { copyDir, dataDir, lockPath, manifestFiles, readLock, writeLock, type LockFile } from './store';
 
-interface Check {
+export interface Check {
   ok: boolean;
   what: string;
 }

@@ -38,7 +38,7 @@ import type { Doc, Qrels, Query } from './types';
 import { documentText } from './beir';
 import type { MlmExample, PairExample, TripletExample } from './training';
 
-interface WordnetSetsOptions {
+export interface WordnetSetsOptions {
   seed?: number;
   /** test queries (one per synset) */
   testQueries?: number;
@@ -69,7 +69,7 @@ const WORDNET_SETS_DEFAULTS: Required<WordnetSetsOptions> = {
   examplesPerSynset: 2,
 };
 
-interface EvalSplit {
+export interface EvalSplit {
   name: 'test' | 'validation';
   /** the qrels split name in BEIR layout */
   qrelsSplit: 'test' | 'dev';

@@ -19,7 +19,7 @@ import type { Query, Run } from './types';
 import { mulberry32, shuffleInPlace } from '../util/rng';
 
 /** Depths (in nodes from a root, root = 1: the longest hypernym path) and ancestor sets, memoised. */
-interface WupMemo {
+export interface WupMemo {
   depth: Map<string, number>;
   ancestors: Map<string, Set<string>>;
 }

@@ -17,8 +17,8 @@ import * as path from 'node:path';
 import { UserError } from '../util/errors';
 
 /** The four parts of speech (file suffixes) and their one-letter codes; 's' (satellite adjective) lives in data.adj. */
-type WordnetPos = 'n' | 'v' | 'a' | 'r';
-type SynsetType = WordnetPos | 's';
+export type WordnetPos = 'n' | 'v' | 'a' | 'r';
+export type SynsetType = WordnetPos | 's';
 const POS_FILES: Record<WordnetPos, string> = { n: 'noun', v: 'verb', a: 'adj', r: 'adv' };
 
 /**
@@ -32,7 +32,7 @@ const POINTER_SYMBOLS: Record<WordnetPos, ReadonlySet<string>> = {
   r: new Set(['!', '\\', '+', ';c', '-c', ';r', '-r', ';u', '-u']),
 };
 
-interface WordnetWord {
+export interface WordnetWord {
   /** as in the file: underscores for spaces, case kept */
   lemma: string;
   lexId: number;
@@ -40,7 +40,7 @@ interface WordnetWord {
   marker?: 'a' | 'p' | 'ip';
 }
 
-interface WordnetPointer {
+export interface WordnetPointer {
   symbol: string;
   /** target synset id, e.g. "n00001740" */
   target: string;
@@ -69,7 +69,7 @@ export interface Synset {
   source: string;
 }
 
-interface IndexEntry {
+export interface IndexEntry {
   lemma: string;
   pos: WordnetPos;
   pointerSymbols: string[];
@@ -307,7 +307,7 @@ export function hyponymsOf(s: Synset): string[] {
   return s.pointers.filter((p) => p.symbol === '~' || p.symbol === '~i').map((p) => p.target);
 }
 
-interface WordnetCounts {
+export interface WordnetCounts {
   synsets: number;
   byType: Record<SynsetType, number>;
   /** glosses with at least one double quote (what "synsets with example sentences" usually counts) */

@@ -25,7 +25,7 @@ export type EvalDataset =
 
 export const DEFAULT_RETRIEVAL_MEASURES = ['ndcg_cut.10', 'map', 'recip_rank', 'mrr@10', 'recall.10,100', 'P.1'];
 
-interface RetrievalEvalOptions {
+export interface RetrievalEvalOptions {
   /** Documents kept per query. Default 100. */
   k?: number;
   /** `evaluate` measure specs. Default DEFAULT_RETRIEVAL_MEASURES. */
@@ -45,7 +45,7 @@ interface RetrievalEvalOptions {
   keepRuns?: boolean;
 }
 
-interface DatasetReport {
+export interface DatasetReport {
   name: string;
   source: string;
   split?: string;

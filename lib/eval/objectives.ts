@@ -37,7 +37,7 @@ export async function candidateScores(encoder: Encoder, examples: ReadonlyArray<
   return out;
 }
 
-interface HardNegativeRow {
+export interface HardNegativeRow {
   query: string;
   positive: number;
   /** The highest-scoring of the query's hard negatives, and their mean. */

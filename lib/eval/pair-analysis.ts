@@ -93,7 +93,7 @@ export async function scorePairs(encoder: Encoder, pairs: TextPair[]): Promise<n
 }
 
 /** A judged query with its best-graded document (the first such in the qrels' order). */
-interface JudgedPair extends TextPair {
+export interface JudgedPair extends TextPair {
   queryId: string;
   documentId: string;
   grade: number;
@@ -164,10 +164,10 @@ export function contrastPairs(set: BeirDataset, queryId: string, o: { distractor
 }
 
 /** The query-side groups `maxSimByRole` splits a score into. */
-type QueryTokenGroup = Exclude<TokenKind, 'padding'>;
+export type QueryTokenGroup = Exclude<TokenKind, 'padding'>;
 const QUERY_TOKEN_GROUPS: readonly QueryTokenGroup[] = ['text', 'prompt', 'expansion', 'marker', 'special'];
 
-interface RoleShareRow {
+export interface RoleShareRow {
   group: QueryTokenGroup;
   /** Mean number of scored query tokens of this group per query. */
   tokens: number;
@@ -180,7 +180,7 @@ interface RoleShareRow {
   maxShare: number;
 }
 
-interface RoleMatchRow {
+export interface RoleMatchRow {
   group: QueryTokenGroup;
   /** Scored query tokens of this group that picked a document token, over all pairs. */
   picks: number;
@@ -287,7 +287,7 @@ export function unjudgedPairs(set: BeirDataset, limit = Infinity, seed = 0): Jud
   return out;
 }
 
-interface MarginRow {
+export interface MarginRow {
   group: QueryTokenGroup;
   /** Mean Σ of the group's maxima against the relevant documents, and against the other ones. */
   relevant: number;

@@ -8,7 +8,7 @@ import * as aq from 'arquero';
 import type { Figure } from './figures';
 import { escapeHtml, findChromium, renderPngs } from './render';
 
-type ColumnTable = ReturnType<typeof aq.from>;
+export type ColumnTable = ReturnType<typeof aq.from>;
 export type Row = Record<string, string | number | boolean | null | undefined>;
 
 /** One display output holding several representations (mime type → content); the frontend picks the richest it can show. */

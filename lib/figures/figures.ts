@@ -5,13 +5,13 @@
  * reader cannot name. `figureProblems` checks that, for tests and before rendering.
  */
 
-type Trace = Record<string, unknown>;
+export type Trace = Record<string, unknown>;
 export interface Figure {
   data: Trace[];
   layout: Record<string, unknown>;
 }
 
-interface Axes {
+export interface Axes {
   title: string;
   x: string;
   y: string;
@@ -32,7 +32,7 @@ function layout(a: Axes, extra: Record<string, unknown> = {}): Record<string, un
   };
 }
 
-interface Series {
+export interface Series {
   name: string;
   values: number[];
   /** One error-bar half-width per value (e.g. the standard deviation over seeds). */
@@ -56,7 +56,7 @@ export function barChart(a: Axes & { categories: string[]; series: Series[]; yRa
   };
 }
 
-interface Points {
+export interface Points {
   name: string;
   x: number[];
   y: number[];
@@ -110,7 +110,7 @@ export function ecdfChart(a: Axes & { series: Array<{ name: string; values: numb
   return fig;
 }
 
-interface DotSeries {
+export interface DotSeries {
   name: string;
   /** One value per row (NaN: no dot). */
   values: number[];
@@ -125,7 +125,7 @@ interface DotSeries {
   hover?: string[];
 }
 
-interface DotPanel {
+export interface DotPanel {
   /** The panel's x-axis title. */
   x: string;
   series: DotSeries[];

@@ -61,7 +61,7 @@ export function md(strings: TemplateStringsArray, ...values: unknown[]): string 
 
 // ── The checker ──
 
-interface NotebookJson {
+export interface NotebookJson {
   cells: Array<{ cell_type: string; source: string | string[]; outputs?: Array<{ data?: Record<string, unknown> }> }>;
 }
 

@@ -151,7 +151,7 @@ export async function writeFigures(dir: string, figs: Array<{ name: string; figu
   return { files, png: pngs !== null };
 }
 
-interface PageCheck {
+export interface PageCheck {
   /** figures drawn by plotly on the page: title, axis titles, legend entries (or colour-bar title), traces */
   plots: Array<{ title: string; xTitle: string; yTitle: string; legend: string[]; colorbar: string; traces: number }>;
   /** static images on the page (a rendered notebook's figures) and those that failed to decode */

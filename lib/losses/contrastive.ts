@@ -12,7 +12,7 @@ import type { Encoded } from '../scores/encoded';
 import { pairwiseScores } from './embedding-scores';
 import { logSoftmaxRows } from './softmax';
 
-interface InfoNCEOptions {
+export interface InfoNCEOptions {
   /** Documents per query in the layout (1 positive + hard negatives). */
   docsPerQuery: number;
   /** Temperature τ: a number, or a scalar tensor (e.g. exp(logτ) of a learnable variable). */

@@ -11,7 +11,7 @@ import type { Encoded } from '../scores/encoded';
 import { UserError } from '../util/errors';
 import { groupScores } from './embedding-scores';
 
-interface DistillationOptions {
+export interface DistillationOptions {
   /** Min–max normalise student scores per query (PyLate default: true). */
   normalizeStudent?: boolean;
   /**

@@ -11,7 +11,7 @@ import { logSoftmaxRows } from './softmax';
 
 export const IGNORE_INDEX = -100;
 
-interface MaskingOptions {
+export interface MaskingOptions {
   maskId: number;
   vocabSize: number;
   /** Token ids never selected (CLS, SEP, PAD, ...). */
@@ -23,7 +23,7 @@ interface MaskingOptions {
   seed: number;
 }
 
-interface MaskedBatch {
+export interface MaskedBatch {
   inputIds: Int32Array;
   /** Original id at selected positions, IGNORE_INDEX elsewhere. */
   labels: Int32Array;

@@ -20,7 +20,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { matMul } from '../backend/index';
 
-interface AttentionShape {
+export interface AttentionShape {
   n: number;
   L: number;
   heads: number;

@@ -52,7 +52,7 @@ export function writeModelConfig(dir: string, config: Record<string, unknown>): 
 
 // ---------- modules.json ----------
 
-interface StModule {
+export interface StModule {
   idx: number;
   name: string;
   /** Folder relative to the model folder; "" for the transformer, which lives in the root. */
@@ -120,7 +120,7 @@ export function writeSentenceBertConfig(dir: string, cfg: SentenceBertConfig): v
 
 // ---------- Dense layer folder (PyLate / sentence-transformers) ----------
 
-interface DenseLayerConfig {
+export interface DenseLayerConfig {
   in_features: number;
   out_features: number;
   bias: boolean;
@@ -130,7 +130,7 @@ interface DenseLayerConfig {
   use_residual?: boolean;
 }
 
-interface DenseLayer {
+export interface DenseLayer {
   config: DenseLayerConfig;
   /** [out_features, in_features], as torch.nn.Linear stores it. */
   weight: NamedTensor;
@@ -196,7 +196,7 @@ export function writeDenseLayer(
 
 // ---------- Pooling (dense models) ----------
 
-interface PoolingConfig {
+export interface PoolingConfig {
   word_embedding_dimension: number;
   pooling_mode_cls_token: boolean;
   pooling_mode_mean_tokens: boolean;

@@ -5,7 +5,7 @@
  */
 import { UserError } from '../util/errors';
 
-type LayerType = 'full_attention' | 'sliding_attention';
+export type LayerType = 'full_attention' | 'sliding_attention';
 export type Activation = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu' | 'silu';
 const ACTIVATIONS: readonly string[] = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'relu', 'silu'];
 
@@ -43,7 +43,7 @@ export interface ModernBertConfig {
   sepTokenId: number;
 }
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
 function num(raw: Json, key: string, fallback?: number, where = 'config.json'): number {
   const v = raw[key];

@@ -24,7 +24,7 @@ import { ModernBert, type ForwardOptions } from './modernbert';
 
 const ST_CONFIG = 'config_sentence_transformers.json';
 
-interface DenseSettings {
+export interface DenseSettings {
   pooling: Pooling;
   normalize: boolean;
   maxSeqLength: number;

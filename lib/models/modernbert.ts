@@ -24,7 +24,7 @@ import { activate, dropoutMultiplier, embed, geglu, layerNorm, linear, ropeTable
 const F32_MIN = -3.4028234663852886e38;
 
 /** One named parameter: its transformers name and shape, and how it is initialised. */
-interface ParamSpec {
+export interface ParamSpec {
   name: string;
   /** Shape as transformers stores it ([out, in] for Linear weights). */
   shape: number[];
@@ -106,7 +106,7 @@ function parameterSeed(seed: number, index: number): number {
 }
 
 /** A dropout site's keep-mask (scaled by 1/(1 − rate)), in the layout of the values it multiplies. */
-interface DropoutMask {
+export interface DropoutMask {
   dims: number[];
   data: Float32Array;
 }

@@ -14,7 +14,7 @@ import type { Encoder } from './encoder';
 import type { HeadKind } from '../scores/encoded';
 import type { Role } from '../tokenize/types';
 
-interface ParallelEncoded {
+export interface ParallelEncoded {
   kind: HeadKind;
   dim: number;
   /** Tokens per text (ColBERT); 1 for dense. */

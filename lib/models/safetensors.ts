@@ -25,10 +25,10 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
 import { makeDirs, openForReading } from '../util/fs-errors';
 import { decodeF16, encodeF16 } from '../util/f16';
 
-type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 const ITEM_SIZE: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
-type TensorArray = Float32Array | Int32Array | BigInt64Array;
+export type TensorArray = Float32Array | Int32Array | BigInt64Array;
 
 /** A tensor as read from a file: `dtype` is the on-disk type, `data` the converted values (row-major). */
 export interface NamedTensor {
@@ -44,19 +44,19 @@ export interface TensorInput {
   dtype?: SafetensorsDtype;
 }
 
-interface SafetensorsContents {
+export interface SafetensorsContents {
   tensors: Map<string, NamedTensor>;
   metadata: Record<string, string>;
 }
 
-interface HeaderEntry {
+export interface HeaderEntry {
   dtype: SafetensorsDtype;
   shape: number[];
   begin: number;
   end: number;
 }
 
-interface SafetensorsHeader {
+export interface SafetensorsHeader {
   entries: Map<string, HeaderEntry>;
   metadata: Record<string, string>;
   /** Byte offset of the data section in the file (8 + header length). */
@@ -238,7 +238,7 @@ export function float32ToBfloat16Bits(x: Float32Array): Uint16Array {
 
 // ---------- writing ----------
 
-interface WriteOptions {
+export interface WriteOptions {
   metadata?: Record<string, string>;
   /** Dtype for Float32Array tensors without their own `dtype` (default F32). */
   floatDtype?: 'F32' | 'F16' | 'BF16';
@@ -315,7 +315,7 @@ export function writeSafetensors(file: string, tensors: Record<string, TensorInp
 export const SAFETENSORS_FILE = 'model.safetensors';
 export const SAFETENSORS_INDEX_FILE = 'model.safetensors.index.json';
 
-interface ShardIndex {
+export interface ShardIndex {
   metadata: { total_size?: number; [k: string]: unknown };
   weight_map: Record<string, string>;
 }

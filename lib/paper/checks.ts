@@ -14,7 +14,7 @@ const TABLE5_TO_TABLE4 = {
   both: 'prompt-yes-length-yes',
 } as const;
 
-interface AverageCheck {
+export interface AverageCheck {
   table: number;
   row: string;
   printed: number;
@@ -38,7 +38,7 @@ export function averageChecks(dir = PAPER_DIR): AverageCheck[] {
   return out;
 }
 
-interface DeltaCheck {
+export interface DeltaCheck {
   row: string;
   column: 'baseline' | 'prompt' | 'length' | 'both';
   table4Row: string;
@@ -112,7 +112,7 @@ export function sameModelMismatches(dir = PAPER_DIR): string[] {
   return out;
 }
 
-interface AlignmentRow {
+export interface AlignmentRow {
   /** Table 5's group, e.g. "Supervised + KD from ColBERT unsupervised (without prompts)". */
   group: string;
   /** "Supervised" or "Distilled". */

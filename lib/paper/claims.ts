@@ -60,7 +60,7 @@ const QuotedSchema = z.strictObject({
   recomputed: z.number().optional(),
   pass: z.boolean().optional(),
 });
-type PaperVerdict = 'supported' | 'partly supported' | 'contradicted';
+export type PaperVerdict = 'supported' | 'partly supported' | 'contradicted';
 const ClaimSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9-]+$/),
   claim: z.string().min(1),
@@ -70,7 +70,7 @@ const ClaimSchema = z.strictObject({
   note: z.string().optional(),
   verdict: z.enum(['supported', 'partly supported', 'contradicted']).optional(),
 });
-type PaperClaim = z.infer<typeof ClaimSchema>;
+export type PaperClaim = z.infer<typeof ClaimSchema>;
 const ClaimsFileSchema = z.strictObject({ description: z.string(), claims: z.array(ClaimSchema).min(1) });
 
 /** Evaluates an expression over the tables. */

@@ -21,7 +21,7 @@ export const COLBERT_ZERO_PROMPTS: Readonly<Record<string, string>> = Object.fre
  */
 export const PROMPT_EXTRA_LENGTH = 7;
 
-type ColbertZeroPhase = 'unsupervised' | 'supervised' | 'distillation';
+export type ColbertZeroPhase = 'unsupervised' | 'supervised' | 'distillation';
 
 /** Base lengths of ColBERT-Zero's training scripts (before the +7 of the "+Length" setting). */
 export const COLBERT_ZERO_LENGTHS: Readonly<Record<ColbertZeroPhase, { query_length: number; document_length: number }>> = Object.freeze({
@@ -46,7 +46,7 @@ export function colbertZeroOverrides(phase: ColbertZeroPhase, opts: { prompts: b
 }
 
 /** One prompt as a tokenizer splits it. */
-interface PromptTokens {
+export interface PromptTokens {
   role: string;
   prompt: string;
   /** The prompt's tokens (tokenizer spelling, e.g. `search`, `_`, `query`, `:`) and ids, special tokens excluded. */

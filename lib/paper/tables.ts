@@ -64,7 +64,7 @@ const TableSchema = z.strictObject({
     .optional(),
   textFacts: z.array(z.strictObject({ key: z.string(), value: z.unknown(), source: z.string().min(1) })).optional(),
 });
-type PaperTable = z.infer<typeof TableSchema>;
+export type PaperTable = z.infer<typeof TableSchema>;
 
 /** A reference to one printed cell; `part` picks the delta or the value of a Table 5 cell "+1.25 (53.83)". */
 export interface CellRef {
@@ -185,7 +185,7 @@ export function beirRows(n: 2 | 3 | 4, dir = PAPER_DIR): BeirRow[] {
   });
 }
 
-interface AblationRow extends BeirRow {
+export interface AblationRow extends BeirRow {
   prompt: boolean;
   length: boolean | 'eval-only';
 }
@@ -202,11 +202,11 @@ export function ablationRows(dir = PAPER_DIR): AblationRow[] {
   });
 }
 
-interface DeltaCell {
+export interface DeltaCell {
   delta: number;
   value: number;
 }
-interface DeltaRow {
+export interface DeltaRow {
   id: string;
   group?: string;
   label: string;

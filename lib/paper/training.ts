@@ -9,7 +9,7 @@
 import { UserError } from '../util/errors';
 import { beirRows, paperTable, tableFile, PAPER_DIR } from './tables';
 
-interface PhaseSettings {
+export interface PhaseSettings {
   phase: 'unsupervised' | 'supervised' | 'kd';
   /** learning-rate sweep bounds as printed, [high, low], swept logarithmically over `lrValues` values */
   lrRange: [number, number];

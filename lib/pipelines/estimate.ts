@@ -18,7 +18,7 @@ import type { Example } from '../data/training';
 import { phaseLengths, phaseTrainConfig, type PhaseSpec } from './phase';
 import type { Plan } from './plan';
 
-interface PhaseEstimate {
+export interface PhaseEstimate {
   id: string;
   /** Seconds per optimizer step, measured on one step after a warm-up step. */
   secondsPerStep: number;
@@ -27,7 +27,7 @@ interface PhaseEstimate {
   realTexts: boolean;
 }
 
-interface TrainingEstimate {
+export interface TrainingEstimate {
   engine: string;
   phases: PhaseEstimate[];
   /** Every distinct phase of the plans once (a phase shared by plans is trained once). */

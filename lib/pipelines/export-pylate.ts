@@ -90,7 +90,7 @@ export interface ExportOptions {
   expansionTokens?: ExpansionTokens;
 }
 
-interface ExportedPhase {
+export interface ExportedPhase {
   file: string;
   id: string;
   key: string;
@@ -507,7 +507,7 @@ function isPreviousExport(dir: string): ExportManifest | null {
   }
 }
 
-interface ExportSummary {
+export interface ExportSummary {
   out: string;
   files: string[];
   manifest: ExportManifest;

@@ -32,7 +32,7 @@ export interface PhaseHyper {
 }
 
 /** Where a phase starts: a parent phase's model, or a random architecture. */
-type PhaseInit = { parent: string } | { preset: string; vocabSize?: number; initSeed: number; tokenizer?: string };
+export type PhaseInit = { parent: string } | { preset: string; vocabSize?: number; initSeed: number; tokenizer?: string };
 
 export interface PhaseSpec {
   /** Unique within a plan, e.g. "unsupervised-dense" or "c/supervised-colbert". */

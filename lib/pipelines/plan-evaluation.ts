@@ -31,7 +31,7 @@ export interface TestSet {
 }
 
 /** A model evaluated beside the plan's: encoded by `encoder`, or scored by its own `run` of each test set. */
-interface Baseline {
+export interface Baseline {
   label: string;
   pipeline: 'base' | 'bm25';
   setting: 'dense' | 'colbert' | 'lexical';
@@ -74,7 +74,7 @@ function slug(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 120);
 }
 
-type Log = (line: string) => void;
+export type Log = (line: string) => void;
 
 /** sha256 of every data file involved: the training files (by folder/name) and each test set's corpus, queries and qrels. */
 export function dataChecksums(trainingChecksums: Map<string, string>, testSets: TestSet[]): Record<string, string> {

@@ -16,7 +16,7 @@ import type { Plan } from './plan';
 import { checkDiskSpace, keyPhases, trainPhases, type FinishedPhase, type TrainingOptions } from './plan-training';
 import { dataChecksums, evaluatePlan, type EvaluationSettings } from './plan-evaluation';
 
-interface RunPlanOptions extends TrainingOptions, EvaluationSettings {
+export interface RunPlanOptions extends TrainingOptions, EvaluationSettings {
   /** Everything goes under it (lib/report/layout.ts): models/<phase>-<key>/ and runs/<preset>-<label>-seed<k>.json. */
   resultsDir: string;
   /** Progress lines (one per phase and evaluation) go here; stderr by default. */

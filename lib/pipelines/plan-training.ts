@@ -50,10 +50,10 @@ export function checkDiskSpace(dir: string, phases: PhaseSpec[], bytesPerPhase?:
   if (free < need) throw new UserError(`${dir}: ${(free / 1e9).toFixed(2)} GB free, the ${phases.length} phases left to train need about ${(need / 1e9).toFixed(2)} GB (models and checkpoints); free some space or choose another --results`);
 }
 
-type Log = (line: string) => void;
+export type Log = (line: string) => void;
 
 /** A phase with its key, its parent's key and its folder. */
-interface KeyedPhase {
+export interface KeyedPhase {
   spec: PhaseSpec;
   key: string;
   parentKey: string | null;

@@ -21,8 +21,8 @@ import { PROMPT_EXTRA_LENGTH } from '../paper/prompts';
 import type { Objective, PhaseHyper } from './phase';
 import type { PipelineName, PlanScale } from './plan';
 
-type PresetName = 'smoke' | 'demo' | 'study' | 'paper';
-type DataSource = 'synthetic' | 'wordnet' | 'paper';
+export type PresetName = 'smoke' | 'demo' | 'study' | 'paper';
+export type DataSource = 'synthetic' | 'wordnet' | 'paper';
 
 export interface Preset {
   name: PresetName;
@@ -52,7 +52,7 @@ export interface FactChoices {
   learningRates?: LearningRateChoice;
 }
 
-type LearningRateChoice = 'script' | 'sweep-middle';
+export type LearningRateChoice = 'script' | 'sweep-middle';
 export type PaperPhase = 'unsupervised' | 'supervised' | 'kd';
 
 /**

@@ -30,7 +30,7 @@ import { factNotes, paperGpuHours, presetNamed, presetScale, withFacts, PAPER_FA
 import { phaseLengths } from './phase';
 import { estimateTraining } from './estimate';
 
-interface ReproduceOptions {
+export interface ReproduceOptions {
   preset: string;
   resultsDir: string;
   facts?: FactChoices;

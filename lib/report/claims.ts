@@ -18,14 +18,14 @@ import { correctionName } from './significance';
 import { finishFamily, isMainSetting, percent, resolveOptions, runComparison, type Comparison, type Setting, type TableOptions } from './tables';
 
 /** Picks one setting: every given field must match; `ablation` keys compare against the recorded switches ('main' = the main setting). */
-interface Selector {
+export interface Selector {
   pipeline?: Pipeline | null;
   phase?: EvaluationResult['phase'];
   ablation?: 'main' | Partial<Ablation>;
   label?: string;
 }
 
-type ClaimComparison =
+export type ClaimComparison =
   | { kind: 'better'; better: Selector; worse: Selector }
   | { kind: 'ratio'; numerator: Selector; denominator: Selector; atLeast: number };
 
@@ -199,7 +199,7 @@ export const PAPER_CLAIMS: Claim[] = [
   },
 ];
 
-type Verdict = 'supports' | 'contradicts' | 'cannot resolve';
+export type Verdict = 'supports' | 'contradicts' | 'cannot resolve';
 
 export interface ClaimResult {
   id: string;

@@ -21,7 +21,7 @@ const PAPER_ROW_OF: Record<string, string> = {
   'c/distillation': PAPER_PIPELINES.c.table2Row,
 };
 
-interface PipelineBesidePaper {
+export interface PipelineBesidePaper {
   /** The run's row label (the preset's Table 2). */
   label: string;
   pipeline: string | null;
@@ -77,7 +77,7 @@ export function runCostPoints(costs: PipelineRunCost[], which: 'colbert' | 'tota
   return costs.map((c) => ({ name: `(${c.pipeline}) ${PAPER_PIPELINES[c.pipeline].name}`, cost: which === 'colbert' ? c.colbertSeconds : c.totalSeconds, ndcg10: c.ndcg10 }));
 }
 
-interface CheckpointRow {
+export interface CheckpointRow {
   /** "your checkpoint" or the paper's row ("ColBERT-Zero (full pre-training): Distilled"). */
   model: string;
   source: 'this evaluation' | 'paper, Table 2';
@@ -116,7 +116,7 @@ export function checkpointFigure(t: { datasets: BeirId[]; rows: CheckpointRow[] 
 
 // ── Differences from a baseline, with confidence intervals, beside the paper's ──
 
-interface DifferenceRow {
+export interface DifferenceRow {
   label: string;
   pipeline: string | null;
   phase: string | null;

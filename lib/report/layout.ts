@@ -50,7 +50,7 @@ const phaseRecordSchema = z.looseObject({
   finalLoss: z.number().nullable().optional(),
   lastEval: z.unknown().optional(),
 });
-type PhaseRecord = z.infer<typeof phaseRecordSchema>;
+export type PhaseRecord = z.infer<typeof phaseRecordSchema>;
 
 function parsePhaseRecord(value: unknown, file: string): PhaseRecord {
   const r = phaseRecordSchema.safeParse(value);

@@ -17,7 +17,7 @@ import { readResults, type EvaluationResult } from './results';
 import { ResultsFolder } from './layout';
 
 /** A phase record (lib/report/layout.ts) as the cost walk reads it. */
-interface PhaseRecordFile {
+export interface PhaseRecordFile {
   /** The phase's id in its plan ("c/kd-colbert-p111-l11"). */
   id: string;
   key: string;

@@ -44,12 +44,12 @@ import {
 } from './tables';
 import { readJsonFile } from '../util/json';
 
-interface ReportOptions extends TableOptions {
+export interface ReportOptions extends TableOptions {
   /** The label of the baseline row of Table 2; default: KD-only (a) distilled, else the base model, else BM25. null: no marks. */
   baseline?: string | null;
 }
 
-interface PresetReport {
+export interface PresetReport {
   preset: string;
   results: string[];
   seeds: number[];
@@ -69,7 +69,7 @@ interface PresetReport {
 }
 
 /** A figure file of the report (paths relative to the report folder). */
-interface ReportFigure {
+export interface ReportFigure {
   preset: string;
   name: string;
   title: string;
@@ -78,7 +78,7 @@ interface ReportFigure {
   png: string | null;
 }
 
-interface Report {
+export interface Report {
   format: 'colbert-zero-report';
   version: 1;
   options: ResolvedOptions & { baseline: string | null | undefined };

@@ -148,12 +148,12 @@ const resultSchema = z
   });
 
 export type EvaluationResult = z.infer<typeof resultSchema>;
-type DatasetResult = EvaluationResult['datasets'][number];
+export type DatasetResult = EvaluationResult['datasets'][number];
 export type Ablation = NonNullable<EvaluationResult['ablation']>;
 export type Pipeline = (typeof PIPELINES)[number];
 
 /** A result as read from disk, with the file it came from. */
-interface ResultFile {
+export interface ResultFile {
   file: string;
   result: EvaluationResult;
 }

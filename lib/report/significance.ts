@@ -212,7 +212,7 @@ export function pairedTTest(a: number[], b: number[]): PairedTestResult {
   return stratifiedTTest([{ a, b }]);
 }
 
-interface RandomizationOptions {
+export interface RandomizationOptions {
   /** Sign flips drawn in the Monte-Carlo test (default 10,000). */
   permutations?: number;
   /** Seed of the mulberry32 generator (default 0). */
@@ -281,7 +281,7 @@ export function pairedTest(strata: Stratum[], test: TestName, opts: Randomizatio
 
 // ── Multiple testing ──
 
-interface Corrected {
+export interface Corrected {
   method: Correction;
   /** Adjusted p-values, in the input order (statsmodels' pvals_corrected). */
   adjusted: number[];

@@ -106,7 +106,7 @@ export function isMainSetting(ablation: Ablation | null): boolean {
   return ablation === null || Object.values(ablation).every((v) => v !== false);
 }
 
-type SwitchState = boolean | 'mixed' | null;
+export type SwitchState = boolean | 'mixed' | null;
 
 /**
  * The "+Prompt" and "+Length" of Table 4 for a setting: the switches of the phases it was fine-tuned with
@@ -299,7 +299,7 @@ function mdRow(cells: string[]): string {
 
 // ── Table 2 ──
 
-interface Cell {
+export interface Cell {
   value: number | null;
   /** Over seeds, when there are several. */
   sd: number | null;
@@ -307,7 +307,7 @@ interface Cell {
   comparison?: Comparison;
 }
 
-interface MainRow {
+export interface MainRow {
   label: string;
   pipeline: Pipeline | null;
   phase: EvaluationResult['phase'];
@@ -426,7 +426,7 @@ export function formatMainTable(t: MainTable, o: ResolvedOptions): string {
 
 // ── Tables 4 and 5 ──
 
-interface AblationRow {
+export interface AblationRow {
   group: string;
   phase: EvaluationResult['phase'];
   label: string;
@@ -576,7 +576,7 @@ export function formatAblationSummary(rows: AblationSummaryRow[], t: AblationTab
 
 // ── Seeds ──
 
-interface SeedRow {
+export interface SeedRow {
   label: string;
   seeds: number[];
   /** Each seed's Avg over the columns (null when the seed lacks a dataset). */

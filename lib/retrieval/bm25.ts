@@ -11,7 +11,7 @@
  * token overlap, no stemming and no stopword list, unless a tokenizer is given.
  */
 
-interface Bm25Options {
+export interface Bm25Options {
   k1?: number;
   b?: number;
   tokenize?: (text: string) => string[];

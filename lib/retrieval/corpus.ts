@@ -17,7 +17,7 @@ import { UserError } from '../util/errors';
 import { progressBar } from '../util/progress';
 import { DenseIndex, MultiVectorIndex, unpad, type SearchOptions, type StorageDtype } from './index-store';
 
-interface EncodeTextsOptions {
+export interface EncodeTextsOptions {
   /** Texts per forward pass. Default 32. */
   batchSize?: number;
   /** Texts per `encode` call (bounds the tensors alive at once). Default 512. */
@@ -26,14 +26,14 @@ interface EncodeTextsOptions {
   progress?: string;
 }
 
-interface IndexCorpusOptions extends EncodeTextsOptions {
+export interface IndexCorpusOptions extends EncodeTextsOptions {
   /** Vector storage. Default float32. */
   dtype?: StorageDtype;
   /** The model's identity (`modelFingerprint`), recorded in the index so a search with another model is refused. */
   modelFingerprint?: string;
 }
 
-interface SearchQueriesOptions extends EncodeTextsOptions {
+export interface SearchQueriesOptions extends EncodeTextsOptions {
   /** Documents kept per query. Default 100. */
   k?: number;
   search?: SearchOptions;

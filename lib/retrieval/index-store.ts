@@ -56,7 +56,7 @@ export interface SearchOptions {
   minShardTokens?: number;
 }
 
-interface IndexOptions {
+export interface IndexOptions {
   dim: number;
   dtype?: StorageDtype;
   /** Tokens to reserve up front (avoids regrowing the buffer when the corpus size is known). */

@@ -80,7 +80,7 @@ export function writeIndexFiles(index: VectorIndex, dir: string): void {
   fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 }
 
-interface LoadExpectations {
+export interface LoadExpectations {
   kind?: IndexKind;
   dim?: number;
   /** The searching model's fingerprint: an index built with another model is refused (unless `force`). */

@@ -33,7 +33,7 @@ export interface MaxSimExplanation {
   score: number;
 }
 
-type Vectors = ArrayLike<ArrayLike<number>>;
+export type Vectors = ArrayLike<ArrayLike<number>>;
 
 /**
  * MaxSim of one pair from its token vectors (`q`: [Lq][dim], `d`: [Ld][dim]) and optional {0,1} masks

@@ -41,7 +41,7 @@ function grownInt(buf: Int32Array, n: number): Int32Array {
 }
 
 /** Documents' vectors: document d's tokens are rows offsets[d]..offsets[d+1] of `store` ([tokens × dim]). */
-interface RaggedVectors {
+export interface RaggedVectors {
   dim: number;
   offsets: ArrayLike<number>;
   store: Float32Array | Uint16Array;
@@ -56,7 +56,7 @@ export interface SearchTimings {
   segmentMax: number;
 }
 
-interface MaxSimBlockedOptions {
+export interface MaxSimBlockedOptions {
   /** Upper bound on the floats of one document block [T, dim] and of its product [T, m]. Default 8M (32 MB). */
   maxBlockFloats?: number;
   /** Called with the number of documents finished after each block. */

@@ -54,7 +54,7 @@ export interface TokenView {
   skipped: boolean;
 }
 
-interface ColbertTokenizerOptions {
+export interface ColbertTokenizerOptions {
   /**
    * Prepend prompts (default true). The prompt of a role is `prompts[role]` when non-empty, else
    * `prompts[default_prompt_name]` (sentence-transformers' default prompt); false disables both.

@@ -13,7 +13,7 @@ import { longest, packRows, rolePrompt, type TokenizeOptions } from './colbert';
 import { pyStrip } from './pystr';
 import type { TextTokenizer } from './text-tokenizer';
 
-interface DenseTokenizerOptions {
+export interface DenseTokenizerOptions {
   /** sentence_bert_config.json `max_seq_length`. */
   maxSeqLength: number;
   /** Prompts by name (sentence-transformers' `prompts`); default none. */

@@ -41,7 +41,7 @@ export interface TokenizerFiles {
   specialTokensMap?: Record<string, any>;
 }
 
-type SpecialName = 'cls_token' | 'sep_token' | 'pad_token' | 'mask_token' | 'unk_token' | 'bos_token' | 'eos_token';
+export type SpecialName = 'cls_token' | 'sep_token' | 'pad_token' | 'mask_token' | 'unk_token' | 'bos_token' | 'eos_token';
 const SPECIAL_NAMES: SpecialName[] = ['cls_token', 'sep_token', 'pad_token', 'mask_token', 'unk_token', 'bos_token', 'eos_token'];
 /** BertTokenizer's defaults, used (as Python does) when the configs name no special tokens. */
 const BERT_DEFAULTS: Partial<Record<SpecialName, string>> = {

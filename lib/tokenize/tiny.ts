@@ -74,7 +74,7 @@ function pieceCounts(vocab: string[], texts: Iterable<string>): Map<number, numb
   return counts;
 }
 
-interface TinyTokenizerOptions {
+export interface TinyTokenizerOptions {
   /** Vocabulary size (default: BERT's full 30,522). */
   vocabSize?: number;
   /** tokenizer_config.json model_max_length (default 512). */

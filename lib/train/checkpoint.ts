@@ -14,7 +14,7 @@ import type { AdamW } from './optim';
 import type { TrainEngine } from './train-engine';
 import type { TrainConfig } from './config';
 
-interface TrainerState {
+export interface TrainerState {
   /** Optimizer steps completed. */
   step: number;
   seed: number;

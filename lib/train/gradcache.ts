@@ -40,7 +40,7 @@ export type EmbeddingLoss = ((encoded: Encoded[], extra: tf.Tensor[]) => tf.Scal
  */
 const SCORE_CHUNK_PAIRS = 1 << 20;
 
-interface GradCacheOptions {
+export interface GradCacheOptions {
   miniBatch: number;
   /** Seed of this optimisation step; dropout masks derive from it. */
   stepSeed: number;
@@ -158,7 +158,7 @@ export interface StepGradients {
  * Gathers a device's embeddings into the global batch's (rows in rank order). One device: the identity.
  * Several: an all-gather over the transport, so every query meets every document of the global batch.
  */
-type GatherEncoded = (local: Encoded) => Promise<Encoded>;
+export type GatherEncoded = (local: Encoded) => Promise<Encoded>;
 
 /**
  * All three phases. `inputs` are this device's rows; with `gather`, phase 2 sees every device's

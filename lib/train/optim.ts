@@ -6,13 +6,13 @@
  * whichever engine computed the gradient; each element is updated in float64 and stored as float32.
  */
 
-interface AdamWOptions {
+export interface AdamWOptions {
   betas?: [number, number];
   eps?: number;
   weightDecay?: number;
 }
 
-interface AdamWState {
+export interface AdamWState {
   step: number;
   m: Float32Array;
   v: Float32Array;
@@ -64,7 +64,7 @@ export class AdamW {
   }
 }
 
-interface ScheduleOptions {
+export interface ScheduleOptions {
   kind: 'linear' | 'constant';
   lr: number;
   warmupSteps: number;

@@ -63,7 +63,7 @@ export interface RunHooks {
   onGradients?(step: number, grads: Float32Array): void;
 }
 
-interface RunOptions {
+export interface RunOptions {
   resume?: boolean;
   hooks?: RunHooks;
   /** ort or tfjs (see engine.ts); default: chooseEngine's. */

@@ -13,15 +13,15 @@
  */
 import { mulberry32, seedFor, shuffleInPlace, permutation } from '../util/rng';
 
-type Mixing = 'proportional' | 'round-robin' | 'shuffled';
+export type Mixing = 'proportional' | 'round-robin' | 'shuffled';
 
-interface BatchRef {
+export interface BatchRef {
   /** Source of each example (all equal unless mixing is "shuffled"). */
   source: number;
   items: Array<{ source: number; index: number }>;
 }
 
-interface SamplerOptions {
+export interface SamplerOptions {
   sizes: number[];
   batchSize: number;
   mixing: Mixing;

@@ -8,7 +8,7 @@ import type { TrainConfig } from './config';
 import { logSpaced, sweepLearningRates, type SweepResult } from './optim';
 import { train } from './launch';
 
-interface RunSweepOptions {
+export interface RunSweepOptions {
   lo: number;
   hi: number;
   k: number;

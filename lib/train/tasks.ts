@@ -22,7 +22,7 @@ export interface EmbeddingTask {
   teacher?: Float32Array;
 }
 
-interface TemperatureSetting {
+export interface TemperatureSetting {
   value: number;
   learnable: boolean;
 }

@@ -37,7 +37,7 @@ export const ENV_VARS = {
   CZ_CHROMIUM: { takes: 'the path of a Chromium executable', check: existingFile },
 } satisfies Record<string, EnvSpec>;
 
-type EnvName = keyof typeof ENV_VARS;
+export type EnvName = keyof typeof ENV_VARS;
 
 /** The variable's value (trimmed; undefined when unset or empty), or a UsageError saying what it takes. */
 export function envValue(name: EnvName): string | undefined {

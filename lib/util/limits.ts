@@ -21,7 +21,7 @@ const MEMORY_SHARE = 0.8;
 const gb = (b: number) => `${(b / 1e9).toFixed(1)} GB`;
 const mb = (b: number) => `${Math.round(b / 1e6)} MB`;
 
-interface ParallelPlan {
+export interface ParallelPlan {
   /** The option, for messages: `--workers`, `--devices`. */
   what: string;
   requested: number;

@@ -21,14 +21,14 @@ import { readJsonFile } from './json';
 /** Written into every output folder a command creates, naming the command and the files it wrote. */
 export const OUTPUT_MARKER = '.colbert-zero-output.json';
 
-interface OutputMarker {
+export interface OutputMarker {
   command: string;
   written: string;
   /** Every file the command wrote, relative, '/'-separated. Absent in markers of folders filled in place (a training run). */
   files?: string[];
 }
 
-interface OutputSpec {
+export interface OutputSpec {
   /** The command that writes it (`init-model`, `index`, ...), named in errors and in the marker. */
   command: string;
   kind: 'dir' | 'file';
@@ -148,7 +148,7 @@ export function checkOutputFolder(target: string, spec: { command: string; isOur
   }
 }
 
-interface WriteOutputOptions {
+export interface WriteOutputOptions {
   /**
    * An output that lists its own files in a manifest of its own (an index's manifest.json, an export's,
    * a report.json) needs no marker: `file` is that manifest and `files` reads the list back (null when

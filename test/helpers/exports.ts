@@ -210,3 +210,80 @@ export function analyseExports(): ExportUse[] {
   for (const name of allNames(PUBLIC)) mark(PUBLIC_USER, PUBLIC, name);
   return [...uses.values()].filter((u) => u.file !== PUBLIC);
 }
+
+/** A type a lib file declares (interface, type alias, class or enum) that a signature of one of its exports names. */
+export interface SignatureType {
+  file: string;
+  name: string;
+  line: number;
+  exported: boolean;
+}
+
+const isTypeDeclaration = (n: ts.Node): n is ts.InterfaceDeclaration | ts.TypeAliasDeclaration | ts.ClassDeclaration | ts.EnumDeclaration =>
+  ts.isInterfaceDeclaration(n) || ts.isTypeAliasDeclaration(n) || ts.isClassDeclaration(n) || ts.isEnumDeclaration(n);
+
+/**
+ * The names a declaration's signature mentions as types: parameters, return and variable types, type bodies,
+ * class members' types, heritage — never a function's body or a variable's value (except a function value's
+ * own signature), which a caller cannot see.
+ */
+function signatureNames(decl: ts.Node, out: Set<string>): void {
+  const visit = (n: ts.Node): void => {
+    if (ts.isBlock(n)) return;
+    if (ts.isTypeReferenceNode(n) || ts.isExpressionWithTypeArguments(n)) {
+      let q: ts.Node = ts.isTypeReferenceNode(n) ? n.typeName : n.expression;
+      while (ts.isQualifiedName(q)) q = q.left;
+      if (ts.isIdentifier(q)) out.add(q.text);
+    } else if (ts.isTypeQueryNode(n)) {
+      let q: ts.EntityName = n.exprName;
+      while (ts.isQualifiedName(q)) q = q.left;
+      out.add(q.text);
+    }
+    if (ts.isVariableDeclaration(n) || ts.isPropertyDeclaration(n)) {
+      if (n.type) visit(n.type);
+      const init = n.initializer;
+      if (init && (ts.isArrowFunction(init) || ts.isFunctionExpression(init))) visit(init);
+      return;
+    }
+    if (ts.isArrowFunction(n) || ts.isFunctionExpression(n) || ts.isFunctionDeclaration(n) || ts.isMethodDeclaration(n) || ts.isConstructorDeclaration(n) || ts.isGetAccessor(n) || ts.isSetAccessor(n)) {
+      if (ts.canHaveModifiers(n) && (ts.getModifiers(n) ?? []).some((m) => m.kind === ts.SyntaxKind.PrivateKeyword)) return;
+      n.typeParameters?.forEach(visit);
+      n.parameters.forEach(visit);
+      if (n.type) visit(n.type);
+      return;
+    }
+    if (ts.isParameter(n)) {
+      if (n.type) visit(n.type);
+      return;
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(decl);
+}
+
+/** Per lib file, the types its exports' signatures name that the file itself declares. */
+export function signatureTypes(): SignatureType[] {
+  const out: SignatureType[] = [];
+  for (const rel of walk(path.join(ROOT, 'lib'), []).filter((f) => f.endsWith('.ts'))) {
+    const sf = ts.createSourceFile(rel, codeOf(rel), ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+    const declared = new Map<string, ts.Node>();
+    for (const st of sf.statements) if (isTypeDeclaration(st) && st.name) declared.set(st.name.text, st);
+    const named = new Set<string>();
+    for (const st of sf.statements) if (hasExport(st)) signatureNames(st, named);
+    // `export { a, b }` lists: the listed declarations' signatures too.
+    const listed = new Set<string>();
+    for (const st of sf.statements) if (ts.isExportDeclaration(st) && !st.moduleSpecifier && st.exportClause && ts.isNamedExports(st.exportClause)) for (const el of st.exportClause.elements) listed.add((el.propertyName ?? el.name).text);
+    for (const st of sf.statements) {
+      const n = (st as ts.Node & { name?: ts.Identifier }).name;
+      if (n && ts.isIdentifier(n) && listed.has(n.text)) signatureNames(st, named);
+      if (ts.isVariableStatement(st)) for (const d of st.declarationList.declarations) if (ts.isIdentifier(d.name) && listed.has(d.name.text)) signatureNames(d, named);
+    }
+    for (const name of named) {
+      const d = declared.get(name);
+      if (!d) continue;
+      const exported = hasExport(d) || listed.has(name);
+      out.push({ file: rel, name, line: sf.getLineAndCharacterOfPosition(d.getStart(sf)).line + 1, exported });
+    }
+  }
+  return out;
+}

@@ -7,14 +7,14 @@ import { UsageError } from '../../util/errors';
 import { threadCount } from '../../util/limits';
 import { oneOf, positiveInt } from '../options';
 
-interface EngineFlags {
+export interface EngineFlags {
   engine?: string;
   threads?: number;
   workers?: number;
 }
 
 /** What `--threads` sets for this command: the encoder's threads, and for `search` its search threads too. */
-interface EngineUse {
+export interface EngineUse {
   /** The command has `--workers` (tfjs copies of the model). */
   workers?: boolean;
   /** `--threads` also sets the search's threads (search), so it applies whatever the engine. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-type Register = (program: Command) => void;
+export type Register = (program: Command) => void;
 
 /**
  * Every command, in the order `--help` lists them: its name and how to load it. Commands are loaded

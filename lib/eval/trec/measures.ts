@@ -10,18 +10,18 @@ import * as m from './per-query';
 import type { Ctx, Pair } from './per-query';
 import { formatFixed } from './format';
 
-type ParamKind = 'none' | 'longCutoffs' | 'doubleCutoffs' | 'doubleParams' | 'pairs';
+export type ParamKind = 'none' | 'longCutoffs' | 'doubleCutoffs' | 'doubleParams' | 'pairs';
 
 /**
  * How the `all` line is formed: mean over evaluated queries (trec_eval's calc_avg_meas_s), sum
  * (num_ret, num_rel_ret...), geometric mean (gm_*), the query count, or nothing (per-query only).
  */
-type Summary = 'mean' | 'sum' | 'numRel' | 'numQ' | 'gm' | 'none';
+export type Summary = 'mean' | 'sum' | 'numRel' | 'numQ' | 'gm' | 'none';
 
-type Params = number[] | Pair[];
-type Calc = (rr: ResRels, c: Ctx, p: Params) => number[] | number | string;
+export type Params = number[] | Pair[];
+export type Calc = (rr: ResRels, c: Ctx, p: Params) => number[] | number | string;
 
-interface MeasureDef {
+export interface MeasureDef {
   name: string;
   param: ParamKind;
   defaults: Params;
@@ -103,14 +103,14 @@ const NICKNAMES: Record<string, string[]> = {
 };
 
 /** A measure ready to compute: its definition, parameters and the keys trec_eval prints. */
-interface MeasureInstance {
+export interface MeasureInstance {
   def: MeasureDef;
   params: Params;
   keys: string[];
 }
 
 /** PyLate-style `mrr@k` / `success@k` / `hits@k`, computed after the trec_eval measures. */
-interface AtKMeasure {
+export interface AtKMeasure {
   key: string;
   kind: 'mrr' | 'success' | 'hits';
   k: number;

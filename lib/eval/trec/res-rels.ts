@@ -26,7 +26,7 @@ export interface ResRels {
   numRelLevels: number;
 }
 
-interface RelsOptions {
+export interface RelsOptions {
   minRel: number;
   /** trec_eval -M: use only the first N ranked documents. */
   maxDocsPerQuery: number;

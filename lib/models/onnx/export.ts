@@ -33,7 +33,7 @@ export interface OnnxExportOptions {
 }
 
 /** What model.onnx.meta records. */
-interface OnnxRecord {
+export interface OnnxRecord {
   graph: string;
   source: string;
   kind: HeadKind;

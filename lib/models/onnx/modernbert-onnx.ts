@@ -37,7 +37,7 @@ export type OnnxHead =
 export const GRAPH_VERSION = 'cz-modernbert-onnx/2';
 
 /** A weight by transformers name (Linear weights [in, out]); undefined for an absent optional tensor. */
-type WeightSource = (name: string) => Sym | undefined;
+export type WeightSource = (name: string) => Sym | undefined;
 
 /**
  * Dropout sites of the forward pass, in the order tfjs's SeededDropout draws them: `embeddings`, then per

@@ -26,7 +26,7 @@ import { ensureOnnx, onnxFromModel, type OnnxExportOptions } from './export';
 import { ModelFolder } from '../model-folder';
 import { createSession, int64Tensor, type OrtSessionOptions } from '../../backend/ort';
 
-interface OrtEncoderOptions extends OrtSessionOptions {
+export interface OrtEncoderOptions extends OrtSessionOptions {
   /** Head for a plain ModernBERT folder (as loadTfjsModel's fallback). */
   fallback?: HeadKind;
   /** PyLate settings (tokenization overrides; projection size and seed for a plain folder). */

@@ -20,7 +20,7 @@ import { abortShared, allocateShared } from './shared-memory';
 import type { ToChild, ToParent } from './ipc';
 import type { WorkerInput } from './worker';
 
-type DeviceTransport = 'threads' | 'processes';
+export type DeviceTransport = 'threads' | 'processes';
 
 /**
  * Young-generation size of each worker thread. A training step allocates many short-lived typed arrays;

@@ -25,7 +25,7 @@ import { colbertHead, denseHead, mlmLogits, modernBertHidden, textInputs, type D
 import { cosineGroups, cosineMatrix, maxSimGroups, maxSimMatrix } from '../../scores/graph';
 import { distillationGraph, infoNCEGraph, mlmGraph } from '../../losses/graph';
 
-type OrtHead = { kind: 'colbert'; dim: number } | { kind: 'dense'; pooling: 'mean' | 'cls'; normalize: boolean } | { kind: 'mlm' };
+export type OrtHead = { kind: 'colbert'; dim: number } | { kind: 'dense'; pooling: 'mean' | 'cls'; normalize: boolean } | { kind: 'mlm' };
 
 /** What a training graph is built from: the architecture, the head, the weights in variable order. */
 export interface OrtModelSpec {

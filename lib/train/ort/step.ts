@@ -46,7 +46,7 @@ function getColumns(x: Float32Array, cols: number, c0: number, width: number): F
   return out;
 }
 
-interface OrtShare {
+export interface OrtShare {
   loss: number;
   /** log τ's gradient when the temperature is learnable (already global). */
   logTemperatureGrad?: number;

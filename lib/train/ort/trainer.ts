@@ -11,7 +11,7 @@ import { trainingDropoutMasks } from '../../models/modernbert';
 import type { TokenizedBatch } from '../../tokenize/types';
 import { backwardGraph, encodeGraph, lossGraph, mlmGraphBytes, objectiveGraph, scoresGraph, stepGraph, type OrtModelSpec, type OrtObjective } from './graphs';
 
-interface OrtTrainerOptions {
+export interface OrtTrainerOptions {
   threads?: number;
   provider?: OrtProvider;
   /** GPU index for the CUDA provider (a device's rank). */
@@ -24,7 +24,7 @@ export type ObjectiveValues =
   | { kind: 'kd'; teacher: Float32Array; normalizer: number };
 
 /** Texts of one encoder pass: tokens, and the dropout seed of these rows (training). */
-interface TextRows {
+export interface TextRows {
   tokens: TokenizedBatch;
   seed: number;
 }
@@ -47,7 +47,7 @@ function embeddingFeeds(q: Embeddings, d: Embeddings): Record<string, Ort.Tensor
   return feeds;
 }
 
-interface LossResult {
+export interface LossResult {
   loss: number;
   queryGrad: Float32Array;
   documentGrad: Float32Array;

@@ -86,3 +86,12 @@ test("a number in a cell of an HTML table output counts as produced", () => {
   const table = { cell_type: 'code', source: 'showTable(…)', outputs: [{ output_type: 'display_data', data: { 'text/html': ['<table>\n', '<tr><td>c</td><td>30.11</td></tr>\n</table>'] } }] };
   assert.deepEqual(numbers({ cells: [table, markdownCell('(c) reaches 30.11 and 25.85.')] }), ['25.85']);
 });
+
+test("an md output's own prose is checked: a number typed into the template is flagged, an interpolated one is not", () => {
+  // What md writes in a notebook: its marker line, then the marked Markdown.
+  const shown = (markdown: string) => ({ cell_type: 'code', source: 'md`…`', outputs: [{ output_type: 'display_data', data: { 'text/markdown': `<!-- cz-md -->\n${markdown}` } }] });
+  assert.deepEqual(numbers({ cells: [shown(mdText`(c) scores ${'31.66'} against 25.30 for BM25`)] }), ['25.30']);
+  assert.deepEqual(numbers({ cells: [shown(mdText`(c) scores ${'31.66'} against ${'25.30'} (paper: 55.43)`)] }), []);
+  // Markdown shown by other means (a table written with showMarkdown) is not prose.
+  assert.deepEqual(numbers({ cells: [mdOutput('| model | 25.30 |')] }), []);
+});

@@ -8,7 +8,8 @@
  *   (paper: 54.09 for (a), 55.43 for (c))          a parenthesis that starts with "paper"
  *   <span class="paper">368 GPU-hours</span>        or a span of class "paper"
  *
- * `proseNumberProblems(notebook)` lists the numbers that are neither. Not counted as quoted numbers:
+ * `proseNumberProblems(notebook)` lists the numbers that are neither, in Markdown cells and in `md` outputs
+ * (where a number typed into the template, not interpolated, is flagged the same way). Not counted as quoted numbers:
  * code and math, links, HTML tags, identifiers with digits (nDCG@10, BM25, GH200), references (Table 2,
  * Tables 3–5, notebook 7, Figure 2), the unit "× 100", heading and list numbering, whole numbers below 10 (counts prose
  * writes as words: "3 pipelines") and years.
@@ -16,6 +17,8 @@
 import { showMarkdown } from './display';
 
 const OUT_OPEN = '<span class="cz-out">';
+/** Starts every `md` output (invisible once rendered): the checker reads such an output as prose too. */
+const MD_MARK = '<!-- cz-md -->';
 const OUT_CLOSE = '</span>';
 /** A number as prose writes it: sign, thousands commas, decimals. */
 const NUMBER = /[-+−]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[-+−]?\d+(?:\.\d+)?/g;
@@ -55,7 +58,7 @@ function unmarked(markdown: string): string {
 /** `mdText`, shown: Markdown in a notebook (with the markers), plain text elsewhere. Returns the marked Markdown. */
 export function md(strings: TemplateStringsArray, ...values: unknown[]): string {
   const text = mdText(strings, ...values);
-  showMarkdown(text, unmarked(text));
+  showMarkdown(`${MD_MARK}\n${text}`, unmarked(text));
   return text;
 }
 
@@ -125,10 +128,7 @@ function proseOnly(src: string): string {
 export function proseNumberProblems(notebook: NotebookJson): ProseNumberProblem[] {
   const produced = producedNumbers(notebook);
   const out: ProseNumberProblem[] = [];
-  notebook.cells.forEach((c, i) => {
-    if (c.cell_type !== 'markdown') return;
-    const src = joined(c.source);
-    const prose = proseOnly(src);
+  const check = (i: number, src: string, prose: string) => {
     for (const m of prose.matchAll(NUMBER)) {
       const n = m[0];
       const at = m.index!;
@@ -142,6 +142,17 @@ export function proseNumberProblems(notebook: NotebookJson): ProseNumberProblem[
       if (produced.has(normalise(n))) continue;
       const context = src.slice(Math.max(0, at - 40), at + n.length + 40).replace(/\s+/g, ' ').trim();
       out.push({ cell: i, number: n, context });
+    }
+  };
+  notebook.cells.forEach((c, i) => {
+    if (c.cell_type === 'markdown') {
+      const src = joined(c.source);
+      check(i, src, proseOnly(src));
+    }
+    // An md output's prose: its marked numbers were computed; a number typed into the template was not.
+    for (const o of c.outputs ?? []) {
+      const src = joined(o.data?.['text/markdown']);
+      if (src.startsWith(MD_MARK)) check(i, src, proseOnly(src.replace(/<span class="cz-out">[^<]*<\/span>/g, blank)));
     }
   });
   return out;

@@ -74,6 +74,7 @@ export { mlmLoss, maskTokens } from './losses/mlm';
 
 // ── Train: one config for every phase; GradCache; several devices ──
 export { train } from './train/launch';
+export { latestCheckpoint } from './train/checkpoint';
 export { loadTrainConfig, parseTrainConfig, type TrainConfig } from './train/config';
 export { exampleConfig, EXAMPLES } from './train/examples';
 export { gradCacheStep, plainStep } from './train/gradcache';

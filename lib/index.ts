@@ -63,6 +63,7 @@ export { listManifests, type ManifestRow } from './data/manifests/list';
 // ── Evaluate: trec_eval-exact measures, and NanoBEIR-style evaluation of an encoder ──
 export { evaluate, formatTrecEval, type EvalOptions } from './eval/trec/evaluate';
 export { evaluateRetrieval, formatRetrievalReport, DEFAULT_RETRIEVAL_MEASURES, type RetrievalReport } from './eval/evaluator';
+export { evaluateBm25, type Bm25DatasetReport } from './eval/bm25-eval';
 export { spearman, kendallTau, perQueryRankCorrelation, type RankCorrelationReport } from './eval/correlation';
 export { scoreMatrix, candidateScores, hardNegativeReport, type HardNegativeReport } from './eval/objectives';
 

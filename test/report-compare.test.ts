@@ -92,8 +92,10 @@ test("pipelinesBesidePaper: each run row beside the paper's Table 2 row of the s
   assert.ok(Math.abs(by.get('c-distilled')!.run! - 100 * c.mean.ndcg_cut_10) < 1e-9);
   const fig = pipelinesFigure(rows, { preset: 'smoke', datasets: 'alpha, beta' });
   assert.deepEqual(figureProblems(fig), []);
-  assert.deepEqual(fig.data[0].x, ['a-distilled', 'b-distilled', 'c-distilled']);
-  assert.deepEqual(fig.data[1].y, [54.09, 55.12, 55.43]);
+  // Two panels with their own axes: the run's Avg, the paper's BEIR Avg, one row per model.
+  assert.deepEqual(fig.data[0].y, ['a-distilled', 'b-distilled', 'c-distilled']);
+  assert.deepEqual(fig.data[1].x, [54.09, 55.12, 55.43]);
+  assert.deepEqual([fig.data[0].xaxis, fig.data[1].xaxis], ['x', 'x2']);
 });
 
 test("paperCostPoints: Table 1's GPU-hours of each pipeline's ColBERT phases against Table 2's Avg", () => {
@@ -116,19 +118,23 @@ test("checkpointBesidePaper: the checkpoint's values × 100 beside Table 2's col
   assert.equal(t.rows.length, 11);
   const fig = checkpointFigure(t);
   assert.deepEqual(figureProblems(fig), []);
+  // One dot per dataset for each of the paper's 10 rows (one legend entry), the checkpoint's last and marked.
   assert.equal(fig.data.length, 11);
+  assert.deepEqual(fig.data[10].x, [25, 50]);
+  assert.deepEqual(fig.data[10].y, ['nfcorpus', 'scifact']);
+  assert.equal(fig.data.filter((d) => d.showlegend).length, 2);
 });
 
-test('mainTableFigure: one bar group per dataset and Avg, the cells × 100', () => {
+test('mainTableFigure: one row per model, a dot per dataset and the Avg marked, the cells × 100', () => {
   const main = mainTable(groupSettings(mainSet()).get('smoke')!, 'a-distilled');
   const fig = mainTableFigure(main);
   assert.deepEqual(figureProblems(fig), []);
-  assert.deepEqual(fig.data[0].x, ['alpha', 'beta', 'Avg']);
-  assert.deepEqual(fig.data.map((t) => t.name), main.rows.map((r) => r.label));
+  assert.deepEqual(fig.data[0].y, main.rows.map((r) => r.label));
+  assert.deepEqual(fig.data.map((t) => t.name), ['each dataset', 'each dataset', 'Avg']);
   const a = mainSet()[0];
-  const y = fig.data.find((t) => t.name === 'a-distilled')!.y as number[];
-  assert.ok(Math.abs(y[0] - 100 * a.datasets[0].metrics.ndcg_cut_10) < 1e-9);
-  assert.ok(Math.abs(y[2] - 100 * a.mean.ndcg_cut_10) < 1e-9);
+  const row = main.rows.findIndex((r) => r.label === 'a-distilled');
+  assert.ok(Math.abs((fig.data[0].x as number[])[row] - 100 * a.datasets[0].metrics.ndcg_cut_10) < 1e-9);
+  assert.ok(Math.abs((fig.data[2].x as number[])[row] - 100 * a.mean.ndcg_cut_10) < 1e-9);
 });
 
 test('ablationDeltaFigure: each row minus its reference, per dataset and Avg', () => {

@@ -5,7 +5,7 @@
  * transcription (results/paper) and an evaluation report.
  */
 import { UserError } from '../util/errors';
-import { barChart, dotPlot, type Figure } from '../figures/figures';
+import { dotPlot, type Figure } from '../figures/figures';
 import { beirRows, paperTable, PAPER_DIR, BEIR_IDS, type BeirId } from '../paper/tables';
 import { PAPER_PIPELINES } from '../paper/training';
 import { differenceInterval, type DifferenceInterval } from './significance';
@@ -57,17 +57,19 @@ export function pipelinesBesidePaper(main: MainTable, dir = PAPER_DIR): Pipeline
   });
 }
 
-/** Grouped bars: for each run row with a paper counterpart, the run's Avg and the paper's BEIR Avg. */
+/**
+ * For each run row with a paper counterpart: the run's Avg and the paper's BEIR Avg, each in its own panel
+ * with its own axis (a preset's data and BEIR are different scales: only the order within a panel compares).
+ */
 export function pipelinesFigure(rows: PipelineBesidePaper[], o: { preset: string; datasets: string }): Figure {
   const both = rows.filter((r) => r.run !== null && r.paper !== null);
-  return barChart({
-    title: `Pipelines: this run (preset ${o.preset}) beside the paper (Table 2)`,
-    x: 'model',
-    y: 'nDCG@10 × 100',
-    categories: both.map((r) => r.label),
-    series: [
-      { name: `this run: ${o.datasets}`, values: both.map((r) => r.run!) },
-      { name: 'paper: BEIR average (15 sets)', values: both.map((r) => r.paper!) },
+  return dotPlot({
+    title: `Pipelines: this run (preset ${o.preset}) beside the paper (Table 2): compare the order, not the values`,
+    y: 'model',
+    rows: both.map((r) => r.label),
+    panels: [
+      { x: `this run: nDCG@10 × 100 (${o.datasets})`, series: [{ name: 'this run', values: both.map((r) => r.run!), emphasis: true }] },
+      { x: 'paper: BEIR average, nDCG@10 × 100', series: [{ name: 'paper, Table 2', values: both.map((r) => r.paper!), emphasis: true, hover: both.map((r) => r.paperLabel ?? '') }] },
     ],
   });
 }
@@ -101,17 +103,23 @@ export function checkpointBesidePaper(values: Record<string, number>, o: { model
 
 /** Grouped bars of `checkpointBesidePaper`'s rows: one group per dataset, one bar per row. */
 export function checkpointFigure(t: { datasets: BeirId[]; rows: CheckpointRow[] }, o: { title?: string } = {}): Figure {
-  const fig = barChart({
-    title: o.title ?? 'Your checkpoint beside the paper (Table 2)',
-    x: 'BEIR dataset',
-    y: 'nDCG@10 × 100',
-    categories: t.datasets,
-    series: t.rows.map((r) => ({ name: r.model, values: t.datasets.map((d) => r.values[d] ?? NaN) })),
+  const mine = t.rows.filter((r) => r.source === 'this evaluation');
+  const paper = t.rows.filter((r) => r.source !== 'this evaluation');
+  // One row per dataset: the paper's rows as grey dots (hover names them), the checkpoint as the marked one.
+  return dotPlot({
+    title: o.title ?? 'Your checkpoint beside the paper (Table 2), per BEIR set',
+    y: 'BEIR dataset',
+    rows: t.datasets,
+    panels: [
+      {
+        x: 'nDCG@10 × 100',
+        series: [
+          ...paper.map((r) => ({ name: r.model, group: "the paper's Table 2 rows", values: t.datasets.map((d) => r.values[d] ?? NaN), hover: t.datasets.map(() => r.model) })),
+          ...mine.map((r) => ({ name: r.model, values: t.datasets.map((d) => r.values[d] ?? NaN), emphasis: true })),
+        ],
+      },
+    ],
   });
-  // Many long row names: the legend goes to the right, one name per line, clear of the x axis title.
-  fig.layout.legend = { orientation: 'v', x: 1.02, y: 1, font: { size: 11 } };
-  fig.layout.margin = { t: 60, r: 20, b: 60, l: 70 };
-  return fig;
 }
 
 // ── Differences from a baseline, with confidence intervals, beside the paper's ──

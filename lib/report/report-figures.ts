@@ -1,20 +1,30 @@
 /**
- * The report's figures, from its tables: Table 2 as grouped bars per dataset (Avg included), and Table 4's
+ * The report's figures, from its tables: Table 2 as a dot plot (each model's datasets and its Avg), and Table 4's
  * deltas (each ablation row minus its reference row, per dataset and Avg) as a diverging heatmap.
  */
-import { barChart, heatmap, type Figure } from '../figures/figures';
+import { dotPlot, heatmap, type Figure } from '../figures/figures';
 import type { AblationTable, MainTable } from './tables';
 
 const pct = (x: number | null | undefined): number => (x === null || x === undefined ? NaN : 100 * x);
 
-/** Grouped bars: one group per dataset and Avg, one bar per row of the main table (nDCG@10 × 100). */
+/**
+ * One row per model of the main table: its Avg as the marked dot (labelled), each dataset as a grey dot
+ * (hover names it). Dots, not bars from 0: the gaps between models are a few points on a 0-100 scale.
+ */
 export function mainTableFigure(t: MainTable): Figure {
-  return barChart({
+  return dotPlot({
     title: `Main results (Table 2 shape), preset ${t.preset}`,
-    x: 'dataset',
-    y: `${t.measure === 'ndcg_cut_10' ? 'nDCG@10' : t.measure} × 100`,
-    categories: [...t.columns, 'Avg'],
-    series: t.rows.map((r) => ({ name: r.label, values: [...r.cells.map((c) => pct(c.value)), pct(r.avg.value)] })),
+    y: 'model',
+    rows: t.rows.map((r) => r.label),
+    panels: [
+      {
+        x: `${t.measure === 'ndcg_cut_10' ? 'nDCG@10' : t.measure} × 100`,
+        series: [
+          ...t.columns.map((c, i) => ({ name: c, group: 'each dataset', values: t.rows.map((r) => pct(r.cells[i].value)), hover: t.rows.map(() => c) })),
+          { name: 'Avg', values: t.rows.map((r) => pct(r.avg.value)), emphasis: true },
+        ],
+      },
+    ],
   });
 }
 

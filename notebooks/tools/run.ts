@@ -115,6 +115,8 @@ async function main(): Promise<void> {
         // tslab does not report execution counts; every code cell ran, in order, so number them.
         let count = 0;
         for (const c of nb.cells) if (c.cell_type === 'code') c.execution_count = ++count;
+        // Which preset produced these outputs: the committed copies are the demo preset's (a test checks).
+        nb.metadata = { ...nb.metadata, colbert_zero: { preset: args.preset } };
         fs.writeFileSync(executed, JSON.stringify(nb, null, 1) + '\n');
         if (errors.length) {
           process.stderr.write(`${errors.join('\n')}\n== ${name}: FAILED\n`);

@@ -13,6 +13,7 @@ import { table2Figure, table3Figure, table4DeltaFigure, table5Figure, paperCostF
 import { closeRenderer, findChromium, inspectPage, writeFigures } from '../lib/figures/render';
 import { htmlTable } from '../lib/figures/display';
 import { errorOutputs, pngOutputs } from '../notebooks/tools/run';
+import { proseNumberProblems } from '../lib/figures/prose';
 import { tmpDir } from './helpers/tmp';
 
 const NOTEBOOKS = path.join(PROJECT_ROOT, 'notebooks');
@@ -40,7 +41,7 @@ interface Cell {
 }
 interface Notebook {
   cells: Cell[];
-  metadata: { kernelspec?: { name?: string } };
+  metadata: { kernelspec?: { name?: string }; colbert_zero?: { preset?: string } };
 }
 
 const joined = (x: string | string[] | undefined) => (Array.isArray(x) ? x.join('') : (x ?? ''));
@@ -99,6 +100,18 @@ for (const name of committed()) {
       }
     }
     assert.ok(fs.statSync(path.join(NOTEBOOKS, name)).size < 2_000_000, `${name} is over 2 MB`);
+  });
+
+  test(`${name}: committed as the demo preset ran it, ending with exercises`, () => {
+    const nb = load(name);
+    assert.equal(nb.metadata.colbert_zero?.preset, 'demo', `${name}: rebuild it with npm run notebooks -- --preset demo --update`);
+    const markdown = nb.cells.filter((c) => c.cell_type === 'markdown').map((c) => joined(c.source));
+    assert.ok(markdown.some((m) => /^#+ .*(exercise|try next)/im.test(m)), `${name}: no "Exercises" / "Try next" section`);
+  });
+
+  test(`${name}: every number its prose quotes was produced by a cell or is marked as the paper's`, () => {
+    const problems = proseNumberProblems(load(name) as never);
+    assert.deepEqual(problems.map((p) => `cell ${p.cell}: ${p.number} in "${p.context}"`), []);
   });
 }
 

@@ -4,7 +4,7 @@
  */
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { initBackend, gradcheck, stepMemory, batchSourceMix, phaseModels, findPhaseModel } from '../lib/index';
+import { initBackend, gradcheck, stepMemory, batchSourceMix, phaseModels, findPhaseModel, exampleConfig, parseTrainConfig } from '../lib/index';
 import type { ReproduceSummary as ReproduceSummaryLike } from '../lib/pipelines/reproduce';
 import { probeGradient } from '../lib/train/run';
 import { maxAbsDifference } from '../lib/util/numeric';
@@ -43,6 +43,19 @@ test('stepMemory: one plain graph holds more than GradCache; the peak holds at l
   assert.ok(Math.abs(plain.loss - cached.loss) <= 1e-5 * Math.abs(plain.loss));
   assert.equal(cached.leakedBytes, 0);
   assert.equal(plain.leakedBytes, 0);
+});
+
+test('stepMemory measures GradCache and the plain graph on the same engine, also for a config that would train on ONNX Runtime', async () => {
+  // A ModernBERT example config: its default training engine is ort, whose buffers are not tfjs tensors.
+  const cfg = (batchSize: number, miniBatch: number) => parseTrainConfig({ ...exampleConfig('unsupervised-colbert', tmpDir('mem-ort')), batchSize, miniBatch, devices: 1 }, 'test');
+  // One mini-batch that is the whole batch: GradCache and the plain graph are the same computation.
+  const one = await stepMemory(cfg(8, 8));
+  const onePlain = await stepMemory(cfg(8, 8), { plain: true });
+  assert.ok(Math.abs(one.peakBytes - onePlain.peakBytes) <= 0.1 * onePlain.peakBytes, `batch = mini-batch: GradCache ${one.peakBytes} bytes vs plain ${onePlain.peakBytes}`);
+  // Four mini-batches: GradCache keeps one mini-batch's activations at a time.
+  const four = await stepMemory(cfg(16, 4));
+  const fourPlain = await stepMemory(cfg(16, 4), { plain: true });
+  assert.ok(fourPlain.peakBytes > 1.5 * four.peakBytes, `plain ${fourPlain.peakBytes} vs GradCache ${four.peakBytes}`);
 });
 
 test('batchSourceMix: single-source batches unless mixing is "shuffled"', () => {

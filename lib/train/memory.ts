@@ -1,7 +1,8 @@
 /**
  * Memory of one training step, measured: the gradient of a config's first batch (as gradcheck computes
  * it: `probeGradient`), with GradCache at the config's mini-batch or as one plain graph over the whole
- * batch, while every tfjs tensor allocation is observed. The peak is exact for tensors (the engine's byte
+ * batch, both on the tfjs engine, while every tfjs tensor allocation is observed (ONNX Runtime's memory is
+ * the process's: bench/gradcache-memory.ts measures its resident size). The peak is exact for tensors (the engine's byte
  * count after each allocation), not the process's resident memory; it includes the model built for the
  * step (its weights and their gradients), which is the same for both methods.
  * bench/gradcache-memory.ts measures the same thing at larger batches, each in a fresh process.
@@ -37,7 +38,9 @@ export async function stepMemory(config: TrainConfig, o: { plain?: boolean } = {
   };
   const t0 = Date.now();
   try {
-    const r = await probeGradient(config, undefined, { plain: o.plain ?? false });
+    // Both methods on tfjs, the engine whose tensors this counts: ONNX Runtime's buffers are not tfjs tensors,
+    // so a GradCache step on it would read as almost nothing beside a plain graph on tfjs.
+    const r = await probeGradient(config, undefined, { plain: o.plain ?? false, engine: 'tfjs' });
     return { peakBytes: peak - before, leakedBytes: engine.state.numBytes - before, loss: r.loss, seconds: (Date.now() - t0) / 1000 };
   } finally {
     if (own) engine.trackTensor = original;

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { preload, runCli } from './helpers/cli';
 import { tmpDir } from './train-helpers/fixtures';
@@ -47,6 +48,14 @@ test('reproduce --preset smoke: trains each phase once, evaluates every pipeline
     // One evaluation length for every encoded model (the smoke lengths 16/32 plus "+Length"); BM25 encodes nothing.
     assert.deepEqual(r.evalLengths, r.label === 'BM25' ? undefined : { queryLength: 23, documentLength: 39 }, r.label);
   }
+  // A result names no path of the machine that ran it: data files are relative to the results folder.
+  for (const f of fs.readdirSync(path.join(dir, 'runs'))) {
+    const text = fs.readFileSync(path.join(dir, 'runs', f), 'utf8');
+    assert.ok(!text.includes(path.resolve(dir)) && !text.includes(os.tmpdir()), `${f} records an absolute path`);
+  }
+  const kd = results.find((r) => r.label === '(a) KD-only')!;
+  const data = (kd.config as { phase: { data: string[] } }).phase.data;
+  assert.ok(data.length > 0 && data.every((d) => !path.isAbsolute(d) && fs.existsSync(path.join(dir, d))), data.join(', '));
   // The shared phases exist once: the dense unsupervised model serves (a) and (b).
   const models = fs.readdirSync(path.join(dir, 'models'));
   assert.equal(models.filter((m) => m.startsWith('unsupervised-dense-')).length, 1);

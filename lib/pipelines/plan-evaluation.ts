@@ -177,7 +177,16 @@ export function evaluationLoadOptions(lengths: EvaluationLengths | undefined): {
 }
 
 /** The plan's evaluated models, then the baselines, one at a time: a baseline's unknown phase stops the call at its turn. */
-function* modelsToEvaluate(plan: Plan, records: Map<string, FinishedPhase>, o: EvaluationSettings, engine: Engine): Generator<ModelToEvaluate> {
+/**
+ * The phase spec a result records: its data files relative to the results folder, so a committed result
+ * names no path of the machine that ran it (the data's contents are in `dataChecksums`).
+ */
+function recordedSpec(spec: PhaseSpec, resultsRoot: string): PhaseSpec {
+  const root = path.resolve(resultsRoot);
+  return { ...spec, data: spec.data.map((f) => path.relative(root, path.resolve(f)).split(path.sep).join('/')) };
+}
+
+function* modelsToEvaluate(plan: Plan, records: Map<string, FinishedPhase>, o: EvaluationSettings, engine: Engine, resultsRoot: string): Generator<ModelToEvaluate> {
   for (const f of plan.finals) {
     const rec = records.get(f.phase)!;
     const spec = plan.phases.find((p) => p.id === f.phase)!;
@@ -194,7 +203,7 @@ function* modelsToEvaluate(plan: Plan, records: Map<string, FinishedPhase>, o: E
         ablation: f.ablation,
         ...(plan.evaluation ? { evalLengths: plan.evaluation } : {}),
         model: { setting: spec.setting, fingerprint: modelFolder.fingerprint(), ...expansionOf(modelFolder) },
-        config: { phase: spec, key: rec.key, examplesPerSecond: rec.examplesPerSecond, ...(rec.engine ? { engine: rec.engine } : {}) },
+        config: { phase: recordedSpec(spec, resultsRoot), key: rec.key, examplesPerSecond: rec.examplesPerSecond, ...(rec.engine ? { engine: rec.engine } : {}) },
         ...(rec.examplesPerSecond ? { examplesPerSecond: rec.examplesPerSecond } : {}),
       },
     };
@@ -226,7 +235,7 @@ export async function evaluatePlan(plan: Plan, records: Map<string, FinishedPhas
   const context: EvaluationContext = { folder, o, measures: o.measures ?? DEFAULT_MEASURES, dataChecksums: checksums, log };
   const results: string[] = [];
   let evaluated = 0;
-  for (const m of modelsToEvaluate(plan, records, o, engine)) {
+  for (const m of modelsToEvaluate(plan, records, o, engine, folder.root)) {
     const r = await evaluateModel(m, context);
     results.push(r.file);
     if (r.evaluated) evaluated++;

@@ -65,10 +65,10 @@ test('report: the figures as standalone HTML sharing one plotly bundle, and PNG 
     assert.match(md, new RegExp(`\\[${name}\\.html\\]\\(${name}\\.html\\)`));
   }
   assert.ok(fs.statSync(path.join(out, 'plotly.min.js')).size > 1e6);
-  // The main figure's bars are the table's numbers.
+  // The main figure's dots are the table's numbers.
   const main = fs.readFileSync(path.join(out, 'smoke-main.html'), 'utf8');
   const avg = json.presets[0].main.rows.find((x: { label: string }) => x.label === 'c-distilled').avg.value;
-  assert.ok(main.includes(String(100 * avg)), 'the Avg bar of c-distilled');
+  assert.ok(main.includes(String(100 * avg)), 'the Avg dot of c-distilled');
   // --no-figures writes only the two report files (no Chromium involved, so checked everywhere).
   const bare = path.join(root, 'bare');
   const nf = runCli(['report', '--results', runs, '--out', bare, '--no-figures']);
@@ -86,7 +86,9 @@ test('report: the figures as standalone HTML sharing one plotly bundle, and PNG 
     const png = fs.readFileSync(path.join(out, `${name}.png`));
     assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${name}.png is a PNG`);
     assert.equal(png.readUInt32BE(16), 860, 'width');
-    assert.equal(png.readUInt32BE(20), 480, 'height');
+    // The height the figure asks for (a dot plot grows with its rows), else plotly's page default.
+    const asked = /"height":(\d+)/.exec(fs.readFileSync(path.join(out, `${name}.html`), 'utf8'));
+    assert.equal(png.readUInt32BE(20), asked ? Number(asked[1]) : 480, 'height');
     assert.ok(png.length > 5000, `${name}.png has content`);
   }
 });

@@ -13,9 +13,7 @@ import { loadEncoder } from '../models/engine';
 import { ColbertModel } from '../models/colbert';
 import type { Encoder } from '../models/encoder';
 import { evaluateRetrieval, type EvalDataset } from '../eval/evaluator';
-import { evaluate } from '../eval/trec/evaluate';
-import { loadBeir, documentText } from '../data/beir';
-import { Bm25Index } from '../retrieval/bm25';
+import { evaluateBm25 } from '../eval/bm25-eval';
 import { writeResult, RESULT_FORMAT, RESULT_VERSION, type EvaluationResult } from '../report/results';
 import type { ResultsFolder } from '../report/layout';
 import { sha256File } from '../util/hash';
@@ -274,13 +272,12 @@ export function bm25Baseline(): Baseline {
     pipeline: 'bm25',
     setting: 'lexical',
     evaluate: async (sets, measures) =>
-      sets.map((t) => {
-        const { corpus, queries, qrels } = loadBeir(t.dir, t.split);
-        const index = new Bm25Index(corpus.map((d) => ({ id: d.id, text: documentText(d) })));
-        const r = evaluate(qrels, index.run(queries, 100), { measures, complete: true });
-        const perQuery = Object.fromEntries([...r.perQuery].map(([q, v]) => [q, v]));
-        const metrics = Object.fromEntries(r.measures.filter((m) => m !== 'runid').map((m) => [m, r.all[m]]));
-        return { name: t.name, split: t.split, queries: Object.keys(perQuery).length, metrics, perQuery };
-      }),
+      evaluateBm25(sets.map((t) => ({ name: t.name, dir: t.dir, split: t.split })), { k: 100, measures }).datasets.map((d, i) => ({
+        name: d.name,
+        split: sets[i].split,
+        queries: Object.keys(d.perQuery).length,
+        metrics: d.metrics,
+        perQuery: d.perQuery,
+      })),
   };
 }

@@ -11,8 +11,7 @@ import { initBackend } from '../backend/select';
 import { parseTrainConfig, type TrainConfig } from '../train/config';
 import { chooseEngine, createEngine } from '../train/engine';
 import { LocalTransport } from '../train/devices/transport';
-import { AdamW } from '../train/optim';
-import { loadData, stepGradients } from '../train/run';
+import { applyUpdate, createOptimiser, loadData, stepGradients } from '../train/run';
 import { syntheticExamples } from '../data/synthetic';
 import type { Example } from '../data/training';
 import { phaseLengths, phaseTrainConfig, type PhaseSpec } from './phase';
@@ -102,14 +101,19 @@ export async function estimateTraining(plans: Plan[], o: { engine?: string; log?
       const t = new LocalTransport();
       const e = await createEngine(config, t, engine);
       try {
-        const opt = new AdamW(e.params.length);
+        // The training loop's own update (threads included), at a rate that leaves the weights as they are.
+        const o = createOptimiser({ ...config, optimizer: { ...config.optimizer, lr: 1e-12, schedule: 'constant' } }, e, batches.length);
         let seconds = 0;
-        for (const [step, batch] of batches.entries()) {
-          const t0 = Date.now();
-          const r = await stepGradients(config, e, batch, t, step);
-          opt.apply(e.params, r.grads, 1e-12);
-          e.paramsChanged();
-          if (step > 0) seconds += (Date.now() - t0) / 1000; // step 0 warms up (graphs, sessions)
+        try {
+          for (const [step, batch] of batches.entries()) {
+            const t0 = Date.now();
+            const r = await stepGradients(config, e, batch, t, step, o.gradBuffer);
+            await applyUpdate(config, o, r.grads, step);
+            e.paramsChanged();
+            if (step > 0) seconds += (Date.now() - t0) / 1000; // step 0 warms up (graphs, sessions)
+          }
+        } finally {
+          await o.threads.dispose();
         }
         m = { secondsPerStep: seconds / (batches.length - 1), realTexts };
       } finally {

@@ -13,7 +13,7 @@
  *   4. reduce     run.ts         micro-batches accumulated (accumulationSteps), gradients all-reduced over
  *                 devices/       devices in rank order (the transport: threads, processes, or none)
  *   5. update     optim.ts       clip (optimizer.clipNorm), AdamW at the scheduled learning rate (optimizer), on
- *                                the engine's flat parameter array
+ *                 update-threads the engine's flat parameter array, split over the engine's threads
  *   6. record     run.ts         log.jsonl, evaluation (eval, through lib/eval), checkpoint.ts (checkpointEvery)
  * launch.ts decides where replicas run (this thread, worker threads, processes) and starts them.
  *
@@ -33,7 +33,8 @@ import { miniBatchOf, type TrainConfig } from './config';
 import { readTrainingFile, textsOf } from '../data/training';
 import { LocalTransport, sumInOrder, type Transport } from './devices/transport';
 import type { TrainModel } from './model-factory';
-import { AdamW, clipByGlobalNorm, learningRateAt, sumOfSquares } from './optim';
+import { AdamW, clipCoefficient, learningRateAt, sharedFloats } from './optim';
+import { UpdateThreads } from './update-threads';
 import { seedFor } from '../util/rng';
 import { BatchSampler } from './sampling';
 import type { Example } from '../data/training';
@@ -135,7 +136,7 @@ function totalSteps(config: TrainConfig, sampler: BatchSampler): number {
  * (the engine's parameter count; reused every step): micro-batches (accumulation) each add this rank's share,
  * shares are summed over devices in rank order and averaged over micro-batches.
  */
-export async function stepGradients(config: TrainConfig, engine: TrainEngine, examples: Example[], t: Transport, step: number, grads = new Float32Array(engine.params.length)): Promise<{ loss: number; grads: Float32Array }> {
+export async function stepGradients(config: TrainConfig, engine: TrainEngine, examples: Example[], t: Transport, step: number, grads: Float32Array = new Float32Array(engine.params.length)): Promise<{ loss: number; grads: Float32Array }> {
   const k = config.accumulationSteps;
   const micro = examples.length / k;
   const m = engine.modelSize;
@@ -262,15 +263,41 @@ function loggedFinalLoss(logFile: string): number {
   return last ? (JSON.parse(last) as LogRecord).loss : NaN;
 }
 
-interface Optimiser {
+/** AdamW over the engine's parameters, its schedule, the reused gradient buffer and the threads that update. */
+export interface Optimiser {
   params: Float32Array;
-  /** Reused for every step's gradient (typed as stepGradients takes it). */
-  gradBuffer: NonNullable<Parameters<typeof stepGradients>[5]>;
+  /** Reused for every step's gradient (on shared memory, so the update can split it over threads). */
+  gradBuffer: Float32Array;
   opt: AdamW;
   schedule: Parameters<typeof learningRateAt>[1];
+  threads: UpdateThreads;
 }
 
-/** One optimiser step: the batch's gradients (all-reduced), checked finite, clipped, applied. */
+/** The optimiser of a run of `totalSteps` on `engine` (dispose its threads when done). */
+export function createOptimiser(config: TrainConfig, engine: TrainEngine, totalSteps: number): Optimiser {
+  const params = engine.params;
+  const opt = new AdamW(params.length, { betas: config.optimizer.betas as [number, number], eps: config.optimizer.eps, weightDecay: config.optimizer.weightDecay, shared: true });
+  const schedule = { kind: config.optimizer.schedule, lr: config.optimizer.lr, warmupSteps: config.optimizer.warmupSteps, totalSteps };
+  return { params, gradBuffer: sharedFloats(params.length), opt, schedule, threads: new UpdateThreads(engine.threads) };
+}
+
+/**
+ * The update of step `step` from the batch's (all-reduced) gradients: checked finite, clipped, AdamW at the
+ * scheduled learning rate. Returns the rate and the norm before clipping.
+ */
+export async function applyUpdate(config: TrainConfig, o: Optimiser, grads: Float32Array, step: number, lastCkpt: string | null = null): Promise<{ lr: number; gradNorm: number }> {
+  // Checked in float64 over the elements (a float32 norm can overflow on finite values); the
+  // all-reduced gradient is the same on every replica, so all of them stop here together.
+  const gradNorm = Math.sqrt(await o.threads.sumOfSquares(grads));
+  if (!Number.isFinite(gradNorm)) throw new NonFiniteLossError(step + 1, gradNorm, lastCkpt, 'gradient');
+  // The norm just computed serves the clipping too, and the update scales as it reads (no extra pass).
+  const scale = config.optimizer.clipNorm !== undefined ? clipCoefficient(gradNorm, config.optimizer.clipNorm) : 1;
+  const lr = learningRateAt(step, o.schedule);
+  await o.threads.adamw(o.opt, o.params, grads, lr, scale);
+  return { lr, gradNorm };
+}
+
+/** One optimiser step: the batch's gradients (all-reduced), then the update. */
 async function optimiserStep(
   config: TrainConfig,
   engine: TrainEngine,
@@ -286,26 +313,18 @@ async function optimiserStep(
   const r = await stepGradients(config, engine, examples, t, step, o.gradBuffer);
   const loss = r.loss;
   if (!Number.isFinite(loss)) throw new NonFiniteLossError(step + 1, loss, lastCkpt);
-  const grads = r.grads;
-  hooks?.onGradients?.(step + 1, grads);
-  // Checked in float64 over the elements (a float32 norm can overflow on finite values); the
-  // all-reduced gradient is the same on every replica, so all of them stop here together.
-  let gradNorm = Math.sqrt(sumOfSquares(grads));
-  if (!Number.isFinite(gradNorm)) throw new NonFiniteLossError(step + 1, gradNorm, lastCkpt, 'gradient');
-  // The norm just computed serves the clipping too (one pass over the gradients, not two).
-  if (config.optimizer.clipNorm !== undefined) gradNorm = clipByGlobalNorm(grads, config.optimizer.clipNorm, gradNorm);
-  const lr = learningRateAt(step, o.schedule);
-  o.opt.apply(o.params, grads, lr);
+  hooks?.onGradients?.(step + 1, r.grads);
+  const u = await applyUpdate(config, o, r.grads, step, lastCkpt);
   engine.paramsChanged();
-  return { loss, lr, gradNorm };
+  return { loss, ...u };
 }
 
 /** The optimiser steps of a run (from its last checkpoint when resuming), its log, evaluations and checkpoints. */
 async function trainLoop(config: TrainConfig, engine: TrainEngine, t: Transport, data: { sources: Example[][]; sampler: BatchSampler }, opts: RunOptions, lead: boolean): Promise<RunSummary> {
   const params = engine.params;
-  const opt = new AdamW(params.length, { betas: config.optimizer.betas as [number, number], eps: config.optimizer.eps, weightDecay: config.optimizer.weightDecay });
   const total = totalSteps(config, data.sampler);
-  const o: Optimiser = { params, gradBuffer: new Float32Array(params.length), opt, schedule: { kind: config.optimizer.schedule, lr: config.optimizer.lr, warmupSteps: config.optimizer.warmupSteps, totalSteps: total } };
+  const o = createOptimiser(config, engine, total);
+  const opt = o.opt;
   const files = { log: path.join(config.output, 'log.jsonl'), eval: path.join(config.output, 'eval.jsonl') };
   let lastEval: EvalRecord | undefined;
 
@@ -355,6 +374,7 @@ async function trainLoop(config: TrainConfig, engine: TrainEngine, t: Transport,
     }
   } finally {
     bar?.stop();
+    await o.threads.dispose();
   }
   const modelDir = path.join(config.output, 'model');
   const model = engine.syncedModel();

@@ -26,6 +26,8 @@ export class TfjsEngine implements TrainEngine {
   readonly params: Float32Array;
   readonly modelSize: number;
   readonly variables: TrainVariable[];
+  /** One wasm thread per replica (the update runs on it too). */
+  readonly threads = 1;
   /** Extra variables (a learnable log-temperature). */
   readonly extra: tf.Variable[];
 

@@ -27,6 +27,8 @@ export interface TrainEngine {
   /** Floats of the model's own parameters (the rest of `params` are extra parameters). */
   readonly modelSize: number;
   readonly variables: TrainVariable[];
+  /** Threads this replica computes on (ONNX Runtime's intra-op threads; tfjs: 1); the optimiser's update uses as many. */
+  readonly threads: number;
   /**
    * Adds this rank's share of a micro-batch's model gradient into `grads[0, modelSize)` (the sum over ranks
    * is the full gradient); one buffer serves every step, so no gradient-sized array is made per step.

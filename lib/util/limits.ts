@@ -99,9 +99,10 @@ export function encodeWorkerBytes(shape: EncoderShape, batchSize: number): numbe
 }
 
 /**
- * Peak memory of one training device: weights, gradients and AdamW's two moments (4 copies of the
- * parameters) plus the graph of one mini-batch (every layer's activations are kept for the backward pass).
+ * Peak memory of one training device: weights, gradients and AdamW's two moments, plus the copy of the
+ * weights ONNX Runtime reads (5 copies of the parameters), plus the graph of one mini-batch (every layer's
+ * activations are kept for the backward pass).
  */
 export function trainDeviceBytes(m: { params: number; hidden: number; heads: number; intermediate: number; layers: number }, rows: number, length: number): number {
-  return TRAIN_DEVICE_BASE_BYTES + 4 * 4 * m.params + activationBytes(rows, length, m, m.layers);
+  return TRAIN_DEVICE_BASE_BYTES + 5 * 4 * m.params + activationBytes(rows, length, m, m.layers);
 }

@@ -13,6 +13,7 @@ import { parameterSpecs } from '../../models/modernbert';
 import { defaultProvider } from '../../backend/ort';
 import { threadCount } from '../../util/limits';
 import { miniBatchOf, type TrainConfig } from '../config';
+import { sharedFloats } from '../optim';
 import type { Transport } from '../devices/transport';
 import type { TrainModel } from '../model-factory';
 import type { Example, MlmExample } from '../../data/training';
@@ -47,6 +48,12 @@ export class OrtEngine implements TrainEngine {
   readonly variables: TrainVariable[];
   /** The ONNX Runtime sessions over `params`. */
   readonly trainer: OrtTrainer;
+  readonly threads: number;
+  /**
+   * What the sessions read: a copy of the model's part of `params`, refreshed by paramsChanged. `params` lives
+   * on shared memory (the optimiser's threads update it), and ONNX Runtime takes tensors on ordinary buffers only.
+   */
+  private readonly feed: Float32Array;
   private stale = false;
 
   constructor(
@@ -59,7 +66,7 @@ export class OrtEngine implements TrainEngine {
     const vars = model.trainableVariables;
     this.modelSize = vars.reduce((a, v) => a + v.size, 0);
     const learnT = (config.phase === 'unsupervised' || config.phase === 'supervised') && config.temperature.learnable;
-    this.params = new Float32Array(this.modelSize + (learnT ? 1 : 0));
+    this.params = sharedFloats(this.modelSize + (learnT ? 1 : 0));
     let o = 0;
     for (const v of vars) this.params.set(v.dataSync() as Float32Array, o), (o += v.size);
     if (learnT) this.params[o] = Math.fround(Math.log(config.temperature.value));
@@ -67,7 +74,9 @@ export class OrtEngine implements TrainEngine {
     // Devices on one machine share its cores; on GPUs each device is its own card.
     const provider = defaultProvider();
     const threads = opts.threads !== undefined ? threadCount(opts.threads) : Math.max(1, Math.floor(threadCount() / (provider === 'cpu' ? t.world : 1)));
-    this.trainer = new OrtTrainer(spec, this.params, { threads, provider, deviceId: t.rank });
+    this.threads = threads;
+    this.feed = this.params.slice(0, this.modelSize);
+    this.trainer = new OrtTrainer(spec, this.feed, { threads, provider, deviceId: t.rank });
   }
 
   /** The loss graph and its inputs for a contrastive or distillation task. */
@@ -102,6 +111,7 @@ export class OrtEngine implements TrainEngine {
   }
 
   paramsChanged(): void {
+    this.feed.set(this.params.subarray(0, this.modelSize));
     this.stale = true;
   }
 

@@ -8,21 +8,16 @@ Usage: encode_torch.py CONFIG_JSON N LENGTH DIM REPEATS THREADS
 """
 import json
 import sys
-import time
 
 import torch
 from transformers import ModernBertConfig, ModernBertModel
 
+from timing import best_seconds
+
 
 def matmul(m: int, k: int, n: int, repeats: int) -> float:
     a, b = torch.randn(m, k), torch.randn(k, n)
-    a @ b
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t)
-    return best
+    return best_seconds(lambda: a @ b, repeats)
 
 
 def main() -> None:
@@ -46,13 +41,7 @@ def main() -> None:
             h = model(input_ids=ids, attention_mask=mask).last_hidden_state
             return torch.nn.functional.normalize(proj(h), p=2, dim=-1)
 
-    run()
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - t)
-    print(json.dumps({"seconds": best, "attn": model.config._attn_implementation, "threads": torch.get_num_threads()}))
+    print(json.dumps({"seconds": best_seconds(run, repeats), "attn": model.config._attn_implementation, "threads": torch.get_num_threads()}))
 
 
 if __name__ == "__main__":

@@ -5,20 +5,14 @@ For each (K, N): x[ROWS, K]·W[K, N] (forward), dy[ROWS, N]·Wᵀ (input gradien
 """
 import json
 import sys
-import time
 
 import torch
 
+from timing import best_seconds
 
-def best_ms(f, reps=8):
-    for _ in range(2):
-        f()
-    best = float("inf")
-    for _ in range(reps):
-        t = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - t)
-    return best * 1e3
+
+def best_ms(f):
+    return best_seconds(f, repeats=8, warmup=2) * 1e3
 
 
 def main():

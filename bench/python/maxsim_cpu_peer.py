@@ -7,10 +7,11 @@ Threads follow RAYON_NUM_THREADS / OMP_NUM_THREADS, set by the caller.
 """
 import json
 import sys
-import time
 
 import numpy as np
 import maxsim_cpu
+
+from timing import best_seconds
 
 
 def main() -> None:
@@ -18,12 +19,8 @@ def main() -> None:
     lq, nd, ld, dim, repeats = int(lq), int(nd), int(ld), int(dim), int(repeats)
     q = np.fromfile(qfile, dtype="<f4").reshape(lq, dim)
     d = np.fromfile(dfile, dtype="<f4").reshape(nd, ld, dim)
-    scores = maxsim_cpu.maxsim_scores(q, d)  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        scores = maxsim_cpu.maxsim_scores(q, d)
-        best = min(best, time.perf_counter() - t)
+    best = best_seconds(lambda: maxsim_cpu.maxsim_scores(q, d), repeats)
+    scores = maxsim_cpu.maxsim_scores(q, d)
     print(json.dumps({"seconds": best, "scores": [float(x) for x in scores]}))
 
 

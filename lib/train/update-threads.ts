@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { adamwRange, chunkSquares, SQUARES_CHUNK, type AdamW, type AdamWArrays, type AdamWUpdate } from './optim';
+import { adamwRange, chunkSquares, SQUARES_CHUNK, sumOfSquares, type AdamW, type AdamWArrays, type AdamWUpdate } from './optim';
 import type { UpdateReply, UpdateTask } from './update-worker';
 
 /** Below this many parameters a pass takes a few milliseconds: not worth a message to another thread. */
@@ -16,14 +16,8 @@ const MIN_PARALLEL = 1 << 21;
 
 const isShared = (x: Float32Array) => x.buffer instanceof SharedArrayBuffer;
 
-interface Helper {
-  worker: Worker;
-  pending: Map<number, { resolve: (r: UpdateReply) => void; reject: (e: Error) => void }>;
-  failed?: Error;
-}
-
 export class UpdateThreads {
-  private helpers: Helper[] = [];
+  private helpers: Array<{ worker: Worker; pending: Map<number, { resolve: (r: UpdateReply) => void; reject: (e: Error) => void }>; failed?: Error }> = [];
   private nextId = 1;
   /** Threads the last pass ran on (this one included). */
   lastWidth = 0;
@@ -42,9 +36,10 @@ export class UpdateThreads {
 
   /** Σx² in float64, equal to optim.ts's sumOfSquares(x) bit for bit. */
   async sumOfSquares(x: Float32Array): Promise<number> {
+    const w = this.width(x.length, [x]);
+    if (w === 1) return sumOfSquares(x);
     const chunks = Math.ceil(x.length / SQUARES_CHUNK);
     const parts = new Float64Array(chunks);
-    const w = this.width(x.length, [x]);
     const ranges = split(chunks, w);
     const replies = ranges.slice(1).map(([lo, hi], i) => this.ask(i, { kind: 'squares', x, lo, hi }));
     for (let c = ranges[0][0]; c < ranges[0][1]; c++) parts[c] = chunkSquares(x, c);
@@ -56,11 +51,12 @@ export class UpdateThreads {
 
   /** One AdamW update of `params` (in place): `opt.apply`'s result, computed in ranges. */
   async adamw(opt: AdamW, params: Float32Array, grads: Float32Array, lr: number, gradScale = 1): Promise<void> {
+    const n = params.length;
+    const w = this.width(n, [params, grads, opt.m, opt.v]);
+    if (w === 1) return opt.apply(params, grads, lr, gradScale);
     opt.check(params, grads);
     const a: AdamWArrays = { params, grads, m: opt.m, v: opt.v };
     const u: AdamWUpdate = opt.next(lr, gradScale);
-    const n = params.length;
-    const w = this.width(n, [params, grads, opt.m, opt.v]);
     // Ranges in whole chunks keep each thread's writes on its own cache lines.
     const ranges = split(Math.ceil(n / SQUARES_CHUNK), w).map(([lo, hi]) => [lo * SQUARES_CHUNK, Math.min(n, hi * SQUARES_CHUNK)]);
     const replies = ranges.slice(1).map(([lo, hi], i) => this.ask(i, { kind: 'adamw', arrays: a, update: u, lo, hi }));
@@ -86,9 +82,9 @@ export class UpdateThreads {
     });
   }
 
-  private start(): Helper {
+  private start(): UpdateThreads['helpers'][number] {
     const worker = new Worker(path.join(__dirname, 'update-worker-bootstrap.cjs'));
-    const h: Helper = { worker, pending: new Map() };
+    const h: UpdateThreads['helpers'][number] = { worker, pending: new Map() };
     const fail = (e: Error) => {
       h.failed ??= e;
       for (const p of h.pending.values()) p.reject(h.failed);

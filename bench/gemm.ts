@@ -54,9 +54,9 @@ function graph(p: Product, k: number, n: number): Uint8Array {
 async function ortMs(p: Product, k: number, n: number, threads: number): Promise<number> {
   const ort = loadOrt();
   const s = await createSession(graph(p, k, n), `${p} ${k}×${n}`, { threads });
-  const t = (name: string, dims: number[], seed: number): Ort.Tensor => new ort.Tensor('float32', fillNormalisedRows(new Float32Array(dims[0] * dims[1] * (dims[2] ?? 1)), dims[dims.length - 1], seed), dims);
+  const t = (dims: number[], seed: number): Ort.Tensor => new ort.Tensor('float32', fillNormalisedRows(new Float32Array(dims.reduce((a, b) => a * b, 1)), dims[dims.length - 1], seed), dims);
   const feeds: Record<string, Ort.Tensor> =
-    p === 'fwd' ? { x: t('x', [DOCS, TOKENS, k], 1), w: t('w', [k, n], 2) } : p === 'dx' ? { dy: t('dy', [DOCS, TOKENS, n], 3), w: t('w', [k, n], 2) } : { x: t('x', [ROWS, k], 1), dy: t('dy', [ROWS, n], 3) };
+    p === 'fwd' ? { x: t([DOCS, TOKENS, k], 1), w: t([k, n], 2) } : p === 'dx' ? { dy: t([DOCS, TOKENS, n], 3), w: t([k, n], 2) } : { x: t([ROWS, k], 1), dy: t([ROWS, n], 3) };
   for (let i = 0; i < 2; i++) await s.run(feeds);
   let best = Infinity;
   for (let r = 0; r < 8; r++) {

@@ -102,18 +102,18 @@ export async function estimateTraining(plans: Plan[], o: { engine?: string; log?
       const e = await createEngine(config, t, engine);
       try {
         // The training loop's own update (threads included), at a rate that leaves the weights as they are.
-        const o = createOptimiser({ ...config, optimizer: { ...config.optimizer, lr: 1e-12, schedule: 'constant' } }, e, batches.length);
+        const still: TrainConfig = { ...config, optimizer: { ...config.optimizer, lr: 1e-12, schedule: 'constant' } };
+        const optimiser = createOptimiser(still, e, batches.length);
         let seconds = 0;
         try {
           for (const [step, batch] of batches.entries()) {
             const t0 = Date.now();
-            const r = await stepGradients(config, e, batch, t, step, o.gradBuffer);
-            await applyUpdate(config, o, r.grads, step);
-            e.paramsChanged();
+            const r = await stepGradients(still, e, batch, t, step, optimiser.gradBuffer);
+            await applyUpdate(still, e, optimiser, r.grads, step);
             if (step > 0) seconds += (Date.now() - t0) / 1000; // step 0 warms up (graphs, sessions)
           }
         } finally {
-          await o.threads.dispose();
+          await optimiser.threads.dispose();
         }
         m = { secondsPerStep: seconds / (batches.length - 1), realTexts };
       } finally {

@@ -174,7 +174,6 @@ export function evaluationLoadOptions(lengths: EvaluationLengths | undefined): {
   return { colbert: { overrides: { query_length: lengths.queryLength, document_length: lengths.documentLength } }, dense: { maxSeqLength: lengths.documentLength } };
 }
 
-/** The plan's evaluated models, then the baselines, one at a time: a baseline's unknown phase stops the call at its turn. */
 /**
  * The phase spec a result records: its data files relative to the results folder, so a committed result
  * names no path of the machine that ran it (the data's contents are in `dataChecksums`).
@@ -184,6 +183,7 @@ function recordedSpec(spec: PhaseSpec, resultsRoot: string): PhaseSpec {
   return { ...spec, data: spec.data.map((f) => path.relative(root, path.resolve(f)).split(path.sep).join('/')) };
 }
 
+/** The plan's evaluated models, then the baselines, one at a time: a baseline's unknown phase stops the call at its turn. */
 function* modelsToEvaluate(plan: Plan, records: Map<string, FinishedPhase>, o: EvaluationSettings, engine: Engine, resultsRoot: string): Generator<ModelToEvaluate> {
   for (const f of plan.finals) {
     const rec = records.get(f.phase)!;

@@ -265,7 +265,6 @@ function loggedFinalLoss(logFile: string): number {
 
 /** AdamW over the engine's parameters, its schedule, the reused gradient buffer and the threads that update. */
 export interface Optimiser {
-  params: Float32Array;
   /** Reused for every step's gradient (on shared memory, so the update can split it over threads). */
   gradBuffer: Float32Array;
   opt: AdamW;
@@ -275,17 +274,18 @@ export interface Optimiser {
 
 /** The optimiser of a run of `totalSteps` on `engine` (dispose its threads when done). */
 export function createOptimiser(config: TrainConfig, engine: TrainEngine, totalSteps: number): Optimiser {
-  const params = engine.params;
-  const opt = new AdamW(params.length, { betas: config.optimizer.betas as [number, number], eps: config.optimizer.eps, weightDecay: config.optimizer.weightDecay, shared: true });
+  const n = engine.params.length;
+  const opt = new AdamW(n, { betas: config.optimizer.betas as [number, number], eps: config.optimizer.eps, weightDecay: config.optimizer.weightDecay, shared: true });
   const schedule = { kind: config.optimizer.schedule, lr: config.optimizer.lr, warmupSteps: config.optimizer.warmupSteps, totalSteps };
-  return { params, gradBuffer: sharedFloats(params.length), opt, schedule, threads: new UpdateThreads(engine.threads) };
+  return { gradBuffer: sharedFloats(n), opt, schedule, threads: new UpdateThreads(engine.threads) };
 }
 
 /**
  * The update of step `step` from the batch's (all-reduced) gradients: checked finite, clipped, AdamW at the
- * scheduled learning rate. Returns the rate and the norm before clipping.
+ * scheduled learning rate on the engine's parameters, which are then told they changed. Returns the rate and
+ * the norm before clipping.
  */
-export async function applyUpdate(config: TrainConfig, o: Optimiser, grads: Float32Array, step: number, lastCkpt: string | null = null): Promise<{ lr: number; gradNorm: number }> {
+export async function applyUpdate(config: TrainConfig, engine: TrainEngine, o: Optimiser, grads: Float32Array, step: number, lastCkpt: string | null = null): Promise<{ lr: number; gradNorm: number }> {
   // Checked in float64 over the elements (a float32 norm can overflow on finite values); the
   // all-reduced gradient is the same on every replica, so all of them stop here together.
   const gradNorm = Math.sqrt(await o.threads.sumOfSquares(grads));
@@ -293,7 +293,8 @@ export async function applyUpdate(config: TrainConfig, o: Optimiser, grads: Floa
   // The norm just computed serves the clipping too, and the update scales as it reads (no extra pass).
   const scale = config.optimizer.clipNorm !== undefined ? clipCoefficient(gradNorm, config.optimizer.clipNorm) : 1;
   const lr = learningRateAt(step, o.schedule);
-  await o.threads.adamw(o.opt, o.params, grads, lr, scale);
+  await o.threads.adamw(o.opt, engine.params, grads, lr, scale);
+  engine.paramsChanged();
   return { lr, gradNorm };
 }
 
@@ -314,9 +315,7 @@ async function optimiserStep(
   const loss = r.loss;
   if (!Number.isFinite(loss)) throw new NonFiniteLossError(step + 1, loss, lastCkpt);
   hooks?.onGradients?.(step + 1, r.grads);
-  const u = await applyUpdate(config, o, r.grads, step, lastCkpt);
-  engine.paramsChanged();
-  return { loss, ...u };
+  return { loss, ...(await applyUpdate(config, engine, o, r.grads, step, lastCkpt)) };
 }
 
 /** The optimiser steps of a run (from its last checkpoint when resuming), its log, evaluations and checkpoints. */
